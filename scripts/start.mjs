@@ -23,8 +23,7 @@ if (!existsSync(built) || statSync(built).mtimeMs < newest(join(root, 'src'))) {
   if (r.status !== 0) process.exit(r.status ?? 1)
 }
 
-const { commands } = await import(join(root, 'dist/cli/commands.js'))
-const args = commands.demo !== undefined ? ['demo', ...process.argv.slice(2)] : ['--help']
-const child = spawn(process.execPath, [join(root, 'bin/switchyard.js'), ...args], { stdio: 'inherit' })
+const child = spawn(process.execPath, [join(root, 'bin/switchyard.js'), 'demo', ...process.argv.slice(2)], { stdio: 'inherit' })
+// The demo handles SIGINT itself (graceful stop, summary); forward it once and wait.
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))
-child.on('exit', (code, signal) => process.exit(commands.demo === undefined ? 0 : (code ?? (signal ? 1 : 0))))
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

@@ -13,5 +13,13 @@ export interface CommandEntry {
   load: () => Promise<Command>
 }
 
+const lazy = (path: string) => async (): Promise<Command> => ((await import(path)) as { command: Command }).command
+
 export const commands: Record<string, CommandEntry> = {
+  broker: { summary: 'Run the fan-out broker (NATS client protocol)', load: lazy('./commands/broker.js') },
+  proxy: { summary: 'Run the reverse proxy from a config file', load: lazy('./commands/proxy.js') },
+  run: { summary: 'Run a MapReduce job file (local or --master)', load: lazy('./commands/run.js') },
+  coordinator: { summary: 'Run a MapReduce cluster coordinator', load: lazy('./commands/coordinator.js') },
+  worker: { summary: 'Run a MapReduce cluster worker', load: lazy('./commands/worker.js') },
+  demo: { summary: 'Run all three parts together with a live dashboard', load: lazy('./commands/demo.js') },
 }
