@@ -1,0 +1,27 @@
+// Proxy error catalog: one ProxyError base with stable codes (documented in docs/errors.md).
+import { SwitchyardError, type SwitchyardErrorOptions } from '../internal/errors.js'
+
+export const ProxyErrorCodes = {
+  NO_ROUTE: 'ERR_PROXY_NO_ROUTE',
+  NO_HEALTHY_SERVER: 'ERR_PROXY_NO_HEALTHY_SERVER',
+  CIRCUIT_OPEN: 'ERR_PROXY_CIRCUIT_OPEN',
+  UPSTREAM_CONNECT: 'ERR_PROXY_UPSTREAM_CONNECT',
+  UPSTREAM_TIMEOUT: 'ERR_PROXY_UPSTREAM_TIMEOUT',
+  UPSTREAM_RESET: 'ERR_PROXY_UPSTREAM_RESET',
+  UPSTREAM_PROTOCOL: 'ERR_PROXY_UPSTREAM_PROTOCOL',
+  CLIENT_ABORTED: 'ERR_PROXY_CLIENT_ABORTED',
+  CONFIG: 'ERR_PROXY_CONFIG',
+  TLS_CERT: 'ERR_PROXY_TLS_CERT',
+  LISTEN: 'ERR_PROXY_LISTEN',
+  RELOAD_FAILED: 'ERR_PROXY_RELOAD_FAILED',
+  ADMIN_UNKNOWN_SERVER: 'ERR_PROXY_ADMIN_UNKNOWN_SERVER',
+  HOOK_FAILED: 'ERR_PROXY_HOOK_FAILED',
+} as const
+
+export type ProxyErrorCode = (typeof ProxyErrorCodes)[keyof typeof ProxyErrorCodes]
+
+export class ProxyError extends SwitchyardError {
+  constructor(code: ProxyErrorCode, message: string, options?: SwitchyardErrorOptions) {
+    super(code, message, options)
+  }
+}
