@@ -1,0 +1,180 @@
+// Function shipping: turns user functions into FnSpecs at definition time and back into callable
+// functions on workers. Inline functions are shipped as source text, so they must not capture
+// variables: acorn finds free identifiers and the definition fails at once, naming the variable.
+// Captured values travel explicitly as `env` (passed as the last argument), or the function is a
+// module export wrapped with `shippable()`, which workers import by URL.
+import { parse } from 'acorn'
+import { JobError, JobErrorCodes } from './errors.js'
+import type { FnSpec } from './task.js'
+
+const MODULE_REF = Symbol.for('switchyard.mapreduce.moduleRef')
+
+interface ModuleRef {
+  readonly module: string
+  readonly exportName: string
+}
+
+/**
+ * Marks `fn` as the export `exportName` of the module at `moduleUrl` (pass `import.meta.url`).
+ * Workers import that module and call its export, so the function may use module-level imports
+ * and constants. Returns `fn` itself, so `export const f = shippable(import.meta.url, 'f', (x) => ...)`.
+ */
+export function shippable<F extends (...args: never[]) => unknown>(moduleUrl: string, exportName: string, fn: F): F {
+  if (typeof fn !== 'function') throw new JobError(JobErrorCodes.INVALID_ARGUMENT, 'Cannot mark as shippable: not a function')
+  Object.defineProperty(fn, MODULE_REF, { value: { module: moduleUrl, exportName } satisfies ModuleRef })
+  return fn
+}
+
+// Names a shipped function may use without capturing: the standard globals (same in every worker),
+// plus esbuild's __name helper that tsx inserts around named inner functions.
+const allowedGlobals = new Set<string>([
+  ...Object.getOwnPropertyNames(globalThis),
+  'undefined', 'NaN', 'Infinity', 'arguments', '__name', 'globalThis',
+])
+
+type AnyNode = { type: string; [key: string]: unknown }
+
+function isNode(v: unknown): v is AnyNode {
+  return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string'
+}
+
+function collectPatternNames(p: unknown, out: Set<string>): void {
+  if (!isNode(p)) return
+  switch (p.type) {
+    case 'Identifier': out.add(p['name'] as string); break
+    case 'ObjectPattern':
+      for (const prop of p['properties'] as AnyNode[]) collectPatternNames(prop.type === 'RestElement' ? prop : prop['value'], out)
+      break
+    case 'ArrayPattern': for (const el of p['elements'] as unknown[]) collectPatternNames(el, out); break
+    case 'RestElement': collectPatternNames(p['argument'], out); break
+    case 'AssignmentPattern': collectPatternNames(p['left'], out); break
+  }
+}
+
+/** Names declared anywhere inside the function (a deliberate over-approximation of scoping). */
+function declaredNames(root: AnyNode): Set<string> {
+  const out = new Set<string>()
+  const visit = (n: unknown): void => {
+    if (Array.isArray(n)) { for (const c of n) visit(c); return }
+    if (!isNode(n)) return
+    switch (n.type) {
+      case 'FunctionDeclaration': case 'FunctionExpression': case 'ArrowFunctionExpression':
+        if (isNode(n['id'])) out.add(n['id']['name'] as string)
+        for (const p of n['params'] as unknown[]) collectPatternNames(p, out)
+        break
+      case 'ClassDeclaration': case 'ClassExpression':
+        if (isNode(n['id'])) out.add(n['id']['name'] as string)
+        break
+      case 'VariableDeclarator': collectPatternNames(n['id'], out); break
+      case 'CatchClause': collectPatternNames(n['param'], out); break
+    }
+    for (const key of Object.keys(n)) if (key !== 'type') visit(n[key])
+  }
+  visit(root)
+  return out
+}
+
+/** Identifiers used as variable references (not property names, labels or keys). */
+function referencedNames(root: AnyNode): Set<string> {
+  const out = new Set<string>()
+  const visit = (n: unknown, parent: AnyNode | null, key: string): void => {
+    if (Array.isArray(n)) { for (const c of n) visit(c, parent, key); return }
+    if (!isNode(n)) return
+    if (n.type === 'Identifier' && parent !== null) {
+      const t = parent.type
+      const skip =
+        ((t === 'MemberExpression') && key === 'property' && parent['computed'] !== true) ||
+        ((t === 'Property' || t === 'MethodDefinition' || t === 'PropertyDefinition') && key === 'key' && parent['computed'] !== true) ||
+        ((t === 'LabeledStatement' || t === 'BreakStatement' || t === 'ContinueStatement') && key === 'label') ||
+        t === 'MetaProperty'
+      if (!skip) out.add(n['name'] as string)
+      return
+    }
+    for (const k of Object.keys(n)) if (k !== 'type') visit(n[k], n, k)
+  }
+  visit(root, null, '')
+  return out
+}
+
+/** Parses function source into an expression node, accepting method shorthand; returns the expression text. */
+function parseFunction(source: string): { expr: string; node: AnyNode } {
+  for (const expr of [`(${source})`, `Object.values({${source}})[0]`]) {
+    try {
+      const program = parse(expr, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as AnyNode
+      return { expr, node: program }
+    } catch {
+      // try the next form
+    }
+  }
+  throw new JobError(JobErrorCodes.FUNCTION_NOT_SHIPPABLE, `Cannot ship function: its source does not parse: ${source.slice(0, 80)}`)
+}
+
+export interface ToFnSpecOptions {
+  /** Value passed as the last argument on every call (must be serialisable: structured clone). */
+  env?: unknown
+  /** Operator name for messages, e.g. "map". */
+  what?: string
+}
+
+/** Checks `fn` and returns its FnSpec; throws ERR_JOB_FREE_VARIABLE naming a captured variable. */
+export function toFnSpec(fn: unknown, options: ToFnSpecOptions = {}): FnSpec {
+  const what = options.what ?? 'function'
+  if (typeof fn !== 'function') throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `${what}: expected a function, got ${typeof fn}`)
+  const envPart = options.env === undefined ? {} : { env: options.env }
+  const ref = (fn as unknown as Record<symbol, ModuleRef | undefined>)[MODULE_REF]
+  if (ref !== undefined) return { kind: 'module', module: ref.module, exportName: ref.exportName, ...envPart }
+  const source = Function.prototype.toString.call(fn)
+  if (source.includes('[native code]')) {
+    // A standard global such as String or Number: ship its name.
+    const name = (fn as { name?: string }).name ?? ''
+    if (name !== '' && (globalThis as Record<string, unknown>)[name] === fn) return { kind: 'source', source: name, ...envPart }
+    throw new JobError(JobErrorCodes.FUNCTION_NOT_SHIPPABLE, `${what}: cannot ship a native or bound function; write an inline function or use shippable()`)
+  }
+  const { expr, node } = parseFunction(source)
+  const declared = declaredNames(node)
+  for (const name of referencedNames(node)) {
+    if (declared.has(name) || allowedGlobals.has(name)) continue
+    if (name === 'Object' && expr.startsWith('Object.values')) continue
+    throw new JobError(
+      JobErrorCodes.FREE_VARIABLE,
+      `${what}: the function uses "${name}" from its surroundings, which cannot be shipped to workers. ` +
+        `Pass it explicitly: .${options.what ?? 'map'}((x, env) => ... env.${name} ..., { env: { ${name} } }), ` +
+        `or export the function from a module and wrap it with shippable(import.meta.url, 'exportName', fn)`,
+    )
+  }
+  return { kind: 'source', source: expr, ...envPart }
+}
+
+/** A compiled function and the env to pass as its last argument. */
+export interface CompiledFn {
+  readonly fn: (...args: unknown[]) => unknown
+  readonly env: unknown
+}
+
+const sourceCache = new Map<string, (...args: unknown[]) => unknown>()
+const keepName = <T>(f: T): T => f
+
+/** Turns an FnSpec back into a function (workers and driver). Module exports are imported once. */
+export async function compileFn(spec: FnSpec): Promise<CompiledFn> {
+  if (spec.kind === 'module') {
+    const mod = (await import(spec.module)) as Record<string, unknown>
+    const fn = mod[spec.exportName]
+    if (typeof fn !== 'function') {
+      throw new JobError(JobErrorCodes.FUNCTION_NOT_SHIPPABLE, `Module ${spec.module} has no function export "${spec.exportName}"`)
+    }
+    return { fn: fn as (...args: unknown[]) => unknown, env: spec.env }
+  }
+  let fn = sourceCache.get(spec.source)
+  if (fn === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- this is the function-shipping mechanism
+    fn = new Function('__name', `"use strict"; return (${spec.source})`)(keepName) as (...args: unknown[]) => unknown
+    if (sourceCache.size > 10_000) sourceCache.clear()
+    sourceCache.set(spec.source, fn)
+  }
+  return { fn, env: spec.env }
+}
+
+/** Built-in function specs (no user code): used by operators implemented on top of others. */
+export function builtin(source: string): FnSpec {
+  return { kind: 'source', source: `(${source})` }
+}

@@ -1,0 +1,74 @@
+// Defaults and validation for cluster mode: one table with units, one resolve function per role,
+// results frozen. The CLI maps flags and environment to these; the library never reads env.
+import { deepFreeze, type DeepReadonly } from '../../internal/freeze.js'
+import { ClusterError, ClusterErrorCodes } from './errors.js'
+
+export const CLUSTER_DEFAULTS = {
+  /** Shared secret every socket must prove; '' is refused unless `insecure` is set. */
+  secret: '',
+  /** Allows an empty secret (loopback experiments only). */
+  insecure: false,
+  host: '127.0.0.1',
+  port: 7077,
+  /** Largest frame after authentication (bytes). */
+  maxFrameBytes: 64 * 1024 * 1024,
+  handshakeTimeoutMs: 5_000,
+  /** How often workers send a heartbeat. */
+  heartbeatIntervalMs: 1_000,
+  /** A worker silent for this long is declared dead and its work rescheduled. */
+  heartbeatTimeoutMs: 6_000,
+  /** Chunk size for shuffle block transfer (bytes). */
+  blockChunkBytes: 256 * 1024,
+  /** Request timeout for control requests (module fetch, block fetch open) in ms. */
+  requestTimeoutMs: 30_000,
+} as const
+
+export interface CommonClusterOptions {
+  secret?: string
+  insecure?: boolean
+  maxFrameBytes?: number
+  handshakeTimeoutMs?: number
+  heartbeatIntervalMs?: number
+  heartbeatTimeoutMs?: number
+  requestTimeoutMs?: number
+  blockChunkBytes?: number
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v <= 0) throw new ClusterError(ClusterErrorCodes.OPTIONS, `Invalid option ${name}: ${String(v)} is not a positive integer`)
+  return v
+}
+
+export interface ResolvedCommon {
+  secret: string
+  maxFrameBytes: number
+  handshakeTimeoutMs: number
+  heartbeatIntervalMs: number
+  heartbeatTimeoutMs: number
+  requestTimeoutMs: number
+  blockChunkBytes: number
+}
+
+export function resolveCommon(o: CommonClusterOptions): ResolvedCommon {
+  const secret = o.secret ?? CLUSTER_DEFAULTS.secret
+  if (secret === '' && !(o.insecure ?? CLUSTER_DEFAULTS.insecure)) {
+    throw new ClusterError(ClusterErrorCodes.OPTIONS, 'Invalid option secret: a shared secret is required (set secret, or insecure: true for loopback experiments)')
+  }
+  const r: ResolvedCommon = {
+    secret,
+    maxFrameBytes: positiveInt('maxFrameBytes', o.maxFrameBytes ?? CLUSTER_DEFAULTS.maxFrameBytes),
+    handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', o.handshakeTimeoutMs ?? CLUSTER_DEFAULTS.handshakeTimeoutMs),
+    heartbeatIntervalMs: positiveInt('heartbeatIntervalMs', o.heartbeatIntervalMs ?? CLUSTER_DEFAULTS.heartbeatIntervalMs),
+    heartbeatTimeoutMs: positiveInt('heartbeatTimeoutMs', o.heartbeatTimeoutMs ?? CLUSTER_DEFAULTS.heartbeatTimeoutMs),
+    requestTimeoutMs: positiveInt('requestTimeoutMs', o.requestTimeoutMs ?? CLUSTER_DEFAULTS.requestTimeoutMs),
+    blockChunkBytes: positiveInt('blockChunkBytes', o.blockChunkBytes ?? CLUSTER_DEFAULTS.blockChunkBytes),
+  }
+  if (r.heartbeatTimeoutMs <= r.heartbeatIntervalMs) {
+    throw new ClusterError(ClusterErrorCodes.OPTIONS, `Invalid option heartbeatTimeoutMs: ${r.heartbeatTimeoutMs} must exceed heartbeatIntervalMs ${r.heartbeatIntervalMs}`)
+  }
+  return r
+}
+
+export function freeze<T>(v: T): DeepReadonly<T> {
+  return deepFreeze(v)
+}
