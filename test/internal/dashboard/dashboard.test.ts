@@ -72,7 +72,7 @@ test('dashboard in headless Chromium: charts draw and update; screenshot saved',
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
   await page.goto(`${admin.url}/dashboard/`)
-  await page.waitForFunction(() => (window as unknown as { __dashboard: { snapshots: number } }).__dashboard.snapshots >= 3, undefined, { timeout: 15_000 })
+  await page.waitForFunction(() => (window as unknown as { __dashboard: { snapshots: number } }).__dashboard.snapshots >= 4, undefined, { timeout: 15_000 })
   const canvases = await page.locator('canvas').count()
   assert.ok(canvases >= 3, `expected uPlot canvases, got ${canvases}`)
   const updates = await page.evaluate(() => (window as unknown as { __dashboard: { updates: number } }).__dashboard.updates)
