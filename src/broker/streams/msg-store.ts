@@ -1,0 +1,598 @@
+// Per-stream message store: an in-memory index (seek by sequence and by time, last sequence per
+// subject) over either nothing (memory storage) or a segmented append-only log on a StorageIO
+// (file storage) with group commit, a bounded payload cache, tombstones and crash recovery.
+import { join } from 'node:path'
+import { JetStreamError, JetStreamErrorCodes } from './errors.js'
+import { decodeRecord, DecodeStatus, encodeMarkRecord, encodeMsgRecord, RecordKind, resync } from './record.js'
+import type { StorageFile, StorageIO } from './storage-io.js'
+
+export interface StoredMsg {
+  readonly seq: number
+  /** Epoch milliseconds. */
+  readonly ts: number
+  readonly subject: string
+  /** Raw NATS header block, undefined when none. */
+  readonly hdr: Uint8Array | undefined
+  readonly data: Uint8Array
+}
+
+export const SyncPolicy = { ALWAYS: 'always', INTERVAL: 'interval' } as const
+export type SyncPolicyValue = (typeof SyncPolicy)[keyof typeof SyncPolicy]
+
+export interface MsgStoreOptions {
+  /** 'memory' keeps nothing on disk. */
+  kind: 'file' | 'memory'
+  io?: StorageIO
+  /** Directory holding this stream's segments (file storage). */
+  dir?: string
+  sync: SyncPolicyValue
+  syncIntervalMs: number
+  segmentBytes: number
+  /** Payload bytes kept in memory for already-written records. */
+  cacheBytes: number
+}
+
+export interface RecoveryReport {
+  segments: number
+  records: number
+  /** Bytes cut off the end of the last segment (a torn final write). */
+  truncatedBytes: number
+  /** Corrupt records skipped (CRC mismatch, bad magic, bad lengths). */
+  corruptRecords: number
+  /** [segment file, byte offset] of each corrupt region. */
+  corruptAt: [string, number][]
+}
+
+interface Segment {
+  id: number
+  path: string
+  file: StorageFile
+  live: number
+}
+
+interface Entry {
+  seq: number
+  ts: number
+  subject: string
+  size: number
+  seg: Segment | undefined
+  off: number
+  len: number
+  hdr: Uint8Array | undefined
+  data: Uint8Array | undefined
+  /** Counted in the payload cache (written to the file, data still held). */
+  cached: boolean
+}
+
+/** nats-server's memory store accounting: subject + headers + payload + 16. */
+export function msgSize(subject: string, hdrLen: number, dataLen: number): number {
+  return subject.length + hdrLen + dataLen + 16
+}
+
+const SEGMENT_SUFFIX = '.seg'
+const segName = (id: number, base: number): string => `${String(id).padStart(8, '0')}-${String(base).padStart(16, '0')}${SEGMENT_SUFFIX}`
+
+export class MsgStore {
+  readonly #opts: MsgStoreOptions
+  readonly #io: StorageIO | undefined
+  readonly #dir: string
+  /** entries[i] holds sequence base + i; undefined when deleted. */
+  #entries: (Entry | undefined)[] = []
+  #base = 1
+  #first = 1
+  #last = 0
+  #msgs = 0
+  #bytes = 0
+  #lastTs = 0
+  readonly #lastBySubject = new Map<string, number>()
+  readonly #segments: Segment[] = []
+  // Write path: records encoded but not yet handed to the file.
+  #pending: Uint8Array[] = []
+  #pendingBytes = 0
+  #pendingEntries: Entry[] = []
+  readonly #dirty = new Set<Segment>()
+  // Group commit.
+  #waiters: (() => void)[] = []
+  #committing = false
+  #commitScheduled = false
+  #interval: NodeJS.Timeout | undefined
+  // Payload cache of written records, oldest first.
+  #cache: Entry[] = []
+  #cacheHead = 0
+  #cacheBytes = 0
+  #closed = false
+  fsyncs = 0
+  corruptReads = 0
+  readonly recovery: RecoveryReport = { segments: 0, records: 0, truncatedBytes: 0, corruptRecords: 0, corruptAt: [] }
+
+  constructor(opts: MsgStoreOptions) {
+    this.#opts = opts
+    this.#io = opts.kind === 'file' ? opts.io : undefined
+    this.#dir = opts.dir ?? ''
+    if (opts.kind === 'file') {
+      if (this.#io === undefined || opts.dir === undefined) throw new JetStreamError(JetStreamErrorCodes.OPTIONS, 'Cannot open a file store without io and dir')
+      this.#recover()
+      if (opts.sync === SyncPolicy.INTERVAL) {
+        this.#interval = setInterval(() => this.#scheduleCommit(), opts.syncIntervalMs)
+        this.#interval.unref()
+      }
+    }
+  }
+
+  get firstSeq(): number {
+    return this.#msgs === 0 ? this.#last + 1 : this.#first
+  }
+  get lastSeq(): number {
+    return this.#last
+  }
+  get msgs(): number {
+    return this.#msgs
+  }
+  get bytes(): number {
+    return this.#bytes
+  }
+  get lastTs(): number {
+    return this.#lastTs
+  }
+  get firstTs(): number {
+    return this.#msgs === 0 ? 0 : (this.#entry(this.#first)?.ts ?? 0)
+  }
+  get numDeleted(): number {
+    return this.#msgs === 0 ? 0 : this.#last - this.#first + 1 - this.#msgs
+  }
+  get segmentCount(): number {
+    return this.#segments.length
+  }
+  get isFile(): boolean {
+    return this.#io !== undefined
+  }
+
+  #entry(seq: number): Entry | undefined {
+    return this.#entries[seq - this.#base]
+  }
+
+  /** Appends a message and returns its sequence; see onDurable for when it is safe. */
+  append(subject: string, hdr: Uint8Array | undefined, data: Uint8Array, ts = Date.now()): number {
+    if (this.#closed) throw new JetStreamError(JetStreamErrorCodes.STORE_CLOSED, 'Cannot append: the store is closed')
+    const seq = this.#last + 1
+    // Timestamps never go backwards inside a stream, so seek-by-time can binary search.
+    const t = ts < this.#lastTs ? this.#lastTs : ts
+    const e: Entry = { seq, ts: t, subject, size: msgSize(subject, hdr?.length ?? 0, data.length), seg: undefined, off: 0, len: 0, hdr, data, cached: false }
+    if (this.#io !== undefined) {
+      const rec = encodeMsgRecord(seq, t, subject, hdr, data)
+      const seg = this.#writableSegment(seq, rec.length)
+      e.seg = seg
+      e.off = seg.file.size + this.#pendingBytes
+      e.len = rec.length
+      seg.live++
+      this.#queue(rec, seg)
+      this.#pendingEntries.push(e)
+    }
+    this.#insert(e)
+    return seq
+  }
+
+  #insert(e: Entry): void {
+    if (this.#msgs === 0) {
+      this.#entries = []
+      this.#base = e.seq
+      this.#first = e.seq
+    }
+    this.#entries[e.seq - this.#base] = e
+    this.#last = e.seq
+    this.#lastTs = e.ts
+    this.#msgs++
+    this.#bytes += e.size
+    this.#lastBySubject.set(e.subject, e.seq)
+  }
+
+  /** Calls `cb` once everything appended so far is durable per the sync policy. */
+  onDurable(cb: () => void): void {
+    if (this.#io === undefined) {
+      cb()
+      return
+    }
+    this.#waiters.push(cb)
+    this.#scheduleCommit()
+  }
+
+  /** Resolves when everything appended so far is written and fsynced. */
+  sync(): Promise<void> {
+    if (this.#io === undefined) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.#waiters.push(resolve)
+      this.#forceFsync = true
+      this.#scheduleCommit()
+    })
+  }
+  #forceFsync = false
+
+  #scheduleCommit(): void {
+    if (this.#commitScheduled || this.#committing || this.#closed) return
+    this.#commitScheduled = true
+    setImmediate(() => {
+      this.#commitScheduled = false
+      void this.#commit()
+    })
+  }
+
+  async #commit(): Promise<void> {
+    if (this.#committing) return
+    this.#committing = true
+    try {
+      while (!this.#closed && (this.#waiters.length > 0 || this.#pending.length > 0 || this.#dirty.size > 0)) {
+        const batch = this.#waiters
+        this.#waiters = []
+        this.#flushWrites()
+        const doSync = this.#opts.sync === SyncPolicy.ALWAYS || this.#forceFsync || batch.length === 0
+        this.#forceFsync = false
+        if (doSync && this.#dirty.size > 0) {
+          const segs = [...this.#dirty]
+          this.#dirty.clear()
+          // One fsync per dirty segment covers every record written before it started (group commit).
+          await Promise.all(segs.map((s) => s.file.fsync()))
+          this.fsyncs += segs.length
+        }
+        for (const cb of batch) cb()
+        if (!doSync) break
+      }
+    } catch (err) {
+      this.#ioError = err
+    } finally {
+      this.#committing = false
+    }
+    if (this.#waiters.length > 0) this.#scheduleCommit()
+  }
+  #ioError: unknown
+
+  #queue(rec: Uint8Array, seg: Segment): void {
+    this.#pending.push(rec)
+    this.#pendingBytes += rec.length
+    this.#dirty.add(seg)
+    if (this.#pendingBytes > 512 * 1024) this.#flushWrites()
+  }
+
+  /** Hands buffered records to the file (one write per segment run). */
+  #flushWrites(): void {
+    if (this.#pending.length === 0) return
+    const seg = this.#segments[this.#segments.length - 1] as Segment
+    const buf = this.#pending.length === 1 ? (this.#pending[0] as Uint8Array) : Buffer.concat(this.#pending, this.#pendingBytes)
+    this.#pending = []
+    this.#pendingBytes = 0
+    seg.file.append(buf)
+    for (const e of this.#pendingEntries) {
+      if (this.#entry(e.seq) === e) {
+        e.cached = true
+        this.#cache.push(e)
+        this.#cacheBytes += e.size
+      }
+    }
+    this.#pendingEntries = []
+    this.#evict()
+  }
+
+  #evict(): void {
+    while (this.#cacheBytes > this.#opts.cacheBytes && this.#cacheHead < this.#cache.length) {
+      const e = this.#cache[this.#cacheHead++] as Entry
+      if (e.cached) {
+        this.#cacheBytes -= e.size
+        e.cached = false
+        e.data = undefined
+        e.hdr = undefined
+      }
+    }
+    if (this.#cacheHead > 4096 && this.#cacheHead * 2 > this.#cache.length) {
+      this.#cache = this.#cache.slice(this.#cacheHead)
+      this.#cacheHead = 0
+    }
+  }
+
+  #writableSegment(seq: number, recLen: number): Segment {
+    let seg = this.#segments[this.#segments.length - 1]
+    const size = seg === undefined ? 0 : seg.file.size + this.#pendingBytes
+    if (seg === undefined || (size > 0 && size + recLen > this.#opts.segmentBytes)) {
+      this.#flushWrites()
+      const id = seg === undefined ? 1 : seg.id + 1
+      const path = join(this.#dir, segName(id, seq))
+      seg = { id, path, file: (this.#io as StorageIO).open(path), live: 0 }
+      this.#segments.push(seg)
+    }
+    return seg
+  }
+
+  get(seq: number): StoredMsg | undefined {
+    const e = this.#entry(seq)
+    if (e === undefined) return undefined
+    if (e.data !== undefined) return { seq, ts: e.ts, subject: e.subject, hdr: e.hdr, data: e.data }
+    const seg = e.seg as Segment
+    const buf = seg.file.read(e.off, e.len)
+    const r = decodeRecord(buf, 0)
+    if (r.status !== DecodeStatus.OK || r.record === undefined || r.record.seq !== seq) {
+      // Damaged on disk after recovery: never serve it; drop it from the index.
+      this.corruptReads++
+      this.#remove(e, false)
+      return undefined
+    }
+    return { seq, ts: e.ts, subject: e.subject, hdr: r.record.hdr, data: r.record.data }
+  }
+
+  has(seq: number): boolean {
+    return this.#entry(seq) !== undefined
+  }
+
+  subjectOf(seq: number): string | undefined {
+    return this.#entry(seq)?.subject
+  }
+
+  /** Removes one message; `persist: false` for limit-based removals, which recovery re-applies. */
+  delete(seq: number, persist = true): boolean {
+    const e = this.#entry(seq)
+    if (e === undefined) return false
+    this.#remove(e, persist)
+    return true
+  }
+
+  #remove(e: Entry, persist: boolean): void {
+    this.#entries[e.seq - this.#base] = undefined
+    this.#msgs--
+    this.#bytes -= e.size
+    if (e.cached) this.#cacheBytes -= e.size
+    e.cached = false
+    e.data = undefined
+    e.hdr = undefined
+    if (this.#lastBySubject.get(e.subject) === e.seq) {
+      this.#lastBySubject.delete(e.subject)
+      for (let s = e.seq - 1; s >= this.#first; s--) {
+        const p = this.#entry(s)
+        if (p !== undefined && p.subject === e.subject) {
+          this.#lastBySubject.set(e.subject, s)
+          break
+        }
+      }
+    }
+    if (e.seg !== undefined) e.seg.live--
+    if (persist && this.#io !== undefined) {
+      const seg = this.#writableSegment(this.#last + 1, 29)
+      this.#queue(encodeMarkRecord(RecordKind.DELETE, e.seq, Date.now()), seg)
+    }
+    this.#advanceFirst()
+  }
+
+  #advanceFirst(): void {
+    if (this.#msgs === 0) {
+      this.#entries = []
+      this.#base = this.#last + 1
+      this.#first = this.#last + 1
+    } else {
+      while (this.#first <= this.#last && this.#entry(this.#first) === undefined) this.#first++
+      const drop = this.#first - this.#base
+      if (drop > 1024 && drop * 2 > this.#entries.length) {
+        this.#entries = this.#entries.slice(drop)
+        this.#base = this.#first
+      }
+    }
+    this.#dropEmptyHeadSegments()
+  }
+
+  #dropEmptyHeadSegments(): void {
+    // Only from the head: a later segment may hold tombstones for earlier ones.
+    while (this.#segments.length > 1 && (this.#segments[0] as Segment).live <= 0) {
+      const seg = this.#segments.shift() as Segment
+      seg.file.close()
+      this.#dirty.delete(seg)
+      ;(this.#io as StorageIO).remove(seg.path)
+    }
+  }
+
+  /** Removes every message below `seq` (persisted). Returns how many were removed. */
+  purgeBelow(seq: number): number {
+    let n = 0
+    const end = Math.min(seq, this.#last + 1)
+    for (let s = this.firstSeq; s < end; s++) {
+      const e = this.#entry(s)
+      if (e !== undefined) {
+        this.#remove(e, false)
+        n++
+      }
+    }
+    if (seq > this.#last + 1) {
+      // Purging past the end moves the next sequence forward (nats-server allows seq > last).
+      this.#last = seq - 1
+      this.#advanceFirst()
+    }
+    if (this.#io !== undefined) {
+      const seg = this.#writableSegment(this.#last + 1, 29)
+      this.#queue(encodeMarkRecord(RecordKind.PURGE_TO, seq, Date.now()), seg)
+    }
+    return n
+  }
+
+  /** First live sequence >= from whose subject passes `match` (all when undefined); 0 when none. */
+  nextSeq(from: number, match?: (subject: string) => boolean): number {
+    for (let s = Math.max(from, this.#first); s <= this.#last; s++) {
+      const e = this.#entry(s)
+      if (e !== undefined && (match === undefined || match(e.subject))) return s
+    }
+    return 0
+  }
+
+  /** Count of live messages in [from, last] matching `match`. */
+  countFrom(from: number, match?: (subject: string) => boolean): number {
+    if (match === undefined && from <= this.#first) return this.#msgs
+    let n = 0
+    for (let s = Math.max(from, this.#first); s <= this.#last; s++) {
+      const e = this.#entry(s)
+      if (e !== undefined && (match === undefined || match(e.subject))) n++
+    }
+    return n
+  }
+
+  /** First live sequence whose timestamp is >= ts (binary search); 0 when none. */
+  seqAtTime(ts: number): number {
+    let lo = this.#first
+    let hi = this.#last
+    let ans = 0
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2)
+      let s = mid
+      while (s <= hi && this.#entry(s) === undefined) s++
+      if (s > hi) {
+        hi = mid - 1
+        continue
+      }
+      if ((this.#entry(s) as Entry).ts >= ts) {
+        ans = s
+        hi = mid - 1
+      } else lo = s + 1
+    }
+    return ans
+  }
+
+  /** Last sequence stored for an exact subject, or for a filter via `match`; 0 when none. */
+  lastSeqFor(subject: string, match?: (subject: string) => boolean): number {
+    if (match === undefined) return this.#lastBySubject.get(subject) ?? 0
+    for (let s = this.#last; s >= this.#first; s--) {
+      const e = this.#entry(s)
+      if (e !== undefined && match(e.subject)) return s
+    }
+    return 0
+  }
+
+  /** Live sequences whose subject passes `match`, ascending. */
+  seqsMatching(match: (subject: string) => boolean): number[] {
+    const out: number[] = []
+    for (let s = this.#first; s <= this.#last; s++) {
+      const e = this.#entry(s)
+      if (e !== undefined && match(e.subject)) out.push(s)
+    }
+    return out
+  }
+
+  /** Per-subject message counts. */
+  subjectCounts(match?: (subject: string) => boolean): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (let s = this.#first; s <= this.#last; s++) {
+      const e = this.#entry(s)
+      if (e !== undefined && (match === undefined || match(e.subject))) out[e.subject] = (out[e.subject] ?? 0) + 1
+    }
+    return out
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    if (this.#io !== undefined) {
+      if (this.#ioError === undefined) {
+        try {
+          await this.sync()
+          while (this.#committing) await new Promise((r) => setImmediate(r))
+        } catch {
+          // Closing anyway; recovery handles whatever did not reach the disk.
+        }
+      }
+      clearInterval(this.#interval)
+      for (const s of this.#segments) s.file.close()
+    }
+    this.#closed = true
+  }
+
+  /** Drops the store's files (stream delete). */
+  async destroy(): Promise<void> {
+    this.#closed = true
+    clearInterval(this.#interval)
+    for (const s of this.#segments) s.file.close()
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const cb of waiters) cb()
+    if (this.#io !== undefined) this.#io.remove(this.#dir)
+  }
+
+  #recover(): void {
+    const io = this.#io as StorageIO
+    io.mkdirp(this.#dir)
+    const names = io.list(this.#dir).filter((n) => n.endsWith(SEGMENT_SUFFIX)).sort()
+    let purgeTo = 0
+    const deleted = new Set<number>()
+    const rep = this.recovery
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string
+      const m = /^(\d+)-(\d+)\.seg$/.exec(name)
+      if (m === null) continue
+      const seg: Segment = { id: Number(m[1]), path: join(this.#dir, name), file: io.open(join(this.#dir, name)), live: 0 }
+      // A segment is created when sequence `base` is about to be written: nothing below it is missing.
+      this.#last = Math.max(this.#last, Number(m[2]) - 1)
+      this.#segments.push(seg)
+      rep.segments++
+      const buf = seg.file.read(0, seg.file.size)
+      let off = 0
+      while (off < buf.length) {
+        const r = decodeRecord(buf, off)
+        if (r.status === DecodeStatus.OK && r.record !== undefined) {
+          const rec = r.record
+          rep.records++
+          if (rec.kind === RecordKind.MSG) {
+            if (rec.seq > this.#last) {
+              const e: Entry = { seq: rec.seq, ts: rec.ts, subject: rec.subject, size: msgSize(rec.subject, rec.hdr?.length ?? 0, rec.data.length), seg, off, len: rec.length, hdr: undefined, data: undefined, cached: false }
+              // Gaps (corrupt records) simply stay holes in the index.
+              if (this.#msgs === 0) {
+                this.#entries = []
+                this.#base = rec.seq
+                this.#first = rec.seq
+              }
+              this.#entries[rec.seq - this.#base] = e
+              this.#msgs++
+              this.#bytes += e.size
+              this.#last = rec.seq
+              this.#lastTs = Math.max(this.#lastTs, rec.ts)
+              seg.live++
+            }
+          } else if (rec.kind === RecordKind.DELETE) deleted.add(rec.seq)
+          else if (rec.kind === RecordKind.PURGE_TO) {
+            purgeTo = Math.max(purgeTo, rec.seq)
+            this.#last = Math.max(this.#last, rec.seq - 1)
+          }
+          off += rec.length
+          continue
+        }
+        const isTail = i === names.length - 1
+        if (r.status === DecodeStatus.SHORT && isTail) {
+          rep.truncatedBytes += buf.length - off
+          seg.file.truncate(off)
+          break
+        }
+        const next = resync(buf, off + 1)
+        rep.corruptRecords++
+        rep.corruptAt.push([name, off])
+        if (next < 0) {
+          if (isTail) {
+            rep.truncatedBytes += buf.length - off
+            seg.file.truncate(off)
+          }
+          break
+        }
+        off = next
+      }
+    }
+    for (const seq of deleted) {
+      const e = this.#entry(seq)
+      if (e !== undefined) this.#removeQuiet(e)
+    }
+    for (let s = this.#first; s < purgeTo && s <= this.#last; s++) {
+      const e = this.#entry(s)
+      if (e !== undefined) this.#removeQuiet(e)
+    }
+    this.#first = this.#msgs === 0 ? this.#last + 1 : this.#first
+    this.#lastBySubject.clear()
+    for (let s = this.#first; s <= this.#last; s++) {
+      const e = this.#entry(s)
+      if (e !== undefined) this.#lastBySubject.set(e.subject, s)
+    }
+    this.#advanceFirst()
+  }
+
+  #removeQuiet(e: Entry): void {
+    this.#entries[e.seq - this.#base] = undefined
+    this.#msgs--
+    this.#bytes -= e.size
+    if (e.seg !== undefined) e.seg.live--
+  }
+}
