@@ -1,0 +1,94 @@
+// Authentication (shared token or user/password, plain or bcrypt) and per-user publish/subscribe
+// permissions with allow and deny subject lists, checked the way nats-server does.
+import bcrypt from 'bcryptjs'
+import { timingSafeEqual } from 'node:crypto'
+import type { BrokerUser, SubjectPermission, UserPermissions } from './options.js'
+import { subjectMatches } from './subject.js'
+
+const PERM_CACHE_MAX = 1024
+
+function anyMatch(patterns: readonly string[], subject: string): boolean {
+  // A subscription subject is checked as if literal: `*` in it only matches a `*` or `>` pattern token.
+  for (const p of patterns) if (subjectMatches(p, subject)) return true
+  return false
+}
+
+function allowed(perm: SubjectPermission | undefined, subject: string): boolean {
+  if (perm === undefined) return true
+  if (perm.allow !== undefined && !anyMatch(perm.allow, subject)) return false
+  if (perm.deny !== undefined && anyMatch(perm.deny, subject)) return false
+  return true
+}
+
+export class Permissions {
+  readonly #perms: UserPermissions
+  readonly #pubCache = new Map<string, boolean>()
+
+  constructor(perms: UserPermissions) {
+    this.#perms = perms
+  }
+
+  canPublish(subject: string): boolean {
+    const hit = this.#pubCache.get(subject)
+    if (hit !== undefined) return hit
+    const ok = allowed(this.#perms.publish, subject)
+    if (this.#pubCache.size >= PERM_CACHE_MAX) this.#pubCache.clear()
+    this.#pubCache.set(subject, ok)
+    return ok
+  }
+
+  canSubscribe(subject: string, _queue: string | undefined): boolean {
+    return allowed(this.#perms.subscribe, subject)
+  }
+}
+
+function equalText(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+export function isBcrypt(password: string): boolean {
+  return /^\$2[abxy]\$\d{2}\$/.test(password)
+}
+
+export interface AuthResult {
+  user: string
+  permissions: Permissions | undefined
+}
+
+export class Authenticator {
+  readonly #token: string | undefined
+  readonly #users = new Map<string, { user: BrokerUser; permissions: Permissions | undefined }>()
+  /** bcrypt is slow by design; remember passwords already verified against a hash. */
+  readonly #verified = new Map<string, string>()
+
+  constructor(token: string | undefined, users: readonly BrokerUser[]) {
+    this.#token = token
+    for (const u of users) this.#users.set(u.user, { user: u, permissions: u.permissions === undefined ? undefined : new Permissions(u.permissions) })
+  }
+
+  get required(): boolean {
+    return this.#token !== undefined || this.#users.size > 0
+  }
+
+  authenticate(connect: { user?: string; pass?: string; auth_token?: string }): AuthResult | undefined {
+    if (this.#token !== undefined) {
+      return typeof connect.auth_token === 'string' && equalText(connect.auth_token, this.#token) ? { user: '', permissions: undefined } : undefined
+    }
+    if (typeof connect.user !== 'string' || typeof connect.pass !== 'string') return undefined
+    const entry = this.#users.get(connect.user)
+    if (entry === undefined) return undefined
+    const stored = entry.user.password
+    let ok: boolean
+    if (isBcrypt(stored)) {
+      ok = this.#verified.get(connect.user) === connect.pass
+      if (!ok) {
+        // Synchronous on purpose: the connection's next ops must not run before CONNECT is settled.
+        ok = bcrypt.compareSync(connect.pass, stored)
+        if (ok) this.#verified.set(connect.user, connect.pass)
+      }
+    } else ok = equalText(connect.pass, stored)
+    return ok ? { user: connect.user, permissions: entry.permissions } : undefined
+  }
+}

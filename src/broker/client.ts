@@ -1,0 +1,414 @@
+// One network client connection: feeds socket bytes to the parser, applies CONNECT/auth,
+// permissions and subscriptions, and owns the outbound buffer. MSG frames are copied into a
+// per-connection buffer (large payloads are queued as views) and flushed once per event-loop turn.
+import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from './parser.js'
+import { PROTO_ERR } from './errors.js'
+import { isValidSubject } from './subject.js'
+import { Sub, type OutFrame, type SubClient, type SubOwner } from './subscription.js'
+import type { Transport } from './transport.js'
+import type { Permissions } from './auth.js'
+
+/** What a client needs from the server; implemented by the Broker. */
+export interface ClientHost {
+  readonly maxPayloadBytes: number
+  readonly maxControlLineBytes: number
+  readonly maxPendingBytes: number
+  readonly authRequired: boolean
+  info(client: Client): string
+  authenticate(connect: ConnectOptions): { user: string; permissions: Permissions | undefined } | undefined
+  /** Routes a message; returns whether anything received it. */
+  route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer): boolean
+  noResponders(client: Client, reply: string): void
+  addSub(sub: Sub): void
+  unindexSub(sub: Sub): void
+  dropFor(subject: string): boolean
+  markDirty(client: Client): void
+  clientClosed(client: Client, reason: string): void
+  countSlowConsumer(): void
+}
+
+export interface ConnectOptions {
+  verbose?: boolean
+  pedantic?: boolean
+  echo?: boolean
+  headers?: boolean
+  no_responders?: boolean
+  name?: string
+  lang?: string
+  version?: string
+  user?: string
+  pass?: string
+  auth_token?: string
+  protocol?: number
+}
+
+const CRLF = Buffer.from('\r\n')
+const PONG = Buffer.from('PONG\r\n')
+const PING = Buffer.from('PING\r\n')
+const OK = Buffer.from('+OK\r\n')
+/** Payloads at least this large are queued as views instead of being copied. */
+const BIG_PAYLOAD = 8 * 1024
+const MIN_OUT = 1024
+const MAX_OUT = 256 * 1024
+
+export class Client implements ParserHandler, SubClient, SubOwner {
+  readonly cid: number
+  readonly transport: Transport
+  readonly parser: Parser
+  readonly #host: ClientHost
+  readonly subs = new Map<string, Sub>()
+  readonly remoteAddress: string
+  readonly remotePort: number
+  readonly start = new Date()
+  lastActivity = Date.now()
+
+  echo = true
+  headers = false
+  verbose = false
+  pedantic = false
+  noRespondersOpt = false
+  name = ''
+  lang = ''
+  version = ''
+  user = ''
+  connected = false
+  closed = false
+  permissions: Permissions | undefined
+
+  inMsgs = 0
+  inBytes = 0
+  outMsgs = 0
+  outBytes = 0
+  pingsOut = 0
+  dropped = 0
+  /** When the transport last started needing a drain; 0 when it is keeping up. */
+  stallSince = 0
+  dirty = false
+
+  #out: Buffer | undefined
+  #outStart = 0
+  #outPos = 0
+  #nextOutSize = MIN_OUT
+  #chunks: Buffer[] = []
+  #queued = 0
+
+  constructor(host: ClientHost, cid: number, transport: Transport, remoteAddress: string, remotePort: number) {
+    this.#host = host
+    this.cid = cid
+    this.transport = transport
+    this.remoteAddress = remoteAddress
+    this.remotePort = remotePort
+    this.parser = new Parser(this, { maxControlLine: host.maxControlLineBytes, maxPayload: host.maxPayloadBytes })
+  }
+
+  /** Bytes queued here and in the transport. */
+  get pendingBytes(): number {
+    return this.#queued + this.transport.pendingBytes
+  }
+
+  /** Feeds received bytes; never throws (a failure ends this connection only). */
+  feed(chunk: Buffer): void {
+    if (this.closed) return
+    this.lastActivity = Date.now()
+    try {
+      this.parser.parse(chunk)
+    } catch (err) {
+      this.closeWithError(PROTO_ERR.UNKNOWN_OP, `internal error: ${(err as Error).message}`)
+    }
+  }
+
+  // ---- outbound -------------------------------------------------------------------------------
+
+  #reserve(n: number): Buffer {
+    const out = this.#out
+    if (out !== undefined && out.length - this.#outPos >= n) return out
+    this.#seal()
+    const size = Math.max(n, this.#nextOutSize)
+    const fresh = Buffer.allocUnsafeSlow(size)
+    this.#out = fresh
+    this.#outStart = 0
+    this.#outPos = 0
+    return fresh
+  }
+
+  #seal(): void {
+    if (this.#out !== undefined && this.#outPos > this.#outStart) {
+      this.#chunks.push(this.#out.subarray(this.#outStart, this.#outPos))
+      this.#outStart = this.#outPos
+    }
+  }
+
+  #touch(bytes: number): void {
+    this.#queued += bytes
+    if (!this.dirty) {
+      this.dirty = true
+      this.#host.markDirty(this)
+    }
+  }
+
+  /** Queues raw protocol bytes (INFO, PONG, -ERR ...). */
+  sendRaw(bytes: Buffer): void {
+    if (this.closed) return
+    const out = this.#reserve(bytes.length)
+    out.set(bytes, this.#outPos)
+    this.#outPos += bytes.length
+    this.#touch(bytes.length)
+  }
+
+  sendText(text: string): void {
+    this.sendRaw(Buffer.from(text))
+  }
+
+  deliver(sub: Sub, frame: OutFrame): void {
+    if (this.closed) return
+    const hdr = frame.hdrLen >= 0 && this.headers
+    const payload = frame.hdrLen >= 0 && !this.headers ? frame.payload.subarray(frame.hdrLen) : frame.payload
+    const pre = frame.pre(hdr)
+    const post = frame.post(hdr)
+    const sid = sub.sidBytes
+    const head = pre.length + sid.length + post.length
+    const size = head + payload.length + 2
+    if (this.#queued + this.transport.pendingBytes + size > this.#host.maxPendingBytes) {
+      if (sub.drop) {
+        this.dropped++
+        return
+      }
+      this.slowConsumer()
+      return
+    }
+    if (payload.length >= BIG_PAYLOAD) {
+      let out = this.#reserve(head)
+      let p = this.#outPos
+      out.set(pre, p)
+      p += pre.length
+      out.set(sid, p)
+      p += sid.length
+      out.set(post, p)
+      this.#outPos = p + post.length
+      this.#seal()
+      this.#chunks.push(payload)
+      out = this.#reserve(2)
+      out[this.#outPos] = 13
+      out[this.#outPos + 1] = 10
+      this.#outPos += 2
+    } else {
+      const out = this.#reserve(size)
+      let p = this.#outPos
+      out.set(pre, p)
+      p += pre.length
+      out.set(sid, p)
+      p += sid.length
+      out.set(post, p)
+      p += post.length
+      out.set(payload, p)
+      p += payload.length
+      out[p] = 13
+      out[p + 1] = 10
+      this.#outPos = p + 2
+    }
+    this.outMsgs++
+    this.outBytes += payload.length
+    this.#touch(size)
+  }
+
+  /** Hands everything queued to the transport in one write; called once per event-loop turn. */
+  flush(): void {
+    this.dirty = false
+    if (this.closed && this.#chunks.length === 0 && this.#outPos === this.#outStart) return
+    this.#seal()
+    if (this.#chunks.length === 0) return
+    const written = this.#queued
+    this.transport.write(this.#chunks)
+    this.#chunks = []
+    this.#queued = 0
+    // Adapt the next buffer to the traffic: small for idle connections, larger for busy ones.
+    this.#nextOutSize = Math.min(MAX_OUT, Math.max(MIN_OUT, written * 2))
+    if (this.#out !== undefined && this.#out.length - this.#outPos < MIN_OUT) this.#out = undefined
+    if (this.transport.needsDrain) {
+      if (this.stallSince === 0) this.stallSince = Date.now()
+      if (this.transport.pendingBytes > this.#host.maxPendingBytes) this.slowConsumer()
+    }
+  }
+
+  onDrain(): void {
+    this.stallSince = 0
+  }
+
+  // ---- closing --------------------------------------------------------------------------------
+
+  slowConsumer(): void {
+    if (this.closed) return
+    this.#host.countSlowConsumer()
+    this.closeWithError(PROTO_ERR.SLOW_CONSUMER, 'slow consumer')
+  }
+
+  /** Sends `-ERR '<text>'`, flushes and closes. */
+  closeWithError(text: string, reason: string): void {
+    if (this.closed) return
+    this.sendText(`-ERR '${text}'\r\n`)
+    this.flush()
+    this.#finish(reason)
+    this.transport.end()
+  }
+
+  /** Closes without a message (server shutdown, peer gone). */
+  close(reason: string): void {
+    if (this.closed) return
+    this.flush()
+    this.#finish(reason)
+    this.transport.end()
+  }
+
+  /** The transport closed under us. */
+  onTransportClosed(): void {
+    if (this.closed) return
+    this.#finish('client closed')
+  }
+
+  #finish(reason: string): void {
+    this.closed = true
+    for (const sub of this.subs.values()) {
+      sub.closed = true
+      this.#host.unindexSub(sub)
+    }
+    this.subs.clear()
+    this.#chunks = []
+    this.#out = undefined
+    this.#queued = 0
+    this.#host.clientClosed(this, reason)
+  }
+
+  // ---- protocol -------------------------------------------------------------------------------
+
+  #ok(): void {
+    if (this.verbose) this.sendRaw(OK)
+  }
+
+  /** Before CONNECT on a server that requires auth, anything else is a violation. */
+  #authorized(): boolean {
+    if (this.connected || !this.#host.authRequired) return true
+    this.closeWithError(PROTO_ERR.AUTH_VIOLATION, 'operation before CONNECT')
+    return false
+  }
+
+  onConnect(json: string): void {
+    let c: ConnectOptions
+    try {
+      c = JSON.parse(json) as ConnectOptions
+      if (c === null || typeof c !== 'object') throw new Error('not an object')
+    } catch {
+      this.closeWithError(PROTO_ERR.UNKNOWN_OP, 'bad CONNECT json')
+      return
+    }
+    this.verbose = c.verbose === true
+    this.pedantic = c.pedantic === true
+    this.echo = c.echo !== false
+    this.headers = c.headers === true
+    this.noRespondersOpt = c.no_responders === true
+    this.name = typeof c.name === 'string' ? c.name : ''
+    this.lang = typeof c.lang === 'string' ? c.lang : ''
+    this.version = typeof c.version === 'string' ? c.version : ''
+    if (this.#host.authRequired && !this.connected) {
+      const auth = this.#host.authenticate(c)
+      if (auth === undefined) {
+        this.closeWithError(PROTO_ERR.AUTH_VIOLATION, 'authentication failed')
+        return
+      }
+      this.user = auth.user
+      this.permissions = auth.permissions
+    }
+    this.connected = true
+    this.#ok()
+  }
+
+  onPub(subject: string, reply: string, hdrLen: number, payload: Buffer): void {
+    if (!this.#authorized()) return
+    this.inMsgs++
+    this.inBytes += payload.length
+    if (this.pedantic && !isValidPublishSubject(subject)) {
+      this.sendText(`-ERR '${PROTO_ERR.INVALID_PUB_SUBJECT}'\r\n`)
+      return
+    }
+    if (this.permissions !== undefined && !this.permissions.canPublish(subject)) {
+      this.sendText(`-ERR 'Permissions Violation for Publish to "${subject}"'\r\n`)
+      return
+    }
+    const delivered = this.#host.route(this, subject, reply, hdrLen, payload)
+    if (!delivered && reply !== '' && this.noRespondersOpt && this.headers) this.#host.noResponders(this, reply)
+    this.#ok()
+  }
+
+  onSub(subject: string, queue: string | undefined, sid: string): void {
+    if (!this.#authorized()) return
+    if (!isValidSubject(subject)) {
+      this.sendText(`-ERR '${PROTO_ERR.INVALID_SUBJECT}'\r\n`)
+      return
+    }
+    if (this.permissions !== undefined && !this.permissions.canSubscribe(subject, queue)) {
+      const q = queue === undefined ? '' : ` using queue "${queue}"`
+      this.sendText(`-ERR 'Permissions Violation for Subscription to "${subject}"${q}'\r\n`)
+      return
+    }
+    if (!this.subs.has(sid)) {
+      const sub = new Sub(this, subject, queue, sid, this, undefined)
+      sub.drop = this.#host.dropFor(subject)
+      this.subs.set(sid, sub)
+      this.#host.addSub(sub)
+    }
+    this.#ok()
+  }
+
+  onUnsub(sid: string, max: number): void {
+    if (!this.#authorized()) return
+    const sub = this.subs.get(sid)
+    if (sub !== undefined) {
+      if (max > 0 && sub.delivered < max) sub.max = max
+      else this.removeSub(sub)
+    }
+    this.#ok()
+  }
+
+  removeSub(sub: Sub): void {
+    if (sub.closed) return
+    sub.closed = true
+    this.subs.delete(sub.sid)
+    this.#host.unindexSub(sub)
+  }
+
+  onPing(): void {
+    if (!this.#authorized()) return
+    this.sendRaw(PONG)
+  }
+
+  onPong(): void {
+    this.pingsOut = 0
+  }
+
+  sendPing(): void {
+    this.pingsOut++
+    this.sendRaw(PING)
+  }
+
+  onParseError(kind: ParseErrorKind, detail: string): void {
+    if (!this.connected && this.#host.authRequired && kind === ParseError.UNKNOWN_OP) {
+      this.closeWithError(PROTO_ERR.AUTH_VIOLATION, detail)
+      return
+    }
+    switch (kind) {
+      case ParseError.MAX_PAYLOAD:
+        this.closeWithError(PROTO_ERR.MAX_PAYLOAD, detail)
+        break
+      case ParseError.MAX_CONTROL_LINE:
+        this.closeWithError(PROTO_ERR.MAX_CONTROL_LINE, detail)
+        break
+      default:
+        this.closeWithError(PROTO_ERR.UNKNOWN_OP, detail)
+    }
+  }
+}
+
+function isValidPublishSubject(subject: string): boolean {
+  return isValidSubject(subject) && !/(^|\.)[*>](\.|$)/.test(subject)
+}
+
+export { CRLF }

@@ -1,0 +1,95 @@
+// A published message prepared once per publish: the MSG/HMSG prefixes and suffixes that are the
+// same for every subscriber (only the sid differs), and the lazily built in-process BrokerMsg.
+import { MsgHeaders } from './headers.js'
+import type { OutFrame } from './subscription.js'
+import type { BrokerMsg, MsgHeadersLike } from './types.js'
+
+const EMPTY = Buffer.alloc(0)
+const PRE_CACHE_MAX = 512
+const preCache = new Map<string, Buffer>()
+
+/** `MSG <subject> ` bytes, cached per subject because most traffic repeats subjects. */
+function cachedPre(text: string): Buffer {
+  let b = preCache.get(text)
+  if (b === undefined) {
+    if (preCache.size >= PRE_CACHE_MAX) preCache.clear()
+    b = Buffer.from(text)
+    preCache.set(text, b)
+  }
+  return b
+}
+
+/** The message handed to in-process handlers. `data` is a view valid only during the call. */
+class InProcMsg implements BrokerMsg {
+  readonly subject: string
+  readonly reply: string
+  readonly data: Uint8Array
+  readonly #block: Uint8Array | undefined
+  #headers: MsgHeadersLike | undefined | null = null
+
+  constructor(subject: string, reply: string, hdrLen: number, payload: Buffer) {
+    this.subject = subject
+    this.reply = reply
+    this.data = hdrLen >= 0 ? payload.subarray(hdrLen) : payload
+    this.#block = hdrLen >= 0 ? payload.subarray(0, hdrLen) : undefined
+  }
+
+  get headers(): MsgHeadersLike | undefined {
+    if (this.#headers === null) {
+      try {
+        this.#headers = this.#block === undefined ? undefined : MsgHeaders.parse(this.#block)
+      } catch {
+        // A network client sent a malformed block; in-process code sees no headers.
+        this.#headers = undefined
+      }
+    }
+    return this.#headers
+  }
+}
+
+export class Frame implements OutFrame {
+  subject = ''
+  reply = ''
+  hdrLen = -1
+  payload: Buffer = EMPTY
+  #preMsg: Buffer | undefined
+  #preHmsg: Buffer | undefined
+  #postMsg: Buffer | undefined
+  #postHmsg: Buffer | undefined
+  #msg: BrokerMsg | undefined
+
+  reset(subject: string, reply: string, hdrLen: number, payload: Buffer): this {
+    this.subject = subject
+    this.reply = reply
+    this.hdrLen = hdrLen
+    this.payload = payload
+    this.#preMsg = undefined
+    this.#preHmsg = undefined
+    this.#postMsg = undefined
+    this.#postHmsg = undefined
+    this.#msg = undefined
+    return this
+  }
+
+  /** Drops references so a pooled frame does not pin a socket chunk. */
+  clear(): void {
+    this.payload = EMPTY
+    this.#msg = undefined
+  }
+
+  pre(headers: boolean): Buffer {
+    if (headers) return (this.#preHmsg ??= cachedPre(`HMSG ${this.subject} `))
+    return (this.#preMsg ??= cachedPre(`MSG ${this.subject} `))
+  }
+
+  post(headers: boolean): Buffer {
+    const r = this.reply === '' ? ' ' : ` ${this.reply} `
+    if (headers) return (this.#postHmsg ??= Buffer.from(`${r}${this.hdrLen} ${this.payload.length}\r\n`))
+    const size = this.hdrLen >= 0 ? this.payload.length - this.hdrLen : this.payload.length
+    return (this.#postMsg ??= Buffer.from(`${r}${size}\r\n`))
+  }
+
+  msg(): BrokerMsg {
+    return (this.#msg ??= new InProcMsg(this.subject, this.reply, this.hdrLen, this.payload))
+  }
+}

@@ -1,0 +1,7 @@
+// Public API of switchyard/broker.
+export { startBroker, Broker, type BrokerStats } from './server.js'
+export { MsgHeaders } from './headers.js'
+export { BrokerError, BrokerErrorCodes, type BrokerErrorCode } from './errors.js'
+export { DEFAULTS, resolveOptions, type BrokerOptions, type BrokerUser, type UserPermissions, type SubjectPermission, type TlsOptions, type WebSocketOptions } from './options.js'
+export { isValidSubject, isValidLiteralSubject, subjectMatches } from './subject.js'
+export type { EmbeddedBroker, BrokerMsg, MsgHeadersLike, PublishOptions, SubscribeOptions, Subscription, MsgHandler } from './types.js'

@@ -1,0 +1,525 @@
+// The broker: accepts TCP/TLS and WebSocket clients, routes every message through the subject
+// index to network and in-process subscribers, flushes outbound buffers once per event-loop turn,
+// and implements the embedded API (publish/subscribe/hasInterest with no network hop).
+import { randomBytes } from 'node:crypto'
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net'
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { Logger } from 'pino'
+import { silentLogger } from '../internal/logger.js'
+import { sharedTimers } from '../internal/timers.js'
+import type { AdminServer } from '../internal/admin-server.js'
+import type { DeepReadonly } from '../internal/freeze.js'
+import { packageVersion } from '../internal/version.js'
+import { Authenticator } from './auth.js'
+import { Client, type ClientHost, type ConnectOptions } from './client.js'
+import { BrokerError, BrokerErrorCodes, PROTO_ERR } from './errors.js'
+import { Frame } from './frame.js'
+import { MsgHeaders } from './headers.js'
+import { resolveOptions, type BrokerOptions, type ResolvedBrokerOptions } from './options.js'
+import { isValidLiteralSubject, isValidSubject, patternCovers } from './subject.js'
+import { Sub, type SubOwner } from './subscription.js'
+import { Sublist } from './sublist.js'
+import { SocketTransport, WsTransport, type Transport } from './transport.js'
+import type { EmbeddedBroker, MsgHandler, PublishOptions, SubscribeOptions, Subscription } from './types.js'
+import { startMonitor } from './monitor.js'
+
+const NO_RESPONDERS = Buffer.from('NATS/1.0 503\r\n\r\n')
+const encoder = new TextEncoder()
+
+export interface BrokerStats {
+  inMsgs: number
+  inBytes: number
+  outMsgs: number
+  outBytes: number
+  slowConsumers: number
+  totalConnections: number
+}
+
+export interface ClosedConnection {
+  cid: number
+  ip: string
+  port: number
+  start: Date
+  stop: Date
+  reason: string
+  name: string
+  user: string
+  inMsgs: number
+  outMsgs: number
+  inBytes: number
+  outBytes: number
+}
+
+export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
+  readonly options: DeepReadonly<ResolvedBrokerOptions>
+  readonly serverId: string
+  readonly start = new Date()
+  readonly logger: Logger
+  readonly sublist = new Sublist<Sub>()
+  readonly clients = new Map<number, Client>()
+  readonly closedConnections: ClosedConnection[] = []
+  readonly stats: BrokerStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, slowConsumers: 0, totalConnections: 0 }
+  readonly maxPayloadBytes: number
+  readonly maxControlLineBytes: number
+  readonly maxPendingBytes: number
+  monitor: AdminServer | undefined
+  /** Extra INFO fields (e.g. `jetstream: true`), merged into every INFO sent from now on. */
+  readonly infoExtra: Record<string, unknown> = {}
+
+  #auth: Authenticator
+  #netServer: NetServer | undefined
+  #wsServer: WebSocketServer | undefined
+  #wsHttps: HttpsServer | undefined
+  #secure: SecureContext | undefined
+  #port = 0
+  #wsPort = 0
+  #nextCid = 1
+  #dirty: Client[] = []
+  #flushScheduled = false
+  #frames: Frame[] = []
+  #depth = 0
+  #pingTimer: NodeJS.Timeout | undefined
+  #sweepTimer: NodeJS.Timeout | undefined
+  #closed = false
+  #infoBase = ''
+  readonly #flushAll = (): void => this.#flush()
+
+  constructor(options: DeepReadonly<ResolvedBrokerOptions>) {
+    this.options = options
+    this.logger = (options.logger as Logger | undefined) ?? silentLogger()
+    this.serverId = `NC${randomBytes(27).toString('base64url').toUpperCase().replace(/[^A-Z0-9]/g, 'X').slice(0, 54)}`
+    this.maxPayloadBytes = options.maxPayloadBytes
+    this.maxControlLineBytes = options.maxControlLineBytes
+    this.maxPendingBytes = options.maxPendingBytes
+    this.#auth = new Authenticator(options.token, options.users as ResolvedBrokerOptions['users'])
+    if (options.tls !== undefined) {
+      try {
+        this.#secure = createSecureContext({ cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca }) })
+      } catch (err) {
+        throw new BrokerError(BrokerErrorCodes.TLS, `Cannot load TLS certificate or key: ${(err as Error).message}`, { cause: err })
+      }
+    }
+  }
+
+  get port(): number {
+    return this.#port
+  }
+
+  /** WebSocket listener port, 0 when there is none. */
+  get wsPort(): number {
+    return this.#wsPort
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.#port}`
+  }
+
+  get authRequired(): boolean {
+    return this.#auth.required
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  async listen(): Promise<void> {
+    const o = this.options
+    const server = createNetServer({ noDelay: true }, (socket) => this.#accept(socket))
+    this.#netServer = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new BrokerError(BrokerErrorCodes.LISTEN, `Cannot listen on ${o.host}:${o.port}: ${err.message}`, { cause: err })))
+      server.listen(o.port, o.host, () => resolve())
+    })
+    server.on('error', (err) => this.logger.error({ err }, 'client listener error'))
+    this.#port = (server.address() as AddressInfo).port
+    if (o.websocket !== undefined) await this.#listenWs()
+    this.#buildInfo()
+    this.#pingTimer = setInterval(() => this.#pingAll(), o.pingIntervalMs)
+    this.#pingTimer.unref()
+    this.#sweepTimer = setInterval(() => this.#sweep(), Math.min(1000, o.writeDeadlineMs))
+    this.#sweepTimer.unref()
+    if (o.monitorPort !== false) this.monitor = await startMonitor(this, o.monitorHost, o.monitorPort)
+    this.logger.info({ port: this.#port, monitor: this.monitor?.port, ws: this.#wsPort || undefined }, 'broker listening')
+  }
+
+  async #listenWs(): Promise<void> {
+    const ws = this.options.websocket
+    if (ws === undefined) return
+    const host = ws.host ?? this.options.host
+    let wss: WebSocketServer
+    if (ws.tls !== undefined) {
+      const https = createHttpsServer({ cert: ws.tls.cert, key: ws.tls.key })
+      this.#wsHttps = https
+      wss = new WebSocketServer({ server: https, perMessageDeflate: false })
+      await new Promise<void>((resolve, reject) => {
+        https.once('error', reject)
+        https.listen(ws.port, host, () => resolve())
+      })
+      this.#wsPort = (https.address() as AddressInfo).port
+    } else {
+      wss = new WebSocketServer({ host, port: ws.port, perMessageDeflate: false })
+      await new Promise<void>((resolve, reject) => {
+        wss.once('error', reject)
+        wss.once('listening', () => resolve())
+      })
+      this.#wsPort = (wss.address() as AddressInfo).port
+    }
+    wss.on('error', (err) => this.logger.error({ err }, 'websocket listener error'))
+    wss.on('connection', (sock, req) => this.#acceptWs(sock, req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0))
+    this.#wsServer = wss
+  }
+
+  /** Stops listening and closes every connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#pingTimer)
+    clearInterval(this.#sweepTimer)
+    const waits: Promise<void>[] = []
+    if (this.#netServer !== undefined) {
+      const s = this.#netServer
+      waits.push(new Promise<void>((resolve) => s.close(() => resolve())))
+    }
+    for (const c of [...this.clients.values()]) {
+      c.close('server shutdown')
+      c.transport.destroy()
+    }
+    if (this.#wsServer !== undefined) {
+      const w = this.#wsServer
+      for (const sock of w.clients) sock.terminate()
+      waits.push(new Promise<void>((resolve) => w.close(() => resolve())))
+    }
+    if (this.#wsHttps !== undefined) {
+      const h = this.#wsHttps
+      waits.push(new Promise<void>((resolve) => h.close(() => resolve())))
+      h.closeAllConnections()
+    }
+    if (this.monitor !== undefined) waits.push(this.monitor.close())
+    await Promise.all(waits)
+    this.logger.info('broker closed')
+  }
+
+  // ---- connections ----------------------------------------------------------------------------
+
+  #buildInfo(): void {
+    const o = this.options
+    const info: Record<string, unknown> = {
+      server_id: this.serverId,
+      server_name: o.serverName === '' ? this.serverId : o.serverName,
+      version: o.protocolVersion,
+      proto: 1,
+      go: `switchyard ${packageVersion()} (node ${process.version})`,
+      host: o.host,
+      port: this.#port,
+      headers: true,
+      max_payload: o.maxPayloadBytes,
+    }
+    if (this.#auth.required) info.auth_required = true
+    if (o.tls !== undefined) {
+      info.tls_required = true
+      if (o.tls.verify === true) info.tls_verify = true
+    }
+    const json = JSON.stringify({ ...info, ...this.infoExtra })
+    this.#infoBase = json.slice(0, -1)
+  }
+
+  info(client: Client): string {
+    if (Object.keys(this.infoExtra).length > 0) this.#buildInfo()
+    return `INFO ${this.#infoBase},"client_id":${client.cid},"client_ip":${JSON.stringify(client.remoteAddress)}} \r\n`
+  }
+
+  #tooMany(): boolean {
+    return this.clients.size >= this.options.maxConnections
+  }
+
+  #accept(socket: Socket): void {
+    socket.setNoDelay(true)
+    socket.on('error', () => {})
+    if (this.#closed) {
+      socket.destroy()
+      return
+    }
+    const cid = this.#nextCid++
+    const ip = socket.remoteAddress ?? ''
+    const port = socket.remotePort ?? 0
+    if (this.#secure === undefined) {
+      const client = new Client(this, cid, new SocketTransport(socket, 'tcp'), ip, port)
+      this.#register(client)
+      socket.on('data', (chunk: Buffer) => client.feed(chunk))
+      socket.on('drain', () => client.onDrain())
+      socket.on('close', () => this.#onTransportClose(client))
+      return
+    }
+    // TLS: INFO goes out in plain text, then the client starts the handshake (nats-server 2.9 style).
+    const tlsOpts = this.options.tls
+    const tlsSocket = new TLSSocket(socket, {
+      isServer: true,
+      secureContext: this.#secure,
+      requestCert: tlsOpts?.verify === true,
+      rejectUnauthorized: tlsOpts?.verify === true,
+    })
+    tlsSocket.on('error', () => socket.destroy())
+    const client = new Client(this, cid, new SocketTransport(tlsSocket, 'tls'), ip, port)
+    socket.write(this.info(client))
+    this.#register(client, false)
+    tlsSocket.on('data', (chunk: Buffer) => client.feed(chunk))
+    tlsSocket.on('drain', () => client.onDrain())
+    tlsSocket.on('close', () => this.#onTransportClose(client))
+    socket.on('close', () => this.#onTransportClose(client))
+  }
+
+  #acceptWs(ws: WebSocket, ip: string, port: number): void {
+    if (this.#closed) {
+      ws.terminate()
+      return
+    }
+    ws.binaryType = 'nodebuffer'
+    const client = new Client(this, this.#nextCid++, new WsTransport(ws), ip, port)
+    this.#register(client)
+    ws.on('message', (data: Buffer) => client.feed(data))
+    ws.on('close', () => this.#onTransportClose(client))
+    ws.on('error', () => ws.terminate())
+  }
+
+  #register(client: Client, sendInfo = true): void {
+    this.stats.totalConnections++
+    if (this.#tooMany()) {
+      if (sendInfo) client.sendText(this.info(client))
+      client.closeWithError(PROTO_ERR.MAX_CONNECTIONS, 'max connections')
+      return
+    }
+    this.clients.set(client.cid, client)
+    if (sendInfo) client.sendText(this.info(client))
+    if (this.#auth.required || this.#secure !== undefined) {
+      sharedTimers.setTimeout(() => {
+        if (!client.connected && !client.closed) client.closeWithError(PROTO_ERR.AUTH_TIMEOUT, 'auth timeout')
+      }, this.options.authTimeoutMs)
+    }
+  }
+
+  #onTransportClose(client: Client): void {
+    client.onTransportClosed()
+  }
+
+  clientClosed(client: Client, reason: string): void {
+    if (!this.clients.delete(client.cid)) return
+    this.closedConnections.push({
+      cid: client.cid,
+      ip: client.remoteAddress,
+      port: client.remotePort,
+      start: client.start,
+      stop: new Date(),
+      reason,
+      name: client.name,
+      user: client.user,
+      inMsgs: client.inMsgs,
+      outMsgs: client.outMsgs,
+      inBytes: client.inBytes,
+      outBytes: client.outBytes,
+    })
+    if (this.closedConnections.length > 1000) this.closedConnections.shift()
+  }
+
+  authenticate(connect: ConnectOptions): ReturnType<Authenticator['authenticate']> {
+    return this.#auth.authenticate(connect)
+  }
+
+  countSlowConsumer(): void {
+    this.stats.slowConsumers++
+  }
+
+  #pingAll(): void {
+    const max = this.options.maxPingsOut
+    for (const c of this.clients.values()) {
+      if (c.closed || !c.connected) continue
+      if (c.pingsOut + 1 > max) c.closeWithError(PROTO_ERR.STALE, 'stale connection')
+      else c.sendPing()
+    }
+  }
+
+  #sweep(): void {
+    const now = Date.now()
+    const deadline = this.options.writeDeadlineMs
+    for (const c of this.clients.values()) {
+      if (c.stallSince === 0) continue
+      if (!c.transport.needsDrain) c.stallSince = 0
+      else if (now - c.stallSince > deadline) c.slowConsumer()
+    }
+  }
+
+  // ---- outbound batching ----------------------------------------------------------------------
+
+  markDirty(client: Client): void {
+    this.#dirty.push(client)
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      setImmediate(this.#flushAll)
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false
+    const list = this.#dirty
+    this.#dirty = []
+    for (let i = 0; i < list.length; i++) (list[i] as Client).flush()
+  }
+
+  // ---- subscriptions --------------------------------------------------------------------------
+
+  addSub(sub: Sub): void {
+    this.sublist.insert(sub)
+  }
+
+  unindexSub(sub: Sub): void {
+    this.sublist.remove(sub)
+  }
+
+  /** SubOwner for in-process subscriptions. */
+  removeSub(sub: Sub): void {
+    if (sub.closed) return
+    sub.closed = true
+    this.sublist.remove(sub)
+  }
+
+  dropFor(subject: string): boolean {
+    for (const p of this.options.dropSubjects) if (patternCovers(p, subject)) return true
+    return false
+  }
+
+  // ---- routing (hot path) ---------------------------------------------------------------------
+
+  route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer): boolean {
+    this.stats.inMsgs++
+    this.stats.inBytes += payload.length
+    const r = this.sublist.match(subject)
+    const psubs = r.psubs
+    const qsubs = r.qsubs
+    if (psubs.length === 0 && qsubs.length === 0) return false
+    const depth = this.#depth++
+    const frame = (this.#frames[depth] ??= new Frame()).reset(subject, reply, hdrLen, payload)
+    const noEcho = from !== undefined && !from.echo ? from : undefined
+    let delivered = false
+    try {
+      for (let i = 0; i < psubs.length; i++) {
+        const sub = psubs[i] as Sub
+        if (sub.closed || (noEcho !== undefined && sub.client === noEcho)) continue
+        this.#deliverTo(sub, frame)
+        delivered = true
+      }
+      for (let g = 0; g < qsubs.length; g++) {
+        const members = qsubs[g] as Sub[]
+        const n = members.length
+        const start = (r.cursors[g] as number) % n
+        r.cursors[g] = start + 1
+        for (let k = 0; k < n; k++) {
+          const sub = members[(start + k) % n] as Sub
+          if (sub.closed || (noEcho !== undefined && sub.client === noEcho)) continue
+          this.#deliverTo(sub, frame)
+          delivered = true
+          break
+        }
+      }
+    } finally {
+      this.#depth--
+      frame.clear()
+    }
+    return delivered
+  }
+
+  #deliverTo(sub: Sub, frame: Frame): void {
+    const client = sub.client
+    if (client !== undefined) {
+      ;(client as Client).deliver(sub, frame)
+    } else {
+      try {
+        ;(sub.handler as MsgHandler)(frame.msg())
+      } catch (err) {
+        this.logger.error({ err, subject: sub.subject }, 'in-process subscription handler threw')
+      }
+    }
+    this.stats.outMsgs++
+    this.stats.outBytes += frame.payload.length
+    if (++sub.delivered >= sub.max && sub.max > 0) sub.owner.removeSub(sub)
+  }
+
+  noResponders(client: Client, reply: string): void {
+    const r = this.sublist.match(reply)
+    for (const list of [r.psubs, ...r.qsubs]) {
+      for (const sub of list) {
+        if (sub.client === client && !sub.closed) {
+          const depth = this.#depth++
+          const frame = (this.#frames[depth] ??= new Frame()).reset(reply, '', NO_RESPONDERS.length, NO_RESPONDERS)
+          try {
+            this.#deliverTo(sub, frame)
+          } finally {
+            this.#depth--
+            frame.clear()
+          }
+          return
+        }
+      }
+    }
+  }
+
+  // ---- embedded API ---------------------------------------------------------------------------
+
+  publish(subject: string, data?: Uint8Array | string, options?: PublishOptions): void {
+    if (this.#closed) throw new BrokerError(BrokerErrorCodes.CLOSED, `Cannot publish to "${subject}": the broker is closed`)
+    if (!isValidLiteralSubject(subject)) throw new BrokerError(BrokerErrorCodes.BAD_SUBJECT, `Cannot publish to ${JSON.stringify(subject)}: not a valid literal subject`)
+    const reply = options?.reply ?? ''
+    if (reply !== '' && !isValidLiteralSubject(reply)) throw new BrokerError(BrokerErrorCodes.BAD_SUBJECT, `Cannot use reply subject ${JSON.stringify(reply)}: not a valid literal subject`)
+    const body = data === undefined ? new Uint8Array(0) : typeof data === 'string' ? encoder.encode(data) : data
+    let payload: Buffer
+    let hdrLen = -1
+    if (options?.headers !== undefined) {
+      const block = MsgHeaders.encodeLike(options.headers)
+      hdrLen = block.length
+      payload = Buffer.allocUnsafe(block.length + body.length)
+      payload.set(block, 0)
+      payload.set(body, block.length)
+    } else {
+      // One copy per publish (not per delivery): the caller may reuse its buffer afterwards.
+      payload = Buffer.from(body)
+    }
+    if (payload.length > this.maxPayloadBytes) {
+      throw new BrokerError(BrokerErrorCodes.MAX_PAYLOAD, `Cannot publish to "${subject}": size ${payload.length} exceeds max_payload ${this.maxPayloadBytes}`)
+    }
+    this.route(undefined, subject, reply, hdrLen, payload)
+  }
+
+  subscribe(subject: string, options: SubscribeOptions, handler: MsgHandler): Subscription {
+    if (this.#closed) throw new BrokerError(BrokerErrorCodes.CLOSED, `Cannot subscribe to "${subject}": the broker is closed`)
+    if (!isValidSubject(subject)) throw new BrokerError(BrokerErrorCodes.BAD_SUBJECT, `Cannot subscribe to ${JSON.stringify(subject)}: not a valid subject`)
+    const queue = options.queue === '' ? undefined : options.queue
+    if (queue !== undefined && /[\s]/.test(queue)) throw new BrokerError(BrokerErrorCodes.BAD_SUBJECT, `Cannot use queue group ${JSON.stringify(queue)}: no whitespace allowed`)
+    const sub = new Sub(this, subject, queue, '', undefined, handler)
+    if (options.max !== undefined && options.max > 0) sub.max = options.max
+    this.sublist.insert(sub)
+    return sub
+  }
+
+  hasInterest(subject: string): boolean {
+    return this.sublist.hasInterest(subject)
+  }
+
+  /** Transport of a client, for monitoring. */
+  static transportKind(t: Transport): string {
+    return t.kind
+  }
+}
+
+/** Starts a broker and resolves once it listens. */
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  const broker = new Broker(resolveOptions(options))
+  try {
+    await broker.listen()
+  } catch (err) {
+    await broker.close().catch(() => {})
+    throw err
+  }
+  return broker
+}
