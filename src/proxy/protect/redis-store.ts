@@ -6,26 +6,28 @@ import { Redis, type RedisOptions } from 'ioredis'
 import { decision, MemoryRateStore, type RateDecision, type RateSpec, type RateStore } from './token-bucket.js'
 import { ProtectError, ProtectErrorCodes } from './errors.js'
 
+// Times are integer microseconds from Redis' TIME (exact in a double up to 2^53) and written with
+// %.0f / %.17g: Lua's tostring keeps only 14 digits, and the rounding would mint tokens.
 const SCRIPT = `
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local v = redis.call('HMGET', KEYS[1], 't', 'ts')
 local tokens = tonumber(v[1])
 local ts = tonumber(v[2])
 if tokens == nil or ts == nil then tokens = burst ts = now end
 local elapsed = now - ts
 if elapsed < 0 then elapsed = 0 end
-tokens = math.min(burst, tokens + elapsed * rate)
+tokens = math.min(burst, tokens + elapsed * rate / 1000)
 local allowed = 0
-if tokens >= cost then tokens = tokens - cost allowed = 1 end
-redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(now))
+if tokens >= cost - 1e-9 then tokens = tokens - cost allowed = 1 end
+redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'ts', string.format('%.0f', now))
 local ttl = 1000
 if rate > 0 then ttl = math.ceil(burst / rate) + 1000 end
 redis.call('PEXPIRE', KEYS[1], ttl)
-return {allowed, tostring(tokens)}
+return {allowed, string.format('%.17g', tokens)}
 `
 
 export const RedisFailurePolicies = { OPEN: 'open', CLOSED: 'closed' } as const
@@ -55,7 +57,7 @@ export class RedisRateStore implements RateStore {
   #healthy = true
 
   constructor(options: RedisStoreOptions) {
-    const redisOptions: RedisOptions = {
+    const redisOptions = {
       // Never queue commands while disconnected: a queue that grows during an outage turns into
       // latency for every request. Fail fast and let the policy decide.
       enableOfflineQueue: false,
@@ -63,8 +65,8 @@ export class RedisRateStore implements RateStore {
       commandTimeout: options.commandTimeoutMs ?? 250,
       connectTimeout: 1000,
       lazyConnect: false,
-      retryStrategy: (times) => Math.min(100 * times, 1000),
-    }
+      retryStrategy: (times: number) => Math.min(100 * times, 1000),
+    } satisfies RedisOptions
     this.#redis = new Redis(options.url, redisOptions)
     this.#redis.on('error', () => {
       // Connection errors are reported through take() results; ioredis retries on its own.

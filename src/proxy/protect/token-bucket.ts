@@ -39,7 +39,8 @@ export function takeTokens(
   const perMs = spec.ratePerSec / 1000
   const elapsed = Math.max(0, now - state.ts)
   let tokens = Math.min(spec.burst, state.tokens + elapsed * perMs)
-  const allowed = tokens >= cost
+  // The epsilon absorbs floating-point drift of the refill sum (0.1 + 0.1 + ... < 1).
+  const allowed = tokens >= cost - 1e-9
   if (allowed) tokens -= cost
   state.tokens = tokens
   state.ts = now
