@@ -158,7 +158,6 @@ const routeSchema = z.strictObject({
   responseHeaders: headerEditsSchema.optional(),
   timeouts: z
     .strictObject({
-      connectMs: durationMs.optional(),
       headersMs: durationMs.optional(),
       bodyMs: durationMs.optional(),
     })

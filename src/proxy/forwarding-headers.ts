@@ -1,0 +1,159 @@
+// Header rules of a proxy hop: hop-by-hop removal (RFC 9110 7.6.1), X-Forwarded-For/-Proto/-Host,
+// RFC 7239 Forwarded, Via, and the trusted-proxy list that decides whose chain is believed.
+import { BlockList, isIPv4, isIPv6 } from 'node:net'
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+
+/** Always hop-by-hop, whatever Connection says. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+])
+
+export class TrustedProxies {
+  readonly #list = new BlockList()
+  readonly empty: boolean
+
+  constructor(cidrs: readonly string[]) {
+    this.empty = cidrs.length === 0
+    for (const c of cidrs) {
+      const [addr = '', bits] = c.split('/')
+      const type = isIPv6(addr) ? 'ipv6' : 'ipv4'
+      if (!isIPv4(addr) && !isIPv6(addr)) throw new Error(`invalid trusted proxy address ${JSON.stringify(c)}`)
+      if (bits === undefined) this.#list.addAddress(addr, type)
+      else this.#list.addSubnet(addr, Number(bits), type)
+    }
+  }
+
+  has(ip: string): boolean {
+    if (this.empty || ip === '') return false
+    const v4mapped = ip.startsWith('::ffff:') && isIPv4(ip.slice(7))
+    if (v4mapped) return this.#list.check(ip.slice(7), 'ipv4')
+    return this.#list.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')
+  }
+}
+
+export function normaliseIp(ip: string | undefined): string {
+  if (ip === undefined) return ''
+  return ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip
+}
+
+/**
+ * The client address: with a trusted peer, the right-most X-Forwarded-For entry that is not
+ * itself a trusted proxy; otherwise the peer.
+ */
+export function clientIpOf(peer: string, xff: string | undefined, trusted: TrustedProxies): string {
+  if (xff === undefined || !trusted.has(peer)) return peer
+  const hops = xff.split(',')
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const h = (hops[i] as string).trim()
+    if (h === '') continue
+    if (!trusted.has(h)) return h
+  }
+  return peer
+}
+
+function connectionTokens(value: string | string[] | undefined): string[] {
+  if (value === undefined) return []
+  const text = Array.isArray(value) ? value.join(',') : value
+  return text
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== '')
+}
+
+/**
+ * Builds the upstream request headers from the client's raw header list (keeps repeated
+ * headers apart), minus hop-by-hop ones and HTTP/2 pseudo-headers.
+ */
+export function upstreamRequestHeaders(raw: readonly string[], connection: string | string[] | undefined): Record<string, string | string[]> {
+  const named = connectionTokens(connection)
+  const out: Record<string, string | string[]> = {}
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    if (name.charCodeAt(0) === 58 /* : */ || HOP_BY_HOP.has(name)) continue
+    if (named.length > 0 && named.includes(name)) continue
+    const value = raw[i + 1] as string
+    const prev = out[name]
+    if (prev === undefined) out[name] = value
+    else if (Array.isArray(prev)) prev.push(value)
+    else out[name] = name === 'cookie' ? `${prev}; ${value}` : [prev, value]
+  }
+  return out
+}
+
+/** Response headers from undici's parsed object, minus hop-by-hop ones; mutates and returns it. */
+export function downstreamResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const named = headers['connection'] === undefined ? [] : connectionTokens(headers['connection'])
+  for (const name of HOP_BY_HOP) if (headers[name] !== undefined && name !== 'trailer') delete headers[name]
+  for (const name of named) delete headers[name]
+  return headers as OutgoingHttpHeaders
+}
+
+function forwardedNode(ip: string): string {
+  return isIPv6(ip) ? `"[${ip}]"` : ip
+}
+
+export interface ForwardingOptions {
+  xForwarded: boolean
+  forwarded: boolean
+  via: string | false
+  trusted: TrustedProxies
+}
+
+/** Adds X-Forwarded-*, Forwarded and Via for one hop. */
+export function addForwardingHeaders(
+  h: Record<string, string | string[]>,
+  peer: string,
+  proto: 'http' | 'https',
+  host: string,
+  httpVersion: string,
+  opts: ForwardingOptions,
+): void {
+  const trusted = opts.trusted.has(peer)
+  if (opts.xForwarded) {
+    const prior = trusted ? h['x-forwarded-for'] : undefined
+    const priorText = Array.isArray(prior) ? prior.join(', ') : prior
+    h['x-forwarded-for'] = priorText === undefined || priorText === '' ? peer : `${priorText}, ${peer}`
+    if (!trusted || h['x-forwarded-proto'] === undefined) h['x-forwarded-proto'] = proto
+    if (!trusted || h['x-forwarded-host'] === undefined) h['x-forwarded-host'] = host
+  }
+  if (opts.forwarded) {
+    const el = `for=${forwardedNode(peer)};host=${JSON.stringify(host)};proto=${proto}`
+    const prior = trusted ? h['forwarded'] : undefined
+    const priorText = Array.isArray(prior) ? prior.join(', ') : prior
+    h['forwarded'] = priorText === undefined || priorText === '' ? el : `${priorText}, ${el}`
+  } else if (!trusted) {
+    delete h['forwarded']
+  }
+  if (opts.via !== false) {
+    const v = `${httpVersion === '2.0' ? '2' : httpVersion} ${opts.via}`
+    const prior = h['via']
+    const priorText = Array.isArray(prior) ? prior.join(', ') : prior
+    h['via'] = priorText === undefined ? v : `${priorText}, ${v}`
+  }
+}
+
+/** Applies a route's set / add / remove edits to a header record. */
+export function applyHeaderEdits(
+  h: Record<string, string | string[] | number | undefined>,
+  edits: { readonly set: Readonly<Record<string, string>>; readonly add: Readonly<Record<string, string>>; readonly remove: readonly string[] } | undefined,
+): void {
+  if (edits === undefined) return
+  for (const name of edits.remove) delete h[name.toLowerCase()]
+  for (const [name, value] of Object.entries(edits.set)) h[name.toLowerCase()] = value
+  for (const [name, value] of Object.entries(edits.add)) {
+    const n = name.toLowerCase()
+    const prev = h[n]
+    if (prev === undefined) h[n] = value
+    else if (Array.isArray(prev)) h[n] = [...prev, value]
+    else h[n] = [String(prev), value]
+  }
+}

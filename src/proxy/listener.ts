@@ -1,0 +1,147 @@
+// Listening servers: plain HTTP/1.1 (strict parser), HTTPS with SNI certificates, and HTTP/2 via
+// ALPN next to HTTP/1.1 (allowHTTP1) with a stream limit and a Rapid Reset bound per session.
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import { constants as h2c, createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Logger } from '../internal/logger.js'
+import type { ListenerConfig } from './config.js'
+import { ProxyError, ProxyErrorCodes } from './errors.js'
+import type { ListenerInfo } from './request-handler.js'
+import type { CertStore } from './tls-certs.js'
+
+export interface ListenerCallbacks {
+  request(listener: ListenerInfo, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void
+  upgrade(listener: ListenerInfo, req: IncomingMessage, socket: Duplex, head: Buffer): void
+  /** False rejects the connection. */
+  connection(listener: ListenerInfo, socket: Socket): boolean
+  configure(server: HttpServer | HttpsServer | Http2SecureServer, config: ListenerConfig): void
+}
+
+export class Listener implements ListenerInfo {
+  readonly key: string
+  readonly name: string
+  readonly tls: boolean
+  config: ListenerConfig
+  port = 0
+  certs: CertStore | undefined
+  readonly server: HttpServer | HttpsServer | Http2SecureServer
+  readonly sockets = new Set<Socket>()
+  readonly sessions = new Set<ServerHttp2Session>()
+  readonly #logger: Logger
+
+  constructor(key: string, name: string, config: ListenerConfig, certs: CertStore | undefined, cb: ListenerCallbacks, logger: Logger) {
+    this.key = key
+    this.name = name
+    this.config = config
+    this.tls = config.protocol === 'https'
+    this.certs = certs
+    this.#logger = logger
+    const onRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void => cb.request(this, req, res)
+    if (this.tls) {
+      if (certs === undefined) throw new ProxyError(ProxyErrorCodes.TLS_CERT, `Cannot start https listener ${name}: no certificate`)
+      const tlsOptions = {
+        key: certs.defaultPair.key,
+        cert: certs.defaultPair.cert,
+        minVersion: config.tls.minVersion,
+        SNICallback: (servername: string, done: (err: Error | null, ctx?: import('node:tls').SecureContext) => void) => {
+          done(null, (this.certs as CertStore).lookup(servername))
+        },
+      }
+      if (config.tls.http2) {
+        const server = createSecureServer({
+          ...tlsOptions,
+          allowHTTP1: true,
+          settings: { maxConcurrentStreams: config.tls.h2MaxConcurrentStreams },
+        })
+        server.on('request', onRequest)
+        server.on('session', (session: ServerHttp2Session) => this.#trackSession(session))
+        this.server = server
+      } else {
+        this.server = createHttpsServer({ ...tlsOptions, insecureHTTPParser: false, noDelay: true }, onRequest)
+      }
+    } else {
+      this.server = createHttpServer({ insecureHTTPParser: false, noDelay: true, keepAlive: true }, onRequest)
+    }
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => cb.upgrade(this, req, socket, head))
+    this.server.on('connection', (socket: Socket) => {
+      if (!cb.connection(this, socket)) {
+        socket.destroy()
+        return
+      }
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
+    this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+      if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      else socket.destroy()
+    })
+    this.applyTimeouts(config)
+    cb.configure(this.server, config)
+  }
+
+  applyTimeouts(config: ListenerConfig): void {
+    this.config = config
+    const s = this.server as HttpServer
+    if ('headersTimeout' in s) {
+      s.headersTimeout = config.headersTimeoutMs
+      s.requestTimeout = config.requestTimeoutMs
+      s.keepAliveTimeout = config.keepAliveTimeoutMs
+    }
+  }
+
+  /** Bounds the HTTP/2 Rapid Reset pattern: too many client-cancelled streams per second closes the session. */
+  #trackSession(session: ServerHttp2Session): void {
+    this.sessions.add(session)
+    session.once('close', () => this.sessions.delete(session))
+    let windowStart = Date.now()
+    let resets = 0
+    const limit = this.config.tls.h2MaxResetsPerSec
+    session.on('stream', (stream) => {
+      stream.once('aborted', () => {
+        const now = Date.now()
+        if (now - windowStart >= 1000) {
+          windowStart = now
+          resets = 0
+        }
+        if (++resets > limit && !session.destroyed) {
+          this.#logger.warn({ listener: this.name, resets }, 'http2: too many stream resets, closing session')
+          session.goaway(h2c.NGHTTP2_ENHANCE_YOUR_CALM)
+          session.destroy()
+        }
+      })
+    })
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(new ProxyError(ProxyErrorCodes.LISTEN, `Cannot listen on ${this.config.address}:${this.config.port}: ${err.message}`, { cause: err }))
+      this.server.once('error', onError)
+      this.server.listen(this.config.port, this.config.address, () => {
+        this.server.off('error', onError)
+        const addr = this.server.address()
+        this.port = typeof addr === 'object' && addr !== null ? addr.port : this.config.port
+        resolve()
+      })
+    })
+  }
+
+  /** Stops accepting; closes idle keep-alive connections now and the rest after graceMs. */
+  close(graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        for (const s of this.sockets) s.destroy()
+        for (const s of this.sessions) s.destroy()
+      }, graceMs)
+      timer.unref()
+      this.server.close(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+      const s = this.server as HttpServer
+      if (typeof s.closeIdleConnections === 'function') s.closeIdleConnections()
+      for (const session of this.sessions) session.close()
+    })
+  }
+}

@@ -1,0 +1,507 @@
+// The request path: hooks, routing, header rules, balancing with sticky/hash keys and circuit
+// breaker, then an undici dispatch whose handler streams the answer straight into the client
+// response (backpressure both ways), with retries before the first response byte.
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { Http2ServerRequest } from 'node:http2'
+import type { Dispatcher } from 'undici'
+import type { Logger } from '../internal/logger.js'
+import type { AccessLog } from './access-log.js'
+import { DEFAULTS, type ListenerConfig } from './config.js'
+import { ProxyErrorCodes } from './errors.js'
+import { addForwardingHeaders, applyHeaderEdits, clientIpOf, downstreamResponseHeaders, normaliseIp, upstreamRequestHeaders } from './forwarding-headers.js'
+import type { Generation } from './generation.js'
+import { HANDLED, type BodyObserver, type ClientRequest, type ClientResponse, type HookResult, type ProxyHooks, type UpstreamResponse } from './hooks.js'
+import type { ProxyMetrics } from './proxy-metrics.js'
+import { RequestContext } from './request-context.js'
+import type { UpstreamPool } from './upstream-pool.js'
+import type { UpstreamServer } from './upstream-server.js'
+
+export interface CoreDeps {
+  readonly logger: Logger
+  readonly metrics: ProxyMetrics
+  readonly accessLog: AccessLog | undefined
+  current(): Generation
+}
+
+export interface ListenerInfo {
+  readonly name: string
+  config: ListenerConfig
+  readonly tls: boolean
+  /** Actual bound port (for redirects when the config says port 0). */
+  port: number
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
+const REQUEST_ID_RE = /^[A-Za-z0-9._:@/+=-]{1,200}$/
+
+const ErrorKind = { CONNECT: 'connect', RESET: 'reset', TIMEOUT: 'timeout', PROTOCOL: 'protocol', ABORTED: 'aborted' } as const
+type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind]
+
+function classify(err: Error & { code?: string }): ErrorKind {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EAI_AGAIN':
+    case 'ECONNABORTED':
+      return ErrorKind.CONNECT
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return ErrorKind.TIMEOUT
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return ErrorKind.RESET
+    case 'UND_ERR_ABORTED':
+    case 'ABORT_ERR':
+      return ErrorKind.ABORTED
+    default:
+      return ErrorKind.PROTOCOL
+  }
+}
+
+function hookFailed(deps: CoreDeps, ctx: RequestContext, err: unknown): void {
+  deps.logger.error({ err, code: ProxyErrorCodes.HOOK_FAILED, request_id: ctx.id }, 'proxy hook failed')
+  sendError(ctx, 500, ProxyErrorCodes.HOOK_FAILED, 'a proxy plugin failed')
+}
+
+/** Runs one hook phase; `next` continues the pipeline unless a hook answered. Sync when hooks are. */
+function runPhase(
+  deps: CoreDeps,
+  ctx: RequestContext,
+  hooks: readonly ProxyHooks[],
+  call: (h: ProxyHooks) => HookResult | Promise<HookResult>,
+  next: () => void,
+  from = 0,
+): void {
+  for (let i = from; i < hooks.length; i++) {
+    let r: HookResult | Promise<HookResult>
+    try {
+      r = call(hooks[i] as ProxyHooks)
+    } catch (err) {
+      hookFailed(deps, ctx, err)
+      return
+    }
+    if (r === HANDLED) {
+      ctx.done = true
+      return
+    }
+    if (r !== undefined && typeof (r as Promise<HookResult>).then === 'function') {
+      ;(r as Promise<HookResult>).then(
+        (v) => {
+          if (v === HANDLED) ctx.done = true
+          else if (!ctx.res.writableEnded && !ctx.res.destroyed) runPhase(deps, ctx, hooks, call, next, i + 1)
+        },
+        (err: unknown) => hookFailed(deps, ctx, err),
+      )
+      return
+    }
+  }
+  next()
+}
+
+export function sendError(ctx: RequestContext, status: number, code: string, message: string): void {
+  ctx.done = true
+  ctx.log.error ??= code
+  const res = ctx.res as ServerResponse
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  const body = `${status} ${message} (${code})\n`
+  const headers: OutgoingHttpHeaders = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-switchyard-error': code,
+  }
+  if (ctx.id !== '') headers[ctx.gen.config.headers.requestId || 'x-request-id'] = ctx.id
+  if (status === 503) headers['retry-after'] = '1'
+  res.writeHead(status, headers)
+  res.end(ctx.method === 'HEAD' ? undefined : body)
+  ctx.bytesSent = ctx.method === 'HEAD' ? 0 : Buffer.byteLength(body)
+}
+
+function hostOf(req: ClientRequest): string {
+  const raw = (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? ''
+  let end = raw.length
+  if (raw.charCodeAt(0) === 91 /* [ */) end = raw.indexOf(']') + 1 || raw.length
+  else {
+    const colon = raw.lastIndexOf(':')
+    if (colon >= 0) end = colon
+  }
+  return raw.slice(0, end).toLowerCase()
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim())
+  }
+  return undefined
+}
+
+function hashKey(pool: UpstreamPool, ctx: RequestContext): string | undefined {
+  const h = pool.hashOn
+  if (h === undefined) return undefined
+  switch (h.source) {
+    case 'ip':
+      return ctx.clientIp
+    case 'path': {
+      const q = ctx.path.indexOf('?')
+      return q < 0 ? ctx.path : ctx.path.slice(0, q)
+    }
+    case 'header': {
+      const v = ctx.req.headers[h.name ?? '']
+      return Array.isArray(v) ? v.join(',') : v
+    }
+    case 'cookie':
+      return cookieValue(ctx.req.headers.cookie, h.name ?? '')
+  }
+}
+
+function requestHasBody(req: ClientRequest): boolean {
+  if (req.httpVersionMajor >= 2) return !((req as Http2ServerRequest).stream as { endAfterHeaders?: boolean }).endAfterHeaders
+  const cl = req.headers['content-length']
+  return (cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined
+}
+
+export function finishLog(deps: CoreDeps, ctx: RequestContext): void {
+  const res = ctx.res
+  const log = ctx.log
+  const seconds = Number(process.hrtime.bigint() - ctx.startNs) / 1e9
+  log.status = log.status || (res.headersSent ? res.statusCode : 499)
+  if (!res.writableFinished && log.status !== 499 && !res.headersSent) log.status = 499
+  if (!res.writableFinished && log.error === undefined) log.error = ProxyErrorCodes.CLIENT_ABORTED
+  log.body_bytes_sent ||= ctx.bytesSent
+  log.request_time = Math.round(seconds * 1e6) / 1e6
+  log.route = ctx.routeName
+  log.pool = ctx.poolName
+  deps.metrics.request(ctx.routeName, log.status, seconds)
+  const gen = ctx.gen
+  if (deps.accessLog !== undefined || gen.onLog.length > 0) {
+    log.time = new Date().toISOString()
+    log.request = `${ctx.method} ${ctx.path} HTTP/${ctx.req.httpVersion}`
+    for (const h of gen.onLog) {
+      try {
+        h.onLog?.(ctx, log)
+      } catch (err) {
+        deps.logger.error({ err, code: ProxyErrorCodes.HOOK_FAILED }, 'onLog hook failed')
+      }
+    }
+    deps.accessLog?.write(log)
+  }
+}
+
+/** Entry point for every client request on every listener. */
+export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | ClientResponse): void {
+  const gen = deps.current()
+  gen.enter()
+  const peer = normaliseIp(req.socket?.remoteAddress)
+  const xff = req.headers['x-forwarded-for']
+  const clientIp = gen.forwarding.trusted.empty ? peer : clientIpOf(peer, Array.isArray(xff) ? xff.join(',') : xff, gen.forwarding.trusted)
+  const idHeader = gen.config.headers.requestId
+  let id = ''
+  if (idHeader !== false) {
+    const incoming = req.headers[idHeader]
+    id = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID()
+  }
+  const ctx = new RequestContext(gen, req, res, id, peer, clientIp, hostOf(req), listener.name, listener.tls)
+  res.once('close', () => {
+    ctx.done = true
+    finishLog(deps, ctx)
+    gen.leave()
+  })
+
+  const redirect = listener.config.redirectToHttps
+  if (redirect !== undefined && redirect !== false && !listener.tls) {
+    const port = redirect === true ? 443 : redirect
+    const location = `https://${ctx.host}${port === 443 ? '' : `:${port}`}${ctx.path}`
+    ;(res as ServerResponse).writeHead(308, { location, 'content-length': 0 })
+    res.end()
+    return
+  }
+  if (gen.onRequest.length === 0) route(deps, ctx)
+  else runPhase(deps, ctx, gen.onRequest, (h) => h.onRequest?.(ctx), () => route(deps, ctx))
+}
+
+function route(deps: CoreDeps, ctx: RequestContext): void {
+  const gen = ctx.gen
+  const req = ctx.req
+  const compiled = gen.router.match(ctx.host, ctx.path, ctx.method, (n) => {
+    const v = req.headers[n]
+    return Array.isArray(v) ? v.join(', ') : v
+  })
+  if (compiled === undefined) {
+    sendError(ctx, 404, ProxyErrorCodes.NO_ROUTE, 'no route matches this request')
+    return
+  }
+  ctx.compiled = compiled
+  ctx.route = compiled.config
+  ctx.routeName = compiled.name
+  ctx.poolName = compiled.pool
+  ctx.upstreamPath = compiled.rewrite(ctx.path)
+  const h = upstreamRequestHeaders(req.rawHeaders, req.headers.connection)
+  // undici refuses `expect`; the client got its 100 Continue from us already.
+  delete h['expect']
+  if (req.httpVersionMajor >= 2) h['host'] = (req.headers[':authority'] as string | undefined) ?? ctx.host
+  const cfg = gen.config.headers
+  addForwardingHeaders(h, ctx.peerIp, ctx.tls ? 'https' : 'http', (h['host'] as string | undefined) ?? ctx.host, req.httpVersion, gen.forwarding)
+  if (cfg.requestId !== false) h[cfg.requestId] = ctx.id
+  const rw = compiled.config.rewrite
+  if (rw?.host !== undefined) h['host'] = rw.host
+  applyHeaderEdits(h, compiled.config.requestHeaders)
+  ctx.upstreamHeaders = h
+  if (gen.onRoute.length === 0 && gen.selectPool.length === 0) forward(deps, ctx, undefined, 0)
+  else runPhase(deps, ctx, gen.onRoute, (hk) => hk.onRoute?.(ctx), () => selectAndForward(deps, ctx))
+}
+
+function selectAndForward(deps: CoreDeps, ctx: RequestContext): void {
+  for (const h of ctx.gen.selectPool) {
+    try {
+      const name = h.selectPool?.(ctx)
+      if (name !== undefined && ctx.gen.pools.has(name)) {
+        ctx.poolName = name
+        break
+      }
+    } catch (err) {
+      hookFailed(deps, ctx, err)
+      return
+    }
+  }
+  forward(deps, ctx, undefined, 0)
+}
+
+function pickServer(pool: UpstreamPool, ctx: RequestContext, skip: Set<UpstreamServer> | undefined): { server: UpstreamServer | undefined; circuitOpen: boolean } {
+  const sticky = pool.config.sticky
+  if (sticky !== undefined && skip === undefined) {
+    const id = cookieValue(ctx.req.headers.cookie, sticky.cookie)
+    const s = id === undefined ? undefined : pool.byId.get(id)
+    if (s !== undefined && s.available && s.admits()) return { server: s, circuitOpen: false }
+  }
+  const key = hashKey(pool, ctx)
+  let circuitOpen = false
+  let tried: Set<UpstreamServer> | undefined = skip
+  for (let i = 0; i <= pool.servers.length; i++) {
+    const s = pool.balancer.pick(key, tried)
+    if (s === undefined) return { server: undefined, circuitOpen }
+    if (s.admits()) {
+      if (sticky !== undefined && cookieValue(ctx.req.headers.cookie, sticky.cookie) !== s.id) ctx.stickySet = s.id
+      return { server: s, circuitOpen: false }
+    }
+    circuitOpen = true
+    tried = new Set(tried)
+    tried.add(s)
+  }
+  return { server: undefined, circuitOpen }
+}
+
+function upstreamFailed(deps: CoreDeps, ctx: RequestContext, err: Error, status: number, code: string, message: string): void {
+  const hooks = ctx.gen.onUpstreamError
+  if (hooks.length === 0) {
+    sendError(ctx, status, code, message)
+    return
+  }
+  runPhase(deps, ctx, hooks, (h) => h.onUpstreamError?.(ctx, err, status), () => sendError(ctx, status, code, message))
+}
+
+function forward(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamServer> | undefined, attempt: number): void {
+  if (ctx.res.writableEnded || ctx.res.destroyed) return
+  const pool = ctx.gen.pools.get(ctx.poolName) as UpstreamPool
+  if (attempt === 0) pool.retryBudget.onRequest()
+  const { server, circuitOpen } = pickServer(pool, ctx, skip)
+  if (server === undefined) {
+    const code = circuitOpen ? ProxyErrorCodes.CIRCUIT_OPEN : ProxyErrorCodes.NO_HEALTHY_SERVER
+    const msg = circuitOpen ? `every server of pool "${pool.name}" is at its connection limit` : `no healthy server in pool "${pool.name}"`
+    upstreamFailed(deps, ctx, new Error(msg), 503, code, msg)
+    return
+  }
+  const exchange = new Exchange(deps, ctx, pool, server, skip, attempt)
+  exchange.start()
+}
+
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly #deps: CoreDeps
+  readonly #ctx: RequestContext
+  readonly #pool: UpstreamPool
+  readonly #server: UpstreamServer
+  readonly #skip: Set<UpstreamServer> | undefined
+  readonly #attempt: number
+  readonly #hasBody: boolean
+  #controller: Dispatcher.DispatchController | undefined
+  #responded = false
+  #finished = false
+  #startNs = 0n
+  #observer: BodyObserver | undefined
+  #discard = false
+  #onClose: (() => void) | undefined
+
+  constructor(deps: CoreDeps, ctx: RequestContext, pool: UpstreamPool, server: UpstreamServer, skip: Set<UpstreamServer> | undefined, attempt: number) {
+    this.#deps = deps
+    this.#ctx = ctx
+    this.#pool = pool
+    this.#server = server
+    this.#skip = skip
+    this.#attempt = attempt
+    this.#hasBody = requestHasBody(ctx.req)
+  }
+
+  start(): void {
+    const ctx = this.#ctx
+    const server = this.#server
+    const timeouts = ctx.route?.timeouts
+    server.active++
+    ctx.log.attempts = this.#attempt + 1
+    ctx.log.upstream_addr = server.address
+    this.#startNs = process.hrtime.bigint()
+    this.#onClose = () => {
+      if (!this.#finished) this.#controller?.abort(Object.assign(new Error('client closed the connection'), { code: 'UND_ERR_ABORTED' }))
+    }
+    ctx.res.once('close', this.#onClose)
+    server.dispatcher.dispatch(
+      {
+        origin: server.origin,
+        path: ctx.upstreamPath,
+        method: ctx.method,
+        headers: ctx.upstreamHeaders,
+        body: this.#hasBody ? (ctx.req as IncomingMessage) : null,
+        headersTimeout: timeouts?.headersMs ?? DEFAULTS.upstreamHeadersTimeoutMs,
+        bodyTimeout: timeouts?.bodyMs ?? DEFAULTS.upstreamBodyTimeoutMs,
+        idempotent: false,
+      },
+      this,
+    )
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#ctx.res.destroyed || (this.#ctx.res.writableEnded && !this.#finished)) controller.abort(Object.assign(new Error('client gone'), { code: 'UND_ERR_ABORTED' }))
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    if (statusCode < 200) return
+    this.#responded = true
+    const ctx = this.#ctx
+    const server = this.#server
+    const headerSeconds = Number(process.hrtime.bigint() - this.#startNs) / 1e9
+    server.onResponse(statusCode)
+    server.observeLatency(headerSeconds * 1000)
+    this.#deps.metrics.upstream(this.#pool.name, server.id, statusCode, headerSeconds)
+    ctx.log.upstream_status = statusCode
+    ctx.log.upstream_time = Math.round(headerSeconds * 1e6) / 1e6
+    const out = downstreamResponseHeaders(headers)
+    applyHeaderEdits(out as Record<string, string | string[] | number | undefined>, ctx.route?.responseHeaders)
+    const idHeader = ctx.gen.config.headers.requestId
+    if (idHeader !== false && out[idHeader] === undefined) out[idHeader] = ctx.id
+    if (ctx.stickySet !== undefined && this.#pool.config.sticky !== undefined) {
+      const st = this.#pool.config.sticky
+      const cookie = `${st.cookie}=${encodeURIComponent(ctx.stickySet)}; Path=/; HttpOnly${st.ttlSec > 0 ? `; Max-Age=${st.ttlSec}` : ''}`
+      const prev = out['set-cookie']
+      out['set-cookie'] = prev === undefined ? cookie : Array.isArray(prev) ? [...prev, cookie] : [String(prev), cookie]
+    }
+    const hooks = ctx.gen.onResponse
+    if (hooks.length === 0) {
+      this.#writeHead(statusCode, statusMessage, out)
+      return
+    }
+    const response: UpstreamResponse = { statusCode, headers: out, server: server.id }
+    controller.pause()
+    void this.#runResponseHooks(hooks, response, statusMessage)
+  }
+
+  async #runResponseHooks(hooks: readonly ProxyHooks[], response: UpstreamResponse, statusMessage: string | undefined): Promise<void> {
+    const ctx = this.#ctx
+    try {
+      for (const h of hooks) {
+        const r = await h.onResponse?.(ctx, response)
+        if (r === HANDLED) {
+          this.#discard = true
+          ctx.done = true
+          break
+        }
+        if (r !== undefined && typeof r === 'object') this.#observer = r
+      }
+    } catch (err) {
+      this.#discard = true
+      hookFailed(this.#deps, ctx, err)
+    }
+    if (!this.#discard) this.#writeHead(response.statusCode, statusMessage, response.headers)
+    if (!this.#finished) this.#controller?.resume()
+  }
+
+  #writeHead(status: number, statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
+    const res = this.#ctx.res as ServerResponse
+    if (res.headersSent || res.destroyed) return
+    if (statusMessage !== undefined && statusMessage !== '' && this.#ctx.req.httpVersionMajor < 2) res.writeHead(status, statusMessage, headers)
+    else res.writeHead(status, headers)
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#discard) return
+    this.#observer?.onData(chunk)
+    const res = this.#ctx.res as ServerResponse
+    this.#ctx.bytesSent += chunk.length
+    if (!res.write(chunk)) {
+      controller.pause()
+      res.once('drain', () => controller.resume())
+    }
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    this.#finish()
+    this.#observer?.onEnd(trailers)
+    if (this.#discard) return
+    const res = this.#ctx.res as ServerResponse
+    for (const _ in trailers) {
+      res.addTrailers(trailers as OutgoingHttpHeaders)
+      break
+    }
+    res.end()
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#finish()
+    const ctx = this.#ctx
+    const kind = classify(err as Error & { code?: string })
+    if (ctx.res.destroyed || (ctx.res.writableEnded && this.#discard)) {
+      // The client went away first; nothing to answer.
+      this.#observer?.onAbort(err)
+      return
+    }
+    const server = this.#server
+    this.#deps.metrics.upstreamError(this.#pool.name, server.id, kind)
+    if (this.#responded) {
+      this.#observer?.onAbort(err)
+      ctx.log.error = kind === ErrorKind.TIMEOUT ? ProxyErrorCodes.UPSTREAM_TIMEOUT : ProxyErrorCodes.UPSTREAM_RESET
+      // Mid-body failure: the only honest signal left is to cut the client connection.
+      ;(ctx.res as ServerResponse).destroy()
+      return
+    }
+    if (kind === ErrorKind.CONNECT || kind === ErrorKind.RESET) server.onConnectError()
+    else if (kind === ErrorKind.TIMEOUT) server.onResponse(504)
+    const retries = ctx.route?.retry?.attempts ?? this.#pool.config.retry.attempts
+    if ((kind === ErrorKind.CONNECT || kind === ErrorKind.RESET) && !this.#hasBody && IDEMPOTENT.has(ctx.method) && this.#attempt < retries && this.#pool.retryBudget.tryRetry()) {
+      const skip = new Set(this.#skip)
+      skip.add(server)
+      forward(this.#deps, ctx, skip, this.#attempt + 1)
+      return
+    }
+    this.#deps.logger.debug({ err, request_id: ctx.id, server: server.id }, 'upstream request failed')
+    if (kind === ErrorKind.TIMEOUT) upstreamFailed(this.#deps, ctx, err, 504, ProxyErrorCodes.UPSTREAM_TIMEOUT, 'upstream timed out')
+    else if (kind === ErrorKind.CONNECT) upstreamFailed(this.#deps, ctx, err, 502, ProxyErrorCodes.UPSTREAM_CONNECT, 'cannot connect to upstream')
+    else if (kind === ErrorKind.RESET) upstreamFailed(this.#deps, ctx, err, 502, ProxyErrorCodes.UPSTREAM_RESET, 'upstream closed the connection')
+    else upstreamFailed(this.#deps, ctx, err, 502, ProxyErrorCodes.UPSTREAM_PROTOCOL, 'bad response from upstream')
+  }
+
+  #finish(): void {
+    if (this.#finished) return
+    this.#finished = true
+    this.#server.active--
+    if (this.#onClose !== undefined) this.#ctx.res.off('close', this.#onClose)
+  }
+}
