@@ -3,7 +3,7 @@
 // per-connection buffer (large payloads are queued as views) and flushed once per event-loop turn.
 import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from './parser.js'
 import { PROTO_ERR } from './errors.js'
-import { isValidSubject } from './subject.js'
+import { isValidLiteralSubject, isValidSubject } from './subject.js'
 import { Sub, type OutFrame, type SubClient, type SubOwner } from './subscription.js'
 import type { Transport } from './transport.js'
 import type { Permissions } from './auth.js'
@@ -62,10 +62,11 @@ export class Client implements ParserHandler, SubClient, SubOwner {
   readonly start = new Date()
   lastActivity = Date.now()
 
+  // nats-server's defaults before (and under) CONNECT: verbose and pedantic until the client says otherwise.
   echo = true
   headers = false
-  verbose = false
-  pedantic = false
+  verbose = true
+  pedantic = true
   noRespondersOpt = false
   name = ''
   lang = ''
@@ -297,17 +298,22 @@ export class Client implements ParserHandler, SubClient, SubOwner {
       c = JSON.parse(json) as ConnectOptions
       if (c === null || typeof c !== 'object') throw new Error('not an object')
     } catch {
-      this.closeWithError(PROTO_ERR.UNKNOWN_OP, 'bad CONNECT json')
+      this.close('bad CONNECT json')
       return
     }
-    this.verbose = c.verbose === true
-    this.pedantic = c.pedantic === true
-    this.echo = c.echo !== false
-    this.headers = c.headers === true
-    this.noRespondersOpt = c.no_responders === true
-    this.name = typeof c.name === 'string' ? c.name : ''
-    this.lang = typeof c.lang === 'string' ? c.lang : ''
-    this.version = typeof c.version === 'string' ? c.version : ''
+    // Fields left out keep their current value, as nats-server unmarshals CONNECT over its defaults.
+    if (typeof c.verbose === 'boolean') this.verbose = c.verbose
+    if (typeof c.pedantic === 'boolean') this.pedantic = c.pedantic
+    if (typeof c.echo === 'boolean') this.echo = c.echo
+    if (typeof c.headers === 'boolean') this.headers = c.headers
+    if (typeof c.no_responders === 'boolean') this.noRespondersOpt = c.no_responders
+    if (typeof c.name === 'string') this.name = c.name
+    if (typeof c.lang === 'string') this.lang = c.lang
+    if (typeof c.version === 'string') this.version = c.version
+    if (this.noRespondersOpt && !this.headers) {
+      this.closeWithError(PROTO_ERR.NO_RESPONDERS_HEADERS, 'no_responders without headers')
+      return
+    }
     if (this.#host.authRequired && !this.connected) {
       const auth = this.#host.authenticate(c)
       if (auth === undefined) {
@@ -323,19 +329,22 @@ export class Client implements ParserHandler, SubClient, SubOwner {
 
   onPub(subject: string, reply: string, hdrLen: number, payload: Buffer): void {
     if (!this.#authorized()) return
-    this.inMsgs++
-    this.inBytes += payload.length
-    if (this.pedantic && !isValidPublishSubject(subject)) {
-      this.sendText(`-ERR '${PROTO_ERR.INVALID_PUB_SUBJECT}'\r\n`)
+    if (hdrLen >= 0 && !this.headers) {
+      // nats-server closes, without -ERR, a client that sends HPUB after saying it has no headers.
+      this.close('HPUB without headers support')
       return
     }
+    this.inMsgs++
+    this.inBytes += payload.length
+    // Like nats-server, pedantic mode reports a bad subject but still routes the message.
+    if (this.pedantic && !isValidLiteralSubject(subject)) this.sendText(`-ERR '${PROTO_ERR.INVALID_PUB_SUBJECT}'\r\n`)
     if (this.permissions !== undefined && !this.permissions.canPublish(subject)) {
       this.sendText(`-ERR 'Permissions Violation for Publish to "${subject}"'\r\n`)
       return
     }
+    this.#ok()
     const delivered = this.#host.route(this, subject, reply, hdrLen, payload)
     if (!delivered && reply !== '' && this.noRespondersOpt && this.headers) this.#host.noResponders(this, reply)
-    this.#ok()
   }
 
   onSub(subject: string, queue: string | undefined, sid: string): void {
@@ -401,14 +410,14 @@ export class Client implements ParserHandler, SubClient, SubOwner {
       case ParseError.MAX_CONTROL_LINE:
         this.closeWithError(PROTO_ERR.MAX_CONTROL_LINE, detail)
         break
+      case ParseError.BAD_ARGS:
+        // nats-server closes on malformed PUB/SUB arguments without sending -ERR.
+        this.close(detail)
+        break
       default:
         this.closeWithError(PROTO_ERR.UNKNOWN_OP, detail)
     }
   }
-}
-
-function isValidPublishSubject(subject: string): boolean {
-  return isValidSubject(subject) && !/(^|\.)[*>](\.|$)/.test(subject)
 }
 
 export { CRLF }

@@ -24,7 +24,7 @@ export class BrokerError extends SwitchyardError {
 export const PROTO_ERR = {
   UNKNOWN_OP: 'Unknown Protocol Operation',
   MAX_PAYLOAD: 'Maximum Payload Violation',
-  MAX_CONTROL_LINE: 'Maximum Control Line Exceeded',
+  MAX_CONTROL_LINE: 'maximum control line exceeded',
   INVALID_SUBJECT: 'Invalid Subject',
   INVALID_PUB_SUBJECT: 'Invalid Publish Subject',
   AUTH_VIOLATION: 'Authorization Violation',
@@ -32,5 +32,6 @@ export const PROTO_ERR = {
   STALE: 'Stale Connection',
   SLOW_CONSUMER: 'Slow Consumer',
   MAX_CONNECTIONS: 'maximum connections exceeded',
+  NO_RESPONDERS_HEADERS: 'no responders requires headers support',
   SECURE_REQUIRED: 'Secure Connection - TLS Required',
 } as const

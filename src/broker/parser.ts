@@ -420,9 +420,8 @@ export class Parser {
             this.state = State.OP_START
             if (args.length === 1) this.#h.onUnsub(args[0] as string, 0)
             else if (args.length === 2) {
-              const max = parseSize(args[1] as string)
-              if (max < 0) return this.#fail(ParseError.BAD_ARGS, `UNSUB max ${JSON.stringify(args[1])} is not a number`)
-              this.#h.onUnsub(args[0] as string, max)
+              // A max that is not a number unsubscribes at once, as nats-server does.
+              this.#h.onUnsub(args[0] as string, Math.max(0, parseSize(args[1] as string)))
             } else return this.#fail(ParseError.BAD_ARGS, `UNSUB takes 1 or 2 arguments, got ${args.length}`)
             if (this.#isDead()) return
           }

@@ -335,7 +335,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   #pingAll(): void {
     const max = this.options.maxPingsOut
     for (const c of this.clients.values()) {
-      if (c.closed || !c.connected) continue
+      if (c.closed) continue
       if (c.pingsOut + 1 > max) c.closeWithError(PROTO_ERR.STALE, 'stale connection')
       else c.sendPing()
     }
@@ -392,7 +392,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   // ---- routing (hot path) ---------------------------------------------------------------------
 
-  route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer): boolean {
+  route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string = subject): boolean {
     this.stats.inMsgs++
     this.stats.inBytes += payload.length
     const r = this.sublist.match(subject)
@@ -400,7 +400,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     const qsubs = r.qsubs
     if (psubs.length === 0 && qsubs.length === 0) return false
     const depth = this.#depth++
-    const frame = (this.#frames[depth] ??= new Frame()).reset(subject, reply, hdrLen, payload)
+    const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload)
     const noEcho = from !== undefined && !from.echo ? from : undefined
     let delivered = false
     try {
@@ -488,7 +488,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     if (payload.length > this.maxPayloadBytes) {
       throw new BrokerError(BrokerErrorCodes.MAX_PAYLOAD, `Cannot publish to "${subject}": size ${payload.length} exceeds max_payload ${this.maxPayloadBytes}`)
     }
-    this.route(undefined, subject, reply, hdrLen, payload)
+    this.route(undefined, subject, reply, hdrLen, payload, options?.msgSubject)
   }
 
   subscribe(subject: string, options: SubscribeOptions, handler: MsgHandler): Subscription {

@@ -160,7 +160,10 @@ export class Sublist<S extends IndexedSub> {
     const psubs: S[] = []
     const groups = new Map<string, S[]>()
     const tokens = subject.split('.')
-    this.#collect(this.#root, tokens, 0, psubs, groups)
+    // A subject with an empty token matches nothing (nats-server behaviour).
+    let valid = true
+    for (const t of tokens) if (t === '') valid = false
+    if (valid) this.#collect(this.#root, tokens, 0, psubs, groups)
     const qsubs = [...groups.values()]
     const result: MatchResult<S> = { psubs, qsubs, cursors: qsubs.map(() => 0) }
     if (this.#cache.size >= SUBLIST_CACHE_MAX) {

@@ -27,6 +27,11 @@ export interface BrokerMsg {
 export interface PublishOptions {
   reply?: string
   headers?: MsgHeadersLike
+  /**
+   * Subject shown to receivers when it differs from the routing subject. JetStream deliveries are
+   * routed to an inbox or deliver subject but carry the stored message's own subject.
+   */
+  msgSubject?: string
 }
 
 export interface SubscribeOptions {
