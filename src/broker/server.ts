@@ -24,6 +24,9 @@ import { Sublist } from './sublist.js'
 import { SocketTransport, WsTransport, type Transport } from './transport.js'
 import type { EmbeddedBroker, MsgHandler, PublishOptions, SubscribeOptions, Subscription } from './types.js'
 import { startMonitor } from './monitor.js'
+import { attachJetStream, type JetStreamHandle, type JetStreamOptions } from './streams/index.js'
+import { registerJetStreamMetrics } from './streams/metrics.js'
+import { createMetricsRegistry } from '../internal/metrics.js'
 
 const NO_RESPONDERS = Buffer.from('NATS/1.0 503\r\n\r\n')
 const encoder = new TextEncoder()
@@ -67,6 +70,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   monitor: AdminServer | undefined
   /** Extra INFO fields (e.g. `jetstream: true`), merged into every INFO sent from now on. */
   readonly infoExtra: Record<string, unknown> = {}
+  /** Set by startBroker when `jetstream` options are given. */
+  jetstream: JetStreamHandle | undefined
 
   #auth: Authenticator
   #netServer: NetServer | undefined
@@ -176,6 +181,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
     if (this.#closed) return
+    // JetStream first: it flushes consumer state and fsyncs stores while publishing still works.
+    await this.jetstream?.close()
     this.#closed = true
     clearInterval(this.#pingTimer)
     clearInterval(this.#sweepTimer)
@@ -512,11 +519,30 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   }
 }
 
-/** Starts a broker and resolves once it listens. */
-export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
-  const broker = new Broker(resolveOptions(options))
+/** nats.js enables its JetStream consumer API only for servers reporting at least 2.9.4. */
+const JETSTREAM_PROTOCOL_VERSION = '2.9.10'
+
+/** Starts a broker and resolves once it listens. `jetstream` turns on durable streams (see docs/streams.md). */
+export async function startBroker(options: BrokerOptions & { jetstream?: JetStreamOptions } = {}): Promise<Broker> {
+  const { jetstream, ...rest } = options
+  const broker = new Broker(resolveOptions(jetstream === undefined || rest.protocolVersion !== undefined ? rest : { ...rest, protocolVersion: JETSTREAM_PROTOCOL_VERSION }))
   try {
     await broker.listen()
+    if (jetstream !== undefined) {
+      const js = await attachJetStream(broker, { logger: broker.logger, ...jetstream })
+      broker.jetstream = js
+      broker.infoExtra['jetstream'] = true
+      broker.monitor?.json('/jsz', () => js.jsz())
+      if (broker.monitor !== undefined) {
+        const registry = createMetricsRegistry({ processMetrics: false })
+        registerJetStreamMetrics(registry, () => js.jsz(), js.counters)
+        broker.monitor.route('GET', '/metrics/jetstream', async (_req, res) => {
+          const text = await registry.metrics()
+          res.writeHead(200, { 'content-type': registry.contentType })
+          res.end(text)
+        })
+      }
+    }
   } catch (err) {
     await broker.close().catch(() => {})
     throw err

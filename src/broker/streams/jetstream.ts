@@ -23,6 +23,8 @@ export interface JetStreamHandle {
   /** Recovery reports of the file stores opened at start-up, by stream name. */
   readonly recovery: Record<string, MsgStore['recovery']>
   readonly options: ResolvedJetStreamOptions
+  /** Messages and bytes stored and delivered since start. */
+  readonly counters: { readonly inMsgs: number; readonly inBytes: number; readonly outMsgs: number; readonly outBytes: number }
 }
 
 export interface JszInfo {
