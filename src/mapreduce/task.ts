@@ -108,8 +108,11 @@ export type TaskOutput =
   | { readonly kind: 'foreach'; readonly fn: FnSpec }
   /** Reservoir sample of keys (range partitioner bounds): up to `size` keys, seeded. */
   | { readonly kind: 'sample-keys'; readonly size: number; readonly seed: number; readonly keyFn?: FnSpec }
-  /** Write `part-NNNNN` under `attemptDir`; the driver renames the first successful attempt. */
-  | { readonly kind: 'save'; readonly format: 'text' | 'json'; readonly attemptDir: string }
+  /**
+   * Write `dir/_attempts/<partition>-<attempt>/part-NNNNN` (NNNNN = partition, 5 digits); the
+   * driver renames the first successful attempt's file to `dir/part-NNNNN` (output-commit.ts).
+   */
+  | { readonly kind: 'save'; readonly format: 'text' | 'json'; readonly dir: string }
 
 /** Where the map output of (shuffleId, mapId) lives; opaque to the scheduler except `workerId`. */
 export interface MapOutputLocation {

@@ -22,13 +22,13 @@ export class FetchFailedError extends ClusterError {
 }
 
 export interface BlockSink {
-  /** Called per chunk in order; a returned promise pauses the transfer until it settles. */
-  data(chunk: Buffer): void | Promise<void>
+  /** Called per segment (boundaries as the server sent them), in order; a returned promise pauses the transfer until it settles. */
+  data(segment: Buffer): void | Promise<void>
 }
 
 interface Transfer {
   sink: BlockSink
-  length: number
+  parts: Buffer[]
   received: number
   crc: number
   begun: boolean
@@ -67,7 +67,7 @@ export class BlockFetcher {
       }
       transfers.set(sid, {
         sink,
-        length: 0,
+        parts: [],
         received: 0,
         crc: 0,
         begun: false,
@@ -123,19 +123,22 @@ export class BlockFetcher {
     if (t === undefined) return
     switch (msg.t) {
       case 'block-missing':
-        t.reject(new Error('the worker does not have it'))
+        t.reject(new Error(typeof msg.message === 'string' ? `the worker cannot serve it: ${msg.message}` : 'the worker does not have it'))
         return
       case 'block-begin':
         t.begun = true
-        t.length = Number(msg.length)
         return
       case 'block-data': {
         const data = msg.data as Buffer
         t.crc = crc32(data, t.crc)
         t.received += data.length
+        t.parts.push(data)
+        if (msg.last !== true) return
+        const segment = t.parts.length === 1 ? (t.parts[0] as Buffer) : Buffer.concat(t.parts)
+        t.parts = []
         let out: void | Promise<void>
         try {
-          out = t.sink.data(data)
+          out = t.sink.data(segment)
         } catch (err) {
           t.reject(err as Error)
           return
@@ -153,9 +156,9 @@ export class BlockFetcher {
         return
       }
       case 'block-end':
-        if (!t.begun || t.received !== t.length) t.reject(new Error(`got ${t.received} of ${t.length} bytes`))
+        if (!t.begun || t.received !== Number(msg.length) || t.parts.length > 0) t.reject(new Error(`got ${t.received} of ${String(msg.length)} bytes`))
         else if (Number(msg.crc) !== t.crc) t.reject(new Error('block checksum mismatch'))
-        else t.resolve(t.length)
+        else t.resolve(t.received)
         return
       default:
         return

@@ -2,7 +2,6 @@
 // secret as the coordinator); a fetcher asks for a block by id and receives it in chunks, each
 // frame checksummed, plus a crc32 of the whole block at the end. The sender waits for 'drain'
 // whenever the socket buffer is full, so a slow fetcher slows the sender instead of filling RAM.
-import { open } from 'node:fs/promises'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { crc32 } from 'node:zlib'
 import type { Logger } from '../../internal/logger.js'
@@ -12,14 +11,11 @@ import { ClusterErrorCodes } from './errors.js'
 import { acceptConnection } from './handshake.js'
 import type { ResolvedCommon } from './options.js'
 
-/** Where the bytes of a block live on this worker's disk. */
-export interface BlockLocation {
-  path: string
-  offset: number
-  length: number
-}
-
-export type BlockResolver = (blockId: string) => BlockLocation | undefined | Promise<BlockLocation | undefined>
+/**
+ * The bytes of a block as chunks that must reach the fetcher with their boundaries intact (the
+ * engine's segments of whole frames). Throwing (or undefined) means the block does not exist.
+ */
+export type BlockSource = (blockId: string) => Iterable<Uint8Array> | AsyncIterable<Uint8Array> | undefined
 
 export interface BlockServerStats {
   blocksServed: number
@@ -29,22 +25,22 @@ export interface BlockServerStats {
 
 export class BlockServer {
   readonly #server: Server
-  readonly #resolve: BlockResolver
+  readonly #source: BlockSource
   readonly #options: ResolvedCommon
   readonly #logger: Logger
   readonly #sockets = new Set<Socket>()
   readonly stats: BlockServerStats = { blocksServed: 0, bytesServed: 0, notFound: 0 }
   #port = 0
 
-  private constructor(options: ResolvedCommon, resolve: BlockResolver, logger: Logger) {
+  private constructor(options: ResolvedCommon, source: BlockSource, logger: Logger) {
     this.#options = options
-    this.#resolve = resolve
+    this.#source = source
     this.#logger = logger
     this.#server = createServer((socket) => this.#accept(socket))
   }
 
-  static async start(options: ResolvedCommon, resolve: BlockResolver, listen: { host: string; port: number }, logger?: Logger): Promise<BlockServer> {
-    const s = new BlockServer(options, resolve, logger ?? silentLogger())
+  static async start(options: ResolvedCommon, source: BlockSource, listen: { host: string; port: number }, logger?: Logger): Promise<BlockServer> {
+    const s = new BlockServer(options, source, logger ?? silentLogger())
     await new Promise<void>((res, rej) => {
       s.#server.once('error', rej)
       s.#server.listen(listen.port, listen.host, () => {
@@ -86,39 +82,45 @@ export class BlockServer {
   async #send(conn: Connection, msg: Message): Promise<void> {
     const sid = msg.sid
     const blockId = String(msg.block)
-    const loc = await this.#resolve(blockId)
-    if (loc === undefined) {
-      this.stats.notFound++
-      conn.send({ t: 'block-missing', sid, code: ClusterErrorCodes.FETCH_FAILED })
-      return
-    }
-    let fh
+    let chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array> | undefined
     try {
-      fh = await open(loc.path, 'r')
+      chunks = this.#source(blockId)
     } catch {
+      chunks = undefined
+    }
+    if (chunks === undefined) {
       this.stats.notFound++
       conn.send({ t: 'block-missing', sid, code: ClusterErrorCodes.FETCH_FAILED })
       return
     }
+    const step = this.#options.blockChunkBytes
+    let crc = 0
+    let total = 0
+    let begun = false
     try {
-      conn.send({ t: 'block-begin', sid, length: loc.length })
-      const chunk = this.#options.blockChunkBytes
-      let crc = 0
-      let pos = 0
-      while (pos < loc.length) {
-        const buf = Buffer.allocUnsafe(Math.min(chunk, loc.length - pos))
-        const { bytesRead } = await fh.read(buf, 0, buf.length, loc.offset + pos)
-        if (bytesRead === 0) throw new Error(`block ${blockId} is shorter than its index says`)
-        const data = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)
-        crc = crc32(data, crc)
-        pos += bytesRead
-        if (!conn.send({ t: 'block-data', sid, data })) await conn.drained()
+      for await (const segment of chunks) {
+        if (!begun) {
+          conn.send({ t: 'block-begin', sid })
+          begun = true
+        }
+        // Large segments go in several frames; `last` marks the end of a segment.
+        for (let off = 0; off < segment.length || (off === 0 && segment.length === 0); off += step) {
+          const data = segment.subarray(off, Math.min(segment.length, off + step))
+          crc = crc32(data, crc)
+          const last = off + step >= segment.length
+          if (!conn.send({ t: 'block-data', sid, data, last })) await conn.drained()
+          if (segment.length === 0) break
+        }
+        total += segment.length
       }
-      conn.send({ t: 'block-end', sid, crc })
-      this.stats.blocksServed++
-      this.stats.bytesServed += loc.length
-    } finally {
-      await fh.close()
+    } catch (err) {
+      this.stats.notFound++
+      conn.send({ t: 'block-missing', sid, code: ClusterErrorCodes.FETCH_FAILED, message: (err as Error).message })
+      return
     }
+    if (!begun) conn.send({ t: 'block-begin', sid })
+    conn.send({ t: 'block-end', sid, crc, length: total })
+    this.stats.blocksServed++
+    this.stats.bytesServed += total
   }
 }

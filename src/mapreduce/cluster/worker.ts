@@ -9,7 +9,7 @@ import type { Logger } from '../../internal/logger.js'
 import { silentLogger } from '../../internal/logger.js'
 import { DiskBlobCache } from './blob-store.js'
 import { BlockFetcher } from './block-fetcher.js'
-import { BlockServer, type BlockResolver } from './block-server.js'
+import { BlockServer, type BlockSource } from './block-server.js'
 import type { Connection, Message } from './connection.js'
 import { openConnection } from './handshake.js'
 import { resolveCommon, type CommonClusterOptions, type ResolvedCommon } from './options.js'
@@ -50,7 +50,7 @@ export interface WorkerOptions extends CommonClusterOptions {
   cacheDir?: string
   runner: RemoteTaskRunner
   /** Resolves a shuffle block id to bytes on this worker's disk. */
-  blocks: BlockResolver
+  blocks: BlockSource
   logger?: Logger
   /** Give up after this many consecutive failed connection attempts; 0 = never. */
   maxReconnects?: number

@@ -1,0 +1,194 @@
+// Runs engine tasks on a cluster worker: a pool of task processes (one per core, so a long task
+// never blocks the daemon's heartbeats), module references mapped to content-checked local files,
+// the driver's scratch directory mapped to this worker's own, and the worker's map outputs served
+// to other workers as shuffle blocks.
+import { fork, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { LocalShuffleStore } from '../local-shuffle-store.js'
+import type { TaskDescription } from '../task.js'
+import { sha256Hex } from './blob-store.js'
+import type { BlockSource } from './block-server.js'
+import type { CommonClusterOptions } from './options.js'
+import { parseBlockId } from './remote-fetcher.js'
+import type { FromTaskProcess, ToTaskProcess } from './task-process.js'
+import type { RemoteTaskContext, RemoteTaskRunner } from './worker.js'
+
+/** A module a task refers to: the driver's URL and the digest of its bytes. */
+export interface ShippedModule {
+  readonly url: string
+  readonly digest: string
+  readonly name: string
+}
+
+/** What the driver sends as the `task` of a launch. */
+export interface WireTask {
+  readonly scope: string
+  readonly task: TaskDescription
+  readonly modules: readonly ShippedModule[]
+}
+
+export interface EngineRunnerOptions {
+  cores: number
+  /** This worker's private directory for shuffle and spill files. */
+  scratchRoot: string
+  cluster: CommonClusterOptions
+  execArgv?: readonly string[]
+}
+
+interface Proc {
+  child: ChildProcess
+  ready: Promise<void>
+  running: Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>
+  dead: boolean
+}
+
+function entry(): { file: string; execArgv: string[] } {
+  const self = import.meta.url
+  const file = fileURLToPath(new URL(self.endsWith('.ts') ? './task-process.ts' : './task-process.js', self))
+  let tsx: string | null = null
+  try {
+    tsx = import.meta.resolve('tsx')
+  } catch {
+    tsx = null
+  }
+  return { file, execArgv: tsx === null ? [] : ['--import', tsx] }
+}
+
+/** Replaces module URLs inside FnSpecs (anywhere in the plan) with local ones. */
+function rewriteModules(value: unknown, map: ReadonlyMap<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => rewriteModules(v, map))
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value
+  const obj = value as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(obj)) out[k] = rewriteModules(v, map)
+  if (obj.kind === 'module' && typeof obj.module === 'string') {
+    const local = map.get(obj.module)
+    if (local !== undefined) out.module = local
+  }
+  return out
+}
+
+export class EngineTaskRunner implements RemoteTaskRunner {
+  readonly #o: EngineRunnerOptions
+  readonly #procs: Proc[] = []
+  #ownAddress = ''
+  #closing = false
+  tasksRun = 0
+  remoteBlocksRead = 0
+  modulesFromCache = 0
+  modulesLocal = 0
+
+  constructor(options: EngineRunnerOptions) {
+    this.#o = options
+    mkdirSync(options.scratchRoot, { recursive: true })
+  }
+
+  /** Serves map outputs written on this worker. */
+  readonly blockSource: BlockSource = (blockId) => {
+    const b = parseBlockId(blockId)
+    if (b === undefined) return undefined
+    const store = new LocalShuffleStore(join(this.#o.scratchRoot, b.scope))
+    return store.openBlock({ shuffleId: b.shuffleId, mapId: b.mapId, attempt: b.attempt, reduceId: b.reduceId })
+  }
+
+  /** Starts the task processes; `ownAddress` is this worker's block server address. */
+  async start(ownAddress: string): Promise<void> {
+    this.#ownAddress = ownAddress
+    for (let i = 0; i < Math.max(1, this.#o.cores); i++) this.#procs.push(this.#spawn())
+    await Promise.all(this.#procs.map((p) => p.ready))
+  }
+
+  #spawn(): Proc {
+    const e = entry()
+    const child = fork(e.file, [], { execArgv: [...e.execArgv, ...(this.#o.execArgv ?? [])], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const proc: Proc = { child, ready: Promise.resolve(), running: new Map(), dead: false }
+    proc.ready = new Promise<void>((resolve, reject) => {
+      child.on('message', (m: FromTaskProcess) => {
+        if (m.type === 'ready') {
+          resolve()
+          return
+        }
+        const r = proc.running.get(m.key)
+        if (r === undefined) return
+        proc.running.delete(m.key)
+        if (m.type === 'done') {
+          this.remoteBlocksRead += m.remoteBlocks
+          r.resolve(m.outcome)
+        } else {
+          r.reject(Object.assign(new Error(m.failure.message), { code: m.failure.code, stack: m.failure.stack, fetchFailed: m.failure.fetchFailed }))
+        }
+      })
+      child.on('error', () => {})
+      child.on('exit', (code, signal) => {
+        proc.dead = true
+        reject(new Error(`task process exited during start-up (${code ?? signal})`))
+        for (const r of proc.running.values()) r.reject(new Error(`task process ${child.pid} exited (code ${code}, signal ${signal})`))
+        proc.running.clear()
+        const i = this.#procs.indexOf(proc)
+        if (i >= 0 && !this.#closing) this.#procs[i] = this.#spawn()
+      })
+    })
+    proc.ready.catch(() => {})
+    child.send({ type: 'init', options: this.#o.cluster, ownAddress: this.#ownAddress } satisfies ToTaskProcess)
+    return proc
+  }
+
+  async run(raw: unknown, ctx: RemoteTaskContext): Promise<unknown> {
+    const wire = raw as WireTask
+    const map = new Map<string, string>()
+    for (const m of wire.modules) map.set(m.url, await this.#resolveModule(m, ctx))
+    const scratchDir = join(this.#o.scratchRoot, wire.scope.replace(/[^A-Za-z0-9_.-]/g, '_'))
+    const task = { ...(rewriteModules(wire.task, map) as TaskDescription), scratchDir }
+    // Least-loaded process; the scheduler never sends more tasks than cores.
+    let proc = this.#procs[0] as Proc
+    for (const p of this.#procs) if (!p.dead && (proc.dead || p.running.size < proc.running.size)) proc = p
+    await proc.ready
+    this.tasksRun++
+    return new Promise((resolve, reject) => {
+      proc.running.set(ctx.key, { resolve, reject })
+      proc.child.send({ type: 'task', key: ctx.key, scope: wire.scope, task } satisfies ToTaskProcess)
+    })
+  }
+
+  /** The driver's file when this machine has the same bytes at the same path, else the shipped copy. */
+  async #resolveModule(m: ShippedModule, ctx: RemoteTaskContext): Promise<string> {
+    if (m.url.startsWith('file:')) {
+      const path = fileURLToPath(m.url)
+      try {
+        if (existsSync(path) && sha256Hex(readFileSync(path)) === m.digest) {
+          this.modulesLocal++
+          return m.url
+        }
+      } catch {
+        // unreadable here: use the shipped copy
+      }
+    }
+    this.modulesFromCache++
+    return pathToFileURL(await ctx.blobPath({ digest: m.digest, name: m.name })).href
+  }
+
+  endScope(scope: string): void {
+    rmSync(join(this.#o.scratchRoot, scope.replace(/[^A-Za-z0-9_.-]/g, '_')), { recursive: true, force: true })
+  }
+
+  stats(): Record<string, number> {
+    return { taskProcesses: this.#procs.filter((p) => !p.dead).length, remoteBlocksRead: this.remoteBlocksRead, tasksRun: this.tasksRun }
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true
+    await Promise.all(
+      this.#procs.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve()
+            p.child.once('exit', () => resolve())
+            p.child.kill('SIGKILL')
+          }),
+      ),
+    )
+    rmSync(this.#o.scratchRoot, { recursive: true, force: true })
+  }
+}

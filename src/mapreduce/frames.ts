@@ -1,0 +1,66 @@
+// Record framing for shuffle and spill files: u32 little-endian length, then one msgpackr-encoded
+// array. Records are batched into frames (never one frame per record) so encoding, writing and
+// decoding cost is paid per batch.
+import { closeSync, openSync, readSync } from 'node:fs'
+import { Packr } from 'msgpackr'
+
+const packr = new Packr({ useRecords: false })
+
+export function encodeFrame(values: readonly unknown[]): Buffer {
+  const body = packr.pack(values)
+  const out = Buffer.allocUnsafe(4 + body.length)
+  out.writeUInt32LE(body.length, 0)
+  body.copy(out, 4)
+  return out
+}
+
+/** Decodes every frame in `buf` (which must hold whole frames), calling `each` with each array. */
+export function decodeFrames(buf: Uint8Array, each: (values: unknown[]) => void): void {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  let off = 0
+  while (off + 4 <= b.length) {
+    const len = b.readUInt32LE(off)
+    each(packr.unpack(b.subarray(off + 4, off + 4 + len)) as unknown[])
+    off += 4 + len
+  }
+}
+
+/** Reads a frame file (spill runs) one frame at a time with large buffered reads. */
+export class FrameFileReader {
+  readonly #fd: number
+  #buf: Buffer = Buffer.alloc(0)
+  #pos = 0
+  #eof = false
+  readonly #chunk: number
+
+  constructor(path: string, chunkBytes = 1 << 20) {
+    this.#fd = openSync(path, 'r')
+    this.#chunk = chunkBytes
+  }
+
+  #fill(need: number): boolean {
+    while (this.#buf.length - this.#pos < need) {
+      if (this.#eof) return false
+      const chunk = Buffer.allocUnsafe(Math.max(this.#chunk, need))
+      const n = readSync(this.#fd, chunk, 0, chunk.length, null)
+      if (n === 0) { this.#eof = true; continue }
+      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk.subarray(0, n)])
+      this.#pos = 0
+    }
+    return true
+  }
+
+  /** The next frame's values, or null at the end. */
+  next(): unknown[] | null {
+    if (!this.#fill(4)) return null
+    const len = this.#buf.readUInt32LE(this.#pos)
+    if (!this.#fill(4 + len)) throw new Error('Truncated frame file')
+    const values = packr.unpack(this.#buf.subarray(this.#pos + 4, this.#pos + 4 + len)) as unknown[]
+    this.#pos += 4 + len
+    return values
+  }
+
+  close(): void {
+    closeSync(this.#fd)
+  }
+}

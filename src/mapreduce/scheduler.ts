@@ -1,0 +1,344 @@
+// The DAG scheduler shared by local and cluster mode: runs a job's stages over an Executor.
+// Map stages (one per shuffle) run before the stages that read them; a map stage whose outputs
+// all exist (from an earlier job) is skipped. Each partition is a task; a task that fails by error
+// is retried up to `maxAttempts` times, then the job fails naming the stage, partition and error.
+// A lost worker's running tasks are rerun elsewhere (not counted as attempts) and its map outputs
+// are forgotten, so the stages that wrote them recompute just those partitions from lineage.
+import { JobError, JobErrorCodes } from './errors.js'
+import type { Executor, ExecutorEvent, WorkerInfo } from './executor.js'
+import { addMetrics, newStageSummary, type JobSummary, type StageSummary } from './summary.js'
+import { taskId, type MapOutputLocation, type PlanNode, type TaskDescription, type TaskOutput, type TaskResult } from './task.js'
+
+export interface ShuffleStageDef {
+  readonly shuffleId: number
+  readonly name: string
+  readonly partitions: number
+  readonly plan: PlanNode
+  readonly output: Extract<TaskOutput, { kind: 'shuffle' }>
+  /** Shuffle ids this stage's plan reads. */
+  readonly parents: readonly number[]
+}
+
+export interface JobRequest {
+  readonly jobId: string
+  readonly action: string
+  readonly name: string
+  readonly plan: PlanNode
+  /** Partitions of `plan` to compute. */
+  readonly partitions: readonly number[]
+  readonly output: TaskOutput
+  readonly parents: readonly number[]
+  /** Every shuffle stage reachable from the result stage. */
+  readonly shuffles: ReadonlyMap<number, ShuffleStageDef>
+  readonly scratchDir: string
+  readonly memoryBudgetBytes: number
+  /** Called once per partition with the first successful result; later attempts are `duplicate`. */
+  onResult(partition: number, result: TaskResult, duplicate: boolean): void
+  onProgress?(job: JobSummary): void
+}
+
+interface RunningTask {
+  readonly stageKey: string
+  readonly partition: number
+  readonly workerId: string
+  readonly shuffleId: number | null
+  readonly attempt: number
+}
+
+interface ActiveJob {
+  readonly req: JobRequest
+  readonly summary: JobSummary
+  readonly order: readonly (number | null)[]
+  readonly done: Set<number>
+  readonly failures: Map<string, number>
+  readonly stageSummaries: Map<string, StageSummary>
+  failed: JobError | null
+  resolve: () => void
+}
+
+export interface SchedulerOptions {
+  readonly maxAttempts: number
+}
+
+export class Scheduler {
+  readonly #executor: Executor
+  readonly #options: SchedulerOptions
+  readonly #workers = new Map<string, { info: WorkerInfo; running: Set<string> }>()
+  readonly #mapOutputs = new Map<number, (MapOutputLocation | null)[]>()
+  readonly #stageIds = new Map<number, number>()
+  readonly #attemptSeq = new Map<string, number>()
+  readonly #running = new Map<string, RunningTask>()
+  #job: ActiveJob | null = null
+  #nextStageId = 0
+  #started: Promise<void> | null = null
+  #idleResolvers: (() => void)[] = []
+
+  constructor(executor: Executor, options: SchedulerOptions) {
+    this.#executor = executor
+    this.#options = options
+  }
+
+  async start(): Promise<void> {
+    this.#started ??= this.#executor.start((e) => this.#onEvent(e)).then((infos) => {
+      for (const info of infos) this.#workers.set(info.id, { info, running: new Set() })
+    })
+    await this.#started
+  }
+
+  /** Forgets every map output of a shuffle (unpersist / cleanup). */
+  dropShuffle(shuffleId: number): void {
+    this.#mapOutputs.delete(shuffleId)
+  }
+
+  #stageId(shuffleId: number | null): number {
+    if (shuffleId === null) return this.#nextStageId++
+    let id = this.#stageIds.get(shuffleId)
+    if (id === undefined) {
+      id = this.#nextStageId++
+      this.#stageIds.set(shuffleId, id)
+    }
+    return id
+  }
+
+  #outputs(def: ShuffleStageDef): (MapOutputLocation | null)[] {
+    let outs = this.#mapOutputs.get(def.shuffleId)
+    if (outs === undefined) {
+      outs = new Array<MapOutputLocation | null>(def.partitions).fill(null)
+      this.#mapOutputs.set(def.shuffleId, outs)
+    }
+    return outs
+  }
+
+  #complete(shuffleId: number): boolean {
+    const outs = this.#mapOutputs.get(shuffleId)
+    return outs !== undefined && outs.every((o) => o !== null)
+  }
+
+  async runJob(req: JobRequest): Promise<JobSummary> {
+    await this.start()
+    // Topological order of the shuffle stages this job needs (parents first), then the result stage.
+    const order: (number | null)[] = []
+    const seen = new Set<number>()
+    const visit = (id: number): void => {
+      if (seen.has(id)) return
+      seen.add(id)
+      const def = req.shuffles.get(id)
+      if (def === undefined) throw new Error(`Missing definition of shuffle ${id}`)
+      for (const p of def.parents) visit(p)
+      order.push(id)
+    }
+    for (const p of req.parents) visit(p)
+    order.push(null)
+    const summary: JobSummary = { jobId: req.jobId, action: req.action, status: 'running', stages: [], ms: 0, workersLost: 0 }
+    const stageSummaries = new Map<string, StageSummary>()
+    for (const id of order) {
+      const def = id === null ? null : (req.shuffles.get(id) as ShuffleStageDef)
+      const s = newStageSummary(this.#stageId(id), def === null ? req.name : def.name, def === null ? 'result' : 'map', def === null ? req.partitions.length : def.partitions)
+      if (def !== null && this.#complete(def.shuffleId)) s.status = 'skipped'
+      stageSummaries.set(id === null ? 'result' : `s${id}`, s)
+      summary.stages.push(s)
+    }
+    const started = performance.now()
+    const job: ActiveJob = { req, summary, order, done: new Set(), failures: new Map(), stageSummaries, failed: null, resolve: () => {} }
+    const finished = new Promise<void>((resolve) => { job.resolve = resolve })
+    this.#job = job
+    this.#schedule()
+    await finished
+    this.#job = null
+    summary.ms = performance.now() - started
+    if (job.failed !== null) {
+      summary.status = 'failed'
+      summary.error = job.failed.message
+      for (const s of summary.stages) if (s.status === 'running' || s.status === 'pending') s.status = 'failed'
+      // Let tasks of this job that still run finish (bounded), so nothing writes after cleanup.
+      await this.#drain(10_000)
+      req.onProgress?.(summary)
+      throw job.failed
+    }
+    summary.status = 'succeeded'
+    req.onProgress?.(summary)
+    this.#executor.endJob(req.jobId, req.scratchDir)
+    return summary
+  }
+
+  #drain(ms: number): Promise<void> {
+    if (this.#running.size === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.#running.clear(); resolve() }, ms)
+      this.#idleResolvers.push(() => { clearTimeout(t); resolve() })
+    })
+  }
+
+  #fail(job: ActiveJob, err: JobError): void {
+    if (job.failed !== null) return
+    job.failed = err
+    for (const [id, t] of this.#running) if (t.stageKey !== '') this.#executor.cancel(id)
+    job.resolve()
+  }
+
+  #freeWorker(): { info: WorkerInfo; running: Set<string> } | null {
+    let best: { info: WorkerInfo; running: Set<string> } | null = null
+    for (const w of this.#workers.values()) {
+      const free = w.info.slots - w.running.size
+      if (free > 0 && (best === null || free > best.info.slots - best.running.size)) best = w
+    }
+    return best
+  }
+
+  #isRunning(stageKey: string, partition: number): boolean {
+    for (const t of this.#running.values()) if (t.stageKey === stageKey && t.partition === partition) return true
+    return false
+  }
+
+  #schedule(): void {
+    const job = this.#job
+    if (job === null || job.failed !== null) return
+    const req = job.req
+    if (this.#workers.size === 0) {
+      this.#fail(job, new JobError(JobErrorCodes.NO_WORKERS, 'No worker is available to run tasks'))
+      return
+    }
+    for (const id of job.order) {
+      const key = id === null ? 'result' : `s${id}`
+      const stage = job.stageSummaries.get(key) as StageSummary
+      let missing: number[]
+      let parents: readonly number[]
+      let def: ShuffleStageDef | null = null
+      if (id === null) {
+        missing = req.partitions.filter((p) => !job.done.has(p))
+        parents = req.parents
+        if (missing.length === 0) { job.resolve(); return }
+      } else {
+        def = req.shuffles.get(id) as ShuffleStageDef
+        const outs = this.#outputs(def)
+        missing = []
+        for (let p = 0; p < outs.length; p++) if (outs[p] === null) missing.push(p)
+        parents = def.parents
+        if (missing.length === 0) {
+          if (stage.status === 'running') { stage.status = 'done'; stage.ms = performance.now() - stage.startedAt }
+          continue
+        }
+        if (stage.status === 'done' || stage.status === 'skipped') stage.status = 'pending'
+      }
+      if (!parents.every((p) => this.#complete(p))) continue
+      for (const p of missing) {
+        if (this.#isRunning(key, p)) continue
+        const w = this.#freeWorker()
+        if (w === null) return
+        const seqKey = `${id === null ? req.jobId : `s${id}`}:${p}`
+        const attempt = this.#attemptSeq.get(seqKey) ?? 0
+        this.#attemptSeq.set(seqKey, attempt + 1)
+        const shuffleInputs: Record<number, readonly MapOutputLocation[]> = {}
+        for (const sid of parents) shuffleInputs[sid] = this.#mapOutputs.get(sid) as MapOutputLocation[]
+        const task: TaskDescription = {
+          taskId: taskId(req.jobId, stage.stageId, p, attempt),
+          jobId: req.jobId,
+          stageId: stage.stageId,
+          partition: id === null ? (req.partitions[0] === undefined ? p : p) : p,
+          attempt,
+          plan: def === null ? req.plan : def.plan,
+          output: def === null ? req.output : def.output,
+          shuffleInputs,
+          memoryBudgetBytes: req.memoryBudgetBytes,
+          scratchDir: req.scratchDir,
+        }
+        if (stage.status === 'pending') { stage.status = 'running'; stage.startedAt = performance.now() }
+        stage.attempts++
+        this.#running.set(task.taskId, { stageKey: key, partition: p, workerId: w.info.id, shuffleId: id, attempt })
+        w.running.add(task.taskId)
+        this.#executor.launch(w.info.id, task)
+      }
+    }
+    req.onProgress?.(job.summary)
+  }
+
+  #onEvent(e: ExecutorEvent): void {
+    switch (e.type) {
+      case 'worker-up':
+        this.#workers.set(e.worker.id, { info: e.worker, running: new Set() })
+        break
+      case 'worker-lost': {
+        const w = this.#workers.get(e.workerId)
+        this.#workers.delete(e.workerId)
+        if (this.#job !== null) this.#job.summary.workersLost++
+        if (w !== undefined) for (const id of w.running) this.#running.delete(id)
+        // Outputs written by the lost worker die with it: recompute them from lineage.
+        for (const outs of this.#mapOutputs.values()) {
+          for (let i = 0; i < outs.length; i++) if (outs[i]?.workerId === e.workerId) outs[i] = null
+        }
+        if (this.#workers.size === 0 && this.#job !== null) {
+          // A replacement may be starting: give it a moment before declaring the job dead.
+          setTimeout(() => {
+            if (this.#workers.size === 0 && this.#job !== null) this.#fail(this.#job, new JobError(JobErrorCodes.NO_WORKERS, `Every worker was lost (last: ${e.reason})`))
+          }, 5000).unref()
+        }
+        break
+      }
+      case 'task-succeeded':
+      case 'task-failed': {
+        const t = this.#running.get(e.taskId)
+        this.#workers.get(e.workerId)?.running.delete(e.taskId)
+        if (t === undefined) break
+        this.#running.delete(e.taskId)
+        const job = this.#job
+        if (job === null || job.failed !== null) break
+        const stage = job.stageSummaries.get(t.stageKey)
+        if (stage === undefined) break
+        if (e.type === 'task-succeeded') this.#succeeded(job, t, stage, e)
+        else this.#failed(job, t, stage, e)
+      }
+    }
+    if (this.#running.size === 0) for (const r of this.#idleResolvers.splice(0)) r()
+    this.#schedule()
+  }
+
+  #succeeded(job: ActiveJob, t: RunningTask, stage: StageSummary, e: Extract<ExecutorEvent, { type: 'task-succeeded' }>): void {
+    addMetrics(stage, e.metrics)
+    if (t.shuffleId !== null) {
+      const outs = this.#mapOutputs.get(t.shuffleId)
+      const worker = this.#workers.get(e.workerId)
+      if (outs === undefined || worker === undefined || e.result.kind !== 'map-status') return
+      if (outs[t.partition] === null) {
+        outs[t.partition] = { mapId: t.partition, attempt: t.attempt, workerId: e.workerId, address: worker.info.address, sizes: e.result.sizes }
+        stage.tasksDone = outs.filter((o) => o !== null).length
+      }
+      return
+    }
+    const duplicate = job.done.has(t.partition)
+    job.done.add(t.partition)
+    if (!duplicate) stage.tasksDone++
+    try {
+      job.req.onResult(t.partition, e.result, duplicate)
+    } catch (err) {
+      this.#fail(job, err instanceof JobError ? err : new JobError(JobErrorCodes.TASK_FAILED, `Cannot accept result of partition ${t.partition}: ${(err as Error).message}`, { cause: err }))
+      return
+    }
+    if (job.done.size === job.req.partitions.length) {
+      stage.status = 'done'
+      stage.ms = performance.now() - stage.startedAt
+      job.resolve()
+    }
+  }
+
+  #failed(job: ActiveJob, t: RunningTask, stage: StageSummary, e: Extract<ExecutorEvent, { type: 'task-failed' }>): void {
+    const f = e.failure
+    if (f.fetchFailed !== undefined) {
+      // A lost shuffle block: forget that map output so its stage recomputes it; not an attempt.
+      const outs = this.#mapOutputs.get(f.fetchFailed.shuffleId)
+      if (outs !== undefined) outs[f.fetchFailed.mapId] = null
+      return
+    }
+    stage.failedAttempts++
+    const key = `${t.stageKey}:${t.partition}`
+    const n = (job.failures.get(key) ?? 0) + 1
+    job.failures.set(key, n)
+    if (n >= this.#options.maxAttempts) {
+      const err = new JobError(
+        JobErrorCodes.TASK_FAILED,
+        `Job ${job.req.jobId} failed: stage ${stage.stageId} (${stage.name}) partition ${t.partition} failed ${n} times; last error: ${f.message}`,
+        { cause: Object.assign(new Error(f.message), { stack: f.stack, code: f.code }) },
+      )
+      this.#fail(job, err)
+    }
+  }
+}

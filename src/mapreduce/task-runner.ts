@@ -1,0 +1,490 @@
+// Runs one task on a worker: compiles the stage's plan, pulls batches of records through the
+// pipelined narrow operators (one array per batch, no per-record promises), and writes the result:
+// shuffle map output, a value for the driver, or a part file of a save.
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { compileAggregator, ExternalAggregator } from './aggregator.js'
+import { compileFn, type CompiledFn } from './closure.js'
+import { ExternalSorter } from './external-sort.js'
+import { decodeFrames, encodeFrame } from './frames.js'
+import { compilePartitioner } from './partitioner.js'
+import type { ShuffleBlockStore, ShuffleFetcher } from './shuffle-store.js'
+import type { FnSpec, PlanInput, PlanNode, TaskDescription, TaskMetrics, TaskResult } from './task.js'
+import { csvRecordParser, readSplitLines } from './text-input.js'
+
+export interface WorkerServices {
+  readonly store: ShuffleBlockStore
+  readonly fetcher: ShuffleFetcher
+}
+
+export interface TaskOutcome {
+  readonly result: TaskResult
+  readonly metrics: TaskMetrics
+}
+
+interface Counters {
+  recordsIn: number
+  recordsOut: number
+  bytesRead: number
+  shuffleWriteBytes: number
+  shuffleReadBytes: number
+  spillBytes: number
+}
+
+type Batches = AsyncGenerator<unknown[]>
+
+const BATCH = 4096
+
+/** Mulberry32: a small seeded PRNG, so sample() is deterministic per (seed, partition). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+class TaskContext {
+  readonly task: TaskDescription
+  readonly services: WorkerServices
+  readonly fns = new Map<number, CompiledFn>()
+  readonly counters: Counters = { recordsIn: 0, recordsOut: 0, bytesRead: 0, shuffleWriteBytes: 0, shuffleReadBytes: 0, spillBytes: 0 }
+  readonly spillDir: string
+
+  constructor(task: TaskDescription, services: WorkerServices) {
+    this.task = task
+    this.services = services
+    this.spillDir = join(task.scratchDir, 'spill')
+  }
+
+  async compile(node: PlanNode): Promise<void> {
+    if ('fn' in node) this.fns.set(node.id, await compileFn(node.fn as FnSpec))
+    const inputs: PlanInput[] = []
+    if ('input' in node) inputs.push(node.input)
+    if ('inputs' in node) inputs.push(...node.inputs)
+    if (node.op === 'cartesian') inputs.push(node.left, node.right)
+    for (const i of inputs) if (i.kind === 'narrow') await this.compile(i.node)
+  }
+
+  fn(node: PlanNode): CompiledFn {
+    return this.fns.get(node.id) as CompiledFn
+  }
+
+  input(input: PlanInput, p: number): Batches {
+    return input.kind === 'narrow' ? this.compute(input.node, p) : this.readShuffle(input.shuffleId, p)
+  }
+
+  /** Records of a shuffle's reduce partition `p`: flat [k, v, k, v, ...] batches. */
+  async *readShuffle(shuffleId: number, p: number): Batches {
+    const locations = this.task.shuffleInputs[shuffleId]
+    if (locations === undefined) throw new Error(`Task has no locations for shuffle ${shuffleId}`)
+    for (const loc of locations) {
+      if ((loc.sizes[p] ?? 0) === 0) continue
+      for await (const chunk of this.services.fetcher.fetch(shuffleId, loc, p)) {
+        this.counters.shuffleReadBytes += chunk.length
+        const out: unknown[][] = []
+        decodeFrames(chunk, (flat) => out.push(flat))
+        for (const flat of out) yield flat
+      }
+    }
+  }
+
+  /** Pairs from a shuffle as [k, v] tuples. */
+  async *pairsOf(input: PlanInput, p: number): AsyncGenerator<[unknown, unknown][]> {
+    if (input.kind === 'narrow') {
+      yield* this.compute(input.node, p) as AsyncGenerator<[unknown, unknown][]>
+      return
+    }
+    for await (const flat of this.readShuffle(input.shuffleId, p)) {
+      const out: [unknown, unknown][] = new Array(flat.length >> 1)
+      for (let i = 0, j = 0; i < flat.length; i += 2, j++) out[j] = [flat[i], flat[i + 1]]
+      yield out
+    }
+  }
+
+  async *compute(node: PlanNode, p: number): Batches {
+    const c = this.counters
+    switch (node.op) {
+      case 'text': {
+        const splits = node.splits[p] ?? []
+        const parse = node.format === 'json' ? (l: string) => JSON.parse(l) as unknown : node.format === 'csv' && node.csv ? csvRecordParser(node.csv) : null
+        const onBytes = (n: number): void => { c.bytesRead += n }
+        for (const split of splits) {
+          let first = true
+          for await (const lines of readSplitLines(split, onBytes)) {
+            let ls = lines
+            if (node.format === 'csv' && node.csv?.header === true && first && split.start === 0) ls = lines.slice(1)
+            first = false
+            if (parse === null) { c.recordsIn += ls.length; yield ls; continue }
+            const out: unknown[] = []
+            for (const l of ls) if (l.length > 0) out.push(parse(l))
+            c.recordsIn += out.length
+            yield out
+          }
+        }
+        return
+      }
+      case 'parallelize': {
+        const slice = node.slices[p] ?? []
+        c.recordsIn += slice.length
+        for (let i = 0; i < slice.length; i += BATCH) yield slice.slice(i, i + BATCH)
+        return
+      }
+      case 'range': {
+        const total = Math.max(0, Math.ceil((node.end - node.start) / node.step))
+        const from = Math.floor((total * p) / node.partitions)
+        const to = Math.floor((total * (p + 1)) / node.partitions)
+        for (let i = from; i < to; i += BATCH) {
+          const n = Math.min(BATCH, to - i)
+          const out = new Array<number>(n)
+          for (let j = 0; j < n; j++) out[j] = node.start + (i + j) * node.step
+          c.recordsIn += n
+          yield out
+        }
+        return
+      }
+      case 'map': {
+        const { fn, env } = this.fn(node)
+        for await (const b of this.input(node.input, p)) {
+          const out = new Array<unknown>(b.length)
+          for (let i = 0; i < b.length; i++) out[i] = fn(b[i], env)
+          yield out
+        }
+        return
+      }
+      case 'flatMap': {
+        const { fn, env } = this.fn(node)
+        for await (const b of this.input(node.input, p)) {
+          const out: unknown[] = []
+          for (let i = 0; i < b.length; i++) {
+            const r = fn(b[i], env) as Iterable<unknown>
+            if (Array.isArray(r)) for (let j = 0; j < r.length; j++) out.push(r[j])
+            else for (const x of r) out.push(x)
+          }
+          yield out
+        }
+        return
+      }
+      case 'filter': {
+        const { fn, env } = this.fn(node)
+        for await (const b of this.input(node.input, p)) {
+          const out: unknown[] = []
+          for (let i = 0; i < b.length; i++) if (fn(b[i], env)) out.push(b[i])
+          yield out
+        }
+        return
+      }
+      case 'mapValues': {
+        const { fn, env } = this.fn(node)
+        for await (const b of this.input(node.input, p)) {
+          const out = new Array<unknown>(b.length)
+          for (let i = 0; i < b.length; i++) { const r = b[i] as [unknown, unknown]; out[i] = [r[0], fn(r[1], env)] }
+          yield out
+        }
+        return
+      }
+      case 'flatMapValues': {
+        const { fn, env } = this.fn(node)
+        for await (const b of this.input(node.input, p)) {
+          const out: unknown[] = []
+          for (let i = 0; i < b.length; i++) {
+            const r = b[i] as [unknown, unknown]
+            for (const x of fn(r[1], env) as Iterable<unknown>) out.push([r[0], x])
+          }
+          yield out
+        }
+        return
+      }
+      case 'keyBy': {
+        const { fn, env } = this.fn(node)
+        for await (const b of this.input(node.input, p)) {
+          const out = new Array<unknown>(b.length)
+          for (let i = 0; i < b.length; i++) out[i] = [fn(b[i], env), b[i]]
+          yield out
+        }
+        return
+      }
+      case 'mapPartitions': {
+        const { fn, env } = this.fn(node)
+        const src = this.input(node.input, p)
+        async function* records(): AsyncGenerator<unknown> {
+          for await (const b of src) yield* b
+        }
+        const result = (await fn(records(), env, p)) as Iterable<unknown> | AsyncIterable<unknown>
+        if (Array.isArray(result)) {
+          for (let i = 0; i < result.length; i += BATCH) yield result.slice(i, i + BATCH)
+          return
+        }
+        let out: unknown[] = []
+        for await (const x of result) {
+          out.push(x)
+          if (out.length >= BATCH) { yield out; out = [] }
+        }
+        if (out.length > 0) yield out
+        return
+      }
+      case 'sample': {
+        const rand = prng(node.seed * 1_000_003 + p)
+        for await (const b of this.input(node.input, p)) {
+          const out: unknown[] = []
+          for (const x of b) {
+            if (!node.withReplacement) { if (rand() < node.fraction) out.push(x); continue }
+            // Poisson(fraction) copies by inversion.
+            let k = 0
+            let prob = Math.exp(-node.fraction)
+            let cum = prob
+            const u = rand()
+            while (u > cum && k < 1000) { k++; prob *= node.fraction / k; cum += prob }
+            for (let j = 0; j < k; j++) out.push(x)
+          }
+          yield out
+        }
+        return
+      }
+      case 'zipWithIndex': {
+        let i = node.offsets[p] ?? 0
+        for await (const b of this.input(node.input, p)) {
+          const out = new Array<unknown>(b.length)
+          for (let j = 0; j < b.length; j++) out[j] = [b[j], i++]
+          yield out
+        }
+        return
+      }
+      case 'keys':
+      case 'values':
+      case 'tagged': {
+        const idx = node.op === 'keys' ? 0 : 1
+        const tag = node.tag ?? 0
+        for await (const b of this.input(node.input, p)) {
+          const out = new Array<unknown>(b.length)
+          if (node.op === 'tagged') for (let j = 0; j < b.length; j++) { const r = b[j] as [unknown, unknown]; out[j] = [r[0], [tag, r[1]]] }
+          else for (let j = 0; j < b.length; j++) out[j] = (b[j] as unknown[])[idx]
+          yield out
+        }
+        return
+      }
+      case 'union': {
+        let q = p
+        for (let i = 0; i < node.inputs.length; i++) {
+          const n = node.counts[i] as number
+          if (q < n) { yield* this.input(node.inputs[i] as PlanInput, q); return }
+          q -= n
+        }
+        return
+      }
+      case 'coalesce':
+        for (const q of node.groups[p] ?? []) yield* this.input(node.input, q)
+        return
+      case 'cartesian': {
+        const right: unknown[] = []
+        for await (const b of this.input(node.right, p % node.rightPartitions)) for (const x of b) right.push(x)
+        for await (const b of this.input(node.left, Math.floor(p / node.rightPartitions))) {
+          let out: unknown[] = []
+          for (const l of b) {
+            for (const r of right) out.push([l, r])
+            if (out.length >= BATCH) { yield out; out = [] }
+          }
+          if (out.length > 0) yield out
+        }
+        return
+      }
+      case 'shuffled':
+        yield* this.shuffled(node, p)
+        return
+    }
+  }
+
+  async *shuffled(node: Extract<PlanNode, { op: 'shuffled' }>, p: number): Batches {
+    const budget = this.task.memoryBudgetBytes
+    let source: AsyncGenerator<[unknown, unknown][]> | Generator<[unknown, unknown][]>
+    const self = this
+    async function* allPairs(): AsyncGenerator<[unknown, unknown][]> {
+      for (let i = 0; i < node.inputs.length; i++) {
+        const input = node.inputs[i] as PlanInput
+        if (node.aggregator?.kind === 'cogroup' && input.kind === 'narrow') {
+          // Co-partitioned input read in place: tag it here (shuffled inputs were tagged map-side).
+          for await (const b of self.pairsOf(input, p)) yield b.map(([k, v]) => [k, [i, v]] as [unknown, unknown])
+        } else yield* self.pairsOf(input, p)
+      }
+    }
+    if (node.aggregator !== undefined) {
+      const agg = new ExternalAggregator(await compileAggregator(node.aggregator), budget, this.spillDir)
+      for await (const b of allPairs()) {
+        if (node.combined === true) for (const [k, v] of b) agg.insertCombiner(k, v)
+        else for (const [k, v] of b) agg.insertValue(k, v)
+      }
+      source = agg.results()
+      if (node.sort === undefined) {
+        yield* source
+        this.counters.spillBytes += agg.spillBytes
+        return
+      }
+      const sorter = new ExternalSorter(node.sort.ascending, budget, this.spillDir)
+      for (const b of source) for (const [k, v] of b) sorter.insert(k, v)
+      this.counters.spillBytes += agg.spillBytes
+      yield* sorter.results()
+      this.counters.spillBytes += sorter.spillBytes
+      return
+    }
+    if (node.sort !== undefined) {
+      const sorter = new ExternalSorter(node.sort.ascending, budget, this.spillDir)
+      for await (const b of allPairs()) for (const [k, v] of b) sorter.insert(k, v)
+      yield* sorter.results()
+      this.counters.spillBytes += sorter.spillBytes
+      return
+    }
+    yield* allPairs()
+  }
+}
+
+async function writeShuffle(ctx: TaskContext, output: Extract<TaskDescription['output'], { kind: 'shuffle' }>): Promise<TaskResult> {
+  const { task, counters: c } = ctx
+  const n = output.partitioner.partitions
+  const part = await compilePartitioner(output.partitioner)
+  const writer = ctx.services.store.createMapOutput(output.shuffleId, task.partition, task.attempt, n)
+  const budget = task.memoryBudgetBytes
+  try {
+    const buffers: unknown[][] = Array.from({ length: n }, () => [])
+    const emit = (k: unknown, v: unknown): void => {
+      const r = part(k)
+      const b = buffers[r] as unknown[]
+      b.push(k, v)
+      if (b.length >= BATCH * 2) {
+        writer.append(r, encodeFrame(b))
+        buffers[r] = []
+        if (writer.bufferedBytes > budget / 4) writer.flush()
+      }
+    }
+    if (output.combine !== undefined) {
+      const agg = new ExternalAggregator(await compileAggregator(output.combine), budget / 2, ctx.spillDir)
+      for await (const b of ctx.compute(task.plan, task.partition)) {
+        for (let i = 0; i < b.length; i++) { const r = b[i] as [unknown, unknown]; agg.insertValue(r[0], r[1]) }
+      }
+      for (const b of agg.results()) for (const [k, v] of b) { emit(k, v); c.recordsOut++ }
+      c.spillBytes += agg.spillBytes
+    } else {
+      for await (const b of ctx.compute(task.plan, task.partition)) {
+        for (let i = 0; i < b.length; i++) { const r = b[i] as [unknown, unknown]; emit(r[0], r[1]) }
+        c.recordsOut += b.length
+      }
+    }
+    for (let r = 0; r < n; r++) {
+      const b = buffers[r] as unknown[]
+      if (b.length > 0) writer.append(r, encodeFrame(b))
+    }
+    const sizes = writer.commit()
+    for (const s of sizes) c.shuffleWriteBytes += s
+    return { kind: 'map-status', sizes }
+  } catch (err) {
+    writer.abort()
+    throw err
+  }
+}
+
+async function writeSave(ctx: TaskContext, output: Extract<TaskDescription['output'], { kind: 'save' }>): Promise<TaskResult> {
+  const { task, counters: c } = ctx
+  const dir = join(output.dir, '_attempts', `${task.partition}-${task.attempt}`)
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `part-${String(task.partition).padStart(5, '0')}`)
+  const fd = openSync(file, 'w')
+  try {
+    let pending = ''
+    for await (const b of ctx.compute(task.plan, task.partition)) {
+      const lines = new Array<string>(b.length)
+      for (let i = 0; i < b.length; i++) {
+        const x = b[i]
+        lines[i] = output.format === 'text' && typeof x === 'string' ? x : JSON.stringify(x)
+      }
+      c.recordsOut += b.length
+      if (b.length > 0) pending += `${lines.join('\n')}\n`
+      if (pending.length >= 1 << 20) { writeSync(fd, pending); pending = '' }
+    }
+    if (pending.length > 0) writeSync(fd, pending)
+  } finally {
+    closeSync(fd)
+  }
+  return { kind: 'saved', file }
+}
+
+async function runOutput(ctx: TaskContext): Promise<TaskResult> {
+  const { task, counters: c } = ctx
+  const output = task.output
+  const records = (): Batches => ctx.compute(task.plan, task.partition)
+  switch (output.kind) {
+    case 'shuffle': return writeShuffle(ctx, output)
+    case 'save': return writeSave(ctx, output)
+    case 'collect': {
+      const all: unknown[] = []
+      for await (const b of records()) for (let i = 0; i < b.length; i++) all.push(b[i])
+      c.recordsOut = all.length
+      return { kind: 'value', value: all }
+    }
+    case 'count': {
+      let n = 0
+      for await (const b of records()) n += b.length
+      c.recordsOut = n
+      return { kind: 'value', value: n }
+    }
+    case 'take': {
+      const out: unknown[] = []
+      if (output.n > 0) {
+        for await (const b of records()) {
+          for (const x of b) { out.push(x); if (out.length >= output.n) break }
+          if (out.length >= output.n) break
+        }
+      }
+      c.recordsOut = out.length
+      return { kind: 'value', value: out }
+    }
+    case 'fold': {
+      const { fn, env } = await compileFn(output.fn)
+      let acc: unknown = output.hasZero ? structuredCloneIfObject(output.zero) : undefined
+      let has = output.hasZero
+      for await (const b of records()) {
+        for (const x of b) {
+          if (!has) { acc = x; has = true } else acc = fn(acc, x, env)
+        }
+      }
+      return { kind: 'value', value: { has, acc } }
+    }
+    case 'foreach': {
+      const { fn, env } = await compileFn(output.fn)
+      for await (const b of records()) for (const x of b) fn(x, env)
+      return { kind: 'value', value: null }
+    }
+    case 'sample-keys': {
+      const rand = prng(output.seed * 7919 + task.partition)
+      const keyFn = output.keyFn === undefined ? null : await compileFn(output.keyFn)
+      const sample: unknown[] = []
+      let seen = 0
+      for await (const b of records()) {
+        for (const x of b) {
+          const k = keyFn === null ? (x as [unknown, unknown])[0] : keyFn.fn(x, keyFn.env)
+          seen++
+          if (sample.length < output.size) sample.push(k)
+          else {
+            const j = Math.floor(rand() * seen)
+            if (j < output.size) sample[j] = k
+          }
+        }
+      }
+      return { kind: 'value', value: { sample, count: seen } }
+    }
+  }
+}
+
+function structuredCloneIfObject(z: unknown): unknown {
+  return z !== null && typeof z === 'object' ? structuredClone(z) : z
+}
+
+/** Runs one task to completion. Throws on failure (FetchFailedError for lost shuffle blocks). */
+export async function runTask(task: TaskDescription, services: WorkerServices): Promise<TaskOutcome> {
+  const started = performance.now()
+  const ctx = new TaskContext(task, services)
+  await ctx.compile(task.plan)
+  const result = await runOutput(ctx)
+  return { result, metrics: { ...ctx.counters, durationMs: performance.now() - started } }
+}
