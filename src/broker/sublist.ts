@@ -178,15 +178,21 @@ export class Sublist<S extends IndexedSub> {
     return result
   }
 
-  #collect(node: TrieNode<S>, tokens: string[], i: number, psubs: S[], groups: Map<string, S[]>): void {
-    if (node.fwc !== undefined && i < tokens.length) this.#add(node.fwc, psubs, groups)
-    if (i === tokens.length) {
-      this.#add(node, psubs, groups)
-      return
+  /** Same walk and result order as nats-server's matchLevel: `>` first, then literal, then `*` at the last level. */
+  #collect(level: TrieNode<S>, tokens: string[], i0: number, psubs: S[], groups: Map<string, S[]>): void {
+    let l: TrieNode<S> | undefined = level
+    let n: TrieNode<S> | undefined
+    let pwc: TrieNode<S> | undefined
+    for (let i = i0; i < tokens.length; i++) {
+      if (l === undefined) return
+      if (l.fwc !== undefined) this.#add(l.fwc, psubs, groups)
+      pwc = l.pwc
+      if (pwc !== undefined) this.#collect(pwc, tokens, i + 1, psubs, groups)
+      n = l.next?.get(tokens[i] as string)
+      l = n
     }
-    if (node.pwc !== undefined) this.#collect(node.pwc, tokens, i + 1, psubs, groups)
-    const child = node.next?.get(tokens[i] as string)
-    if (child !== undefined) this.#collect(child, tokens, i + 1, psubs, groups)
+    if (n !== undefined) this.#add(n, psubs, groups)
+    if (pwc !== undefined) this.#add(pwc, psubs, groups)
   }
 
   #add(node: TrieNode<S>, psubs: S[], groups: Map<string, S[]>): void {
