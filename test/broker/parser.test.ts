@@ -96,9 +96,13 @@ test('every split point gives the same events', () => {
 test('payload views do not outlive the chunk: spanning payloads are copied', () => {
   const a = Buffer.from('PUB x 4\r\nab')
   const b = Buffer.from('cd\r\n')
-  const r = new Recorder()
   let seen: Buffer | undefined
-  const p = new Parser({ ...r, onPub: (_s, _r, _h, payload) => (seen = payload) } as ParserHandler, limits)
+  class Keeper extends Recorder {
+    override onPub(_s: string, _r: string, _h: number, payload: Buffer): void {
+      seen = payload
+    }
+  }
+  const p = new Parser(new Keeper(), limits)
   p.parse(a)
   a.fill(0)
   p.parse(b)
