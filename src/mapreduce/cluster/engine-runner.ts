@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { deserialize, serialize } from 'node:v8'
 import { LocalShuffleStore } from '../local-shuffle-store.js'
 import type { TaskDescription } from '../task.js'
 import { sha256Hex } from './blob-store.js'
@@ -94,7 +95,7 @@ export class EngineTaskRunner implements RemoteTaskRunner {
   }
 
   /** Starts the task processes; `ownAddress` is this worker's block server address. */
-  async start(ownAddress: string): Promise<void> {
+  async prepare(ownAddress: string): Promise<void> {
     this.#ownAddress = ownAddress
     for (let i = 0; i < Math.max(1, this.#o.cores); i++) this.#procs.push(this.#spawn())
     await Promise.all(this.#procs.map((p) => p.ready))
@@ -136,7 +137,7 @@ export class EngineTaskRunner implements RemoteTaskRunner {
   }
 
   async run(raw: unknown, ctx: RemoteTaskContext): Promise<unknown> {
-    const wire = raw as WireTask
+    const wire = deserialize(raw as Buffer) as WireTask
     const map = new Map<string, string>()
     for (const m of wire.modules) map.set(m.url, await this.#resolveModule(m, ctx))
     const scratchDir = join(this.#o.scratchRoot, wire.scope.replace(/[^A-Za-z0-9_.-]/g, '_'))
@@ -146,10 +147,11 @@ export class EngineTaskRunner implements RemoteTaskRunner {
     for (const p of this.#procs) if (!p.dead && (proc.dead || p.running.size < proc.running.size)) proc = p
     await proc.ready
     this.tasksRun++
-    return new Promise((resolve, reject) => {
+    const outcome = await new Promise((resolve, reject) => {
       proc.running.set(ctx.key, { resolve, reject })
       proc.child.send({ type: 'task', key: ctx.key, scope: wire.scope, task } satisfies ToTaskProcess)
     })
+    return serialize(outcome)
   }
 
   /** The driver's file when this machine has the same bytes at the same path, else the shipped copy. */

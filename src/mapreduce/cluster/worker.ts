@@ -31,6 +31,8 @@ export interface RemoteTaskContext {
 
 /** Runs one task on this worker; resolves with its (msgpack-serialisable) result. */
 export interface RemoteTaskRunner {
+  /** Called once the block server listens, before registering; `blockAddress` is `host:port`. */
+  prepare?(blockAddress: string): Promise<void>
   run(task: unknown, ctx: RemoteTaskContext): Promise<unknown>
   /** Gauges for heartbeats and the UI (cache bytes, shuffle bytes, spill bytes ...). */
   stats?(): Record<string, number>
@@ -116,6 +118,8 @@ export class Worker {
   async start(): Promise<void> {
     const bindHost = this.#o.blockHost ?? '127.0.0.1'
     this.#blockServer = await BlockServer.start(this.options, this.#o.blocks, { host: bindHost, port: this.#o.blockPort ?? 0 }, this.#logger)
+    const adv = this.#o.advertiseHost ?? bindHost
+    await this.#o.runner.prepare?.(`${adv.includes(':') ? `[${adv}]` : adv}:${this.blockPort}`)
     const first = new Promise<void>((resolve) => this.onRegistered(() => resolve()))
     void this.#connectLoop()
     await first
@@ -259,14 +263,14 @@ export class Worker {
       (err: unknown) => {
         this.#running.delete(key)
         if (abort.signal.aborted && !this.#fenced) return
-        const e = err as { code?: unknown; message?: unknown; stack?: unknown }
+        const e = err as { code?: unknown; message?: unknown; stack?: unknown; fetchFailed?: unknown }
         conn.send({
           t: 'task-event',
           key,
           kind: 'failed',
           epoch,
           ms: Date.now() - started,
-          error: { code: typeof e?.code === 'string' ? e.code : 'ERR_CLUSTER_REMOTE', message: String(e?.message ?? err), stack: typeof e?.stack === 'string' ? e.stack : '' },
+          error: { code: typeof e?.code === 'string' ? e.code : 'ERR_CLUSTER_REMOTE', message: String(e?.message ?? err), stack: typeof e?.stack === 'string' ? e.stack : '', ...(e?.fetchFailed === undefined ? {} : { fetchFailed: e.fetchFailed }) },
         })
       },
     )

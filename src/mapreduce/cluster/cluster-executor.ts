@@ -1,0 +1,220 @@
+// The driver's side of cluster mode: implements the engine's Executor over one authenticated
+// connection to the coordinator, so the same Scheduler runs local and cluster jobs. Task
+// descriptions are shipped as plain data; module files named by FnSpecs are uploaded once,
+// content-addressed (sha256), and workers fetch them once into their cache.
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { basename } from 'node:path'
+import { deserialize, serialize } from 'node:v8'
+import { fileURLToPath } from 'node:url'
+import type { Executor, ExecutorEvent, ExecutorListener, WorkerInfo } from '../executor.js'
+import type { TaskDescription, TaskFailure, TaskMetrics, TaskResult } from '../task.js'
+import { sha256Hex } from './blob-store.js'
+import type { Connection, Message } from './connection.js'
+import type { ShippedModule, WireTask } from './engine-runner.js'
+import { ClusterError, ClusterErrorCodes } from './errors.js'
+import { openConnection } from './handshake.js'
+import { resolveCommon, type CommonClusterOptions, type ResolvedCommon } from './options.js'
+
+export interface ClusterExecutorOptions extends CommonClusterOptions {
+  /** `sy://host:port` */
+  master: string
+  /** Name shown in the coordinator's UI. */
+  app?: string
+  /** How long start() waits for a first worker. */
+  waitForWorkersMs?: number
+  /** start() waits until this many workers are alive (default 1). */
+  minWorkers?: number
+}
+
+export function parseMaster(master: string): { host: string; port: number } {
+  const m = /^sy:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(master)
+  if (m === null) throw new ClusterError(ClusterErrorCodes.BAD_MASTER_URL, `Invalid master URL "${master}": expected sy://host:port`)
+  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) }
+}
+
+interface WireWorker {
+  id: string
+  cores: number
+  host: string
+  blockPort: number
+  state: string
+}
+
+function toInfo(w: WireWorker): WorkerInfo {
+  const host = w.host.includes(':') ? `[${w.host}]` : w.host
+  return { id: w.id, slots: Math.max(1, w.cores), address: `${host}:${w.blockPort}` }
+}
+
+/** Collects module URLs of FnSpecs anywhere in a task. */
+function moduleUrls(value: unknown, out: Set<string>): void {
+  if (Array.isArray(value)) {
+    for (const v of value) moduleUrls(v, out)
+    return
+  }
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return
+  const obj = value as Record<string, unknown>
+  if (obj.kind === 'module' && typeof obj.module === 'string') out.add(obj.module)
+  for (const v of Object.values(obj)) moduleUrls(v, out)
+}
+
+export class ClusterExecutor implements Executor {
+  readonly kind = 'cluster'
+  readonly options: ResolvedCommon
+  readonly #o: ClusterExecutorOptions
+  /** Random per executor: separates this driver's shuffle files from other drivers' on workers. */
+  readonly session = randomBytes(8).toString('hex')
+  #conn: Connection | undefined
+  #listener: ExecutorListener = () => {}
+  readonly #workers = new Map<string, WorkerInfo>()
+  readonly #taskWorker = new Map<string, string>()
+  readonly #modules = new Map<string, Promise<ShippedModule>>()
+  readonly #queue: ExecutorEvent[] = []
+  #flushing = false
+  #closed = false
+  lostConnection: Error | undefined
+  modulesUploaded = 0
+
+  constructor(options: ClusterExecutorOptions) {
+    this.#o = options
+    this.options = resolveCommon(options)
+    parseMaster(options.master)
+  }
+
+  /** Workers known alive now. */
+  get workers(): readonly WorkerInfo[] {
+    return [...this.#workers.values()]
+  }
+
+  async start(listener: ExecutorListener): Promise<readonly WorkerInfo[]> {
+    this.#listener = listener
+    const { host, port } = parseMaster(this.#o.master)
+    const conn = await openConnection(host, port, 'driver', { ...this.options, timeoutMs: this.options.handshakeTimeoutMs })
+    this.#conn = conn
+    conn.handle('worker-added', (m) => {
+      const info = toInfo(m.worker as WireWorker)
+      this.#workers.set(info.id, info)
+      this.#emit({ type: 'worker-up', worker: info })
+    })
+    conn.handle('worker-lost', (m) => {
+      const w = m.worker as WireWorker
+      if (!this.#workers.delete(w.id)) return
+      this.#emit({ type: 'worker-lost', workerId: w.id, reason: `worker ${w.id} lost: ${String(m.reason)}` })
+    })
+    conn.handle('task-event', (m) => this.#onTaskEvent(m))
+    conn.onClose((err) => {
+      if (this.#closed) return
+      // Coordinator gone: every worker is unreachable, so the scheduler fails the running job.
+      this.lostConnection = new ClusterError(ClusterErrorCodes.COORDINATOR_LOST, `Lost the coordinator at ${this.#o.master}${err ? `: ${err.message}` : ''}`)
+      for (const id of [...this.#workers.keys()]) {
+        this.#workers.delete(id)
+        this.#emit({ type: 'worker-lost', workerId: id, reason: this.lostConnection.message })
+      }
+    })
+    conn.start()
+    const hello = await conn.request({ t: 'hello-driver', app: this.#o.app ?? 'switchyard job', session: this.session }, this.options.requestTimeoutMs)
+    for (const w of hello.workers as WireWorker[]) this.#workers.set(w.id, toInfo(w))
+    const min = this.#o.minWorkers ?? 1
+    const deadline = Date.now() + (this.#o.waitForWorkersMs ?? 30_000)
+    while (this.#workers.size < min) {
+      if (conn.closed) throw this.lostConnection ?? new ClusterError(ClusterErrorCodes.COORDINATOR_LOST, 'Lost the coordinator')
+      if (Date.now() > deadline) throw new ClusterError(ClusterErrorCodes.NO_WORKERS, `Only ${this.#workers.size} of ${min} workers registered with ${this.#o.master}`)
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    return this.workers
+  }
+
+  launch(workerId: string, task: TaskDescription): void {
+    this.#taskWorker.set(task.taskId, workerId)
+    this.#prepare(task).then(
+      (modules) => {
+        const wire: WireTask = { scope: `${this.session}-${sha256Hex(Buffer.from(task.scratchDir)).slice(0, 12)}`, task, modules }
+        // Structured-clone encoding, exactly as local mode's IPC: Maps, Dates, undefined survive.
+        this.#conn?.send({ t: 'launch', workerId, key: task.taskId, task: serialize(wire) })
+      },
+      (err: unknown) => {
+        this.#taskWorker.delete(task.taskId)
+        this.#emit({
+          type: 'task-failed',
+          taskId: task.taskId,
+          workerId,
+          failure: { message: `Cannot ship the job's modules: ${(err as Error).message}`, code: (err as { code?: string }).code ?? ClusterErrorCodes.MODULE_NOT_FOUND },
+        })
+      },
+    )
+  }
+
+  cancel(taskId: string): void {
+    const w = this.#taskWorker.get(taskId)
+    if (w !== undefined) this.#conn?.send({ t: 'cancel', workerId: w, key: taskId })
+  }
+
+  endJob(): void {
+    // Shuffle files stay until the executor closes: later jobs reuse map outputs.
+  }
+
+  /** Pushes a status snapshot (jobs, stages, tasks) to the coordinator's UI. */
+  publishStatus(status: unknown): void {
+    this.#conn?.send({ t: 'status', status })
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#conn?.close()
+  }
+
+  async #prepare(task: TaskDescription): Promise<ShippedModule[]> {
+    const urls = new Set<string>()
+    moduleUrls(task.plan, urls)
+    moduleUrls(task.output, urls)
+    return Promise.all([...urls].map((u) => this.#ship(u)))
+  }
+
+  #ship(url: string): Promise<ShippedModule> {
+    let p = this.#modules.get(url)
+    if (p === undefined) {
+      p = (async () => {
+        const path = fileURLToPath(url)
+        const bytes = readFileSync(path)
+        const digest = sha256Hex(bytes)
+        const conn = this.#conn
+        if (conn === undefined) throw new ClusterError(ClusterErrorCodes.COORDINATOR_LOST, 'Not connected')
+        const has = await conn.request({ t: 'has-blobs', digests: [digest] }, this.options.requestTimeoutMs)
+        if ((has.missing as string[]).length > 0) {
+          await conn.request({ t: 'put-blob', digest, bytes }, this.options.requestTimeoutMs)
+          this.modulesUploaded++
+        }
+        return { url, digest, name: basename(path) }
+      })()
+      this.#modules.set(url, p)
+      p.catch(() => this.#modules.delete(url))
+    }
+    return p
+  }
+
+  #onTaskEvent(m: Message): void {
+    const key = String(m.key)
+    const workerId = String(m.workerId)
+    if (m.kind === 'lost') return // the worker-lost event covers it
+    if (this.#taskWorker.get(key) !== workerId) return
+    this.#taskWorker.delete(key)
+    if (m.kind === 'done') {
+      const outcome = deserialize(m.result as Buffer) as { result: TaskResult; metrics: TaskMetrics }
+      this.#emit({ type: 'task-succeeded', taskId: key, workerId, result: outcome.result, metrics: outcome.metrics })
+    } else {
+      this.#emit({ type: 'task-failed', taskId: key, workerId, failure: m.error as TaskFailure })
+    }
+  }
+
+  #emit(e: ExecutorEvent): void {
+    this.#queue.push(e)
+    if (this.#flushing) return
+    this.#flushing = true
+    setImmediate(() => {
+      this.#flushing = false
+      for (const ev of this.#queue.splice(0)) {
+        if (!this.#closed) this.#listener(ev)
+      }
+    })
+  }
+}
