@@ -1,10 +1,110 @@
-// Placeholder until the subsystem's issue lands: says so and exits 1.
+// `switchyard coordinator`: maps flags (and SWITCHYARD_SECRET) to Coordinator options, starts it
+// with its job UI, and runs until SIGINT/SIGTERM.
+import { readFileSync } from 'node:fs'
 import type { Command } from '../commands.js'
+import { UsageError } from '../../internal/errors.js'
+import { createLogger } from '../../internal/logger.js'
+import { installShutdown } from '../../internal/shutdown.js'
+import { Coordinator } from '../../mapreduce/cluster/coordinator.js'
+import { startClusterUi } from '../../mapreduce/cluster/ui-server.js'
+
+export interface ParsedFlags {
+  values: Map<string, string>
+  bools: Set<string>
+}
+
+/** Parses `--name value`, `--name=value` and boolean flags; unknown flags are usage errors. */
+export function parseFlags(argv: readonly string[], valued: readonly string[], booleans: readonly string[]): ParsedFlags {
+  const values = new Map<string, string>()
+  const bools = new Set<string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (!arg.startsWith('--')) throw new UsageError(`Unexpected argument "${arg}"`)
+    const eq = arg.indexOf('=')
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2)
+    if (booleans.includes(name)) {
+      bools.add(name)
+      continue
+    }
+    if (!valued.includes(name)) throw new UsageError(`Unknown flag "--${name}"`)
+    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i]
+    if (value === undefined) throw new UsageError(`Flag "--${name}" needs a value`)
+    values.set(name, value)
+  }
+  return { values, bools }
+}
+
+export function intFlag(flags: ParsedFlags, name: string, fallback: number): number {
+  const v = flags.values.get(name)
+  if (v === undefined) return fallback
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`Flag "--${name}" expects a non-negative integer, got "${v}"`)
+  return n
+}
+
+/** --secret, else --secret-file, else SWITCHYARD_SECRET; '' when none. */
+export function secretFrom(flags: ParsedFlags): string {
+  const direct = flags.values.get('secret')
+  if (direct !== undefined) return direct
+  const file = flags.values.get('secret-file')
+  if (file !== undefined) {
+    try {
+      return readFileSync(file, 'utf8').trim()
+    } catch (err) {
+      throw new UsageError(`Cannot read --secret-file "${file}": ${(err as Error).message}`)
+    }
+  }
+  return process.env.SWITCHYARD_SECRET ?? ''
+}
+
+const HELP = `Usage: switchyard coordinator [options]
+
+Runs the MapReduce cluster coordinator: workers register here, drivers
+(new Context({ executor: new ClusterExecutor({ master: 'sy://host:7077', secret }) }))
+send their tasks through it, and it serves the job UI.
+
+Options:
+  --host ADDR            Address to listen on (default 127.0.0.1; 0.0.0.0 for other machines)
+  --port N               Cluster port (default 7077; 0 picks a free port)
+  --ui-port N            Job UI / JSON API port (default 4040; 0 picks one; -1 disables... use --no-ui)
+  --no-ui                Do not serve the job UI
+  --secret S             Shared secret (visible in ps; prefer --secret-file or SWITCHYARD_SECRET)
+  --secret-file PATH     File holding the shared secret
+  --insecure             Allow running without a secret (loopback experiments only)
+  --heartbeat-timeout-ms N   Declare a worker dead after this much silence (default 6000)
+  --heartbeat-interval-ms N  Heartbeat period announced to workers (default 1000)
+
+Every port requires the secret: workers and drivers prove it with an HMAC
+challenge-response, the UI takes it as a bearer token derived from it.
+`
 
 export const command: Command = {
-  help: 'Usage: switchyard coordinator [options]\n\nNot available yet in this build.',
-  async run() {
-    process.stderr.write('switchyard coordinator: not available yet in this build\n')
-    return 1
+  help: HELP,
+  async run(argv) {
+    const flags = parseFlags(argv, ['host', 'port', 'ui-port', 'secret', 'secret-file', 'heartbeat-timeout-ms', 'heartbeat-interval-ms'], ['insecure', 'no-ui'])
+    const logger = createLogger({ name: 'coordinator' })
+    const coordinator = await Coordinator.start({
+      host: flags.values.get('host') ?? '127.0.0.1',
+      port: intFlag(flags, 'port', 7077),
+      secret: secretFrom(flags),
+      insecure: flags.bools.has('insecure'),
+      heartbeatTimeoutMs: intFlag(flags, 'heartbeat-timeout-ms', 6000),
+      heartbeatIntervalMs: intFlag(flags, 'heartbeat-interval-ms', 1000),
+      logger,
+    })
+    const ui = flags.bools.has('no-ui') ? undefined : await startClusterUi(coordinator, { host: flags.values.get('host') ?? '127.0.0.1', port: intFlag(flags, 'ui-port', 4040) })
+    process.stdout.write(`coordinator listening on ${coordinator.url}\n`)
+    if (ui !== undefined) process.stdout.write(`job UI on ${ui.url}/?token=${ui.token}\n`)
+    await new Promise<void>((resolve) => {
+      installShutdown({
+        logger,
+        onShutdown: async () => {
+          await ui?.close()
+          await coordinator.close()
+        },
+        exit: () => resolve(),
+      })
+    })
+    return 0
   },
 }

@@ -58,6 +58,20 @@ function moduleUrls(value: unknown, out: Set<string>): void {
   for (const v of Object.values(obj)) moduleUrls(v, out)
 }
 
+export interface TaskRecord {
+  taskId: string
+  jobId: string
+  stageId: number
+  partition: number
+  attempt: number
+  workerId: string
+  state: 'running' | 'succeeded' | 'failed' | 'lost'
+  startedAt: number
+  ms: number | null
+}
+
+const MAX_TASK_RECORDS = 5000
+
 export class ClusterExecutor implements Executor {
   readonly kind = 'cluster'
   readonly options: ResolvedCommon
@@ -74,6 +88,11 @@ export class ClusterExecutor implements Executor {
   #closed = false
   lostConnection: Error | undefined
   modulesUploaded = 0
+  /** Recent tasks for the UI (bounded). */
+  readonly #tasks = new Map<string, TaskRecord>()
+  #jobsProvider: (() => unknown) | undefined
+  #statusTimer: NodeJS.Timeout | undefined
+  #dirty = false
 
   constructor(options: ClusterExecutorOptions) {
     this.#o = options
@@ -99,6 +118,11 @@ export class ClusterExecutor implements Executor {
     conn.handle('worker-lost', (m) => {
       const w = m.worker as WireWorker
       if (!this.#workers.delete(w.id)) return
+      for (const [task, wid] of this.#taskWorker) {
+        if (wid !== w.id) continue
+        this.#taskWorker.delete(task)
+        this.#finish(task, 'lost')
+      }
       this.#emit({ type: 'worker-lost', workerId: w.id, reason: `worker ${w.id} lost: ${String(m.reason)}` })
     })
     conn.handle('task-event', (m) => this.#onTaskEvent(m))
@@ -124,8 +148,15 @@ export class ClusterExecutor implements Executor {
     return this.workers
   }
 
+  /** Lets the coordinator's UI show this driver's job summaries (pass `() => ctx.jobs()`). */
+  attachJobs(provider: () => unknown): void {
+    this.#jobsProvider = provider
+    this.#dirty = true
+  }
+
   launch(workerId: string, task: TaskDescription): void {
     this.#taskWorker.set(task.taskId, workerId)
+    this.#record(task.taskId, { taskId: task.taskId, jobId: task.jobId, stageId: task.stageId, partition: task.partition, attempt: task.attempt, workerId, state: 'running', startedAt: Date.now(), ms: null })
     this.#prepare(task).then(
       (modules) => {
         const wire: WireTask = { scope: `${this.session}-${sha256Hex(Buffer.from(task.scratchDir)).slice(0, 12)}`, task, modules }
@@ -159,8 +190,40 @@ export class ClusterExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    if (this.#statusTimer !== undefined) clearInterval(this.#statusTimer)
+    this.#publish()
     this.#closed = true
     this.#conn?.close()
+  }
+
+  #record(taskId: string, rec: TaskRecord): void {
+    this.#tasks.set(taskId, rec)
+    if (this.#tasks.size > MAX_TASK_RECORDS) this.#tasks.delete(this.#tasks.keys().next().value as string)
+    this.#dirty = true
+    if (this.#statusTimer === undefined && !this.#closed) {
+      this.#statusTimer = setInterval(() => this.#publish(), 500)
+      this.#statusTimer.unref()
+    }
+  }
+
+  #finish(taskId: string, state: TaskRecord['state']): void {
+    const r = this.#tasks.get(taskId)
+    if (r === undefined) return
+    r.state = state
+    r.ms = Date.now() - r.startedAt
+    this.#dirty = true
+  }
+
+  #publish(): void {
+    if (!this.#dirty || this.#closed || this.#conn === undefined || this.#conn.closed) return
+    this.#dirty = false
+    let jobs: unknown = []
+    try {
+      jobs = this.#jobsProvider?.() ?? []
+    } catch {
+      jobs = []
+    }
+    this.#conn.send({ t: 'status', status: { session: this.session, jobs, tasks: [...this.#tasks.values()] } })
   }
 
   async #prepare(task: TaskDescription): Promise<ShippedModule[]> {
@@ -198,6 +261,7 @@ export class ClusterExecutor implements Executor {
     if (m.kind === 'lost') return // the worker-lost event covers it
     if (this.#taskWorker.get(key) !== workerId) return
     this.#taskWorker.delete(key)
+    this.#finish(key, m.kind === 'done' ? 'succeeded' : 'failed')
     if (m.kind === 'done') {
       const outcome = deserialize(m.result as Buffer) as { result: TaskResult; metrics: TaskMetrics }
       this.#emit({ type: 'task-succeeded', taskId: key, workerId, result: outcome.result, metrics: outcome.metrics })

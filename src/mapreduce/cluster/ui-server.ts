@@ -1,0 +1,68 @@
+// The coordinator's job UI and JSON API: workers with health, drivers with their jobs, stages (with
+// the DAG), tasks with timings and attempts. Every route except /healthz needs the UI token (a
+// value derived from the cluster secret), as `Authorization: Bearer`, `?token=` or the cookie the
+// latter sets.
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { sendJson, startAdminServer, type AdminServer } from '../../internal/admin-server.js'
+import type { Coordinator } from './coordinator.js'
+import { UI_HTML } from './ui-page.js'
+
+export interface ClusterUi {
+  readonly url: string
+  readonly port: number
+  readonly token: string
+  close(): Promise<void>
+}
+
+export function uiToken(secret: string): string {
+  return createHmac('sha256', secret).update('switchyard-ui-token-v1').digest('hex').slice(0, 32)
+}
+
+function presented(req: IncomingMessage, url: URL): string {
+  const auth = req.headers.authorization
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim()
+  const q = url.searchParams.get('token')
+  if (q !== null) return q
+  const cookie = req.headers.cookie ?? ''
+  const m = /(?:^|;\s*)sy_ui=([0-9a-f]+)/.exec(cookie)
+  return m?.[1] ?? ''
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+export async function startClusterUi(coordinator: Coordinator, options: { host?: string; port?: number } = {}): Promise<ClusterUi> {
+  const token = uiToken(coordinator.options.secret)
+  const admin: AdminServer = await startAdminServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
+  admin.addHealthCheck('workers', () => ({ ok: true, detail: { alive: coordinator.aliveWorkers().length } }))
+  const guard = (handler: (req: IncomingMessage, res: ServerResponse, url: URL) => void) => (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const t = presented(req, url)
+    if (!same(t, token)) {
+      sendJson(res, 401, { error: 'unauthorized: pass the UI token as "Authorization: Bearer <token>" or ?token=' })
+      return
+    }
+    if (url.searchParams.has('token')) res.setHeader('set-cookie', `sy_ui=${t}; HttpOnly; SameSite=Strict; Path=/`)
+    handler(req, res, url)
+  }
+  admin.route(
+    'GET',
+    '/',
+    guard((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'" })
+      res.end(UI_HTML)
+    }),
+  )
+  admin.route('GET', '/api/status', guard((_req, res) => sendJson(res, 200, coordinator.snapshot())))
+  admin.route('GET', '/api/workers', guard((_req, res) => sendJson(res, 200, coordinator.workers())))
+  admin.route('GET', '/api/jobs', guard((_req, res) => sendJson(res, 200, coordinator.drivers())))
+  return {
+    url: admin.url,
+    port: admin.port,
+    token,
+    close: () => admin.close(),
+  }
+}
