@@ -132,10 +132,8 @@ export class Stream {
     const seq = store.append(subject, hdr, data, now)
     this.#host.counters.inMsgs++
     this.#host.counters.inBytes += data.length
-    if (msgId !== undefined) {
-      this.#dedup.set(msgId, [seq, now])
-      this.#lastMsgId = msgId
-    }
+    if (msgId !== undefined) this.#dedup.set(msgId, [seq, now])
+    this.#lastMsgId = msgId ?? ''
     this.#enforceLimits()
     if (cfg.retention !== 'limits') {
       let wanted = false
