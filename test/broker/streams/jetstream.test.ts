@@ -14,7 +14,6 @@ import {
   nanos,
   RetentionPolicy,
   StringCodec,
-  type DirectStreamAPI,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
@@ -23,6 +22,15 @@ import {
 import { jsTargets, startJsTarget, type JsTarget } from './_js-targets.js'
 
 const sc = StringCodec()
+
+interface DirectMsgLike {
+  seq: number
+  subject: string
+  data: Uint8Array
+}
+interface DirectStreamAPI {
+  getMessage(stream: string, query: { seq?: number; last_by_subj?: string }): Promise<DirectMsgLike>
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 async function fetchAll(js: JetStreamClient, stream: string, consumer: string, max: number, expires = 1000): Promise<JsMsg[]> {
