@@ -58,6 +58,8 @@ interface ActiveJob {
 
 export interface SchedulerOptions {
   readonly maxAttempts: number
+  /** How long a job waits for a replacement when every worker is lost. Default 30 s. */
+  readonly workerWaitMs?: number
 }
 
 export class Scheduler {
@@ -194,10 +196,8 @@ export class Scheduler {
     const job = this.#job
     if (job === null || job.failed !== null) return
     const req = job.req
-    if (this.#workers.size === 0) {
-      this.#fail(job, new JobError(JobErrorCodes.NO_WORKERS, 'No worker is available to run tasks'))
-      return
-    }
+    // With no worker left, wait for a replacement; the worker-lost handler fails the job if none comes.
+    if (this.#workers.size === 0) return
     for (const id of job.order) {
       const key = id === null ? 'result' : `s${id}`
       const stage = job.stageSummaries.get(key) as StageSummary
@@ -266,11 +266,11 @@ export class Scheduler {
         for (const outs of this.#mapOutputs.values()) {
           for (let i = 0; i < outs.length; i++) if (outs[i]?.workerId === e.workerId) outs[i] = null
         }
-        if (this.#workers.size === 0 && this.#job !== null) {
-          // A replacement may be starting: give it a moment before declaring the job dead.
+        if (this.#workers.size === 0) {
+          // A replacement may be starting: give it time before declaring the job dead.
           setTimeout(() => {
             if (this.#workers.size === 0 && this.#job !== null) this.#fail(this.#job, new JobError(JobErrorCodes.NO_WORKERS, `Every worker was lost (last: ${e.reason})`))
-          }, 5000).unref()
+          }, this.#options.workerWaitMs ?? 30_000).unref()
         }
         break
       }

@@ -65,6 +65,8 @@ export interface TaskRecord {
   partition: number
   attempt: number
   workerId: string
+  /** 'map' writes shuffle output; 'result' computes an action's partition. */
+  kind: 'map' | 'result'
   state: 'running' | 'succeeded' | 'failed' | 'lost'
   startedAt: number
   ms: number | null
@@ -88,6 +90,8 @@ export class ClusterExecutor implements Executor {
   #closed = false
   lostConnection: Error | undefined
   modulesUploaded = 0
+  /** Task failures that were lost shuffle blocks (recovered by recomputation). */
+  fetchFailures = 0
   /** Recent tasks for the UI (bounded). */
   readonly #tasks = new Map<string, TaskRecord>()
   #jobsProvider: (() => unknown) | undefined
@@ -148,6 +152,11 @@ export class ClusterExecutor implements Executor {
     return this.workers
   }
 
+  /** Tasks launched and not yet finished, as the driver sees them. */
+  runningTasks(): TaskRecord[] {
+    return [...this.#tasks.values()].filter((t) => t.state === 'running').map((t) => ({ ...t }))
+  }
+
   /** Lets the coordinator's UI show this driver's job summaries (pass `() => ctx.jobs()`). */
   attachJobs(provider: () => unknown): void {
     this.#jobsProvider = provider
@@ -156,7 +165,7 @@ export class ClusterExecutor implements Executor {
 
   launch(workerId: string, task: TaskDescription): void {
     this.#taskWorker.set(task.taskId, workerId)
-    this.#record(task.taskId, { taskId: task.taskId, jobId: task.jobId, stageId: task.stageId, partition: task.partition, attempt: task.attempt, workerId, state: 'running', startedAt: Date.now(), ms: null })
+    this.#record(task.taskId, { taskId: task.taskId, jobId: task.jobId, stageId: task.stageId, partition: task.partition, attempt: task.attempt, workerId, kind: task.output.kind === 'shuffle' ? 'map' : 'result', state: 'running', startedAt: Date.now(), ms: null })
     this.#prepare(task).then(
       (modules) => {
         const wire: WireTask = { scope: `${this.session}-${sha256Hex(Buffer.from(task.scratchDir)).slice(0, 12)}`, task, modules }
@@ -266,6 +275,7 @@ export class ClusterExecutor implements Executor {
       const outcome = deserialize(m.result as Buffer) as { result: TaskResult; metrics: TaskMetrics }
       this.#emit({ type: 'task-succeeded', taskId: key, workerId, result: outcome.result, metrics: outcome.metrics })
     } else {
+      if ((m.error as TaskFailure | undefined)?.fetchFailed !== undefined) this.fetchFailures++
       this.#emit({ type: 'task-failed', taskId: key, workerId, failure: m.error as TaskFailure })
     }
   }
