@@ -7,24 +7,31 @@
 // A replacement must stay `.optional()` (a config without the key must keep working) and should
 // use `z.strictObject` so typos are reported with file:line:col like every other key.
 // The core never reads these values; it hands the parsed slices to plugins (see plugins.ts).
-import { z } from 'zod'
+import { cacheSchema, routeCacheSchema as cacheRouteSchema } from './cache/options.js'
+import { geoSchema, poolRegionSchema as geoPoolRegionSchema, regionsSchema, routeGeoSchema as geoRouteSchema } from './geo/options.js'
+import {
+  ipListSchema,
+  limitsSchema as protectLimitsSchema,
+  listenerLimitsSchema as protectListenerLimitsSchema,
+  routeLimitsSchema as protectRouteLimitsSchema,
+} from './protect/options.js'
 
 // ---- top level (`limits:`, `cache:`, `geo:`, `regions:`, `acl:`) ---------------------------------
-export const limitsConfigSchema = z.unknown().optional()
-export const cacheConfigSchema = z.unknown().optional()
-export const geoConfigSchema = z.unknown().optional()
-export const regionsConfigSchema = z.unknown().optional()
-export const aclConfigSchema = z.unknown().optional()
+export const limitsConfigSchema = protectLimitsSchema.optional()
+export const cacheConfigSchema = cacheSchema.optional()
+export const geoConfigSchema = geoSchema.optional()
+export const regionsConfigSchema = regionsSchema.optional()
+export const aclConfigSchema = ipListSchema.optional()
 
 // ---- per listener (`listeners[i].limits`, `listeners[i].acl`) -------------------------------------
-export const listenerLimitsSchema = z.unknown().optional()
-export const listenerAclSchema = z.unknown().optional()
+export const listenerLimitsSchema = protectListenerLimitsSchema.optional()
+export const listenerAclSchema = ipListSchema.optional()
 
 // ---- per route (`routes[i].limits`, `.cache`, `.acl`, `.geo`) ------------------------------------
-export const routeLimitsSchema = z.unknown().optional()
-export const routeCacheSchema = z.unknown().optional()
-export const routeAclSchema = z.unknown().optional()
-export const routeGeoSchema = z.unknown().optional()
+export const routeLimitsSchema = protectRouteLimitsSchema.optional()
+export const routeCacheSchema = cacheRouteSchema.optional()
+export const routeAclSchema = ipListSchema.optional()
+export const routeGeoSchema = geoRouteSchema.optional()
 
 // ---- per pool (`pools.<name>.region`) -----------------------------------------------------------
-export const poolRegionSchema = z.unknown().optional()
+export const poolRegionSchema = geoPoolRegionSchema.optional()

@@ -41,14 +41,15 @@ test('unknown keys and bad balancer names are refused', () => {
   assert.throws(() => parseProxyConfig('listeners: [{port: 1}]\npools: {a: {servers: [http://x.test], balance: random}}'), (e: ConfigError) => /pools\.a\.balance/.test(e.message))
 })
 
-test('extension slots (limits, cache, geo, regions, acl) are accepted until their modules replace them', () => {
-  const cfg = parseProxyConfig(`listeners: [{port: 1, limits: {x: 1}, acl: {deny: [10.0.0.0/8]}}]
+test('extension slots (limits, cache, geo, regions, acl) take the protect/cache/geo schemas', () => {
+  const cfg = parseProxyConfig(`listeners: [{port: 1, limits: {maxConnectionsPerIp: 1}, acl: {deny: [10.0.0.0/8]}}]
 pools: {a: {servers: [http://x.test], region: eu}}
-routes: [{pool: a, cache: {enabled: true}, limits: {rate: 5}}]
-limits: {a: 1}
-cache: {b: 2}
-geo: {c: 3}
-regions: {d: 4}
+routes: [{pool: a, cache: {enabled: true}, limits: {rate: [{rate: 5}]}}]
+limits: {maxHeaders: 50}
+cache: {maxObjectBytes: 2}
+geo: {header: x-loc}
+regions: {eu: {lat: 50, lon: 8}}
 `)
+  assert.throws(() => parseProxyConfig('listeners: [{port: 1}]\npools: {a: {servers: [http://x.test]}}\nlimits: {a: 1}\n'), /limits\.a/)
   assert.ok(cfg.limits !== undefined && cfg.cache !== undefined && cfg.geo !== undefined && cfg.regions !== undefined)
 })

@@ -1,0 +1,322 @@
+// The cache plugin: RFC 9111 shared caching on the proxy's hooks. onRoute answers hits (and
+// stale-while-revalidate, max-stale) directly, turns stale entries into conditional upstream
+// requests, and collapses concurrent misses; onResponse stores (body tee), merges 304s, serves
+// stale-if-error and invalidates after unsafe methods. X-Cache: HIT|MISS|STALE|BYPASS, Age.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { Counter, type Registry } from '../../internal/metrics.js'
+import { HANDLED, type BodyObserver, type HookResult, type ProxyHooks, type ProxyPlugin, type ProxyRequestContext } from '../hooks.js'
+import { parseCacheControl } from './cache-control.js'
+import { flatHeaders, HttpCache, isUnsafeMethod, type CacheRequest, type Lookup } from './http-cache.js'
+import { resolveCacheOptions, routeCacheEnabled, type CacheConfig } from './options.js'
+import { answerFromCache } from './serve.js'
+import { CacheStore, type CacheEntry, type StoredHeaders } from './store.js'
+
+const STATE = Symbol('cache-state')
+const LOCAL = Symbol('cache-request')
+
+type Mode = 'unsafe' | 'validate' | 'miss' | 'pass'
+
+interface RequestState {
+  mode: Mode
+  creq: CacheRequest
+  lookup?: Lookup
+  done?: () => void
+  requestTime: number
+  noStore: boolean
+}
+
+interface Shared {
+  key: string
+  cache: HttpCache
+  results: Counter<'result'>
+}
+
+type CacheHooks = ProxyHooks & { [STATE]: Shared }
+
+const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-range', 'range', 'if-match', 'if-unmodified-since']
+
+function counter(registry: Registry): Counter<'result'> {
+  const name = 'switchyard_proxy_cache_requests_total'
+  return (registry.getSingleMetric(name) as Counter<'result'> | undefined) ?? new Counter({ name, help: 'Cache lookups by result (HIT, MISS, STALE, BYPASS, REVALIDATED)', labelNames: ['result'], registers: [registry] })
+}
+
+function send(ctx: ProxyRequestContext, status: number, headers: StoredHeaders, body: Buffer, xCache: string, fullLength: number): typeof HANDLED {
+  const res = ctx.res as ServerResponse
+  if (res.headersSent || res.destroyed) return HANDLED
+  const out: OutgoingHttpHeaders = { ...headers, 'x-cache': xCache }
+  if (status !== 304) out['content-length'] = ctx.method === 'HEAD' && status !== 206 && status !== 416 ? fullLength : body.length
+  if (ctx.id !== '') out['x-request-id'] ??= ctx.id
+  res.writeHead(status, out)
+  const withBody = ctx.method !== 'HEAD' && status !== 304 && body.length > 0
+  res.end(withBody ? body : undefined)
+  ctx.log.status = status
+  ctx.log.body_bytes_sent = withBody ? body.length : 0
+  ctx.log.cache = xCache
+  return HANDLED
+}
+
+export const cachePlugin: ProxyPlugin = {
+  name: 'cache',
+  create(pctx) {
+    const cfg = pctx.config
+    const cacheCfg = cfg.cache as CacheConfig | undefined
+    const opts = resolveCacheOptions(cacheCfg ?? {})
+    const enabledRoutes = new Set<unknown>(cfg.routes.filter((r) => routeCacheEnabled(r.cache, opts.allRoutes)))
+    if (cacheCfg === undefined && enabledRoutes.size === 0) return undefined
+    const requestIdHeader = cfg.headers.requestId === false ? undefined : cfg.headers.requestId.toLowerCase()
+
+    const previous = pctx.previous as CacheHooks | undefined
+    const storeKey = JSON.stringify([opts.maxMemoryBytes, opts.maxObjectBytes, opts.diskDir, opts.maxDiskBytes])
+    const shared: Shared =
+      previous?.[STATE] !== undefined && previous[STATE].key === storeKey
+        ? previous[STATE]
+        : {
+            key: storeKey,
+            cache: new HttpCache({
+              store: new CacheStore({ maxMemoryBytes: opts.maxMemoryBytes, ...(opts.diskDir === undefined ? {} : { diskDir: opts.diskDir, maxDiskBytes: opts.maxDiskBytes }) }),
+              maxObjectBytes: opts.maxObjectBytes,
+            }),
+            results: counter(pctx.registry),
+          }
+    const cache = shared.cache
+
+    if (pctx.admin !== undefined) {
+      const target = adminTargets.get(pctx.admin)
+      if (target === undefined) {
+        const t = { cache }
+        adminTargets.set(pctx.admin, t)
+        registerAdmin(pctx.admin, () => t.cache)
+      } else target.cache = cache
+    }
+
+    const keyOf = (ctx: ProxyRequestContext): string => `${ctx.tls ? 'https' : 'http'}://${ctx.host}${ctx.path}`
+
+    const hit = (ctx: ProxyRequestContext, l: Lookup, xCache: 'HIT' | 'STALE', logAs?: string): typeof HANDLED => {
+      shared.results.inc({ result: logAs ?? xCache })
+      const headers = cache.responseHeaders(l)
+      const a = answerFromCache(ctx.method, ctx.req.headers, l.entry.status, headers, l.entry.body)
+      const r = send(ctx, a.status, a.headers, a.body, xCache, l.entry.body.length)
+      if (logAs !== undefined) ctx.log.cache = logAs
+      return r
+    }
+
+    const backgroundRevalidate = (ctx: ProxyRequestContext, l: Lookup, creq: CacheRequest): void => {
+      const c = cache.collapse(`reval:${HttpCache.variantId(l.entry)}`, opts.lockTimeoutMs)
+      if (!c.leader) return
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(ctx.upstreamHeaders)) if (!CONDITIONAL.includes(k.toLowerCase())) headers[k] = Array.isArray(v) ? v.join(', ') : v
+      Object.assign(headers, cache.validationHeaders(l.entry))
+      const requestTime = Date.now()
+      ctx
+        .fetchUpstream({ method: 'GET', headers })
+        .then((r) => {
+          const responseTime = Date.now()
+          const rh = stripForStore(r.headers)
+          if (r.statusCode === 304) cache.freshen(l.entry, rh, requestTime, responseTime)
+          else {
+            const s = cache.storability(creq, r.statusCode, rh)
+            if (s.ok && r.body.length <= cache.maxObjectBytes) cache.put(creq, r.statusCode, rh, r.body, s.vary, requestTime, responseTime)
+          }
+        })
+        .catch(() => {})
+        .finally(() => c.done())
+    }
+
+    const stripForStore = (h: IncomingHttpHeaders | OutgoingHttpHeaders): OutgoingHttpHeaders => {
+      const out: OutgoingHttpHeaders = { ...h }
+      if (requestIdHeader !== undefined) delete out[requestIdHeader]
+      return out
+    }
+
+    const lookupAndServe = (ctx: ProxyRequestContext, creq: CacheRequest, entry: CacheEntry | undefined, reqCc: ReturnType<typeof parseCacheControl>): HookResult => {
+      if (entry === undefined) {
+        if (reqCc.has('only-if-cached')) return send(ctx, 504, { 'content-type': 'text/plain' }, Buffer.from('504 not in cache\n'), 'MISS', 0)
+        return undefined
+      }
+      const l = cache.evaluate(entry, creq)
+      switch (l.state) {
+        case 'fresh':
+          return hit(ctx, l, 'HIT')
+        case 'stale-allowed':
+          return hit(ctx, l, 'STALE')
+        case 'stale-while-revalidate':
+          backgroundRevalidate(ctx, l, creq)
+          return hit(ctx, l, 'STALE')
+        default: {
+          if (reqCc.has('only-if-cached')) return send(ctx, 504, { 'content-type': 'text/plain' }, Buffer.from('504 not in cache\n'), 'MISS', 0)
+          const st = ctx.locals.get(LOCAL) as RequestState
+          st.mode = 'validate'
+          st.lookup = l
+          const uh = ctx.upstreamHeaders as Record<string, string | string[]>
+          for (const k of CONDITIONAL) delete uh[k]
+          Object.assign(uh, cache.validationHeaders(l.entry))
+          return undefined
+        }
+      }
+    }
+
+    const hooks: CacheHooks = {
+      [STATE]: shared,
+      onRoute(ctx): HookResult | Promise<HookResult> {
+        if (ctx.route === undefined || !enabledRoutes.has(ctx.route)) return undefined
+        const creq: CacheRequest = { method: ctx.method, key: keyOf(ctx), headers: ctx.req.headers }
+        const reqCc = parseCacheControl(ctx.req.headers['cache-control'])
+        const st: RequestState = { mode: 'pass', creq, requestTime: Date.now(), noStore: reqCc.has('no-store') }
+        ctx.locals.set(LOCAL, st)
+        if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+          st.mode = isUnsafeMethod(ctx.method) ? 'unsafe' : 'pass'
+          ctx.log.cache = 'BYPASS'
+          shared.results.inc({ result: 'BYPASS' })
+          return undefined
+        }
+        const mem = cache.findInMemory(creq)
+        if (mem !== undefined) {
+          const r = lookupAndServe(ctx, creq, mem, reqCc)
+          return r
+        }
+        return (async (): Promise<HookResult> => {
+          let entry = await cache.find(creq)
+          if (entry === undefined && ctx.method === 'GET' && ctx.req.headers['range'] === undefined) {
+            const c = cache.collapse(creq.key, opts.lockTimeoutMs)
+            if (!c.leader) {
+              await c.wait
+              entry = await cache.find(creq)
+              if (entry === undefined) {
+                // The leader's response was not storable: go upstream too, and lead the next wave.
+                const again = cache.collapse(creq.key, opts.lockTimeoutMs)
+                if (again.leader) st.done = again.done
+              }
+            } else st.done = c.done
+            if (st.done !== undefined) ctx.res.once('close', st.done)
+          }
+          if (entry === undefined) st.mode = ctx.method === 'GET' && ctx.req.headers['range'] === undefined ? 'miss' : 'pass'
+          const r = lookupAndServe(ctx, creq, entry, reqCc)
+          if (r === HANDLED) st.done?.()
+          return r
+        })()
+      },
+      async onResponse(ctx, response) {
+        const st = ctx.locals.get(LOCAL) as RequestState | undefined
+        if (st === undefined) return undefined
+        const status = response.statusCode
+        if (st.mode === 'unsafe') {
+          if (status < 400) cache.invalidate(st.creq.key, response.headers)
+          response.headers['x-cache'] = 'BYPASS'
+          return undefined
+        }
+        if (st.mode === 'validate' && st.lookup !== undefined) {
+          const l = st.lookup
+          if (status === 304) {
+            const updated = cache.freshen(l.entry, stripForStore(response.headers), st.requestTime, Date.now())
+            if (updated !== undefined) {
+              shared.results.inc({ result: 'REVALIDATED' })
+              return hit(ctx, cache.evaluate(updated, st.creq), 'HIT', 'REVALIDATED')
+            }
+            // The 304 matched no stored validator: fetch the full response unconditionally.
+            const headers: Record<string, string> = {}
+            for (const [k, v] of Object.entries(ctx.upstreamHeaders)) if (!CONDITIONAL.includes(k.toLowerCase())) headers[k] = Array.isArray(v) ? v.join(', ') : v
+            const r = await ctx.fetchUpstream({ method: 'GET', headers })
+            const s = cache.storability(st.creq, r.statusCode, r.headers)
+            if (s.ok && !st.noStore) cache.put(st.creq, r.statusCode, stripForStore(r.headers), r.body, s.vary, st.requestTime, Date.now())
+            shared.results.inc({ result: 'MISS' })
+            return send(ctx, r.statusCode, stripHop(r.headers), r.body, 'MISS', r.body.length)
+          }
+          if (status >= 500 && cache.staleIfErrorAllows(cache.evaluate(l.entry, st.creq), st.creq)) {
+            return hit(ctx, cache.evaluate(l.entry, st.creq), 'STALE')
+          }
+          st.mode = 'miss'
+        }
+        if (st.mode !== 'miss') return undefined
+        shared.results.inc({ result: 'MISS' })
+        response.headers['x-cache'] = 'MISS'
+        ctx.log.cache = 'MISS'
+        const s = cache.storability(st.creq, status, response.headers)
+        if (!s.ok || st.noStore) {
+          st.done?.()
+          return undefined
+        }
+        const responseTime = Date.now()
+        const headers = stripForStore(response.headers)
+        const chunks: Buffer[] = []
+        let size = 0
+        const observer: BodyObserver = {
+          onData(chunk) {
+            if (size < 0) return
+            size += chunk.length
+            if (size > cache.maxObjectBytes) {
+              size = -1
+              chunks.length = 0
+              st.done?.()
+              return
+            }
+            chunks.push(chunk)
+          },
+          onEnd() {
+            if (size >= 0) cache.put(st.creq, status, headers, Buffer.concat(chunks, size), s.vary, st.requestTime, responseTime)
+            st.done?.()
+          },
+          onAbort() {
+            st.done?.()
+          },
+        }
+        return observer
+      },
+      onUpstreamError(ctx) {
+        const st = ctx.locals.get(LOCAL) as RequestState | undefined
+        if (st === undefined) return undefined
+        st.done?.()
+        if (st.mode === 'validate' && st.lookup !== undefined) {
+          const l = cache.evaluate(st.lookup.entry, st.creq)
+          if (cache.staleIfErrorAllows(l, st.creq)) return hit(ctx, l, 'STALE')
+        }
+        return undefined
+      },
+      onLog(ctx) {
+        const st = ctx.locals.get(LOCAL) as RequestState | undefined
+        st?.done?.()
+      },
+    }
+    return hooks
+  },
+}
+
+function stripHop(h: IncomingHttpHeaders): StoredHeaders {
+  const out: StoredHeaders = {}
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined || ['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade'].includes(k)) continue
+    out[k] = v
+  }
+  return out
+}
+
+const adminTargets = new WeakMap<object, { cache: HttpCache }>()
+
+interface AdminLike {
+  route(method: string, path: string, handler: (req: import('node:http').IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>): void
+}
+
+/** Admin purge: `POST /proxy/cache/purge?url=<absolute url>` or `?prefix=<absolute url prefix>`. */
+function registerAdmin(admin: AdminLike, cache: () => HttpCache): void {
+  const handler = (_req: import('node:http').IncomingMessage, res: ServerResponse, url: URL): void => {
+    const u = url.searchParams.get('url')
+    const p = url.searchParams.get('prefix')
+    let purged = 0
+    if (u !== null) purged = cache().purgeUrl(u)
+    else if (p !== null) purged = cache().purgePrefix(p)
+    else {
+      res.writeHead(400, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ error: 'give ?url=<absolute url> or ?prefix=<absolute url prefix>' }))
+      return
+    }
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ purged }))
+  }
+  admin.route('POST', '/proxy/cache/purge', handler)
+  admin.route('GET', '/proxy/cache', (_req, res) => {
+    const s = cache().store
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ variants: s.variantCount, memoryBytes: s.memoryBytes, diskBytes: s.diskBytes }))
+  })
+}
+
+export { flatHeaders }
