@@ -43,14 +43,12 @@ async function job(ctx: Context, input: string, out: string): Promise<void> {
   await ctx
     .textFile(input, { minPartitions: 6 })
     .mapPartitions(async function* (lines, env) {
-      for await (const line of lines) {
-        const end = Date.now() + env.msPerLine
-        while (Date.now() < end) {
-          // simulated work
-        }
-        yield line
+      const end = Date.now() + env.mapMs
+      while (Date.now() < end) {
+        // simulated map-side work
       }
-    }, { env: { msPerLine: 0.12 } })
+      yield* lines
+    }, { env: { mapMs: 300 } })
     .flatMap((line) => line.split(' '))
     .map((w) => [w, 1] as const)
     .reduceByKey((a, b) => a + b, { partitions: 6 })
