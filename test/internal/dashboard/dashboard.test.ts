@@ -72,15 +72,15 @@ test('dashboard in headless Chromium: charts draw and update; screenshot saved',
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
   await page.goto(`${admin.url}/dashboard/`)
-  await page.waitForFunction(() => (window as unknown as { __dashboard: { snapshots: number } }).__dashboard.snapshots >= 4, undefined, { timeout: 15_000 })
+  await page.waitForFunction('window.__dashboard.snapshots >= 4', undefined, { timeout: 15_000 })
   const canvases = await page.locator('canvas').count()
   assert.ok(canvases >= 3, `expected uPlot canvases, got ${canvases}`)
-  const updates = await page.evaluate(() => (window as unknown as { __dashboard: { updates: number } }).__dashboard.updates)
+  const updates = (await page.evaluate('window.__dashboard.updates')) as number
   assert.ok(updates >= 9, `charts updated ${updates} times`)
   assert.match((await page.locator('#servers').textContent()) ?? '', /eu-1/)
   assert.match((await page.locator('#results').textContent()) ?? '', /top paths/)
   dash.broadcast('{"path":"/live-event"}')
-  await page.waitForFunction(() => document.getElementById('tail')?.textContent?.includes('/live-event'), undefined, { timeout: 5_000 })
+  await page.waitForFunction("document.getElementById('tail')?.textContent?.includes('/live-event')", undefined, { timeout: 5_000 })
   const outDir = join(root, 'test-output')
   mkdirSync(outDir, { recursive: true })
   await page.screenshot({ path: join(outDir, 'dashboard-unit.png'), fullPage: true })
