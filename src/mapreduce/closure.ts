@@ -26,7 +26,7 @@ export function shippable<F extends (...args: never[]) => unknown>(moduleUrl: st
 }
 
 // Names a shipped function may use without capturing: the standard globals (same in every worker),
-// plus esbuild's __name helper that tsx inserts around named inner functions.
+// plus esbuild's __name helpers (__name, __name2, ...) that tsx inserts around named inner functions.
 const allowedGlobals = new Set<string>([
   ...Object.getOwnPropertyNames(globalThis),
   'undefined', 'NaN', 'Infinity', 'arguments', '__name', 'globalThis',
@@ -133,7 +133,7 @@ export function toFnSpec(fn: unknown, options: ToFnSpecOptions = {}): FnSpec {
   const { expr, node } = parseFunction(source)
   const declared = declaredNames(node)
   for (const name of referencedNames(node)) {
-    if (declared.has(name) || allowedGlobals.has(name)) continue
+    if (declared.has(name) || allowedGlobals.has(name) || /^__name\d*$/.test(name)) continue
     if (name === 'Object' && expr.startsWith('Object.values')) continue
     throw new JobError(
       JobErrorCodes.FREE_VARIABLE,
@@ -167,7 +167,9 @@ export async function compileFn(spec: FnSpec): Promise<CompiledFn> {
   let fn = sourceCache.get(spec.source)
   if (fn === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- this is the function-shipping mechanism
-    fn = new Function('__name', `"use strict"; return (${spec.source})`)(keepName) as (...args: unknown[]) => unknown
+    // esbuild (tsx) wraps named inner functions in __name(...), __name2(...) when loaded twice.
+    const helpers = [...new Set(spec.source.match(/\b__name\d*\b/g) ?? ['__name'])]
+    fn = new Function(...helpers, `"use strict"; return (${spec.source})`)(...helpers.map(() => keepName)) as (...args: unknown[]) => unknown
     if (sourceCache.size > 10_000) sourceCache.clear()
     sourceCache.set(spec.source, fn)
   }

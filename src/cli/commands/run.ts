@@ -1,10 +1,137 @@
-// Placeholder until the subsystem's issue lands: says so and exits 1.
+// `switchyard run job.ts`: loads a job file (TypeScript through tsx's API, or JavaScript), makes a
+// Context from the flags, calls the job's default export with it and the job arguments, then prints
+// the job summary. Flags map to ContextOptions; nothing else happens here.
+import { writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { Command } from '../commands.js'
+import { UsageError } from '../../internal/errors.js'
+import { Context, JobError, JobErrorCodes, formatSummary, type ContextOptions, type Executor } from '../../mapreduce/index.js'
+
+const HELP = `Usage: switchyard run <job.ts|job.js> [options] [-- job arguments]
+
+Runs a MapReduce job file. The file's default export is called with a Context and the job
+arguments:  export default async function (sc: Context, args: string[]) { ... }
+A value it returns (other than undefined) is printed to stdout as JSON.
+
+Options:
+  --workers N                 Worker processes (default: CPU count)
+  --memory-per-worker-mb N    Aggregation/sort memory per worker before spilling (default 512)
+  --partitions N              Default partitions for parallelize/range/shuffles (default 2 x workers)
+  --split-mb N                Target text input split size in MiB (default 32)
+  --scratch-dir DIR           Where shuffle and spill files go (default: the OS temp dir)
+  --progress / --no-progress  Progress bars on stderr (default: on when stderr is a terminal)
+  --summary-json FILE         Write the job summaries (stages, tasks, shuffle and spill bytes) as JSON
+  --quiet                     Do not print the summary
+  --master sy://HOST:PORT     Run on a cluster coordinator instead of local worker processes
+  --secret-file PATH          Cluster shared secret (else SWITCHYARD_SECRET)
+`
+
+interface RunFlags {
+  file: string
+  jobArgs: string[]
+  values: Map<string, string>
+  bools: Set<string>
+}
+
+const VALUED = ['workers', 'memory-per-worker-mb', 'partitions', 'split-mb', 'scratch-dir', 'summary-json', 'master', 'secret-file']
+const BOOLS = ['progress', 'no-progress', 'quiet']
+
+function parse(argv: readonly string[]): RunFlags {
+  const dashdash = argv.indexOf('--')
+  const own = dashdash >= 0 ? argv.slice(0, dashdash) : argv
+  const jobArgs = dashdash >= 0 ? argv.slice(dashdash + 1) : []
+  let file: string | undefined
+  const values = new Map<string, string>()
+  const bools = new Set<string>()
+  for (let i = 0; i < own.length; i++) {
+    const arg = own[i] as string
+    if (!arg.startsWith('--')) {
+      if (file !== undefined) throw new UsageError(`Unexpected argument "${arg}"; put job arguments after --`)
+      file = arg
+      continue
+    }
+    const eq = arg.indexOf('=')
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2)
+    if (BOOLS.includes(name)) { bools.add(name); continue }
+    if (!VALUED.includes(name)) throw new UsageError(`Unknown flag "--${name}"`)
+    const value = eq >= 0 ? arg.slice(eq + 1) : own[++i]
+    if (value === undefined) throw new UsageError(`Flag "--${name}" needs a value`)
+    values.set(name, value)
+  }
+  if (file === undefined) throw new UsageError('Missing job file: switchyard run <job.ts>')
+  return { file, jobArgs, values, bools }
+}
+
+function int(flags: RunFlags, name: string): number | undefined {
+  const v = flags.values.get(name)
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`Flag "--${name}" expects a positive integer, got "${v}"`)
+  return n
+}
+
+async function clusterExecutor(master: string, secretFile: string | undefined): Promise<Executor> {
+  const { readFileSync } = await import('node:fs')
+  const secret = secretFile !== undefined ? readFileSync(secretFile, 'utf8').trim() : (process.env.SWITCHYARD_SECRET ?? '')
+  const path = '../../mapreduce/cluster/cluster-executor.js'
+  const mod = (await import(path)) as { ClusterExecutor: new (o: { master: string; secret: string; app: string }) => Executor }
+  return new mod.ClusterExecutor({ master, secret, app: 'switchyard run' })
+}
+
+type JobMain = (sc: Context, args: string[]) => unknown
+
+async function loadJob(file: string): Promise<JobMain> {
+  const url = pathToFileURL(resolve(file)).href
+  if (/\.[cm]?tsx?$/.test(file)) {
+    // TypeScript job files: tsx's loader (the workers import job modules through it as well).
+    const { register } = await import('tsx/esm/api')
+    register()
+  }
+  let mod: { default?: unknown }
+  try {
+    mod = (await import(url)) as { default?: unknown }
+  } catch (err) {
+    throw new JobError(JobErrorCodes.BAD_JOB_FILE, `Cannot load job file ${file}: ${(err as Error).message}`, { cause: err })
+  }
+  if (typeof mod.default !== 'function') throw new JobError(JobErrorCodes.BAD_JOB_FILE, `Job file ${file} has no default export function (export default async function (sc, args) { ... })`)
+  return mod.default as JobMain
+}
 
 export const command: Command = {
-  help: 'Usage: switchyard run [options]\n\nNot available yet in this build.',
-  async run() {
-    process.stderr.write('switchyard run: not available yet in this build\n')
-    return 1
+  help: HELP,
+  async run(argv) {
+    const flags = parse(argv)
+    const job = await loadJob(flags.file)
+    const options: ContextOptions = {}
+    const workers = int(flags, 'workers')
+    if (workers !== undefined) options.workers = workers
+    const mem = int(flags, 'memory-per-worker-mb')
+    if (mem !== undefined) options.memoryPerWorkerMb = mem
+    const parts = int(flags, 'partitions')
+    if (parts !== undefined) options.defaultPartitions = parts
+    const split = int(flags, 'split-mb')
+    if (split !== undefined) options.splitBytes = split * 2 ** 20
+    const scratch = flags.values.get('scratch-dir')
+    if (scratch !== undefined) options.scratchDir = scratch
+    options.progress = flags.bools.has('no-progress') ? false : flags.bools.has('progress') || process.stderr.isTTY === true
+    const master = flags.values.get('master')
+    if (master !== undefined) options.executor = await clusterExecutor(master, flags.values.get('secret-file'))
+    const sc = new Context(options)
+    let failed = false
+    try {
+      const result = await job(sc, flags.jobArgs)
+      if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
+    } catch (err) {
+      failed = true
+      throw err
+    } finally {
+      await sc.stop()
+      const jobs = sc.jobs()
+      if (!flags.bools.has('quiet') && !failed) for (const j of jobs) process.stderr.write(`${formatSummary(j)}\n`)
+      const out = flags.values.get('summary-json')
+      if (out !== undefined) writeFileSync(out, `${JSON.stringify(jobs, null, 2)}\n`)
+    }
+    return 0
   },
 }
