@@ -97,18 +97,23 @@ export class Listener implements ListenerInfo {
     session.once('close', () => this.sessions.delete(session))
     let windowStart = Date.now()
     let resets = 0
+    let calmed = false
     const limit = this.config.tls.h2MaxResetsPerSec
     session.on('stream', (stream) => {
-      stream.once('aborted', () => {
+      // A stream the client reset (RST_STREAM, any code) counts; our own resets are rare.
+      stream.once('close', () => {
+        if (stream.rstCode === h2c.NGHTTP2_NO_ERROR || session.destroyed) return
         const now = Date.now()
         if (now - windowStart >= 1000) {
           windowStart = now
           resets = 0
         }
-        if (++resets > limit && !session.destroyed) {
+        if (++resets > limit && !calmed) {
+          calmed = true
           this.#logger.warn({ listener: this.name, resets }, 'http2: too many stream resets, closing session')
           session.goaway(h2c.NGHTTP2_ENHANCE_YOUR_CALM)
-          session.destroy()
+          // Let the GOAWAY frame flush, then drop the connection and every stream on it.
+          setImmediate(() => session.destroy())
         }
       })
     })
