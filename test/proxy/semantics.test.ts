@@ -2,6 +2,7 @@
 // streaming without buffering, request ids, header and path rewrites.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { Readable } from 'node:stream'
 import { request } from 'undici'
 import { agent, backend, rawExchange, startProxy } from './_helpers.js'
 
@@ -42,7 +43,7 @@ test('HEAD, chunked bodies both ways, trailers and 100-continue', async (t) => {
   async function* gen() {
     for (let i = 0; i < 50; i++) yield Buffer.alloc(1000, i)
   }
-  const echo = await request(`${url}/echo`, { method: 'POST', body: gen(), dispatcher: d })
+  const echo = await request(`${url}/echo`, { method: 'POST', body: Readable.from(gen()), dispatcher: d })
   assert.equal(echo.headers['transfer-encoding'], 'chunked')
   const echoed = Buffer.from(await echo.body.arrayBuffer())
   assert.equal(echoed.length, 50_000)
