@@ -41,7 +41,8 @@ const sorted = (r: (readonly [number, number])[]): (readonly [number, number])[]
 test('a SIGSTOPped worker is declared dead and replaced; its late results are ignored (fencing)', async (t) => {
   const cluster = await startCluster(3)
   t.after(() => cluster.stop())
-  const expected = sorted(await slowSquares(new Context({ workers: 1 }), 0))
+  const local = new Context({ workers: 1 })
+  const expected = sorted(await slowSquares(local, 0).finally(() => local.stop()))
 
   const executor = new ClusterExecutor({ master: cluster.master, secret: SECRET, minWorkers: 3 })
   const ctx = new Context({ executor })
