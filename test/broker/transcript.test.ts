@@ -110,3 +110,50 @@ for (const name of targets()) {
     })
   })
 }
+
+for (const name of targets()) {
+  describe(`connection limits: ${name}`, () => {
+    test('a client that stops answering PINGs gets -ERR \'Stale Connection\'', async () => {
+      const t = await startTarget(name, { pingIntervalMs: 100, maxPingsOut: 2 })
+      const c = await RawClient.open(t.port)
+      try {
+        c.socket.write('CONNECT {"verbose":false}\r\n')
+        await c.waitFor(() => false, 3000).catch(() => {})
+        assert.equal(c.closed, true)
+        assert.equal(normalizeInfo(c.out).replace(/^INFO .*\r\n/, ''), "PING\r\nPING\r\n-ERR 'Stale Connection'\r\n")
+      } finally {
+        c.close()
+        await t.stop()
+      }
+    })
+
+    test('no CONNECT within the auth timeout gets -ERR \'Authentication Timeout\'', async () => {
+      const t = await startTarget(name, { token: 'x', authTimeoutMs: 300 })
+      const c = await RawClient.open(t.port)
+      try {
+        await c.waitFor(() => false, 2000).catch(() => {})
+        assert.equal(c.closed, true)
+        assert.match(c.out, /-ERR 'Authentication Timeout'\r\n$/)
+      } finally {
+        c.close()
+        await t.stop()
+      }
+    })
+
+    test('connections over max_connections get -ERR \'maximum connections exceeded\'', async () => {
+      const t = await startTarget(name, { maxConnections: 1 })
+      const first = await RawClient.open(t.port)
+      try {
+        await first.step('CONNECT {"verbose":false}\r\nPING\r\n')
+        const second = await RawClient.open(t.port)
+        await second.waitFor(() => false, 1000).catch(() => {})
+        assert.equal(second.closed, true)
+        assert.match(second.out, /-ERR 'maximum connections exceeded'\r\n$/)
+        assert.equal(await first.step('PING\r\n'), 'PONG\r\n', 'the first connection is unaffected')
+      } finally {
+        first.close()
+        await t.stop()
+      }
+    })
+  })
+}
