@@ -18,6 +18,8 @@ import { MemoryRateStore, type RateStore } from './token-bucket.js'
 import { guardUpload } from './upload-guard.js'
 
 const STATE = Symbol('protect-state')
+/** Connections on which a request was refused as malformed; later requests on them are dropped. */
+const poisoned = new WeakSet<Socket>()
 const RELEASE = Symbol('protect-release')
 
 interface SharedState {
@@ -117,7 +119,9 @@ export const protectPlugin: ProxyPlugin = {
         const s = server as HttpServer & { insecureHTTPParser: boolean; requireHostHeader: boolean; maxHeaderSize: number; connectionsCheckingInterval: number }
         // Never the lenient parser, whatever else configured the server.
         s.insecureHTTPParser = false
-        s.requireHostHeader = true
+        // checkRequest refuses a missing Host itself: node's own 400 would leave requests pipelined
+        // behind it in flight (their responses never get the socket).
+        s.requireHostHeader = false
         s.maxHeaderSize = l.maxHeaderBytes
         // One more than allowed so checkRequest sees the excess and answers 431 (node truncates silently).
         s.maxHeadersCount = l.maxHeaders + 1
@@ -130,7 +134,10 @@ export const protectPlugin: ProxyPlugin = {
         s.removeAllListeners('clientError')
         s.on(
           'clientError',
-          createClientErrorHandler((info) => state.rejections.inc({ reason: info.status === 408 ? 'headers_timeout' : `parse_${info.status}` })),
+          createClientErrorHandler((info, socket) => {
+            poisoned.add(socket)
+            state.rejections.inc({ reason: info.status === 408 ? 'headers_timeout' : `parse_${info.status}` })
+          }),
         )
       },
       onConnection(conn) {
@@ -157,17 +164,48 @@ export const protectPlugin: ProxyPlugin = {
       onRequest(ctx) {
         const l = perListener.get(ctx.listener) ?? limits
         const req = ctx.req as IncomingMessage
+        const socket = req.socket as Socket | null
+        // A request pipelined behind a refused one on the same connection is never forwarded: the
+        // connection closes after the refusal, and what follows is not trusted to be framed right.
+        if (socket !== null && poisoned.has(socket)) {
+          // This response is queued behind the refusal and will never get the socket (it closes),
+          // so node never emits its 'close'; emit it when the request goes, or the request would
+          // count as in flight forever and block reload and shutdown.
+          const res = ctx.res as import('node:http').ServerResponse
+          req.once('close', () => {
+            if (res.socket === null && !res.writableFinished) res.emit('close')
+          })
+          return refuse(ctx, 400, 'after_refusal', 'invalid', {}, true)
+        }
         const verdict = checkRequest(req, { maxUrlBytes: l.maxUrlBytes, maxHeaders: l.maxHeaders, maxBodyBytes: l.maxBodyBytes, encodedSlashes: l.encodedSlashes })
-        if (isRejection(verdict)) return refuse(ctx, verdict.status, verdict.reason, 'invalid', {}, true)
+        if (isRejection(verdict)) {
+          if (socket !== null && req.httpVersionMajor === 1) poisoned.add(socket)
+          return refuse(ctx, verdict.status, verdict.reason, 'invalid', {}, true)
+        }
         ctx.path = verdict.url
         if (globalAcl !== undefined && !globalAcl.permits(ctx.clientIp)) return refuse(ctx, 403, 'acl', 'denied')
-        if (req.httpVersionMajor === 1) {
-          guardUpload(req, l, (v) => {
-            state.rejections.inc({ reason: v.reason })
-            ctx.log.limit = 'invalid'
-            ctx.log.limit_reason = v.reason
-            if (!ctx.res.headersSent) respond(ctx, v.status, `${v.status} ${v.reason}\n`, { connection: 'close' })
-            setImmediate(() => req.socket.destroy())
+        if (req.httpVersionMajor === 1 && !req.complete) {
+          // The body's framing is checked by llhttp as bytes arrive. Bytes that came in the same
+          // packet as the head were parsed in this same tick, so one turn later a framing error
+          // has surfaced (clientError) and the request is dropped before any upstream byte.
+          const guard = () =>
+            guardUpload(req, l, (v) => {
+              state.rejections.inc({ reason: v.reason })
+              ctx.log.limit = 'invalid'
+              ctx.log.limit_reason = v.reason
+              if (!ctx.res.headersSent) respond(ctx, v.status, `${v.status} ${v.reason}\n`, { connection: 'close' })
+              setImmediate(() => req.socket.destroy())
+            })
+          return new Promise<HookResult>((resolve) => {
+            setImmediate(() => {
+              if (req.destroyed || socket === null || socket.destroyed || !socket.readable || poisoned.has(socket)) {
+                // Answered (or dropped) by the clientError handler; end our side so nothing waits on it.
+                resolve(refuse(ctx, 400, 'bad_body_framing', 'invalid', {}, true))
+                return
+              }
+              guard()
+              resolve(undefined)
+            })
           })
         }
         return undefined

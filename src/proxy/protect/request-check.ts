@@ -34,6 +34,7 @@ const reject = (status: Rejection['status'], reason: string, detail: string): Re
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 // Header values: VCHAR / obs-text / SP / HTAB, no controls (llhttp checks too; cheap to repeat).
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/
+const FRAMING_ALIASES = new Set(['content-length', 'transfer-encoding', 'host'])
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d{0,5})?$/
 
 export function isRejection(v: Rejection | Accepted): v is Rejection {
@@ -42,7 +43,9 @@ export function isRejection(v: Rejection | Accepted): v is Rejection {
 
 /** Checks a parsed HTTP/1.x request; never throws. HTTP/2 requests only get the target checks. */
 export function checkRequest(req: IncomingMessage, options: RequestCheckOptions): Rejection | Accepted {
-  const h2 = req.httpVersionMajor === 2
+  // A real HTTP/2 request comes from the http2 compat layer (it has a stream); "HTTP/2.0" in an
+  // HTTP/1 request line is just a bad version.
+  const h2 = req.httpVersionMajor === 2 && 'stream' in req
   if (!h2 && !(req.httpVersionMajor === 1 && (req.httpVersionMinor === 0 || req.httpVersionMinor === 1))) {
     return reject(400, 'bad_version', `HTTP version ${req.httpVersion} is not supported`)
   }
@@ -58,6 +61,10 @@ export function checkRequest(req: IncomingMessage, options: RequestCheckOptions)
     const name = raw[i] as string
     const value = raw[i + 1] as string
     if (!h2 && !TOKEN.test(name)) return reject(400, 'bad_header_name', `invalid header name ${JSON.stringify(name)}`)
+    // CGI-style back ends map "_" to "-": Transfer_Encoding would become a second framing header.
+    if (name.includes('_') && FRAMING_ALIASES.has(name.toLowerCase().replaceAll('_', '-'))) {
+      return reject(400, 'ambiguous_header_name', `header name ${JSON.stringify(name)} aliases a framing header`)
+    }
     if (BAD_VALUE.test(value)) return reject(400, 'bad_header_value', `control character in header ${name}`)
     switch (name.length) {
       case 4:
@@ -95,7 +102,8 @@ export function checkRequest(req: IncomingMessage, options: RequestCheckOptions)
     }
   }
   if (cl !== undefined) {
-    if (!/^\d{1,15}$/.test(cl.trim())) return reject(400, 'bad_content_length', `invalid Content-Length ${JSON.stringify(cl)}`)
+    // Leading zeros are legal but some back ends read them as octal: refuse rather than guess.
+    if (!/^(?:0|[1-9]\d{0,14})$/.test(cl.trim())) return reject(400, 'bad_content_length', `invalid Content-Length ${JSON.stringify(cl)}`)
     if (options.maxBodyBytes > 0 && Number(cl) > options.maxBodyBytes) {
       return reject(413, 'body_too_large', `Content-Length ${cl} exceeds ${options.maxBodyBytes}`)
     }
