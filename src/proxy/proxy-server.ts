@@ -29,6 +29,8 @@ export interface ProxyServerOptions {
   admin?: AdminServer
   /** How long close() lets in-flight requests finish. */
   shutdownGraceMs?: number
+  /** Called after the admin API drains or enables a server (multi-process setups relay it). */
+  onServerDrain?: (pool: string, server: string, drained: boolean) => void
 }
 
 export interface BoundListener {
@@ -229,10 +231,19 @@ export class ProxyServer {
       if (pool === undefined || server === undefined) {
         return sendJson(res, 404, { error: `no server ${JSON.stringify(m[2])} in pool ${JSON.stringify(m[1])}`, code: ProxyErrorCodes.ADMIN_UNKNOWN_SERVER })
       }
-      server.drained = m[3] === 'drain'
-      this.logger.info({ pool: pool.name, server: server.id, drained: server.drained }, 'admin: server state changed')
+      this.setDrained(pool.name, server.id, m[3] === 'drain')
+      this.#options.onServerDrain?.(pool.name, server.id, m[3] === 'drain')
       sendJson(res, 200, server.view())
     })
+  }
+
+  /** Drains (no new requests) or re-enables one server; false when it does not exist. */
+  setDrained(pool: string, server: string, drained: boolean): boolean {
+    const s = this.#gen?.pools.get(pool)?.byId.get(server)
+    if (s === undefined) return false
+    s.drained = drained
+    this.logger.info({ pool, server, drained }, 'server drain state changed')
+    return true
   }
 
   /** Stops listening, lets in-flight requests finish (up to the grace period), closes pools. */

@@ -1,10 +1,203 @@
-// Placeholder until the subsystem's issue lands: says so and exits 1.
+// `switchyard proxy --config proxy.yaml [--workers N]`: maps flags and the config file to a
+// ProxyServer; reloads on SIGHUP and on file changes; with --workers, a node:cluster primary.
+import cluster from 'node:cluster'
+import { createWriteStream } from 'node:fs'
+import { parseArgs } from 'node:util'
+import type { Writable } from 'node:stream'
 import type { Command } from '../commands.js'
+import { UsageError } from '../../internal/errors.js'
+import { createLogger, type Logger } from '../../internal/logger.js'
+import { installShutdown } from '../../internal/shutdown.js'
+import { ConfigWatcher, loadProxyConfig, ProxyServer, type ProxyConfig } from '../../proxy/index.js'
+
+const help = `Usage: switchyard proxy --config proxy.yaml [options]
+
+Runs the reverse proxy described by a YAML config file (see docs/proxy.md).
+
+Options:
+  -c, --config FILE     Config file (required)
+  -w, --workers N       Worker processes (node:cluster); default 1 (no cluster)
+      --check           Validate the config and exit (0 valid, 1 invalid)
+      --no-watch        Do not reload when the config or certificate files change
+      --log-level LVL   trace|debug|info|warn|error|silent (default info)
+
+Reload: SIGHUP or saving the config file. A bad config is refused and the old one keeps serving.
+Stop: SIGINT/SIGTERM (in-flight requests finish, up to 10 s).`
+
+interface Flags {
+  config: string
+  workers: number
+  check: boolean
+  watch: boolean
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
+}
+
+function parseFlags(argv: string[]): Flags {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        workers: { type: 'string', short: 'w' },
+        check: { type: 'boolean' },
+        'no-watch': { type: 'boolean' },
+        'log-level': { type: 'string' },
+      },
+      strict: true,
+    }))
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  if (values.config === undefined) throw new UsageError('Cannot start proxy: --config FILE is required')
+  const workers = values.workers === undefined ? 1 : Number(values.workers)
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`Cannot start proxy: --workers must be an integer 1..256, got ${JSON.stringify(values.workers)}`)
+  const levels = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const
+  const level = values['log-level'] ?? 'info'
+  if (!(levels as readonly string[]).includes(level)) throw new UsageError(`Cannot start proxy: --log-level must be one of ${levels.join(', ')}, got ${JSON.stringify(level)}`)
+  return { config: values.config, workers, check: values.check === true, watch: values['no-watch'] !== true, logLevel: level as Flags['logLevel'] }
+}
+
+function accessLogStream(config: ProxyConfig): Writable {
+  const p = config.accessLog.path
+  if (p === 'stdout') return process.stdout
+  if (p === 'stderr') return process.stderr
+  return createWriteStream(p, { flags: 'a' })
+}
+
+function watchedFiles(file: string, config: ProxyConfig): string[] {
+  return [file, ...config.listeners.flatMap((l) => l.tls.certs.flatMap((c) => [c.cert, c.key]))]
+}
+
+type WorkerMessage = { type: 'sy-proxy-drain'; pool: string; server: string; drained: boolean } | { type: 'sy-proxy-reload' }
+
+/** One proxy process (the only one, or a cluster worker). */
+async function runProxy(flags: Flags, logger: Logger, isWorker: boolean): Promise<number> {
+  const config = loadProxyConfig(flags.config)
+  // With workers, only worker 1 serves the admin API (its port is not shared); see docs/proxy.md.
+  const adminOff = isWorker && cluster.worker?.id !== 1
+  const effective = adminOff && config.admin !== undefined ? { ...config, admin: undefined } : config
+  const proxy = new ProxyServer({
+    config: effective as ProxyConfig,
+    logger,
+    accessLogStream: accessLogStream(config),
+    ...(isWorker ? { onServerDrain: (pool: string, server: string, drained: boolean) => process.send?.({ type: 'sy-proxy-drain', pool, server, drained }) } : {}),
+  })
+  await proxy.start()
+  const reload = (why: string): void => {
+    let next: ProxyConfig
+    try {
+      next = loadProxyConfig(flags.config)
+    } catch (err) {
+      logger.error({ code: (err as { code?: string }).code, why }, `reload refused, old config keeps serving: ${(err as Error).message}`)
+      return
+    }
+    const adminless = adminOff && next.admin !== undefined ? ({ ...next, admin: undefined } as ProxyConfig) : next
+    proxy.reload(adminless).then(
+      () => {
+        logger.info({ why }, 'config reloaded')
+        if (!isWorker) watcher?.watch(watchedFiles(flags.config, next))
+      },
+      (err: Error & { code?: string }) => logger.error({ code: err.code, why }, `reload refused, old config keeps serving: ${err.message}`),
+    )
+  }
+  let watcher: ConfigWatcher | undefined
+  if (!isWorker) {
+    process.on('SIGHUP', () => reload('SIGHUP'))
+    if (flags.watch) {
+      watcher = new ConfigWatcher(() => reload('file change'))
+      watcher.watch(watchedFiles(flags.config, config))
+    }
+  } else {
+    process.on('SIGHUP', () => {}) // the primary decides
+    process.on('message', (msg: WorkerMessage) => {
+      if (msg.type === 'sy-proxy-reload') reload('primary')
+      else if (msg.type === 'sy-proxy-drain') proxy.setDrained(msg.pool, msg.server, msg.drained)
+    })
+  }
+  for (const l of proxy.listeners) logger.info(`listening on ${l.protocol}://${l.address}:${l.port}`)
+  if (proxy.admin !== undefined) logger.info(`admin API on ${proxy.admin.url}`)
+  await new Promise<void>((resolve) => {
+    installShutdown({
+      logger,
+      onShutdown: async () => {
+        watcher?.close()
+        await proxy.close()
+        // A worker's IPC channel would keep it alive.
+        if (isWorker) cluster.worker?.disconnect()
+        resolve()
+      },
+      exit: () => resolve(),
+    })
+  })
+  return 0
+}
+
+/** The cluster primary: forks workers, restarts crashed ones, relays reloads and drains. */
+async function runPrimary(flags: Flags, logger: Logger): Promise<number> {
+  loadProxyConfig(flags.config) // fail fast with the file:line:col error
+  let stopping = false
+  const fork = (): void => {
+    const w = cluster.fork()
+    w.on('message', (msg: WorkerMessage) => {
+      if (msg.type !== 'sy-proxy-drain') return
+      for (const other of Object.values(cluster.workers ?? {})) if (other !== undefined && other !== w) other.send(msg)
+    })
+  }
+  for (let i = 0; i < flags.workers; i++) fork()
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return
+    logger.warn({ worker: worker.id, code, signal }, 'proxy worker exited; starting a new one')
+    fork()
+  })
+  const broadcastReload = (why: string): void => {
+    try {
+      loadProxyConfig(flags.config)
+    } catch (err) {
+      logger.error({ why }, `reload refused, old config keeps serving: ${(err as Error).message}`)
+      return
+    }
+    for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'sy-proxy-reload' })
+  }
+  process.on('SIGHUP', () => broadcastReload('SIGHUP'))
+  const watcher = new ConfigWatcher(() => broadcastReload('file change'))
+  if (flags.watch) watcher.watch(watchedFiles(flags.config, loadProxyConfig(flags.config)))
+  await new Promise<void>((resolve) => {
+    installShutdown({
+      logger,
+      onShutdown: async () => {
+        stopping = true
+        watcher.close()
+        const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined)
+        await Promise.all(
+          workers.map(
+            (w) =>
+              new Promise<void>((r) => {
+                w.once('exit', () => r())
+                w.process.kill('SIGTERM')
+              }),
+          ),
+        )
+        resolve()
+      },
+      exit: () => resolve(),
+    })
+  })
+  return 0
+}
 
 export const command: Command = {
-  help: 'Usage: switchyard proxy [options]\n\nNot available yet in this build.',
-  async run() {
-    process.stderr.write('switchyard proxy: not available yet in this build\n')
-    return 1
+  help,
+  async run(argv) {
+    const flags = parseFlags(argv)
+    const logger = createLogger({ name: 'proxy', level: flags.logLevel })
+    if (flags.check) {
+      loadProxyConfig(flags.config)
+      process.stdout.write(`${flags.config}: ok\n`)
+      return 0
+    }
+    if (cluster.isWorker) return runProxy(flags, logger.child({ worker: cluster.worker?.id }), true)
+    if (flags.workers > 1) return runPrimary(flags, logger)
+    return runProxy(flags, logger, false)
   },
 }

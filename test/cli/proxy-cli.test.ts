@@ -1,0 +1,105 @@
+// `switchyard proxy`: config file to a running proxy, reload on SIGHUP (a bad file is refused and
+// the old config keeps serving), clean stop on SIGTERM; --workers 2 serves through node:cluster.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:http'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer as netServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { request } from 'undici'
+
+const root = new URL('../..', import.meta.url).pathname
+
+async function freePort(): Promise<number> {
+  const s = netServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as AddressInfo).port
+  await new Promise<void>((r) => s.close(() => r()))
+  return port
+}
+
+async function origin(t: import('node:test').TestContext, name: string): Promise<string> {
+  const s = createServer((_req, res) => res.end(name))
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  t.after(() => new Promise<void>((r) => {
+    s.close(() => r())
+    s.closeAllConnections()
+  }))
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`
+}
+
+function startCli(t: import('node:test').TestContext, args: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'proxy', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()))
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()))
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  return { child, output: () => out }
+}
+
+async function body(url: string): Promise<string | undefined> {
+  try {
+    const r = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 })
+    return await r.body.text()
+  } catch {
+    return undefined
+  }
+}
+
+async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
+  const end = Date.now() + ms
+  let v = await f()
+  while (!ok(v) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100))
+    v = await f()
+  }
+  return v
+}
+
+test('switchyard proxy: 5-line config, SIGHUP reload, bad file refused, SIGTERM stops', async (t) => {
+  const a = await origin(t, 'A')
+  const b = await origin(t, 'B')
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'sy-cli-'))
+  const file = join(dir, 'proxy.yaml')
+  writeFileSync(file, `listeners:\n  - {port: ${port}, address: 127.0.0.1}\npools:\n  app:\n    servers: [${a}]\n`)
+  const { child, output } = startCli(t, ['--config', file, '--no-watch', '--log-level', 'info'])
+  assert.equal(await until(() => body(`http://127.0.0.1:${port}/`), (v) => v === 'A', 15_000), 'A', output())
+  writeFileSync(file, `listeners:\n  - {port: ${port}, address: 127.0.0.1}\npools:\n  app:\n    servers: [${a}]\n    balance: nope\n`)
+  child.kill('SIGHUP')
+  await until(async () => output(), (o) => o.includes('reload refused'), 5000)
+  assert.match(output(), /proxy\.yaml:6:14 pools\.app\.balance/)
+  assert.equal(await body(`http://127.0.0.1:${port}/`), 'A')
+  writeFileSync(file, `listeners:\n  - {port: ${port}, address: 127.0.0.1}\npools:\n  app:\n    servers: [${b}]\n`)
+  child.kill('SIGHUP')
+  assert.equal(await until(() => body(`http://127.0.0.1:${port}/`), (v) => v === 'B', 5000), 'B')
+  child.kill('SIGTERM')
+  const [code] = (await new Promise((r) => child.once('exit', (...args) => r(args)))) as [number]
+  assert.equal(code, 0)
+})
+
+test('switchyard proxy --workers 2 serves through node:cluster and stops cleanly', async (t) => {
+  const a = await origin(t, 'A')
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'sy-cli-'))
+  const file = join(dir, 'proxy.yaml')
+  writeFileSync(file, `listeners:\n  - {port: ${port}, address: 127.0.0.1}\npools:\n  app:\n    servers: [${a}]\naccessLog: {enabled: false}\n`)
+  const { child, output } = startCli(t, ['--config', file, '--workers', '2'])
+  await until(async () => output(), (o) => (o.match(/listening on/g) ?? []).length >= 2, 20_000)
+  assert.equal((output().match(/listening on/g) ?? []).length, 2, output())
+  for (let i = 0; i < 10; i++) assert.equal(await body(`http://127.0.0.1:${port}/`), 'A')
+  child.kill('SIGTERM')
+  const [code] = (await new Promise((r) => child.once('exit', (...args) => r(args)))) as [number]
+  assert.equal(code, 0)
+})
+
+test('switchyard proxy without --config is a usage error; --check validates', async (t) => {
+  const { child, output } = startCli(t, [])
+  const [code] = (await new Promise((r) => child.once('exit', (...args) => r(args)))) as [number]
+  assert.equal(code, 2)
+  assert.match(output(), /--config FILE is required/)
+})
