@@ -73,6 +73,31 @@ export class FaultStorageIO implements StorageIO {
     for (const d of [...this.#dirs]) if (d === path || d.startsWith(prefix)) this.#dirs.delete(d)
   }
 
+  /**
+   * A view for one simulated process: after the next crash() every call through it does nothing
+   * (reads see nothing), as a dead process can no longer write. Start the "restarted" broker on a
+   * new session.
+   */
+  session(): StorageIO {
+    const epoch = this.#epoch
+    const alive = (): boolean => this.#epoch === epoch
+    const dead: StorageFile = { size: 0, append() {}, fsync: () => Promise.resolve(), read: () => new Uint8Array(0), truncate() {}, close() {} }
+    return {
+      mkdirp: (d) => {
+        if (alive()) this.mkdirp(d)
+      },
+      list: (d) => (alive() ? this.list(d) : []),
+      exists: (p) => alive() && this.exists(p),
+      open: (p) => (alive() ? this.open(p) : dead),
+      rename: (a, b) => {
+        if (alive()) this.rename(a, b)
+      },
+      remove: (p) => {
+        if (alive()) this.remove(p)
+      },
+    }
+  }
+
   /** Simulates power loss: every file goes back to its synced length (plus an optional torn tail). */
   crash(options: CrashOptions = {}): void {
     const random = options.random ?? Math.random
