@@ -78,7 +78,7 @@ test('switchyard proxy: 5-line config, SIGHUP reload, bad file refused, SIGTERM 
   child.kill('SIGHUP')
   assert.equal(await until(() => body(`http://127.0.0.1:${port}/`), (v) => v === 'B', 5000), 'B')
   child.kill('SIGTERM')
-  const [code] = (await new Promise((r) => child.once('exit', (...args) => r(args)))) as [number]
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
   assert.equal(code, 0)
 })
 
@@ -93,13 +93,13 @@ test('switchyard proxy --workers 2 serves through node:cluster and stops cleanly
   assert.equal((output().match(/listening on/g) ?? []).length, 2, output())
   for (let i = 0; i < 10; i++) assert.equal(await body(`http://127.0.0.1:${port}/`), 'A')
   child.kill('SIGTERM')
-  const [code] = (await new Promise((r) => child.once('exit', (...args) => r(args)))) as [number]
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
   assert.equal(code, 0)
 })
 
 test('switchyard proxy without --config is a usage error; --check validates', async (t) => {
   const { child, output } = startCli(t, [])
-  const [code] = (await new Promise((r) => child.once('exit', (...args) => r(args)))) as [number]
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
   assert.equal(code, 2)
   assert.match(output(), /--config FILE is required/)
 })
