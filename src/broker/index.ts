@@ -5,3 +5,4 @@ export { BrokerError, BrokerErrorCodes, type BrokerErrorCode } from './errors.js
 export { DEFAULTS, resolveOptions, type BrokerOptions, type BrokerUser, type UserPermissions, type SubjectPermission, type TlsOptions, type WebSocketOptions } from './options.js'
 export { isValidSubject, isValidLiteralSubject, subjectMatches } from './subject.js'
 export type { EmbeddedBroker, BrokerMsg, MsgHeadersLike, PublishOptions, SubscribeOptions, Subscription, MsgHandler } from './types.js'
+export { brokerConfigSchema, loadBrokerConfig, parseBrokerConfig, configToOptions, parseSize, parseDurationMs, type BrokerConfig } from './config.js'
