@@ -132,12 +132,11 @@ export class ClusterExecutor implements Executor {
     conn.handle('task-event', (m) => this.#onTaskEvent(m))
     conn.onClose((err) => {
       if (this.#closed) return
-      // Coordinator gone: every worker is unreachable, so the scheduler fails the running job.
+      // Coordinator gone: nothing can run any more. Running and later launches fail at once with
+      // ERR_CLUSTER_COORDINATOR_LOST, so the scheduler exhausts its attempts and fails the job
+      // quickly (rather than waiting for replacement workers that cannot arrive).
       this.lostConnection = new ClusterError(ClusterErrorCodes.COORDINATOR_LOST, `Lost the coordinator at ${this.#o.master}${err ? `: ${err.message}` : ''}`)
-      for (const id of [...this.#workers.keys()]) {
-        this.#workers.delete(id)
-        this.#emit({ type: 'worker-lost', workerId: id, reason: this.lostConnection.message })
-      }
+      for (const [task, wid] of [...this.#taskWorker]) this.#failLaunch(task, wid)
     })
     conn.start()
     const hello = await conn.request({ t: 'hello-driver', app: this.#o.app ?? 'switchyard job', session: this.session }, this.options.requestTimeoutMs)
@@ -165,6 +164,10 @@ export class ClusterExecutor implements Executor {
 
   launch(workerId: string, task: TaskDescription): void {
     this.#taskWorker.set(task.taskId, workerId)
+    if (this.lostConnection !== undefined) {
+      this.#failLaunch(task.taskId, workerId)
+      return
+    }
     this.#record(task.taskId, { taskId: task.taskId, jobId: task.jobId, stageId: task.stageId, partition: task.partition, attempt: task.attempt, workerId, kind: task.output.kind === 'shuffle' ? 'map' : 'result', state: 'running', startedAt: Date.now(), ms: null })
     this.#prepare(task).then(
       (modules) => {
@@ -203,6 +206,13 @@ export class ClusterExecutor implements Executor {
     this.#publish()
     this.#closed = true
     this.#conn?.close()
+  }
+
+  #failLaunch(taskId: string, workerId: string): void {
+    this.#taskWorker.delete(taskId)
+    this.#finish(taskId, 'failed')
+    const e = this.lostConnection as ClusterError
+    this.#emit({ type: 'task-failed', taskId, workerId, failure: { message: e.message, code: e.code } })
   }
 
   #record(taskId: string, rec: TaskRecord): void {

@@ -187,10 +187,16 @@ export class Worker {
     for (const l of this.#registered) l(this.#workerId)
     if (this.#hbTimer !== undefined) clearInterval(this.#hbTimer)
     const epoch = this.#epoch
+    let lastTick = Date.now()
     this.#hbTimer = setInterval(() => {
       if (conn.closed) return
+      const now = Date.now()
+      // This process itself was paused (SIGSTOP, swap, debugger): the silence is ours, so check in
+      // first; a coordinator that declared us dead answers "fenced" and we re-register.
+      if (now - lastTick > 2 * this.options.heartbeatIntervalMs) this.#lastAck = now
+      lastTick = now
       // A coordinator that stopped answering is treated like a closed connection.
-      if (Date.now() - this.#lastAck > this.options.heartbeatTimeoutMs && !this.#fenced) {
+      if (now - this.#lastAck > this.options.heartbeatTimeoutMs && !this.#fenced) {
         this.#logger.warn('coordinator silent: reconnecting')
         conn.close()
         return
