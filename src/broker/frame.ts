@@ -37,7 +37,8 @@ class InProcMsg implements BrokerMsg {
   get headers(): MsgHeadersLike | undefined {
     if (this.#headers === null) {
       try {
-        this.#headers = this.#block === undefined ? undefined : MsgHeaders.parse(this.#block)
+        // nats.js sends an empty block (HPUB with 0 header bytes) for empty headers: no parse, no throw.
+        this.#headers = this.#block === undefined || this.#block.length === 0 ? undefined : MsgHeaders.parse(this.#block)
       } catch {
         // A network client sent a malformed block; in-process code sees no headers.
         this.#headers = undefined
