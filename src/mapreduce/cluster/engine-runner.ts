@@ -77,6 +77,8 @@ export class EngineTaskRunner implements RemoteTaskRunner {
   #ownAddress = ''
   #closing = false
   tasksRun = 0
+  spillBytes = 0
+  shuffleWriteBytes = 0
   remoteBlocksRead = 0
   modulesFromCache = 0
   modulesLocal = 0
@@ -116,6 +118,9 @@ export class EngineTaskRunner implements RemoteTaskRunner {
         proc.running.delete(m.key)
         if (m.type === 'done') {
           this.remoteBlocksRead += m.remoteBlocks
+          const metrics = (m.outcome as { metrics?: { spillBytes?: number; shuffleWriteBytes?: number } }).metrics
+          this.spillBytes += metrics?.spillBytes ?? 0
+          this.shuffleWriteBytes += metrics?.shuffleWriteBytes ?? 0
           r.resolve(m.outcome)
         } else {
           r.reject(Object.assign(new Error(m.failure.message), { code: m.failure.code, stack: m.failure.stack, fetchFailed: m.failure.fetchFailed }))
@@ -176,7 +181,7 @@ export class EngineTaskRunner implements RemoteTaskRunner {
   }
 
   stats(): Record<string, number> {
-    return { taskProcesses: this.#procs.filter((p) => !p.dead).length, remoteBlocksRead: this.remoteBlocksRead, tasksRun: this.tasksRun }
+    return { taskProcesses: this.#procs.filter((p) => !p.dead).length, remoteBlocksRead: this.remoteBlocksRead, tasksRun: this.tasksRun, spillBytes: this.spillBytes, shuffleWriteBytes: this.shuffleWriteBytes }
   }
 
   async close(): Promise<void> {
