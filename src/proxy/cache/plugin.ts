@@ -14,7 +14,7 @@ import { CacheStore, type CacheEntry, type StoredHeaders } from './store.js'
 const STATE = Symbol('cache-state')
 const LOCAL = Symbol('cache-request')
 
-type Mode = 'unsafe' | 'validate' | 'miss' | 'pass'
+type Mode = 'unsafe' | 'bypass' | 'validate' | 'miss' | 'pass'
 
 interface RequestState {
   mode: Mode
@@ -164,7 +164,7 @@ export const cachePlugin: ProxyPlugin = {
         const st: RequestState = { mode: 'pass', creq, requestTime: Date.now(), noStore: reqCc.has('no-store') }
         ctx.locals.set(LOCAL, st)
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-          st.mode = isUnsafeMethod(ctx.method) ? 'unsafe' : 'pass'
+          st.mode = isUnsafeMethod(ctx.method) ? 'unsafe' : 'bypass'
           ctx.log.cache = 'BYPASS'
           shared.results.inc({ result: 'BYPASS' })
           return undefined
@@ -199,8 +199,8 @@ export const cachePlugin: ProxyPlugin = {
         const st = ctx.locals.get(LOCAL) as RequestState | undefined
         if (st === undefined) return undefined
         const status = response.statusCode
-        if (st.mode === 'unsafe') {
-          if (status < 400) cache.invalidate(st.creq.key, response.headers)
+        if (st.mode === 'unsafe' || st.mode === 'bypass') {
+          if (st.mode === 'unsafe' && status < 400) cache.invalidate(st.creq.key, response.headers)
           response.headers['x-cache'] = 'BYPASS'
           return undefined
         }
@@ -225,6 +225,13 @@ export const cachePlugin: ProxyPlugin = {
             return hit(ctx, cache.evaluate(l.entry, st.creq), 'STALE')
           }
           st.mode = 'miss'
+        }
+        if (st.mode === 'pass') {
+          // Looked up and missed, but not storable as asked (HEAD, Range): forwarded untouched.
+          shared.results.inc({ result: 'MISS' })
+          response.headers['x-cache'] = 'MISS'
+          ctx.log.cache = 'MISS'
+          return undefined
         }
         if (st.mode !== 'miss') return undefined
         shared.results.inc({ result: 'MISS' })
