@@ -70,6 +70,9 @@ export class Listener implements ListenerInfo {
         socket.destroy()
         return
       }
+      // TLS servers do not set TCP_NODELAY themselves; without it small TLS records wait for
+      // delayed ACKs (~40 ms per response).
+      socket.setNoDelay(true)
       this.sockets.add(socket)
       socket.once('close', () => this.sockets.delete(socket))
     })

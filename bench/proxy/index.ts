@@ -1,0 +1,310 @@
+// bench/proxy: wrk through switchyard proxy, nginx, HAProxy, http-proxy and @fastify/http-proxy to
+// one nginx `return 200` origin; one worker/process each, keep-alive; small body, 100 KiB body, TLS.
+// Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, Socket, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { generate } from 'selfsigned'
+import { newHistogram, runBench, type Contender, type RunningServer, type Sample, type Workload } from '../lib/harness.js'
+import { SwitchyardError, InternalErrorCodes } from '../../src/internal/errors.js'
+
+const root = new URL('../..', import.meta.url).pathname
+const here = new URL('.', import.meta.url).pathname
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '64' },
+    only: { type: 'string' },
+    'skip-scaling': { type: 'boolean' },
+  },
+})
+const ROUNDS = Number(values.rounds)
+const DURATION_S = Number(values.duration)
+const CONNECTIONS = Number(values.connections)
+
+function ensure(bin: string, pkg: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0) return
+  console.log(`${bin} missing: apt-get install -y ${pkg}`)
+  const r = spawnSync('apt-get', ['install', '-y', pkg], { stdio: 'inherit' })
+  if (r.status !== 0) throw new SwitchyardError(InternalErrorCodes.BENCH_PEER_MISSING, `Cannot run bench/proxy: ${bin} is not installed and apt-get install -y ${pkg} failed`)
+}
+ensure('nginx', 'nginx')
+ensure('haproxy', 'haproxy')
+ensure('wrk', 'wrk')
+if (spawnSync('test', ['-d', join(here, 'node_modules/@fastify/http-proxy')]).status !== 0) {
+  console.log('installing bench/proxy peers (fastify, @fastify/http-proxy) into bench/proxy/node_modules')
+  spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'sy-bench-proxy-'))
+const pems = await generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', algorithm: 'sha256' } as Parameters<typeof generate>[1])
+const CERT = join(dir, 'cert.pem')
+const KEY = join(dir, 'key.pem')
+const COMBINED = join(dir, 'combined.pem')
+writeFileSync(CERT, pems.cert)
+writeFileSync(KEY, pems.private)
+writeFileSync(COMBINED, `${pems.cert.trim()}\n${pems.private.trim()}\n`)
+writeFileSync(join(dir, 'big.bin'), Buffer.alloc(100 * 1024, 'x'))
+
+async function freePort(): Promise<number> {
+  const s = createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const p = (s.address() as AddressInfo).port
+  await new Promise<void>((r) => s.close(() => r()))
+  return p
+}
+
+async function waitPort(port: number, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = new Socket()
+      s.once('connect', () => {
+        s.destroy()
+        resolve(true)
+      })
+      s.once('error', () => resolve(false))
+      s.connect(port, '127.0.0.1')
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`port ${port} did not open`)
+}
+
+function childPids(pid: number): number[] {
+  const out: number[] = []
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === pid) out.push(Number(d))
+    } catch {
+      // exited
+    }
+  }
+  return out
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref()
+  })
+}
+
+// ---- origin: nginx return 200 ---------------------------------------------------------------
+const ORIGIN_PORT = await freePort()
+writeFileSync(
+  join(dir, 'origin.conf'),
+  `worker_processes 1;
+pid ${dir}/origin.pid;
+error_log ${dir}/origin-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  server {
+    listen 127.0.0.1:${ORIGIN_PORT};
+    location = /small { default_type text/plain; return 200 "ok\\n"; }
+    location = /big { default_type application/octet-stream; alias ${dir}/big.bin; }
+  }
+}
+`,
+)
+const origin = spawn('nginx', ['-p', dir, '-c', join(dir, 'origin.conf'), '-g', 'daemon off;'], { stdio: 'inherit' })
+await waitPort(ORIGIN_PORT)
+const ORIGIN = `http://127.0.0.1:${ORIGIN_PORT}`
+
+interface Ctx {
+  http: string
+  https: string
+}
+type Started = RunningServer & { ctx: Ctx }
+
+function pathFor(workload: string): string {
+  return workload.includes('100k') ? '/big' : '/small'
+}
+
+async function spawnServer(cmd: string, args: string[], ports: number[], opts: { cwd?: string; workerPid?: boolean } = {}): Promise<{ child: ChildProcess; pid: number }> {
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? root, stdio: ['ignore', 'ignore', 'inherit'] })
+  for (const p of ports) await waitPort(p)
+  let pid = child.pid as number
+  if (opts.workerPid === true) {
+    await new Promise((r) => setTimeout(r, 200))
+    pid = childPids(pid)[0] ?? pid
+  }
+  return { child, pid }
+}
+
+function oursContender(name: string, workers: number): Contender<Ctx> {
+  return {
+    name,
+    async start() {
+      const [p, ps] = [await freePort(), await freePort()]
+      const cfg = join(dir, `${name}.yaml`)
+      writeFileSync(
+        cfg,
+        `listeners:
+  - {port: ${p}, address: 127.0.0.1}
+  - {port: ${ps}, address: 127.0.0.1, protocol: https, tls: {certs: [{cert: ${CERT}, key: ${KEY}}]}}
+pools:
+  origin:
+    servers: [{url: ${ORIGIN}, maxConnections: 256}]
+accessLog: {enabled: false}
+headers: {requestId: false}
+`,
+      )
+      const { child, pid } = await spawnServer(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'proxy', '--config', cfg, '--no-watch', '--log-level', 'warn', '--workers', String(workers)], [p, ps])
+      return { ...(workers === 1 ? { pid } : {}), ctx: { http: `http://127.0.0.1:${p}`, https: `https://127.0.0.1:${ps}` }, stop: () => stopChild(child) }
+    },
+  }
+}
+
+function nginxContender(name: string, workers: number): Contender<Ctx> {
+  return {
+    name,
+    async start() {
+      const [p, ps] = [await freePort(), await freePort()]
+      const conf = join(dir, `${name}.conf`)
+      writeFileSync(
+        conf,
+        `worker_processes ${workers};
+pid ${dir}/${name}.pid;
+error_log ${dir}/${name}-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream origin { server 127.0.0.1:${ORIGIN_PORT}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${p};
+    listen 127.0.0.1:${ps} ssl;
+    ssl_certificate ${CERT};
+    ssl_certificate_key ${KEY};
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`,
+      )
+      const { child, pid } = await spawnServer('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], [p, ps], { workerPid: true })
+      return { ...(workers === 1 ? { pid } : {}), ctx: { http: `http://127.0.0.1:${p}`, https: `https://127.0.0.1:${ps}` }, stop: () => stopChild(child) }
+    },
+  }
+}
+
+const haproxy: Contender<Ctx> = {
+  name: 'haproxy',
+  async start() {
+    const [p, ps] = [await freePort(), await freePort()]
+    const conf = join(dir, 'haproxy.cfg')
+    writeFileSync(
+      conf,
+      `global
+  nbthread 1
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:${p}
+  bind 127.0.0.1:${ps} ssl crt ${COMBINED}
+  default_backend be
+backend be
+  server o1 127.0.0.1:${ORIGIN_PORT}
+`,
+    )
+    const { child, pid } = await spawnServer('haproxy', ['-f', conf, '-db'], [p, ps])
+    return { pid, ctx: { http: `http://127.0.0.1:${p}`, https: `https://127.0.0.1:${ps}` }, stop: () => stopChild(child) }
+  },
+}
+
+function nodePeer(name: string, script: string): Contender<Ctx> {
+  return {
+    name,
+    async start(workload) {
+      const p = await freePort()
+      const tls = workload.startsWith('tls')
+      const { child, pid } = await spawnServer(process.execPath, [join(here, 'peers', script), String(p), ORIGIN, ...(tls ? [CERT, KEY] : [])], [p], { cwd: here })
+      const url = `${tls ? 'https' : 'http'}://127.0.0.1:${p}`
+      return { pid, ctx: { http: url, https: url }, stop: () => stopChild(child) }
+    },
+  }
+}
+
+const LUA = join(dir, 'pcts.lua')
+writeFileSync(
+  LUA,
+  `done = function(summary, latency, requests)
+  io.write("SYPCT")
+  for i = 1, 200 do io.write(" " .. latency:percentile(i / 2)) end
+  io.write("\\n")
+  io.write("SYSUM " .. summary.requests .. " " .. summary.duration .. " " .. (summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout) .. "\\n")
+end
+`,
+)
+
+function wrk(url: string): Promise<Sample> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '-s', LUA, url], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.on('exit', () => {
+      const sum = /SYSUM (\d+) (\d+) (\d+)/.exec(out)
+      const pct = /SYPCT ([\d. ]+)/.exec(out)
+      if (sum === null || pct === null) return reject(new Error(`wrk output not understood:\n${out}`))
+      const requests = Number(sum[1])
+      const errors = Number(sum[3])
+      // wrk reports a latency distribution, not raw samples: 200 evenly spaced percentiles (0.5%
+      // steps) go into the histogram, so p50/p99 read back from it equal wrk's own.
+      const h = newHistogram()
+      for (const v of (pct[1] as string).trim().split(' ')) h.recordValue(Math.max(1, Math.round(Number(v))))
+      if (errors > requests * 0.01) console.log(`  warning: ${errors} wrk errors of ${requests} requests at ${url}`)
+      resolve({ ops: requests - errors, seconds: Number(sum[2]) / 1e6, latency: h })
+    })
+  })
+}
+
+const workloads: Workload<Ctx>[] = [
+  { name: 'small body (keep-alive)', unit: 'req/s', run: (ctx) => wrk(`${ctx.http}${pathFor('small')}`) },
+  { name: '100 KiB body (keep-alive)', unit: 'req/s', run: (ctx) => wrk(`${ctx.http}${pathFor('100k')}`) },
+  { name: 'tls small body (keep-alive)', unit: 'req/s', run: (ctx) => wrk(`${ctx.https}${pathFor('small')}`) },
+]
+const named = workloads
+const only = values.only?.split(',')
+const selected = only === undefined ? named : named.filter((w) => only.some((o) => w.name.includes(o)))
+
+try {
+  await runBench<Ctx>({
+    name: 'proxy',
+    rounds: ROUNDS,
+    contenders: [oursContender('switchyard', 1), nginxContender('nginx', 1), haproxy, nodePeer('http-proxy', 'http-proxy.mjs'), nodePeer('@fastify/http-proxy', 'fastify-proxy.mjs')],
+    workloads: selected,
+  })
+  if (values['skip-scaling'] !== true) {
+    await runBench<Ctx>({
+      name: 'proxy-workers',
+      rounds: ROUNDS,
+      contenders: [oursContender('switchyard --workers 2', 2), oursContender('switchyard --workers 1', 1), nginxContender('nginx 2 workers', 2)],
+      workloads: [named[0] as Workload<Ctx>],
+    })
+  }
+} finally {
+  await stopChild(origin)
+}
