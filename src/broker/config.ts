@@ -68,6 +68,15 @@ export const brokerConfigSchema = z.strictObject({
   tls: tls.optional(),
   websocket: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535), tls: tls.optional() }).optional(),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
+  /** Durable streams (docs/streams.md); mapped by the CLI to startBroker({ jetstream }). */
+  jetstream: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      store_dir: z.string().optional(),
+      sync: z.enum(['always', 'interval']).optional(),
+      sync_interval: duration.optional(),
+    })
+    .optional(),
 })
 
 export type BrokerConfig = z.output<typeof brokerConfigSchema>

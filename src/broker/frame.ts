@@ -19,6 +19,14 @@ function cachedPre(text: string): Buffer {
   return b
 }
 
+const SIZE_POSTS: (Buffer | undefined)[] = []
+
+/** ` <size>\r\n` for messages without a reply, cached for small sizes. */
+function sizePost(size: number): Buffer {
+  if (size < 65536) return (SIZE_POSTS[size] ??= Buffer.from(` ${size}\r\n`))
+  return Buffer.from(` ${size}\r\n`)
+}
+
 /** The message handed to in-process handlers. `data` is a view valid only during the call. */
 class InProcMsg implements BrokerMsg {
   readonly subject: string
@@ -58,6 +66,12 @@ export class Frame implements OutFrame {
   #postMsg: Buffer | undefined
   #postHmsg: Buffer | undefined
   #msg: BrokerMsg | undefined
+  // Most traffic repeats one subject and size: keep the last prefixes instead of rebuilding them.
+  #lastSubject = ''
+  #lastPreMsg: Buffer | undefined
+  #lastPreHmsg: Buffer | undefined
+  #lastPostKey = ''
+  #lastPost: Buffer | undefined
 
   reset(subject: string, reply: string, hdrLen: number, payload: Buffer): this {
     this.subject = subject
@@ -79,15 +93,32 @@ export class Frame implements OutFrame {
   }
 
   pre(headers: boolean): Buffer {
-    if (headers) return (this.#preHmsg ??= cachedPre(`HMSG ${this.subject} `))
-    return (this.#preMsg ??= cachedPre(`MSG ${this.subject} `))
+    if (this.subject !== this.#lastSubject) {
+      this.#lastSubject = this.subject
+      this.#lastPreMsg = undefined
+      this.#lastPreHmsg = undefined
+    }
+    if (headers) return (this.#preHmsg ??= this.#lastPreHmsg ??= cachedPre(`HMSG ${this.subject} `))
+    return (this.#preMsg ??= this.#lastPreMsg ??= cachedPre(`MSG ${this.subject} `))
   }
 
   post(headers: boolean): Buffer {
-    const r = this.reply === '' ? ' ' : ` ${this.reply} `
-    if (headers) return (this.#postHmsg ??= Buffer.from(`${r}${this.hdrLen} ${this.payload.length}\r\n`))
+    if (headers) return (this.#postHmsg ??= this.#cachedPost(`${this.reply === '' ? ' ' : ` ${this.reply} `}${this.hdrLen} ${this.payload.length}\r\n`))
     const size = this.hdrLen >= 0 ? this.payload.length - this.hdrLen : this.payload.length
-    return (this.#postMsg ??= Buffer.from(`${r}${size}\r\n`))
+    if (this.#postMsg !== undefined) return this.#postMsg
+    if (this.reply === '') {
+      this.#postMsg = sizePost(size)
+      return this.#postMsg
+    }
+    return (this.#postMsg = this.#cachedPost(` ${this.reply} ${size}\r\n`))
+  }
+
+  #cachedPost(text: string): Buffer {
+    if (text !== this.#lastPostKey || this.#lastPost === undefined) {
+      this.#lastPostKey = text
+      this.#lastPost = Buffer.from(text)
+    }
+    return this.#lastPost
   }
 
   msg(): BrokerMsg {

@@ -146,6 +146,12 @@ export class Parser {
   #payload: Buffer = EMPTY
   /** Bytes of a spanning payload copied so far, -1 when the payload is a view. */
   #payloadPos = -1
+  /** Argument range set by #argRange. */
+  #rb: Buffer = EMPTY
+  #rs = 0
+  #re = 0
+  /** Token boundaries of a PUB/HPUB line: start/end pairs. */
+  readonly #tok = new Int32Array(10)
 
   constructor(handler: ParserHandler, limits: ParserLimits) {
     this.#h = handler
@@ -181,6 +187,25 @@ export class Parser {
     this.#argLen = 0
     tail = EMPTY
     return joined.toString('utf8')
+  }
+
+  /** The current argument line as a byte range (joining carried-over bytes), CR/LF excluded. */
+  #argRange(buf: Buffer, end: number): void {
+    if (this.#argBuf === undefined) {
+      let e = end
+      if (e > this.#argStart && buf[e - 1] === CR) e--
+      this.#rb = buf
+      this.#rs = this.#argStart
+      this.#re = e
+      return
+    }
+    let joined = Buffer.concat([this.#argBuf.subarray(0, this.#argLen), buf.subarray(this.#argStart, end)])
+    if (joined.length > 0 && joined[joined.length - 1] === CR) joined = joined.subarray(0, joined.length - 1)
+    this.#argBuf = undefined
+    this.#argLen = 0
+    this.#rb = joined
+    this.#rs = 0
+    this.#re = joined.length
   }
 
   /** Control-line length so far, including carried-over bytes. */
@@ -262,7 +287,8 @@ export class Parser {
           if (b === LF) {
             if (this.#argSoFar(i) > this.#maxControlLine) return this.#fail(ParseError.MAX_CONTROL_LINE, 'pub args')
             const isH = this.state === State.HPUB_ARG
-            if (!this.#pubArgs(this.#arg(buf, i), isH)) return
+            this.#argRange(buf, i)
+            if (!this.#pubArgs(isH)) return
             this.state = State.MSG_PAYLOAD
             this.#payloadPos = -1
             // Fast path: the whole payload is in this chunk.
@@ -537,55 +563,86 @@ export class Parser {
     }
   }
 
-  #pubArgs(line: string, headers: boolean): boolean {
-    const args = splitArgs(line)
-    let subject: string
-    let reply = ''
+  /** Parses `subject [reply] [hdr] size` straight from bytes: no line string, no split array. */
+  #pubArgs(headers: boolean): boolean {
+    const b = this.#rb
+    const end = this.#re
+    const tok = this.#tok
+    let n = 0
+    let i = this.#rs
+    while (i < end) {
+      let c = b[i] as number
+      if (c === SPACE || c === TAB) {
+        i++
+        continue
+      }
+      if (n === 5) break
+      tok[n * 2] = i
+      while (i < end) {
+        c = b[i] as number
+        if (c === SPACE || c === TAB) break
+        i++
+      }
+      tok[n * 2 + 1] = i
+      n++
+    }
+    const line = (): string => JSON.stringify(b.toString('utf8', this.#rs, end))
+    const want = headers ? 3 : 2
+    if (n !== want && n !== want + 1) {
+      this.#fail(ParseError.BAD_ARGS, `${headers ? 'HPUB' : 'PUB'} takes ${want} or ${want + 1} arguments: ${line()}`)
+      return false
+    }
+    const size = sizeAt(b, tok[(n - 1) * 2] as number, tok[(n - 1) * 2 + 1] as number)
     let hdr = -1
-    let size: number
     if (headers) {
-      if (args.length === 3) {
-        subject = args[0] as string
-        hdr = parseSize(args[1] as string)
-        size = parseSize(args[2] as string)
-      } else if (args.length === 4) {
-        subject = args[0] as string
-        reply = args[1] as string
-        hdr = parseSize(args[2] as string)
-        size = parseSize(args[3] as string)
-      } else {
-        this.#fail(ParseError.BAD_ARGS, `HPUB takes 3 or 4 arguments, got ${args.length}`)
-        return false
-      }
+      hdr = sizeAt(b, tok[(n - 2) * 2] as number, tok[(n - 2) * 2 + 1] as number)
       if (hdr < 0 || size < 0 || hdr > size) {
-        this.#fail(ParseError.BAD_ARGS, `HPUB sizes ${JSON.stringify(line)} are not valid`)
+        this.#fail(ParseError.BAD_ARGS, `HPUB sizes in ${line()} are not valid`)
         return false
       }
-    } else {
-      if (args.length === 2) {
-        subject = args[0] as string
-        size = parseSize(args[1] as string)
-      } else if (args.length === 3) {
-        subject = args[0] as string
-        reply = args[1] as string
-        size = parseSize(args[2] as string)
-      } else {
-        this.#fail(ParseError.BAD_ARGS, `PUB takes 2 or 3 arguments, got ${args.length}`)
-        return false
-      }
-      if (size < 0) {
-        this.#fail(ParseError.BAD_ARGS, `PUB size in ${JSON.stringify(line)} is not a number`)
-        return false
-      }
+    } else if (size < 0) {
+      this.#fail(ParseError.BAD_ARGS, `PUB size in ${line()} is not a number`)
+      return false
     }
     if (size > this.#maxPayload) {
       this.#fail(ParseError.MAX_PAYLOAD, `size ${size} exceeds max_payload ${this.#maxPayload}`)
       return false
     }
-    this.#subject = subject
-    this.#reply = reply
+    const hasReply = n === want + 1
+    this.#subject = subjectAt(b, tok[0] as number, tok[1] as number, this.#subject)
+    this.#reply = hasReply ? b.toString('utf8', tok[2] as number, tok[3] as number) : ''
     this.#hdrLen = hdr
     this.#size = size
+    this.#rb = EMPTY
     return true
   }
+}
+
+/** Decimal size from bytes; -1 when not a number. */
+function sizeAt(b: Buffer, s: number, e: number): number {
+  if (e <= s || e - s > 15) return -1
+  let n = 0
+  for (let i = s; i < e; i++) {
+    const d = (b[i] as number) - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
+}
+
+/** Decodes a subject, reusing the previous string when the bytes are the same (publishers repeat subjects). */
+function subjectAt(b: Buffer, s: number, e: number, prev: string): string {
+  const len = e - s
+  if (prev.length === len) {
+    let same = true
+    for (let i = 0; i < len; i++) {
+      const c = b[s + i] as number
+      if (c >= 128 || prev.charCodeAt(i) !== c) {
+        same = false
+        break
+      }
+    }
+    if (same) return prev
+  }
+  return b.toString('utf8', s, e)
 }

@@ -146,7 +146,7 @@ for (const name of targets()) {
       try {
         await first.step('CONNECT {"verbose":false}\r\nPING\r\n')
         const second = await RawClient.open(t.port)
-        await second.waitFor(() => false, 1000).catch(() => {})
+        await second.waitFor(() => false, 4000).catch(() => {})
         assert.equal(second.closed, true)
         assert.match(second.out, /-ERR 'maximum connections exceeded'\r\n$/)
         assert.equal(await first.step('PING\r\n'), 'PONG\r\n', 'the first connection is unaffected')

@@ -1,0 +1,86 @@
+// One fan-out session per protocol: N subscriber connections and one publisher connection, all in
+// this process, driven the same way (publish a batch, flush, keep subscribers within a window).
+import { connect as natsConnect, type NatsConnection } from 'nats'
+import { Redis } from 'ioredis'
+import mqtt from 'mqtt'
+
+export type Protocol = 'nats' | 'redis' | 'mqtt'
+
+export interface FanOut {
+  publish(data: Buffer): void
+  /** Resolves when the server has taken everything published so far (where the protocol can tell). */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+export type OnMsg = (sub: number, data: Uint8Array) => void
+
+const SUBJECT = 'bench.fanout'
+
+export async function openFanOut(protocol: Protocol, port: number, subscribers: number, onMsg: OnMsg): Promise<FanOut> {
+  if (protocol === 'nats') {
+    const subs: NatsConnection[] = []
+    for (let i = 0; i < subscribers; i++) {
+      const nc = await natsConnect({ servers: `127.0.0.1:${port}`, noEcho: true })
+      nc.subscribe(SUBJECT, { callback: (_e, m) => onMsg(i, m.data) })
+      await nc.flush()
+      subs.push(nc)
+    }
+    const pub = await natsConnect({ servers: `127.0.0.1:${port}` })
+    return {
+      publish: (d) => pub.publish(SUBJECT, d),
+      flush: () => pub.flush(),
+      async close() {
+        await pub.close()
+        for (const s of subs) await s.close()
+      },
+    }
+  }
+  if (protocol === 'redis') {
+    const subs: Redis[] = []
+    for (let i = 0; i < subscribers; i++) {
+      const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true })
+      await r.connect()
+      r.on('messageBuffer', (_ch: Buffer, msg: Buffer) => onMsg(i, msg))
+      await r.subscribe(SUBJECT)
+      subs.push(r)
+    }
+    const pub = new Redis({ port, host: '127.0.0.1', lazyConnect: true })
+    await pub.connect()
+    let pipe = pub.pipeline()
+    return {
+      publish(d) {
+        pipe.publish(SUBJECT, d)
+      },
+      async flush() {
+        const p = pipe
+        pipe = pub.pipeline()
+        await p.exec()
+      },
+      async close() {
+        pub.disconnect()
+        for (const s of subs) s.disconnect()
+      },
+    }
+  }
+  const subs: mqtt.MqttClient[] = []
+  const topic = SUBJECT.replace('.', '/')
+  for (let i = 0; i < subscribers; i++) {
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 })
+    c.on('message', (_t, payload) => onMsg(i, payload))
+    await c.subscribeAsync(topic, { qos: 0 })
+    subs.push(c)
+  }
+  const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 })
+  return {
+    publish: (d) => {
+      pub.publish(topic, d, { qos: 0 })
+    },
+    // QoS 0 has no server acknowledgement; the receive window alone paces the publisher.
+    flush: async () => {},
+    async close() {
+      await pub.endAsync()
+      for (const s of subs) await s.endAsync()
+    },
+  }
+}

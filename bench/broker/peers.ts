@@ -1,0 +1,90 @@
+// Starting and stopping the servers that bench/broker compares: ours, nats-server, redis-server
+// and Aedes, each in its own process on a free loopback port. Missing Debian peers are installed.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createServer, connect } from 'node:net'
+
+export interface Peer {
+  pid: number
+  port: number
+  stop(): Promise<void>
+}
+
+const root = new URL('../..', import.meta.url).pathname
+
+export function ensureInstalled(bin: string, pkg: string): string {
+  const find = (): string => spawnSync('sh', ['-c', `command -v ${bin} || ls /usr/sbin/${bin} 2>/dev/null`], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? ''
+  let path = find()
+  if (path === '') {
+    console.log(`${bin} missing: apt-get install -y ${pkg}`)
+    spawnSync('sh', ['-c', `apt-get install -y ${pkg} || (apt-get update && apt-get install -y ${pkg})`], { stdio: 'inherit' })
+    path = find()
+  }
+  if (path === '') throw new Error(`${bin} is not installed and could not be installed (apt-get install -y ${pkg})`)
+  return path
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    child.kill('SIGTERM')
+    const t = setTimeout(() => child.kill('SIGKILL'), 3000)
+    await exited
+    clearTimeout(t)
+  }
+}
+
+/** Spawns a process that prints `READY <port>` on stdout. */
+async function spawnReady(cmd: string, args: string[]): Promise<Peer> {
+  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /READY (\d+)/.exec(out)
+      if (m !== null) resolve(Number(m[1]))
+    })
+    child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code} before READY`)))
+  })
+  return { pid: child.pid as number, port, stop: stopper(child) }
+}
+
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1')
+      s.once('connect', () => {
+        s.destroy()
+        resolve(true)
+      })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`nothing listens on ${port}`)
+}
+
+async function spawnOnPort(cmd: string, args: (port: number) => string[]): Promise<Peer> {
+  const port = await freePort()
+  const child = spawn(cmd, args(port), { stdio: 'ignore' })
+  await waitPort(port)
+  return { pid: child.pid as number, port, stop: stopper(child) }
+}
+
+export const startOurs = (): Promise<Peer> => spawnReady(process.execPath, ['--import', 'tsx', 'bench/broker/server.ts'])
+export const startAedes = (): Promise<Peer> => spawnReady(process.execPath, ['--import', 'tsx', 'bench/broker/aedes-server.ts'])
+export const startNats = (): Promise<Peer> => spawnOnPort(ensureInstalled('nats-server', 'nats-server'), (p) => ['-a', '127.0.0.1', '-p', String(p)])
+export const startRedis = (): Promise<Peer> =>
+  spawnOnPort(ensureInstalled('redis-server', 'redis-server'), (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '10000'])

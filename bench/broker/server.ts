@@ -1,0 +1,11 @@
+// Our broker in its own process for bench/broker, so CPU and RSS can be measured per process:
+// `node --import tsx bench/broker/server.ts`. Prints `READY <port>`.
+import { startBroker } from '../../src/broker/index.js'
+
+const broker = await startBroker({ host: '127.0.0.1', port: 0, monitorPort: false, maxConnections: 100_000 })
+process.stdout.write(`READY ${broker.port}\n`)
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    void broker.close().finally(() => process.exit(0))
+  })
+}
