@@ -112,6 +112,19 @@ export class ExternalAggregator {
   /** Adds a raw value (create / mergeValue). */
   insertValue(k: unknown, v: unknown): void {
     const map = this.#map
+    if (typeof k === 'string' || typeof k === 'number') {
+      // Hot path: an existing primitive key (one hash lookup for the read, one for the write).
+      const prim = map.prim
+      const old = prim.get(k)
+      if (old !== undefined) {
+        prim.set(k, this.#agg.mergeValue(old, v))
+        if (this.#agg.growing) {
+          this.#bytes += 8 + estimateSize(v)
+          if (this.#bytes > this.#budget) this.spill()
+        }
+        return
+      }
+    }
     const c = map.get(k)
     if (c === undefined && !map.has(k)) {
       const nc = this.#agg.create(v)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Dataset, type Engine } from './dataset.js'
 import { JobError, JobErrorCodes } from './errors.js'
 import type { Executor } from './executor.js'
-import { PlanBuilder, prepareLineage, type LNode } from './lineage.js'
+import { buildNode, PlanBuilder, prepareLineage, type LNode } from './lineage.js'
 import { LocalExecutor } from './local-executor.js'
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js'
 import { OutputCommitter } from './output-commit.js'
@@ -158,7 +158,7 @@ export class Context implements Engine {
     await prepareLineage(node, this.#prepared)
     const run = async (): Promise<void> => {
       const b = new PlanBuilder()
-      const plan = node.build(b)
+      const plan = buildNode(node, b)
       const progress = createProgress(this.options.progress)
       const parts = partitions ?? Array.from({ length: node.partitions }, (_, i) => i)
       const budget = Math.floor(this.options.memoryPerWorkerMb * 2 ** 20 * this.options.spillFraction)

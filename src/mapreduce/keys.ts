@@ -80,7 +80,9 @@ const isPrimitive = (k: unknown): boolean => k === null || (typeof k !== 'object
 
 /** A Map keyed by value: primitives directly, composites by canonical JSON. Insertion ordered per kind. */
 export class KeyMap<V> {
-  readonly #prim = new Map<unknown, V>()
+  /** Entries with primitive keys; exposed for hot loops that handle strings and numbers directly. */
+  readonly prim = new Map<unknown, V>()
+  readonly #prim = this.prim
   readonly #obj = new Map<string, { key: unknown; value: V }>()
 
   get size(): number {

@@ -2,7 +2,7 @@
 // and how to emit its part of a stage plan. A PlanBuilder walks the graph for one job, cuts it at
 // shuffle dependencies and collects the map stage of each shuffle it meets.
 import type { ShuffleStageDef } from './scheduler.js'
-import type { AggregatorSpec, PartitionerSpec, PlanInput, PlanNode } from './task.js'
+import type { AggregatorSpec, PartitionerSpec, PlanInput, PlanNode, StorageLevel } from './task.js'
 
 export interface LNode {
   readonly id: number
@@ -15,6 +15,19 @@ export interface LNode {
   build(b: PlanBuilder): PlanNode
   /** Work needed before planning (range bounds from a sample, zipWithIndex offsets). Runs once. */
   prepare?: () => Promise<void>
+  /** Set by persist()/cache(), cleared by unpersist(). */
+  storage?: { level: StorageLevel; cacheKey: string; budgetBytes: number } | undefined
+  /** Set by checkpoint(): partition files that replace this node's lineage. */
+  checkpointFiles?: readonly string[] | undefined
+}
+
+/** A node's plan, honouring checkpoint (lineage cut) and persistence (cached wrapper). */
+export function buildNode(node: LNode, b: PlanBuilder): PlanNode {
+  if (node.checkpointFiles !== undefined) return { id: node.id, partitions: node.partitions, op: 'checkpointed', files: node.checkpointFiles }
+  const plan = node.build(b)
+  const st = node.storage
+  if (st === undefined) return plan
+  return { id: -1_000_000 - node.id, partitions: node.partitions, op: 'cached', input: { kind: 'narrow', node: plan }, cacheKey: st.cacheKey, level: st.level, budgetBytes: st.budgetBytes }
 }
 
 export interface ShuffleDep {
@@ -38,14 +51,14 @@ export class PlanBuilder {
   }
 
   narrow(node: LNode): PlanInput {
-    return { kind: 'narrow', node: node.build(this) }
+    return { kind: 'narrow', node: buildNode(node, this) }
   }
 
   shuffle(dep: ShuffleDep): PlanInput {
     if (!this.parents.includes(dep.shuffleId)) this.parents.push(dep.shuffleId)
     if (!this.shuffles.has(dep.shuffleId)) {
       const sub = new PlanBuilder(this.shuffles)
-      let plan = dep.parent.build(sub)
+      let plan = buildNode(dep.parent, sub)
       if (dep.tag !== undefined) plan = { id: -dep.shuffleId - 1, partitions: plan.partitions, op: 'tagged', tag: dep.tag, input: { kind: 'narrow', node: plan } }
       const combine = dep.combine
       this.shuffles.set(dep.shuffleId, {
@@ -63,7 +76,7 @@ export class PlanBuilder {
 
 /** Runs prepare() of every node reachable from `root`, parents first, each once. */
 export async function prepareLineage(root: LNode, done: Set<number>): Promise<void> {
-  if (done.has(root.id)) return
+  if (done.has(root.id) || root.checkpointFiles !== undefined) return
   for (const p of root.parents) await prepareLineage(p, done)
   if (root.prepare !== undefined) await root.prepare()
   done.add(root.id)

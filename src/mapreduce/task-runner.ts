@@ -1,7 +1,7 @@
 // Runs one task on a worker: compiles the stage's plan, pulls batches of records through the
 // pipelined narrow operators (one array per batch, no per-record promises), and writes the result:
 // shuffle map output, a value for the driver, or a part file of a save.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { compileAggregator, ExternalAggregator } from './aggregator.js'
 import { compileFn, type CompiledFn } from './closure.js'
@@ -11,6 +11,9 @@ import { compilePartitioner } from './partitioner.js'
 import type { ShuffleBlockStore, ShuffleFetcher } from './shuffle-store.js'
 import type { FnSpec, PlanInput, PlanNode, TaskDescription, TaskMetrics, TaskResult } from './task.js'
 import { csvRecordParser, readSplitLines } from './text-input.js'
+import { partitionCache } from './cache-store.js'
+import { resolveEnv, takeTaskUpdates } from './shared-vars.js'
+import { deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8'
 
 export interface WorkerServices {
   readonly store: ShuffleBlockStore
@@ -32,6 +35,9 @@ interface Counters {
 }
 
 type Batches = AsyncGenerator<unknown[]>
+type Emit = (x: unknown) => void
+
+const SIMPLE = new Set<string>(['map', 'flatMap', 'filter', 'mapValues', 'flatMapValues', 'keyBy', 'keys', 'values', 'tagged', 'zipWithIndex', 'sample'])
 
 const BATCH = 4096
 
@@ -60,8 +66,17 @@ class TaskContext {
     this.spillDir = join(task.scratchDir, 'spill')
   }
 
+  /** Persisted partitions this task stored or read (`cacheKey:partition`). */
+  readonly cachedBlocks: string[] = []
+
+  /** compileFn plus broadcast / accumulator references in env resolved for this task. */
+  async compileFn(spec: FnSpec): Promise<CompiledFn> {
+    const c = await compileFn(spec)
+    return c.env === undefined ? c : { fn: c.fn, env: resolveEnv(c.env, this.task.taskId) }
+  }
+
   async compile(node: PlanNode): Promise<void> {
-    if ('fn' in node) this.fns.set(node.id, await compileFn(node.fn as FnSpec))
+    if ('fn' in node) this.fns.set(node.id, await this.compileFn(node.fn as FnSpec))
     const inputs: PlanInput[] = []
     if ('input' in node) inputs.push(node.input)
     if ('inputs' in node) inputs.push(...node.inputs)
@@ -105,8 +120,85 @@ class TaskContext {
     }
   }
 
+  /**
+   * Fuses a run of record-at-a-time operators (map, flatMap, filter, ...) into one push function,
+   * so a batch flows through the whole chain without an intermediate array per operator.
+   */
+  chain(node: PlanNode, p: number, sink: Emit): { push: Emit; base: PlanInput } | null {
+    if (!SIMPLE.has(node.op)) return null
+    let push = sink
+    let cur: PlanNode = node
+    for (;;) {
+      push = this.stage(cur, p, push)
+      const input = (cur as { input: PlanInput }).input
+      if (input.kind === 'narrow' && SIMPLE.has(input.node.op)) { cur = input.node; continue }
+      return { push, base: input }
+    }
+  }
+
+  stage(node: PlanNode, p: number, next: Emit): Emit {
+    switch (node.op) {
+      case 'map': { const { fn, env } = this.fn(node); return (x) => next(fn(x, env)) }
+      case 'filter': { const { fn, env } = this.fn(node); return (x) => { if (fn(x, env)) next(x) } }
+      case 'flatMap': {
+        const { fn, env } = this.fn(node)
+        return (x) => {
+          const r = fn(x, env) as Iterable<unknown>
+          if (Array.isArray(r)) for (let j = 0; j < r.length; j++) next(r[j])
+          else for (const y of r) next(y)
+        }
+      }
+      case 'mapValues': { const { fn, env } = this.fn(node); return (x) => { const r = x as [unknown, unknown]; next([r[0], fn(r[1], env)]) } }
+      case 'flatMapValues': {
+        const { fn, env } = this.fn(node)
+        return (x) => { const r = x as [unknown, unknown]; for (const y of fn(r[1], env) as Iterable<unknown>) next([r[0], y]) }
+      }
+      case 'keyBy': { const { fn, env } = this.fn(node); return (x) => next([fn(x, env), x]) }
+      case 'keys': return (x) => next((x as unknown[])[0])
+      case 'values': return (x) => next((x as unknown[])[1])
+      case 'tagged': { const tag = node.tag ?? 0; return (x) => { const r = x as [unknown, unknown]; next([r[0], [tag, r[1]]]) } }
+      case 'zipWithIndex': { let i = node.offsets[p] ?? 0; return (x) => next([x, i++]) }
+      case 'sample': {
+        const rand = prng(node.seed * 1_000_003 + p)
+        const f = node.fraction
+        if (!node.withReplacement) return (x) => { if (rand() < f) next(x) }
+        return (x) => {
+          // Poisson(fraction) copies by inversion.
+          let k = 0
+          let prob = Math.exp(-f)
+          let cum = prob
+          const u = rand()
+          while (u > cum && k < 1000) { k++; prob *= f / k; cum += prob }
+          for (let j = 0; j < k; j++) next(x)
+        }
+      }
+      default: throw new Error(`Operator ${node.op} cannot be fused`)
+    }
+  }
+
+  /** Pushes every record of partition p of `node` into `sink`. */
+  async drive(node: PlanNode, p: number, sink: Emit): Promise<void> {
+    const fused = this.chain(node, p, sink)
+    if (fused === null) {
+      for await (const b of this.compute(node, p)) for (let i = 0; i < b.length; i++) sink(b[i])
+      return
+    }
+    const push = fused.push
+    for await (const b of this.input(fused.base, p)) for (let i = 0; i < b.length; i++) push(b[i])
+  }
+
   async *compute(node: PlanNode, p: number): Batches {
     const c = this.counters
+    let out: unknown[] = []
+    const fused = this.chain(node, p, (x) => { out.push(x) })
+    if (fused !== null) {
+      const push = fused.push
+      for await (const b of this.input(fused.base, p)) {
+        for (let i = 0; i < b.length; i++) push(b[i])
+        if (out.length > 0) { yield out; out = [] }
+      }
+      return
+    }
     switch (node.op) {
       case 'text': {
         const splits = node.splits[p] ?? []
@@ -146,67 +238,6 @@ class TaskContext {
         }
         return
       }
-      case 'map': {
-        const { fn, env } = this.fn(node)
-        for await (const b of this.input(node.input, p)) {
-          const out = new Array<unknown>(b.length)
-          for (let i = 0; i < b.length; i++) out[i] = fn(b[i], env)
-          yield out
-        }
-        return
-      }
-      case 'flatMap': {
-        const { fn, env } = this.fn(node)
-        for await (const b of this.input(node.input, p)) {
-          const out: unknown[] = []
-          for (let i = 0; i < b.length; i++) {
-            const r = fn(b[i], env) as Iterable<unknown>
-            if (Array.isArray(r)) for (let j = 0; j < r.length; j++) out.push(r[j])
-            else for (const x of r) out.push(x)
-          }
-          yield out
-        }
-        return
-      }
-      case 'filter': {
-        const { fn, env } = this.fn(node)
-        for await (const b of this.input(node.input, p)) {
-          const out: unknown[] = []
-          for (let i = 0; i < b.length; i++) if (fn(b[i], env)) out.push(b[i])
-          yield out
-        }
-        return
-      }
-      case 'mapValues': {
-        const { fn, env } = this.fn(node)
-        for await (const b of this.input(node.input, p)) {
-          const out = new Array<unknown>(b.length)
-          for (let i = 0; i < b.length; i++) { const r = b[i] as [unknown, unknown]; out[i] = [r[0], fn(r[1], env)] }
-          yield out
-        }
-        return
-      }
-      case 'flatMapValues': {
-        const { fn, env } = this.fn(node)
-        for await (const b of this.input(node.input, p)) {
-          const out: unknown[] = []
-          for (let i = 0; i < b.length; i++) {
-            const r = b[i] as [unknown, unknown]
-            for (const x of fn(r[1], env) as Iterable<unknown>) out.push([r[0], x])
-          }
-          yield out
-        }
-        return
-      }
-      case 'keyBy': {
-        const { fn, env } = this.fn(node)
-        for await (const b of this.input(node.input, p)) {
-          const out = new Array<unknown>(b.length)
-          for (let i = 0; i < b.length; i++) out[i] = [fn(b[i], env), b[i]]
-          yield out
-        }
-        return
-      }
       case 'mapPartitions': {
         const { fn, env } = this.fn(node)
         const src = this.input(node.input, p)
@@ -224,46 +255,6 @@ class TaskContext {
           if (out.length >= BATCH) { yield out; out = [] }
         }
         if (out.length > 0) yield out
-        return
-      }
-      case 'sample': {
-        const rand = prng(node.seed * 1_000_003 + p)
-        for await (const b of this.input(node.input, p)) {
-          const out: unknown[] = []
-          for (const x of b) {
-            if (!node.withReplacement) { if (rand() < node.fraction) out.push(x); continue }
-            // Poisson(fraction) copies by inversion.
-            let k = 0
-            let prob = Math.exp(-node.fraction)
-            let cum = prob
-            const u = rand()
-            while (u > cum && k < 1000) { k++; prob *= node.fraction / k; cum += prob }
-            for (let j = 0; j < k; j++) out.push(x)
-          }
-          yield out
-        }
-        return
-      }
-      case 'zipWithIndex': {
-        let i = node.offsets[p] ?? 0
-        for await (const b of this.input(node.input, p)) {
-          const out = new Array<unknown>(b.length)
-          for (let j = 0; j < b.length; j++) out[j] = [b[j], i++]
-          yield out
-        }
-        return
-      }
-      case 'keys':
-      case 'values':
-      case 'tagged': {
-        const idx = node.op === 'keys' ? 0 : 1
-        const tag = node.tag ?? 0
-        for await (const b of this.input(node.input, p)) {
-          const out = new Array<unknown>(b.length)
-          if (node.op === 'tagged') for (let j = 0; j < b.length; j++) { const r = b[j] as [unknown, unknown]; out[j] = [r[0], [tag, r[1]]] }
-          else for (let j = 0; j < b.length; j++) out[j] = (b[j] as unknown[])[idx]
-          yield out
-        }
         return
       }
       case 'union': {
@@ -294,6 +285,33 @@ class TaskContext {
       case 'shuffled':
         yield* this.shuffled(node, p)
         return
+      case 'cached': {
+        const key = `${node.cacheKey}-${p}`
+        const hit = partitionCache.get(key, node.level, this.task.scratchDir)
+        if (hit !== undefined) {
+          this.cachedBlocks.push(`${node.cacheKey}:${p}`)
+          for (let i = 0; i < hit.length; i += BATCH) yield hit.slice(i, i + BATCH)
+          return
+        }
+        const all: unknown[] = []
+        for await (const b of this.input(node.input, p)) {
+          for (let i = 0; i < b.length; i++) all.push(b[i])
+          yield b
+        }
+        // Reached only when the partition was read to the end (take() may stop early).
+        if (partitionCache.put(key, all, node.level, this.task.scratchDir, node.budgetBytes)) this.cachedBlocks.push(`${node.cacheKey}:${p}`)
+        return
+      }
+      case 'checkpointed': {
+        const file = node.files[p]
+        if (file === undefined) return
+        const buf = readFileSync(file)
+        c.bytesRead += buf.length
+        const all = v8Deserialize(buf) as unknown[]
+        c.recordsIn += all.length
+        for (let i = 0; i < all.length; i += BATCH) yield all.slice(i, i + BATCH)
+        return
+      }
     }
   }
 
@@ -360,16 +378,11 @@ async function writeShuffle(ctx: TaskContext, output: Extract<TaskDescription['o
     }
     if (output.combine !== undefined) {
       const agg = new ExternalAggregator(await compileAggregator(output.combine), budget / 2, ctx.spillDir)
-      for await (const b of ctx.compute(task.plan, task.partition)) {
-        for (let i = 0; i < b.length; i++) { const r = b[i] as [unknown, unknown]; agg.insertValue(r[0], r[1]) }
-      }
+      await ctx.drive(task.plan, task.partition, (x) => { const r = x as [unknown, unknown]; agg.insertValue(r[0], r[1]) })
       for (const b of agg.results()) for (const [k, v] of b) { emit(k, v); c.recordsOut++ }
       c.spillBytes += agg.spillBytes
     } else {
-      for await (const b of ctx.compute(task.plan, task.partition)) {
-        for (let i = 0; i < b.length; i++) { const r = b[i] as [unknown, unknown]; emit(r[0], r[1]) }
-        c.recordsOut += b.length
-      }
+      await ctx.drive(task.plan, task.partition, (x) => { const r = x as [unknown, unknown]; emit(r[0], r[1]); c.recordsOut++ })
     }
     for (let r = 0; r < n; r++) {
       const b = buffers[r] as unknown[]
@@ -416,6 +429,17 @@ async function runOutput(ctx: TaskContext): Promise<TaskResult> {
   switch (output.kind) {
     case 'shuffle': return writeShuffle(ctx, output)
     case 'save': return writeSave(ctx, output)
+    case 'checkpoint': {
+      const all: unknown[] = []
+      for await (const b of records()) for (let i = 0; i < b.length; i++) all.push(b[i])
+      mkdirSync(output.dir, { recursive: true })
+      const file = join(output.dir, `part-${String(task.partition).padStart(5, '0')}.v8`)
+      const tmp = `${file}.${task.attempt}.${process.pid}.tmp`
+      writeFileSync(tmp, v8Serialize(all))
+      renameSync(tmp, file)
+      c.recordsOut = all.length
+      return { kind: 'saved', file }
+    }
     case 'collect': {
       const all: unknown[] = []
       for await (const b of records()) for (let i = 0; i < b.length; i++) all.push(b[i])
@@ -424,7 +448,7 @@ async function runOutput(ctx: TaskContext): Promise<TaskResult> {
     }
     case 'count': {
       let n = 0
-      for await (const b of records()) n += b.length
+      await ctx.drive(task.plan, task.partition, () => { n++ })
       c.recordsOut = n
       return { kind: 'value', value: n }
     }
@@ -440,7 +464,7 @@ async function runOutput(ctx: TaskContext): Promise<TaskResult> {
       return { kind: 'value', value: out }
     }
     case 'fold': {
-      const { fn, env } = await compileFn(output.fn)
+      const { fn, env } = await ctx.compileFn(output.fn)
       let acc: unknown = output.hasZero ? structuredCloneIfObject(output.zero) : undefined
       let has = output.hasZero
       for await (const b of records()) {
@@ -451,7 +475,7 @@ async function runOutput(ctx: TaskContext): Promise<TaskResult> {
       return { kind: 'value', value: { has, acc } }
     }
     case 'foreach': {
-      const { fn, env } = await compileFn(output.fn)
+      const { fn, env } = await ctx.compileFn(output.fn)
       for await (const b of records()) for (const x of b) fn(x, env)
       return { kind: 'value', value: null }
     }
@@ -484,7 +508,21 @@ function structuredCloneIfObject(z: unknown): unknown {
 export async function runTask(task: TaskDescription, services: WorkerServices): Promise<TaskOutcome> {
   const started = performance.now()
   const ctx = new TaskContext(task, services)
-  await ctx.compile(task.plan)
-  const result = await runOutput(ctx)
-  return { result, metrics: { ...ctx.counters, durationMs: performance.now() - started } }
+  try {
+    await ctx.compile(task.plan)
+    const result = await runOutput(ctx)
+    const accumulators = takeTaskUpdates(task.taskId)
+    return {
+      result,
+      metrics: {
+        ...ctx.counters,
+        durationMs: performance.now() - started,
+        ...(ctx.cachedBlocks.length > 0 ? { cachedBlocks: ctx.cachedBlocks } : {}),
+        ...(accumulators === undefined ? {} : { accumulators }),
+      },
+    }
+  } finally {
+    // A failed attempt's accumulator updates are dropped: only successful tasks count.
+    takeTaskUpdates(task.taskId)
+  }
 }

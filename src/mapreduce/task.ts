@@ -82,7 +82,17 @@ export type PlanNode = { readonly id: number; readonly partitions: number } & (
       readonly combined?: boolean
       readonly sort?: { readonly ascending: boolean }
     }
+  /**
+   * A persisted dataset (cache()/persist()): partition p is served from the worker's partition
+   * cache (cache-store.ts) when present, else computed from `input` and stored at `level`.
+   */
+  | { readonly op: 'cached'; readonly input: PlanInput; readonly cacheKey: string; readonly level: StorageLevel; readonly budgetBytes: number }
+  /** A checkpointed dataset: partition p is read back from `files[p]` (v8-serialised records); no lineage. */
+  | { readonly op: 'checkpointed'; readonly files: readonly string[] }
 )
+
+/** Where persisted partitions live: memory (LRU under a budget), memory spilling to disk, disk. */
+export type StorageLevel = 'MEMORY' | 'MEMORY_AND_DISK' | 'DISK'
 
 export interface CsvSpec {
   readonly header: boolean
@@ -113,6 +123,8 @@ export type TaskOutput =
    * driver renames the first successful attempt's file to `dir/part-NNNNN` (output-commit.ts).
    */
   | { readonly kind: 'save'; readonly format: 'text' | 'json'; readonly dir: string }
+  /** Write the partition's records v8-serialised to `dir/part-NNNNN.v8` (checkpoint()). */
+  | { readonly kind: 'checkpoint'; readonly dir: string }
 
 /** Where the map output of (shuffleId, mapId) lives; opaque to the scheduler except `workerId`. */
 export interface MapOutputLocation {
@@ -152,6 +164,10 @@ export interface TaskMetrics {
   readonly shuffleReadBytes: number
   readonly spillBytes: number
   readonly durationMs: number
+  /** Persisted partitions this worker holds after the task, as `cacheKey:partition` (scheduler locality). */
+  readonly cachedBlocks?: readonly string[]
+  /** Accumulator updates made by this task (applied once per partition by the driver). */
+  readonly accumulators?: Readonly<Record<string, number>>
 }
 
 export type TaskResult =

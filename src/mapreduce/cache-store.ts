@@ -1,0 +1,142 @@
+// The per-process partition cache behind cache()/persist(): records of persisted partitions kept
+// in memory in LRU order under a byte budget; MEMORY_AND_DISK partitions evicted from memory go to
+// disk (v8-serialised) and are read back from there, DISK partitions only ever live on disk, and
+// an evicted MEMORY partition is simply recomputed from lineage next time it is needed.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { deserialize, serialize } from 'node:v8'
+import type { StorageLevel } from './task.js'
+
+export interface CacheStats {
+  memoryBytes: number
+  diskBytes: number
+  blocksInMemory: number
+  hits: number
+  diskHits: number
+  misses: number
+  evictions: number
+}
+
+interface Entry {
+  records: unknown[]
+  bytes: number
+  level: StorageLevel
+  diskPath: string
+}
+
+/** Estimated bytes of records: serialises a sample (exactly, for small partitions). */
+function estimateBytes(records: readonly unknown[]): number {
+  if (records.length === 0) return 64
+  const n = Math.min(records.length, 200)
+  const step = records.length / n
+  const sample: unknown[] = []
+  for (let i = 0; i < n; i++) sample.push(records[Math.floor(i * step)])
+  // v8 bytes understate heap size (object headers, pointers): factor 2 is a fair middle.
+  return Math.ceil((serialize(sample).length / n) * records.length * 2)
+}
+
+export class PartitionCache {
+  readonly #mem = new Map<string, Entry>()
+  readonly #onDisk = new Map<string, number>()
+  #memoryBytes = 0
+  /** Overrides the budget carried by plans (a cluster worker's --memory-mb). */
+  budgetOverrideBytes: number | undefined
+  readonly stats: CacheStats = { memoryBytes: 0, diskBytes: 0, blocksInMemory: 0, hits: 0, diskHits: 0, misses: 0, evictions: 0 }
+
+  static path(dir: string, key: string): string {
+    return join(dir, 'cache', `${key.replace(/[^A-Za-z0-9_.-]/g, '_')}.v8`)
+  }
+
+  /** Records of a persisted partition, or undefined when it must be computed. */
+  get(key: string, level: StorageLevel, dir: string): unknown[] | undefined {
+    const e = this.#mem.get(key)
+    if (e !== undefined) {
+      this.#mem.delete(key)
+      this.#mem.set(key, e) // most recently used
+      this.stats.hits++
+      return e.records
+    }
+    if (level !== 'MEMORY') {
+      const path = PartitionCache.path(dir, key)
+      if (this.#onDisk.has(key) && existsSync(path)) {
+        this.stats.diskHits++
+        return deserialize(readFileSync(path)) as unknown[]
+      }
+    }
+    this.stats.misses++
+    return undefined
+  }
+
+  /** Stores a computed partition; returns whether it is now held (memory or disk). */
+  put(key: string, records: unknown[], level: StorageLevel, dir: string, budgetBytes: number): boolean {
+    const budget = this.budgetOverrideBytes ?? budgetBytes
+    const path = PartitionCache.path(dir, key)
+    if (level === 'DISK') {
+      this.#writeDisk(key, path, records)
+      return true
+    }
+    const bytes = estimateBytes(records)
+    if (bytes > budget) {
+      if (level === 'MEMORY_AND_DISK') {
+        this.#writeDisk(key, path, records)
+        return true
+      }
+      return false
+    }
+    while (this.#memoryBytes + bytes > budget && this.#mem.size > 0) this.#evictOldest()
+    this.#mem.set(key, { records, bytes, level, diskPath: path })
+    this.#memoryBytes += bytes
+    this.#sync()
+    return true
+  }
+
+  /** Drops every partition of `cacheKey` (unpersist). */
+  drop(cacheKeyPrefix: string): void {
+    for (const [k, e] of this.#mem) {
+      if (!k.startsWith(`${cacheKeyPrefix}-`)) continue
+      this.#mem.delete(k)
+      this.#memoryBytes -= e.bytes
+    }
+    this.#sync()
+  }
+
+  has(key: string): boolean {
+    return this.#mem.has(key) || this.#onDisk.has(key)
+  }
+
+  #evictOldest(): void {
+    const first = this.#mem.entries().next().value as [string, Entry] | undefined
+    if (first === undefined) return
+    const [key, e] = first
+    this.#mem.delete(key)
+    this.#memoryBytes -= e.bytes
+    this.stats.evictions++
+    if (e.level === 'MEMORY_AND_DISK' && !this.#onDisk.has(key)) this.#writeDisk(key, e.diskPath, e.records)
+  }
+
+  #writeDisk(key: string, path: string, records: unknown[]): void {
+    mkdirSync(join(path, '..'), { recursive: true })
+    const bytes = serialize(records)
+    writeFileSync(`${path}.tmp-${process.pid}`, bytes)
+    renameSync(`${path}.tmp-${process.pid}`, path)
+    this.#onDisk.set(key, bytes.length)
+    this.stats.diskBytes += bytes.length
+  }
+
+  #sync(): void {
+    this.stats.memoryBytes = this.#memoryBytes
+    this.stats.blocksInMemory = this.#mem.size
+  }
+
+  /** Forgets everything (tests). */
+  clear(dir?: string): void {
+    this.#mem.clear()
+    this.#onDisk.clear()
+    this.#memoryBytes = 0
+    this.#sync()
+    if (dir !== undefined) rmSync(join(dir, 'cache'), { recursive: true, force: true })
+  }
+}
+
+/** The partition cache of this worker process. */
+export const partitionCache = new PartitionCache()
