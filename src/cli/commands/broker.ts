@@ -6,7 +6,9 @@ import type { Command } from '../commands.js'
 import { UsageError } from '../../internal/errors.js'
 import { createLogger, type Logger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
+import { resolve as resolvePath } from 'node:path'
 import { configToOptions, DEFAULTS, loadBrokerConfig, parseDurationMs, parseSize, startBroker, type BrokerOptions } from '../../broker/index.js'
+import type { JetStreamOptions } from '../../broker/streams/index.js'
 
 const help = `Usage: switchyard broker [options]
 
@@ -36,6 +38,10 @@ Options:
       --ws-port PORT        Also accept WebSocket clients (binary frames) on this port
       --ws-host HOST        WebSocket listen address (default: --host)
       --log-level LVL       trace|debug|info|warn|error|silent (default info)
+      --jetstream           Enable durable streams (JetStream API, see docs/streams.md)
+      --store-dir DIR       Directory for file-backed streams (implies --jetstream)
+      --sync POLICY         always (ack after fsync, default) | interval (ack after write)
+      --sync-interval DUR   fsync period for --sync interval (default 1s)
       --check               Validate flags and config, print the resolved options, exit
 
 Stop: SIGINT/SIGTERM (connections are closed, up to 10 s).`
@@ -63,6 +69,10 @@ const FLAGS = {
   'ws-port': { type: 'string' },
   'ws-host': { type: 'string' },
   'log-level': { type: 'string' },
+  jetstream: { type: 'boolean' },
+  'store-dir': { type: 'string' },
+  sync: { type: 'string' },
+  'sync-interval': { type: 'string' },
   check: { type: 'boolean' },
 } as const
 
@@ -94,19 +104,41 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const
 type Level = (typeof LEVELS)[number]
 
 /** Flags and config file to BrokerOptions (exported for tests). */
-export function brokerOptionsFromArgs(argv: string[]): { options: BrokerOptions; logLevel: Level; check: boolean } {
+export function brokerOptionsFromArgs(argv: string[]): { options: BrokerOptions & { jetstream?: JetStreamOptions }; logLevel: Level; check: boolean } {
   let values: Values
   try {
     ;({ values } = parseArgs({ args: argv, options: FLAGS, strict: true }))
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
-  let o: BrokerOptions = { monitorPort: 8222, monitorHost: '0.0.0.0' }
+  let o: BrokerOptions & { jetstream?: JetStreamOptions } = { monitorPort: 8222, monitorHost: '0.0.0.0' }
   let logLevel: Level = 'info'
+  let js: JetStreamOptions | undefined
   if (values.config !== undefined) {
     const { config, baseDir } = loadBrokerConfig(values.config)
     o = { ...o, ...configToOptions(config, baseDir, readFileSync) }
     if (config.log_level !== undefined) logLevel = config.log_level
+    const j = config.jetstream
+    if (j !== undefined && j.enabled !== false) {
+      js = {}
+      if (j.store_dir !== undefined) js.storeDir = resolvePath(baseDir, j.store_dir)
+      if (j.sync !== undefined) js.sync = j.sync
+      if (j.sync_interval !== undefined) js.syncIntervalMs = parseDurationMs(j.sync_interval)
+    }
+  }
+  if (values.jetstream === true || values['store-dir'] !== undefined || values.sync !== undefined || values['sync-interval'] !== undefined) js ??= {}
+  if (js !== undefined) {
+    if (values['store-dir'] !== undefined) js.storeDir = resolvePath(values['store-dir'])
+    if (values.sync !== undefined) {
+      if (values.sync !== 'always' && values.sync !== 'interval') throw new UsageError(`Invalid --sync ${JSON.stringify(values.sync)}: expected always or interval`)
+      js.sync = values.sync
+    }
+    if (values['sync-interval'] !== undefined) {
+      const ms = parseDurationMs(values['sync-interval'])
+      if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`Invalid --sync-interval ${JSON.stringify(values['sync-interval'])}: expected a duration such as 1s or 200ms`)
+      js.syncIntervalMs = ms
+    }
+    o.jetstream = js
   }
   if (values.host !== undefined) o.host = values.host
   const port = int('port', values.port, 0, 65535)
