@@ -2,7 +2,7 @@
 // one nginx `return 200` origin; one worker/process each, keep-alive; small body, 100 KiB body, TLS.
 // Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, Socket, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,6 +41,8 @@ if (spawnSync('test', ['-d', join(here, 'node_modules/@fastify/http-proxy')]).st
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-bench-proxy-'))
+// nginx workers run as another user: they must be able to read the 100 KiB file.
+chmodSync(dir, 0o755)
 const pems = await generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', algorithm: 'sha256' } as Parameters<typeof generate>[1])
 const CERT = join(dir, 'cert.pem')
 const KEY = join(dir, 'key.pem')
@@ -58,7 +60,7 @@ async function freePort(): Promise<number> {
   return p
 }
 
-async function waitPort(port: number, ms = 15_000): Promise<void> {
+async function waitPort(port: number, ms = 90_000): Promise<void> {
   const end = Date.now() + ms
   while (Date.now() < end) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -248,6 +250,19 @@ function nodePeer(name: string, script: string): Contender<Ctx> {
   }
 }
 
+/** Runs a short untimed wrk against the workload's URL first, so JIT warm-up is not measured. */
+function warmed(c: Contender<Ctx>): Contender<Ctx> {
+  return {
+    name: c.name,
+    async start(workload) {
+      const s = await c.start(workload)
+      const url = workload.startsWith('tls') ? `${s.ctx.https}/small` : `${s.ctx.http}${pathFor(workload)}`
+      spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, '-d2s', url], { stdio: 'ignore' })
+      return s
+    },
+  }
+}
+
 const LUA = join(dir, 'pcts.lua')
 writeFileSync(
   LUA,
@@ -294,15 +309,16 @@ try {
   await runBench<Ctx>({
     name: 'proxy',
     rounds: ROUNDS,
-    contenders: [oursContender('switchyard', 1), nginxContender('nginx', 1), haproxy, nodePeer('http-proxy', 'http-proxy.mjs'), nodePeer('@fastify/http-proxy', 'fastify-proxy.mjs')],
+    contenders: [oursContender('switchyard', 1), nginxContender('nginx', 1), haproxy, nodePeer('http-proxy', 'http-proxy.mjs'), nodePeer('@fastify/http-proxy', 'fastify-proxy.mjs')].map(warmed),
     workloads: selected,
   })
   if (values['skip-scaling'] !== true) {
     await runBench<Ctx>({
       name: 'proxy-workers',
       rounds: ROUNDS,
-      contenders: [oursContender('switchyard --workers 2', 2), oursContender('switchyard --workers 1', 1), nginxContender('nginx 2 workers', 2)],
+      contenders: [oursContender('switchyard --workers 2', 2), oursContender('switchyard --workers 1', 1), nginxContender('nginx 2 workers', 2)].map(warmed),
       workloads: [named[0] as Workload<Ctx>],
+      // Separate name so its JSON and table do not overwrite the main run's.
     })
   }
 } finally {

@@ -123,7 +123,9 @@ test('WebSocket over TLS, Rapid Reset bound, redirect to https, self-signed fall
   let goaway = -1
   session.on('goaway', (code: number) => (goaway = code))
   const closed = new Promise<void>((r) => session.once('close', () => r()))
+  const settings = new Promise<{ maxConcurrentStreams?: number }>((r) => session.once('remoteSettings', r))
   await once(session, 'connect')
+  assert.equal((await settings).maxConcurrentStreams, 100)
   let opened = 0
   for (let i = 0; i < 500 && !session.destroyed && !session.closed; i++) {
     try {
