@@ -297,6 +297,8 @@ export class Consumer {
   pump(): void {
     if (this.#pumping || this.#closed) return
     this.#pumping = true
+    // Interest lookups are per target and pump call, not per message.
+    let checked: string | undefined
     try {
       for (let guard = 0; guard < 100_000; guard++) {
         if (this.config.ack_policy !== 'none' && this.config.max_ack_pending > 0 && this.#pending.size >= this.config.max_ack_pending && this.#redeliver.length === 0) break
@@ -304,14 +306,21 @@ export class Consumer {
         let req: PullRequest | undefined
         if (this.isPush) {
           const ds = this.config.deliver_subject as string
-          if (this.#fcStalled() || !this.#host.hasInterest(ds)) break
+          if (this.#fcStalled()) break
+          if (checked !== ds) {
+            if (!this.#host.hasInterest(ds)) break
+            checked = ds
+          }
           target = ds
         } else {
           req = this.#waiting[0]
           if (req === undefined) break
-          if (!this.#host.hasInterest(req.reply)) {
-            this.#waiting.shift()
-            continue
+          if (checked !== req.reply) {
+            if (!this.#host.hasInterest(req.reply)) {
+              this.#waiting.shift()
+              continue
+            }
+            checked = req.reply
           }
           target = req.reply
         }

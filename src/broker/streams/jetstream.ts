@@ -371,8 +371,8 @@ class JetStream implements JetStreamHandle, StreamHost {
     const subjectsChanged = JSON.stringify(cfg.subjects) !== JSON.stringify(old.subjects)
     s.config = cfg
     if (subjectsChanged) s.restart()
-    s.purge({ keep: Number.MAX_SAFE_INTEGER }) // no-op purge: consumers resync
-    s.tick(Date.now())
+    s.enforceLimits()
+    for (const c of s.consumers.values()) c.onStreamPurged()
     this.#reply(reply, type, s.info())
   }
 

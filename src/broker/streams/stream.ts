@@ -40,7 +40,7 @@ export class Stream {
     this.store = store
     this.#ackPrefix = `{"stream":${JSON.stringify(config.name)},"seq":`
     this.#rebuildDedup()
-    this.#enforceLimits()
+    this.enforceLimits()
   }
 
   get name(): string {
@@ -134,7 +134,7 @@ export class Stream {
     this.#host.counters.inBytes += data.length
     if (msgId !== undefined) this.#dedup.set(msgId, [seq, now])
     this.#lastMsgId = msgId ?? ''
-    this.#enforceLimits()
+    this.enforceLimits()
     if (cfg.retention !== 'limits') {
       let wanted = false
       for (const c of this.consumers.values()) if (c.matches(subject)) wanted = true
@@ -155,7 +155,7 @@ export class Stream {
     }
   }
 
-  #enforceLimits(): void {
+  enforceLimits(): void {
     const cfg = this.config
     const store = this.store
     if (cfg.discard === 'old') {

@@ -13,6 +13,7 @@ import {
   JSONCodec,
   nanos,
   RetentionPolicy,
+  StorageType,
   StringCodec,
   type JetStreamClient,
   type JetStreamManager,
@@ -92,6 +93,16 @@ for (const targetName of jsTargets) {
       await assert.rejects(jsm.streams.getMessage('T1', { seq: 99 }), /no message found/)
       await assert.rejects(jsm.streams.info('NOPE'), /stream not found/)
       await assert.rejects(jsm.streams.add({ name: 'T1B', subjects: ['t1.x'] }), /subjects overlap/)
+      // Update: limits and subjects change in place.
+      const up = await jsm.streams.update('T1', { max_msgs: 2, subjects: ['t1.>', 'one.more'] })
+      assert.equal(up.config.max_msgs, 2)
+      assert.equal(up.state.messages, 2)
+      assert.equal((await js.publish('one.more')).seq, 4)
+      await assert.rejects(jsm.streams.update('T1', { storage: StorageType.Memory } as Parameters<typeof jsm.streams.update>[1]), /can not change storage type/)
+      // Memory storage works the same way (and is gone after a restart, by design).
+      await jsm.streams.add({ name: 'T1M', subjects: ['t1m'], storage: StorageType.Memory })
+      assert.equal((await js.publish('t1m', sc.encode('mem'))).seq, 1)
+      assert.equal(sc.decode((await jsm.streams.getMessage('T1M', { seq: 1 })).data), 'mem')
     })
 
     test('pull fetch: ack, nak, term, working; redelivery after ack wait; max deliver and advisory', async () => {
