@@ -563,6 +563,10 @@ export class Parser {
     }
   }
 
+  #line(): string {
+    return JSON.stringify(this.#rb.toString('utf8', this.#rs, this.#re))
+  }
+
   /** Parses `subject [reply] [hdr] size` straight from bytes: no line string, no split array. */
   #pubArgs(headers: boolean): boolean {
     const b = this.#rb
@@ -586,10 +590,9 @@ export class Parser {
       tok[n * 2 + 1] = i
       n++
     }
-    const line = (): string => JSON.stringify(b.toString('utf8', this.#rs, end))
     const want = headers ? 3 : 2
     if (n !== want && n !== want + 1) {
-      this.#fail(ParseError.BAD_ARGS, `${headers ? 'HPUB' : 'PUB'} takes ${want} or ${want + 1} arguments: ${line()}`)
+      this.#fail(ParseError.BAD_ARGS, `${headers ? 'HPUB' : 'PUB'} takes ${want} or ${want + 1} arguments: ${this.#line()}`)
       return false
     }
     const size = sizeAt(b, tok[(n - 1) * 2] as number, tok[(n - 1) * 2 + 1] as number)
@@ -597,11 +600,11 @@ export class Parser {
     if (headers) {
       hdr = sizeAt(b, tok[(n - 2) * 2] as number, tok[(n - 2) * 2 + 1] as number)
       if (hdr < 0 || size < 0 || hdr > size) {
-        this.#fail(ParseError.BAD_ARGS, `HPUB sizes in ${line()} are not valid`)
+        this.#fail(ParseError.BAD_ARGS, `HPUB sizes in ${this.#line()} are not valid`)
         return false
       }
     } else if (size < 0) {
-      this.#fail(ParseError.BAD_ARGS, `PUB size in ${line()} is not a number`)
+      this.#fail(ParseError.BAD_ARGS, `PUB size in ${this.#line()} is not a number`)
       return false
     }
     if (size > this.#maxPayload) {
