@@ -15,8 +15,22 @@ export interface StoredTiming {
 }
 
 /** RFC 9111 §4.2.3 current_age in seconds. */
+const dateCache = new Map<string, number>()
+
+/** Date.parse is slow and the hit path parses the same few Date values over and over. */
+function parseDate(v: string | undefined): number {
+  if (v === undefined) return Number.NaN
+  let d = dateCache.get(v)
+  if (d === undefined) {
+    d = Date.parse(v)
+    if (dateCache.size > 1000) dateCache.clear()
+    dateCache.set(v, d)
+  }
+  return d
+}
+
 export function currentAge(headers: HeaderMap, t: StoredTiming, now: number): number {
-  const date = Date.parse(headers['date'] ?? '')
+  const date = parseDate(headers['date'])
   const dateValue = Number.isFinite(date) ? date : t.responseTime
   const ageHeader = Number(headers['age'])
   const ageValue = Number.isFinite(ageHeader) && ageHeader >= 0 ? ageHeader : 0

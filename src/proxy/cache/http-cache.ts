@@ -83,6 +83,8 @@ function stripEtag(e: string): string {
   return e.trim().replace(/^W\//, '')
 }
 
+const DERIVED = new WeakMap<CacheEntry, { flat: HeaderMap; fresh: Freshness }>()
+
 export interface Collapse {
   leader: boolean
   /** Followers: resolves when the leader's response is stored (or it gave up). */
@@ -135,8 +137,15 @@ export class HttpCache {
 
   /** How a stored response may be used for this request (§4, §4.2.4, RFC 5861). */
   evaluate(entry: CacheEntry, req: CacheRequest): Lookup {
-    const fresh = freshness(entry.reqHeaders, entry.status, flatHeaders(entry.headers), 'GET')
-    const age = currentAge(flatHeaders(entry.headers), entry, this.#now())
+    // Freshness depends only on the stored response: computed once per entry (hit path).
+    let derived = DERIVED.get(entry)
+    if (derived === undefined) {
+      const flat = flatHeaders(entry.headers)
+      derived = { flat, fresh: freshness(entry.reqHeaders, entry.status, flat, 'GET') }
+      DERIVED.set(entry, derived)
+    }
+    const fresh = derived.fresh
+    const age = currentAge(derived.flat, entry, this.#now())
     const reqCc = parseCacheControl(req.headers['cache-control'])
     const lookup = (state: ReuseState): Lookup => ({ entry, state, age, fresh })
     const pragma = req.headers['pragma']

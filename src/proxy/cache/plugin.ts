@@ -43,10 +43,16 @@ function counter(registry: Registry): Counter<'result'> {
 function send(ctx: ProxyRequestContext, status: number, headers: StoredHeaders, body: Buffer, xCache: string, fullLength: number): typeof HANDLED {
   const res = ctx.res as ServerResponse
   if (res.headersSent || res.destroyed) return HANDLED
-  const out: OutgoingHttpHeaders = { ...headers, 'x-cache': xCache }
-  if (status !== 304) out['content-length'] = ctx.method === 'HEAD' && status !== 206 && status !== 416 ? fullLength : body.length
-  if (ctx.id !== '') out['x-request-id'] ??= ctx.id
-  res.writeHead(status, out)
+  // A flat [name, value, ...] list: node takes it without walking an object's keys.
+  const out: (string | string[])[] = []
+  for (const k in headers) {
+    const v = headers[k]
+    if (v !== undefined) out.push(k, v)
+  }
+  out.push('x-cache', xCache)
+  if (status !== 304) out.push('content-length', String(ctx.method === 'HEAD' && status !== 206 && status !== 416 ? fullLength : body.length))
+  if (ctx.id !== '' && headers['x-request-id'] === undefined) out.push('x-request-id', ctx.id)
+  res.writeHead(status, out as unknown as OutgoingHttpHeaders)
   const withBody = ctx.method !== 'HEAD' && status !== 304 && body.length > 0
   res.end(withBody ? body : undefined)
   ctx.log.status = status
