@@ -186,7 +186,9 @@ export function finishLog(deps: CoreDeps, ctx: RequestContext): void {
   const gen = ctx.gen
   if (deps.accessLog !== undefined || gen.onLog.length > 0) {
     log.time = new Date().toISOString()
-    log.request = `${ctx.method} ${ctx.path} HTTP/${ctx.req.httpVersion}`
+    // `request` is the line as received (like nginx); `path` is what was routed (after onRequest).
+    log.request = `${ctx.method} ${ctx.req.url ?? ctx.path} HTTP/${ctx.req.httpVersion}`
+    log.path = ctx.path
     for (const h of gen.onLog) {
       try {
         h.onLog?.(ctx, log)
