@@ -156,7 +156,7 @@ export class ProxyServer {
       upgrade: (l, req, socket, head) => handleUpgrade(this.#deps, l, this.upgrades, req, socket, head),
       connection: (l: ListenerInfo, socket: Socket) => {
         const gen = this.#gen
-        if (gen === undefined || gen.onConnection.length === 0) return true
+        if (gen === undefined || gen.onConnection.length === 0) return this.#countConnection(l, socket)
         const info = { socket, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0, listener: l.name, listenerConfig: l.config, tls: l.tls }
         for (const h of gen.onConnection) {
           try {
@@ -166,12 +166,19 @@ export class ProxyServer {
             return false
           }
         }
-        return true
+        return this.#countConnection(l, socket)
       },
       configure: (server, config) => {
         for (const h of this.#gen?.configureServer ?? []) h.configureServer?.(server, config)
       },
     }
+  }
+
+  #countConnection(l: ListenerInfo, socket: Socket): true {
+    const gauge = this.metrics.connections
+    gauge.inc({ listener: l.name })
+    socket.once('close', () => gauge.dec({ listener: l.name }))
+    return true
   }
 
   /** Opens new listeners, updates kept ones (timeouts, certificates), closes removed ones. */

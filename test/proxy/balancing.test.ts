@@ -192,6 +192,7 @@ test('admin API: pool state, drain and enable a server at run time', async (t) =
   assert.match(metrics, /switchyard_proxy_requests_total\{route="default",class="2xx"\} 12/)
   assert.match(metrics, /switchyard_proxy_upstream_responses_total\{pool="app",server="b",class="2xx"\} 3/)
   assert.match(metrics, /switchyard_proxy_upstream_up\{pool="app",server="b",state="up"\} 1/)
+  assert.match(metrics, /switchyard_proxy_client_connections\{listener="http:0"\} [1-9]/)
   assert.match(metrics, /switchyard_proxy_request_duration_seconds_bucket\{le="0.1",route="default"\} 12/)
 })
 
