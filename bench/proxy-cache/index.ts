@@ -1,6 +1,7 @@
 // bench/proxy-cache: the cache-hit path. wrk fetches one cacheable object through switchyard's
 // RFC 9111 cache and through nginx proxy_cache; the origin (nginx) is hit once per contender, every
-// measured request is a cache hit. Objects of 1 KiB and 100 KiB, one worker/process each.
+// measured request is a cache hit. Objects of 1 KiB and 100 KiB, one worker/process each. A bare
+// node:http server answering the same bytes from memory shows the ceiling of any Node.js server.
 // Usage: npm run bench -- proxy-cache [--rounds 3] [--duration 8] [--connections 50]
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -8,7 +9,9 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { runBench, type Contender, type Workload } from '../lib/harness.js'
-import { ensure, startNginx, startNginxOrigin, startSwitchyard, wrk, wrkScript } from './lib.js'
+import { ensure, freePort, spawnServer, startNginx, startNginxOrigin, startSwitchyard, stopChild, wrk, wrkScript } from './lib.js'
+
+const here = new URL('.', import.meta.url).pathname
 
 const { values } = parseArgs({
   options: {
@@ -60,6 +63,7 @@ pools:
 routes:
   - {pool: origin, cache: true}
 cache: {maxMemoryBytes: 67108864}
+limits: {maxRequestsPerConnection: 0}
 accessLog: {enabled: false}
 headers: {requestId: false}
 `,
@@ -105,13 +109,24 @@ http {
   },
 }
 
+const bareNode: Contender<Ctx> = {
+  name: 'bare node:http (ceiling)',
+  async start() {
+    const port = await freePort()
+    const { child, pid } = await spawnServer(process.execPath, [join(here, 'peers', 'bare-node.mjs'), String(port)], port)
+    const url = `http://127.0.0.1:${port}`
+    await warm(url)
+    return { pid, ctx: { url }, stop: () => stopChild(child) }
+  },
+}
+
 const workloads: Workload<Ctx>[] = [
   { name: 'cache hit 1 KiB', unit: 'req/s', run: (ctx) => wrk(`${ctx.url}/obj-1k`, script, CONNECTIONS, DURATION_S) },
   { name: 'cache hit 100 KiB', unit: 'req/s', run: (ctx) => wrk(`${ctx.url}/obj-100k`, script, CONNECTIONS, DURATION_S) },
 ]
 
 try {
-  await runBench<Ctx>({ name: 'proxy-cache', rounds: ROUNDS, contenders: [ours, nginx], workloads })
+  await runBench<Ctx>({ name: 'proxy-cache', rounds: ROUNDS, contenders: [ours, nginx, bareNode], workloads })
   console.log(`wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s; nginx proxy_cache (disk cache, page cache warm) vs switchyard memory tier`)
 } finally {
   await origin.stop()

@@ -71,7 +71,7 @@ const yaml = (port: number) => `listeners:
   - {port: ${port}, address: 127.0.0.1}
 pools:
   origin: {servers: ['${origin.url}']}
-limits: {headersTimeoutMs: 10000}
+limits: {headersTimeoutMs: 10000, maxRequestsPerConnection: 0}
 accessLog: {enabled: false}
 headers: {requestId: false}
 `
