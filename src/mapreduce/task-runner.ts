@@ -482,6 +482,7 @@ async function runOutput(ctx: TaskContext): Promise<TaskResult> {
     case 'sample-keys': {
       const rand = prng(output.seed * 7919 + task.partition)
       const keyFn = output.keyFn === undefined ? null : await compileFn(output.keyFn)
+      const limit = output.maxRecords ?? output.size * 100
       const sample: unknown[] = []
       let seen = 0
       for await (const b of records()) {
@@ -494,6 +495,7 @@ async function runOutput(ctx: TaskContext): Promise<TaskResult> {
             if (j < output.size) sample[j] = k
           }
         }
+        if (seen >= limit) break
       }
       return { kind: 'value', value: { sample, count: seen } }
     }

@@ -116,8 +116,12 @@ export type TaskOutput =
   /** Fold the partition with `fn` starting from `zero` (reduce: no zero; aggregate: seq fn). */
   | { readonly kind: 'fold'; readonly fn: FnSpec; readonly zero?: unknown; readonly hasZero: boolean }
   | { readonly kind: 'foreach'; readonly fn: FnSpec }
-  /** Reservoir sample of keys (range partitioner bounds): up to `size` keys, seeded. */
-  | { readonly kind: 'sample-keys'; readonly size: number; readonly seed: number; readonly keyFn?: FnSpec }
+  /**
+   * Reservoir sample of keys (range partitioner bounds): up to `size` keys, seeded, taken from the
+   * first `maxRecords` records of the partition (default size x 100), so sampling costs a fraction
+   * of a pass. Only the balance of the range partitions depends on it, never the result.
+   */
+  | { readonly kind: 'sample-keys'; readonly size: number; readonly seed: number; readonly keyFn?: FnSpec; readonly maxRecords?: number }
   /**
    * Write `dir/_attempts/<partition>-<attempt>/part-NNNNN` (NNNNN = partition, 5 digits); the
    * driver renames the first successful attempt's file to `dir/part-NNNNN` (output-commit.ts).
