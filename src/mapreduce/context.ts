@@ -13,7 +13,8 @@ import { OutputCommitter } from './output-commit.js'
 import { createProgress } from './progress.js'
 import { Scheduler } from './scheduler.js'
 import type { JobSummary } from './summary.js'
-import type { CsvSpec, PlanNode, TaskOutput, TaskResult, TextSplit } from './task.js'
+import type { CsvSpec, PlanNode, StorageLevel, TaskMetrics, TaskOutput, TaskResult, TextSplit } from './task.js'
+import { Accumulator, Broadcast } from './shared-vars.js'
 import { expandInputs, parseCsvLine, planSplits } from './text-input.js'
 
 export interface TextFileOptions {
@@ -57,12 +58,21 @@ export class Context implements Engine {
   #queue: Promise<unknown> = Promise.resolve()
   #stopped = false
   readonly #runId = Math.random().toString(36).slice(2, 8)
+  readonly #accumulators = new Map<string, Accumulator>()
+  #sharedSeq = 0
 
   constructor(options: ContextOptions = {}) {
     this.options = resolveOptions(options)
     this.#scratch = mkdtempSync(join(this.options.scratchDir, 'switchyard-mr-'))
     this.#executor = this.options.executor ?? new LocalExecutor({ workers: this.options.workers, execArgv: this.options.workerExecArgv })
-    this.#scheduler = new Scheduler(this.#executor, { maxAttempts: this.options.maxTaskAttempts })
+    this.#scheduler = new Scheduler(this.#executor, {
+      maxAttempts: this.options.maxTaskAttempts,
+      speculation: this.options.speculation,
+      speculationQuantile: this.options.speculationQuantile,
+      speculationMultiplier: this.options.speculationMultiplier,
+      localityWaitMs: this.options.localityWaitMs,
+      onTaskCommitted: (m) => this.#applyAccumulators(m),
+    })
   }
 
   get defaultPartitions(): number {
@@ -213,6 +223,42 @@ export class Context implements Engine {
       committer.abortJob()
       throw err
     }
+  }
+
+  // ---- shared variables and persistence ----
+
+  /** A read-only value shipped once per worker: pass it in `env` and read `.value` in the function. */
+  broadcast<T>(value: T): Broadcast<T> {
+    return new Broadcast(`b${this.#runId}-${++this.#sharedSeq}`, join(this.#scratch, 'broadcast'), value)
+  }
+
+  /** A numeric sum tasks add to (`env.acc.add(n)`); counted once per successful task. */
+  accumulator(initial = 0): Accumulator {
+    const acc = new Accumulator(`a${this.#runId}-${++this.#sharedSeq}`, initial)
+    this.#accumulators.set(acc.id, acc)
+    return acc
+  }
+
+  #applyAccumulators(m: TaskMetrics): void {
+    if (m.accumulators === undefined) return
+    for (const [id, n] of Object.entries(m.accumulators)) this.#accumulators.get(id)?.add(n)
+  }
+
+  persist(node: LNode, level: StorageLevel | undefined): void {
+    if (level === undefined) {
+      node.storage = undefined
+      return
+    }
+    const budgetBytes = Math.floor(this.options.memoryPerWorkerMb * 2 ** 20 * this.options.storageFraction)
+    node.storage = { level, cacheKey: `${this.#runId}-${node.id}`, budgetBytes }
+  }
+
+  async checkpoint(node: LNode): Promise<void> {
+    if (node.checkpointFiles !== undefined) return
+    const base = this.options.checkpointDir === '' ? join(this.#scratch, 'checkpoints') : this.options.checkpointDir
+    const dir = join(base, `${this.#runId}-${node.id}`)
+    const results = await this.run(node, { kind: 'checkpoint', dir }, 'checkpoint')
+    node.checkpointFiles = results.map((r) => (r.kind === 'saved' ? r.file : ''))
   }
 
   /** Stops the workers and deletes shuffle and spill files. */

@@ -5,7 +5,7 @@ import { builtin, compileFn, toFnSpec } from './closure.js'
 import { JobError, JobErrorCodes } from './errors.js'
 import { PlanBuilder, type LNode, type ShuffleDep } from './lineage.js'
 import { rangeBounds, samePartitioner } from './partitioner.js'
-import type { AggregatorSpec, FnSpec, PartitionerSpec, PlanNode, TaskOutput, TaskResult } from './task.js'
+import type { AggregatorSpec, FnSpec, PartitionerSpec, PlanNode, StorageLevel, TaskOutput, TaskResult } from './task.js'
 
 /** What a Dataset needs from its Context. */
 export interface Engine {
@@ -16,6 +16,10 @@ export interface Engine {
   /** Runs one job over `partitions` of `node` (all by default); results in partition order. */
   run(node: LNode, output: TaskOutput, action: string, partitions?: readonly number[]): Promise<TaskResult[]>
   save(node: LNode, dir: string, format: 'text' | 'json'): Promise<void>
+  /** Marks `node` persisted (cache()/persist()); undefined level = unpersist. */
+  persist(node: LNode, level: StorageLevel | undefined): void
+  /** Materialises `node` to files and cuts its lineage. */
+  checkpoint(node: LNode): Promise<void>
 }
 
 /** Widens literal types so `[w, 1] as const` gives a dataset of [string, number]. */
@@ -61,6 +65,46 @@ export class Dataset<T> {
 
   get partitioner(): PartitionerSpec | undefined {
     return this.node.partitioner
+  }
+
+  // ---- persistence ----
+
+  /**
+   * Keeps computed partitions on the workers that computed them, so later actions reuse them:
+   * MEMORY (LRU under the per-worker budget; evicted partitions are recomputed from lineage),
+   * MEMORY_AND_DISK (evicted partitions are written to and read from disk), DISK. Returns this.
+   */
+  persist(level: StorageLevel = 'MEMORY'): this {
+    this.#engine.persist(this.node, level)
+    return this
+  }
+
+  /** persist('MEMORY'). */
+  cache(): this {
+    return this.persist('MEMORY')
+  }
+
+  /** Stops using persisted partitions (workers' LRU frees the memory). Returns this. */
+  unpersist(): this {
+    this.#engine.persist(this.node, undefined)
+    return this
+  }
+
+  get storageLevel(): StorageLevel | undefined {
+    return this.node.storage?.level
+  }
+
+  /**
+   * Writes every partition to the checkpoint directory (runs a job now) and cuts the lineage: later
+   * jobs read the files instead of recomputing parents. Cluster mode needs a shared checkpointDir.
+   */
+  async checkpoint(): Promise<this> {
+    await this.#engine.checkpoint(this.node)
+    return this
+  }
+
+  get isCheckpointed(): boolean {
+    return this.node.checkpointFiles !== undefined
   }
 
   #derive<U>(name: string, build: (b: PlanBuilder, id: number) => PlanNode, extra: { partitions?: number; partitioner?: PartitionerSpec | undefined; parents?: LNode[]; prepare?: () => Promise<void> } = {}): Dataset<U> {

@@ -23,6 +23,18 @@ export const DEFAULTS = {
   progress: false,
   /** Where shuffle and spill files go (a fresh directory is made inside). */
   scratchDir: tmpdir(),
+  /** Fraction of memoryPerWorkerMb that persisted partitions (cache()) may hold per worker. */
+  storageFraction: 0.5,
+  /** Speculative execution: backup attempts for stragglers (cluster-mode feature, works locally too). */
+  speculation: false,
+  /** Fraction of a stage's tasks that must be done before stragglers get backups. */
+  speculationQuantile: 0.75,
+  /** A task running longer than this multiple of the stage's median task time is a straggler. */
+  speculationMultiplier: 1.5,
+  /** How long a task waits for the worker holding its cached input before running elsewhere (ms). */
+  localityWaitMs: 3000,
+  /** Where checkpoint() writes ('' = inside the scratch directory; use a shared file system in cluster mode). */
+  checkpointDir: '',
 } as const
 
 export interface ContextOptions {
@@ -37,6 +49,12 @@ export interface ContextOptions {
   scratchDir?: string
   /** Extra node flags for local worker processes. */
   workerExecArgv?: string[]
+  storageFraction?: number
+  speculation?: boolean
+  speculationQuantile?: number
+  speculationMultiplier?: number
+  localityWaitMs?: number
+  checkpointDir?: string
   /** Runs tasks somewhere else (cluster mode); default: a LocalExecutor with `workers` processes. */
   executor?: Executor
 }
@@ -45,6 +63,11 @@ export type ResolvedOptions = DeepReadonly<Omit<Required<ContextOptions>, 'execu
 
 function positiveInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `Invalid option ${name}: ${String(v)}; expected a positive integer`)
+  return v
+}
+
+function fraction(name: string, v: number): number {
+  if (!(v > 0 && v <= 1)) throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `Invalid option ${name}: ${v}; expected (0, 1]`)
   return v
 }
 
@@ -63,6 +86,12 @@ export function resolveOptions(options: ContextOptions = {}): ResolvedOptions {
     progress: options.progress ?? DEFAULTS.progress,
     scratchDir: options.scratchDir ?? DEFAULTS.scratchDir,
     workerExecArgv: [...(options.workerExecArgv ?? [])],
+    storageFraction: fraction('storageFraction', options.storageFraction ?? DEFAULTS.storageFraction),
+    speculation: options.speculation ?? DEFAULTS.speculation,
+    speculationQuantile: fraction('speculationQuantile', options.speculationQuantile ?? DEFAULTS.speculationQuantile),
+    speculationMultiplier: options.speculationMultiplier ?? DEFAULTS.speculationMultiplier,
+    localityWaitMs: options.localityWaitMs ?? DEFAULTS.localityWaitMs,
+    checkpointDir: options.checkpointDir ?? DEFAULTS.checkpointDir,
   }
   return Object.freeze({ ...deepFreeze(resolved), executor: options.executor })
 }

@@ -7,7 +7,7 @@
 import { JobError, JobErrorCodes } from './errors.js'
 import type { Executor, ExecutorEvent, WorkerInfo } from './executor.js'
 import { addMetrics, newStageSummary, type JobSummary, type StageSummary } from './summary.js'
-import { taskId, type MapOutputLocation, type PlanNode, type TaskDescription, type TaskOutput, type TaskResult } from './task.js'
+import { taskId, type MapOutputLocation, type PlanNode, type TaskDescription, type TaskMetrics, type TaskOutput, type TaskResult } from './task.js'
 
 export interface ShuffleStageDef {
   readonly shuffleId: number
@@ -43,6 +43,30 @@ interface RunningTask {
   readonly workerId: string
   readonly shuffleId: number | null
   readonly attempt: number
+  readonly jobId: string
+  readonly startedAt: number
+  /** A backup copy launched by speculation. */
+  readonly speculative: boolean
+}
+
+/** Ops whose partition p reads partition p of their single input (cache locality follows them). */
+const ONE_TO_ONE = new Set(['map', 'flatMap', 'filter', 'mapValues', 'flatMapValues', 'keyBy', 'mapPartitions', 'sample', 'zipWithIndex', 'keys', 'values', 'tagged'])
+
+/** Cache keys whose partition p feeds partition p of `plan`. */
+function cacheKeysOf(plan: PlanNode): string[] {
+  const keys: string[] = []
+  let node: PlanNode | undefined = plan
+  while (node !== undefined) {
+    if (node.op === 'cached') keys.push(node.cacheKey)
+    if (node.op === 'cached' || ONE_TO_ONE.has(node.op)) {
+      const input: unknown = (node as { input?: unknown }).input
+      node = (input as { kind?: string } | undefined)?.kind === 'narrow' ? (input as { node: PlanNode }).node : undefined
+    } else if (node.op === 'shuffled') {
+      const narrow = node.inputs.find((i) => i.kind === 'narrow')
+      node = narrow?.kind === 'narrow' ? narrow.node : undefined
+    } else node = undefined
+  }
+  return keys
 }
 
 interface ActiveJob {
@@ -54,12 +78,24 @@ interface ActiveJob {
   readonly stageSummaries: Map<string, StageSummary>
   failed: JobError | null
   resolve: () => void
+  /** Durations (ms) of successful tasks per stage key, for speculation. */
+  readonly durations: Map<string, number[]>
+  /** When a task first waited for its preferred (cache-holding) worker, per stage:partition. */
+  readonly localityWait: Map<string, number>
 }
 
 export interface SchedulerOptions {
   readonly maxAttempts: number
   /** How long a job waits for a replacement when every worker is lost. Default 30 s. */
   readonly workerWaitMs?: number
+  /** Launch backup attempts of stragglers (see speculationQuantile / speculationMultiplier). */
+  readonly speculation?: boolean
+  readonly speculationQuantile?: number
+  readonly speculationMultiplier?: number
+  /** How long a task waits for the worker that caches its input (ms). Default 3000. */
+  readonly localityWaitMs?: number
+  /** Called once per partition with the metrics of its first successful attempt (accumulators). */
+  readonly onTaskCommitted?: (metrics: TaskMetrics) => void
 }
 
 export class Scheduler {
@@ -71,6 +107,10 @@ export class Scheduler {
   readonly #attemptSeq = new Map<string, number>()
   readonly #running = new Map<string, RunningTask>()
   #job: ActiveJob | null = null
+  /** `cacheKey:partition` -> workers holding that persisted partition. */
+  readonly #cacheLocations = new Map<string, Set<string>>()
+  /** Backup attempts launched (tests and summaries). */
+  speculativeLaunches = 0
   #nextStageId = 0
   #started: Promise<void> | null = null
   #idleResolvers: (() => void)[] = []
@@ -141,12 +181,25 @@ export class Scheduler {
       summary.stages.push(s)
     }
     const started = performance.now()
-    const job: ActiveJob = { req, summary, order, done: new Set(), failures: new Map(), stageSummaries, failed: null, resolve: () => {} }
+    const job: ActiveJob = { req, summary, order, done: new Set(), failures: new Map(), stageSummaries, failed: null, resolve: () => {}, durations: new Map(), localityWait: new Map() }
     const finished = new Promise<void>((resolve) => { job.resolve = resolve })
     this.#job = job
     this.#schedule()
-    await finished
+    // Stragglers send no events while they straggle: look at the clock now and then.
+    const ticker = this.#options.speculation === true ? setInterval(() => this.#schedule(), 100) : undefined
+    try {
+      await finished
+    } finally {
+      if (ticker !== undefined) clearInterval(ticker)
+    }
     this.#job = null
+    // Backup copies (or originals) still running belong to a finished job: drop them now so a late
+    // report can never be taken for a task of the next job. They keep their slot until they report.
+    for (const [tid, t] of this.#running) {
+      if (t.jobId !== req.jobId) continue
+      this.#running.delete(tid)
+      this.#executor.cancel(tid)
+    }
     summary.ms = performance.now() - started
     if (job.failed !== null) {
       summary.status = 'failed'
@@ -178,9 +231,10 @@ export class Scheduler {
     job.resolve()
   }
 
-  #freeWorker(): { info: WorkerInfo; running: Set<string> } | null {
+  #freeWorker(among?: ReadonlySet<string>): { info: WorkerInfo; running: Set<string> } | null {
     let best: { info: WorkerInfo; running: Set<string> } | null = null
     for (const w of this.#workers.values()) {
+      if (among !== undefined && !among.has(w.info.id)) continue
       const free = w.info.slots - w.running.size
       if (free > 0 && (best === null || free > best.info.slots - best.running.size)) best = w
     }
@@ -221,35 +275,95 @@ export class Scheduler {
         if (stage.status === 'done' || stage.status === 'skipped') stage.status = 'pending'
       }
       if (!parents.every((p) => this.#complete(p))) continue
+      const plan = def === null ? req.plan : def.plan
+      const cacheKeys = cacheKeysOf(plan)
+      let waiting = false
       for (const p of missing) {
         if (this.#isRunning(key, p)) continue
-        const w = this.#freeWorker()
+        let w = this.#freeWorker()
         if (w === null) return
-        const seqKey = `${id === null ? req.jobId : `s${id}`}:${p}`
-        const attempt = this.#attemptSeq.get(seqKey) ?? 0
-        this.#attemptSeq.set(seqKey, attempt + 1)
-        const shuffleInputs: Record<number, readonly MapOutputLocation[]> = {}
-        for (const sid of parents) shuffleInputs[sid] = this.#mapOutputs.get(sid) as MapOutputLocation[]
-        const task: TaskDescription = {
-          taskId: taskId(req.jobId, stage.stageId, p, attempt),
-          jobId: req.jobId,
-          stageId: stage.stageId,
-          partition: id === null ? (req.partitions[0] === undefined ? p : p) : p,
-          attempt,
-          plan: def === null ? req.plan : def.plan,
-          output: def === null ? req.output : def.output,
-          shuffleInputs,
-          memoryBudgetBytes: req.memoryBudgetBytes,
-          scratchDir: req.scratchDir,
+        if (cacheKeys.length > 0) {
+          // Prefer the worker that holds this partition's persisted input; wait a little for it.
+          const holders = this.#holders(cacheKeys, p)
+          if (holders.size > 0) {
+            const local = this.#freeWorker(holders)
+            const waitKey = `${key}:${p}`
+            if (local !== null) w = local
+            else {
+              const since = job.localityWait.get(waitKey) ?? performance.now()
+              job.localityWait.set(waitKey, since)
+              if (performance.now() - since < (this.#options.localityWaitMs ?? 3000)) {
+                waiting = true
+                continue
+              }
+            }
+          }
         }
-        if (stage.status === 'pending') { stage.status = 'running'; stage.startedAt = performance.now() }
-        stage.attempts++
-        this.#running.set(task.taskId, { stageKey: key, partition: p, workerId: w.info.id, shuffleId: id, attempt })
-        w.running.add(task.taskId)
-        this.#executor.launch(w.info.id, task)
+        this.#launch(job, key, id, def, p, w, stage, false)
       }
+      if (waiting) setTimeout(() => this.#schedule(), Math.min(250, this.#options.localityWaitMs ?? 3000)).unref()
+      if (this.#options.speculation === true) this.#speculate(job, key, id, def, stage)
     }
     req.onProgress?.(job.summary)
+  }
+
+  /** Workers holding partition p of any of these persisted datasets. */
+  #holders(cacheKeys: readonly string[], p: number): Set<string> {
+    const out = new Set<string>()
+    for (const k of cacheKeys) for (const w of this.#cacheLocations.get(`${k}:${p}`) ?? []) if (this.#workers.has(w)) out.add(w)
+    return out
+  }
+
+  /** Backup attempts for tasks running much longer than the stage's median, once most are done. */
+  #speculate(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, stage: StageSummary): void {
+    const durations = job.durations.get(key)
+    if (durations === undefined || durations.length === 0) return
+    const total = id === null ? job.req.partitions.length : (def as ShuffleStageDef).partitions
+    const done = id === null ? job.done.size : (this.#mapOutputs.get(id) ?? []).filter((o) => o !== null).length
+    if (done < Math.ceil((this.#options.speculationQuantile ?? 0.75) * total)) return
+    const sorted = [...durations].sort((a, b) => a - b)
+    const median = sorted[sorted.length >> 1] as number
+    const threshold = Math.max(20, (this.#options.speculationMultiplier ?? 1.5) * median)
+    const now = performance.now()
+    for (const t of [...this.#running.values()]) {
+      if (t.stageKey !== key || t.jobId !== job.req.jobId || t.speculative) continue
+      if (now - t.startedAt <= threshold) continue
+      let copies = 0
+      for (const o of this.#running.values()) if (o.stageKey === key && o.partition === t.partition && o.jobId === t.jobId) copies++
+      if (copies > 1) continue
+      const others = new Set([...this.#workers.keys()].filter((w) => w !== t.workerId))
+      const w = this.#freeWorker(others)
+      if (w === null) return
+      this.speculativeLaunches++
+      this.#launch(job, key, id, def, t.partition, w, stage, true)
+    }
+  }
+
+  #launch(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, p: number, w: { info: WorkerInfo; running: Set<string> }, stage: StageSummary, speculative: boolean): void {
+    const req = job.req
+    const parents = def === null ? req.parents : def.parents
+    const seqKey = `${id === null ? req.jobId : `s${id}`}:${p}`
+    const attempt = this.#attemptSeq.get(seqKey) ?? 0
+    this.#attemptSeq.set(seqKey, attempt + 1)
+    const shuffleInputs: Record<number, readonly MapOutputLocation[]> = {}
+    for (const sid of parents) shuffleInputs[sid] = this.#mapOutputs.get(sid) as MapOutputLocation[]
+    const task: TaskDescription = {
+      taskId: taskId(req.jobId, stage.stageId, p, attempt),
+      jobId: req.jobId,
+      stageId: stage.stageId,
+      partition: id === null ? (req.partitions[0] === undefined ? p : p) : p,
+      attempt,
+      plan: def === null ? req.plan : def.plan,
+      output: def === null ? req.output : def.output,
+      shuffleInputs,
+      memoryBudgetBytes: req.memoryBudgetBytes,
+      scratchDir: req.scratchDir,
+    }
+    if (stage.status === 'pending') { stage.status = 'running'; stage.startedAt = performance.now() }
+    stage.attempts++
+    this.#running.set(task.taskId, { stageKey: key, partition: p, workerId: w.info.id, shuffleId: id, attempt, jobId: req.jobId, startedAt: performance.now(), speculative })
+    w.running.add(task.taskId)
+    this.#executor.launch(w.info.id, task)
   }
 
   #onEvent(e: ExecutorEvent): void {
@@ -262,6 +376,7 @@ export class Scheduler {
         this.#workers.delete(e.workerId)
         if (this.#job !== null) this.#job.summary.workersLost++
         if (w !== undefined) for (const id of w.running) this.#running.delete(id)
+        for (const holders of this.#cacheLocations.values()) holders.delete(e.workerId)
         // Outputs written by the lost worker die with it: recompute them from lineage.
         for (const outs of this.#mapOutputs.values()) {
           for (let i = 0; i < outs.length; i++) if (outs[i]?.workerId === e.workerId) outs[i] = null
@@ -284,7 +399,18 @@ export class Scheduler {
         if (job === null || job.failed !== null) break
         const stage = job.stageSummaries.get(t.stageKey)
         if (stage === undefined) break
-        if (e.type === 'task-succeeded') this.#succeeded(job, t, stage, e)
+        if (t.jobId !== job.req.jobId) break
+        if (e.type === 'task-succeeded') {
+          for (const b of e.metrics.cachedBlocks ?? []) {
+            let holders = this.#cacheLocations.get(b)
+            if (holders === undefined) this.#cacheLocations.set(b, (holders = new Set()))
+            holders.add(e.workerId)
+          }
+          const list = job.durations.get(t.stageKey)
+          if (list === undefined) job.durations.set(t.stageKey, [performance.now() - t.startedAt])
+          else list.push(performance.now() - t.startedAt)
+          this.#succeeded(job, t, stage, e)
+        }
         else this.#failed(job, t, stage, e)
       }
     }
@@ -299,6 +425,7 @@ export class Scheduler {
       const worker = this.#workers.get(e.workerId)
       if (outs === undefined || worker === undefined || e.result.kind !== 'map-status') return
       if (outs[t.partition] === null) {
+        this.#options.onTaskCommitted?.(e.metrics)
         outs[t.partition] = { mapId: t.partition, attempt: t.attempt, workerId: e.workerId, address: worker.info.address, sizes: e.result.sizes }
         stage.tasksDone = outs.filter((o) => o !== null).length
       }
@@ -306,6 +433,7 @@ export class Scheduler {
     }
     const duplicate = job.done.has(t.partition)
     job.done.add(t.partition)
+    if (!duplicate) this.#options.onTaskCommitted?.(e.metrics)
     if (!duplicate) stage.tasksDone++
     try {
       job.req.onResult(t.partition, e.result, duplicate)

@@ -349,7 +349,7 @@ class TaskContext {
     }
     if (node.sort !== undefined) {
       const sorter = new ExternalSorter(node.sort.ascending, budget, this.spillDir)
-      for await (const b of allPairs()) for (const [k, v] of b) sorter.insert(k, v)
+      for await (const b of allPairs()) for (let i = 0; i < b.length; i++) sorter.insertPair(b[i] as [unknown, unknown])
       yield* sorter.results()
       this.counters.spillBytes += sorter.spillBytes
       return

@@ -27,6 +27,8 @@ Options:
   --scratch-dir DIR      Shuffle and spill files (default: a fresh dir under the OS tmp dir)
   --secret S | --secret-file PATH   Shared secret (or SWITCHYARD_SECRET)
   --insecure             Allow running without a secret (loopback experiments only)
+  --no-shared-fs         Always fetch job modules and broadcasts from the coordinator, even when
+                         the driver's file exists here with the same sha256
 
 The worker only runs tasks from a coordinator that proved it knows the secret.
 Job code is code: anyone with the secret can run anything as this user.
@@ -35,7 +37,7 @@ Job code is code: anyone with the secret can run anything as this user.
 export const command: Command = {
   help: HELP,
   async run(argv) {
-    const flags = parseFlags(argv, ['connect', 'cores', 'memory-mb', 'host', 'advertise', 'block-port', 'cache-dir', 'scratch-dir', 'secret', 'secret-file', 'heartbeat-interval-ms', 'heartbeat-timeout-ms'], ['insecure'])
+    const flags = parseFlags(argv, ['connect', 'cores', 'memory-mb', 'host', 'advertise', 'block-port', 'cache-dir', 'scratch-dir', 'secret', 'secret-file', 'heartbeat-interval-ms', 'heartbeat-timeout-ms'], ['insecure', 'no-shared-fs'])
     const connect = flags.values.get('connect')
     if (connect === undefined) throw new UsageError('Missing --connect HOST:PORT')
     const colon = connect.lastIndexOf(':')
@@ -51,7 +53,7 @@ export const command: Command = {
       heartbeatTimeoutMs: intFlag(flags, 'heartbeat-timeout-ms', 6000),
     }
     const scratchRoot = flags.values.get('scratch-dir') ?? join(tmpdir(), `switchyard-worker-${process.pid}-${randomBytes(4).toString('hex')}`)
-    const runner = new EngineTaskRunner({ cores, scratchRoot, cluster: common })
+    const runner = new EngineTaskRunner({ cores, scratchRoot, cluster: common, noSharedFs: flags.bools.has('no-shared-fs') })
     const bindHost = flags.values.get('host') ?? '127.0.0.1'
     const worker = new Worker({
       ...common,

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Executor, ExecutorEvent, ExecutorListener, WorkerInfo } from '../executor.js'
 import type { TaskDescription, TaskFailure, TaskMetrics, TaskResult } from '../task.js'
 import { sha256Hex } from './blob-store.js'
@@ -46,7 +46,7 @@ function toInfo(w: WireWorker): WorkerInfo {
   return { id: w.id, slots: Math.max(1, w.cores), address: `${host}:${w.blockPort}` }
 }
 
-/** Collects module URLs of FnSpecs anywhere in a task. */
+/** Collects module URLs of FnSpecs and broadcast files anywhere in a task. */
 function moduleUrls(value: unknown, out: Set<string>): void {
   if (Array.isArray(value)) {
     for (const v of value) moduleUrls(v, out)
@@ -55,6 +55,8 @@ function moduleUrls(value: unknown, out: Set<string>): void {
   if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return
   const obj = value as Record<string, unknown>
   if (obj.kind === 'module' && typeof obj.module === 'string') out.add(obj.module)
+  // Broadcast references (shared-vars.ts) name a file: shipped like a module, once per worker.
+  if (obj.__syBroadcast === 1 && typeof obj.path === 'string') out.add(pathToFileURL(obj.path).href)
   for (const v of Object.values(obj)) moduleUrls(v, out)
 }
 

@@ -36,6 +36,8 @@ export interface EngineRunnerOptions {
   scratchRoot: string
   cluster: CommonClusterOptions
   execArgv?: readonly string[]
+  /** Never use the driver's paths even when this machine has them (behave as a separate machine). */
+  noSharedFs?: boolean
 }
 
 interface Proc {
@@ -57,16 +59,23 @@ function entry(): { file: string; execArgv: string[] } {
   return { file, execArgv: tsx === null ? [] : ['--import', tsx] }
 }
 
-/** Replaces module URLs inside FnSpecs (anywhere in the plan) with local ones. */
+/** Replaces module URLs inside FnSpecs and broadcast file paths (anywhere in the plan) with local ones. */
 function rewriteModules(value: unknown, map: ReadonlyMap<string, string>): unknown {
   if (Array.isArray(value)) return value.map((v) => rewriteModules(v, map))
   if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value
+  const proto = Object.getPrototypeOf(value) as unknown
+  // Only plain data is walked: Maps, Sets, Dates and class instances in user data stay as they are.
+  if (proto !== Object.prototype && proto !== null) return value
   const obj = value as Record<string, unknown>
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(obj)) out[k] = rewriteModules(v, map)
   if (obj.kind === 'module' && typeof obj.module === 'string') {
     const local = map.get(obj.module)
     if (local !== undefined) out.module = local
+  }
+  if (obj.__syBroadcast === 1 && typeof obj.path === 'string') {
+    const local = map.get(pathToFileURL(obj.path).href)
+    if (local !== undefined) out.path = fileURLToPath(local)
   }
   return out
 }
@@ -161,7 +170,7 @@ export class EngineTaskRunner implements RemoteTaskRunner {
 
   /** The driver's file when this machine has the same bytes at the same path, else the shipped copy. */
   async #resolveModule(m: ShippedModule, ctx: RemoteTaskContext): Promise<string> {
-    if (m.url.startsWith('file:')) {
+    if (m.url.startsWith('file:') && this.#o.noSharedFs !== true) {
       const path = fileURLToPath(m.url)
       try {
         if (existsSync(path) && sha256Hex(readFileSync(path)) === m.digest) {

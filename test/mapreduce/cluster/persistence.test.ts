@@ -1,0 +1,150 @@
+// cache()/persist() levels with LRU eviction, unpersist(), checkpoint(), broadcast variables,
+// accumulators counted once per successful task (retries and speculative copies included) and
+// speculative execution with exactly-once output commit. Local mode (the same scheduler as
+// cluster mode); the cluster run checks cache locality and broadcast shipping over TCP.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Context } from '../../../src/mapreduce/index.js'
+import { ClusterExecutor } from '../../../src/mapreduce/cluster/cluster-executor.js'
+import { SECRET, startCluster } from './fixtures/cluster.js'
+
+const N = 2000
+
+test('cache(): a second action reuses persisted partitions (no recomputation); unpersist() recomputes', async (t) => {
+  const ctx = new Context({ workers: 2 })
+  t.after(() => ctx.stop())
+  const computed = ctx.accumulator()
+  const ds = ctx.range(0, N, 1, 4).map((x, env) => {
+    env.acc.add(1)
+    return x * 2
+  }, { env: { acc: computed } })
+  ds.cache()
+  assert.equal(ds.storageLevel, 'MEMORY')
+  assert.equal(await ds.count(), N)
+  assert.equal(computed.value, N)
+  assert.equal(await ds.reduce((a, b) => a + b), N * (N - 1))
+  assert.equal(computed.value, N, 'served from the cache')
+  ds.unpersist()
+  assert.equal(await ds.count(), N)
+  assert.equal(computed.value, 2 * N, 'recomputed after unpersist')
+})
+
+test('negative control: without cache() the second action recomputes', async (t) => {
+  const ctx = new Context({ workers: 2 })
+  t.after(() => ctx.stop())
+  const computed = ctx.accumulator()
+  const ds = ctx.range(0, N, 1, 4).map((x, env) => (env.acc.add(1), x), { env: { acc: computed } })
+  await ds.count()
+  await ds.count()
+  assert.equal(computed.value, 2 * N)
+})
+
+test('persist levels under a tiny memory budget: MEMORY recomputes evicted partitions, MEMORY_AND_DISK and DISK read them back', async (t) => {
+  // 1 MiB * 0.01 = ~10 KB per worker: far less than one partition.
+  const ctx = new Context({ workers: 2, memoryPerWorkerMb: 1, storageFraction: 0.01 })
+  t.after(() => ctx.stop())
+  const expected = Array.from({ length: N }, (_, i) => `row-${i}-${'x'.repeat(20)}`)
+  for (const [level, recomputes] of [['MEMORY', true], ['MEMORY_AND_DISK', false], ['DISK', false]] as const) {
+    const computed = ctx.accumulator()
+    const ds = ctx.range(0, N, 1, 4).map((i, env) => (env.acc.add(1), `row-${i}-${'x'.repeat(20)}`), { env: { acc: computed } }).persist(level)
+    assert.deepEqual(await ds.collect(), expected)
+    assert.deepEqual(await ds.collect(), expected, `${level}: same result`)
+    assert.equal(computed.value, recomputes ? 2 * N : N, `${level}: partitions ${recomputes ? 'recomputed' : 'read back'}`)
+  }
+})
+
+test('checkpoint() writes partitions and cuts the lineage', async (t) => {
+  const ctx = new Context({ workers: 2 })
+  t.after(() => ctx.stop())
+  const computed = ctx.accumulator()
+  let ds = ctx.range(0, 300, 1, 3).map((x, env) => (env.acc.add(1), [x % 7, x] as const), { env: { acc: computed } }).reduceByKey((a, b) => a + b)
+  for (let i = 0; i < 5; i++) ds = ds.mapValues((v) => v + 1)
+  await ds.checkpoint()
+  assert.ok(ds.isCheckpointed)
+  const n = computed.value
+  const a = (await ds.collect()).sort((x, y) => x[0] - y[0])
+  const b = (await ds.map(([k, v]) => [k, v * 2] as const).collect()).sort((x, y) => x[0] - y[0])
+  assert.equal(computed.value, n, 'no parent was recomputed after the checkpoint')
+  assert.equal(a.length, 7)
+  assert.deepEqual(b.map(([k, v]) => [k, v / 2]), a.map(([k, v]) => [k, v]))
+})
+
+test('broadcast values reach every task; accumulators count once per successful task despite retries', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-acc-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const ctx = new Context({ workers: 2 })
+  t.after(() => ctx.stop())
+  const names = ctx.broadcast(new Map([[0, 'zero'], [1, 'one'], [2, 'two']]))
+  const seen = ctx.accumulator()
+  const out = await ctx
+    .range(0, 90, 1, 3)
+    .map((x, env) => {
+      env.seen.add(1)
+      // The first attempt of the task that sees 45 fails after counting: that count must not stick.
+      if (x === 45 && !process.getBuiltinModule('node:fs').existsSync(env.marker)) {
+        process.getBuiltinModule('node:fs').writeFileSync(env.marker, 'x')
+        throw new Error('transient failure')
+      }
+      return env.names.value.get(x % 3)
+    }, { env: { names, seen, marker: join(dir, 'failed-once') } })
+    .countByValue()
+  assert.ok(existsSync(join(dir, 'failed-once')), 'the failing attempt ran')
+  assert.deepEqual(Object.fromEntries(out instanceof Map ? out : Object.entries(out)), { zero: 30, one: 30, two: 30 })
+  assert.equal(seen.value, 90, 'updates of the failed attempt were dropped')
+})
+
+test('speculative execution: a straggler gets a backup, output is committed once, accumulators count once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-spec-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const ctx = new Context({ workers: 3, speculation: true })
+  t.after(() => ctx.stop())
+  const acc = ctx.accumulator()
+  const started = Date.now()
+  await ctx
+    .range(0, 800, 1, 8)
+    .mapPartitions(async function* (xs, env, p) {
+      let n = 0
+      const fs = process.getBuiltinModule('node:fs')
+      // Partition 5's first attempt is a straggler (10 s); its backup runs at normal speed.
+      const slow = p === 5 && !fs.existsSync(env.marker)
+      if (slow) fs.writeFileSync(env.marker, 'x')
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, slow ? 10_000 : 150)
+      for await (const x of xs) {
+        n++
+        yield `${p}:${x}`
+      }
+      env.acc.add(n)
+    }, { env: { acc, marker: join(dir, 'slow-once') } })
+    .saveAsTextFile(join(dir, 'out'))
+  const elapsed = Date.now() - started
+  assert.ok(elapsed < 9_000, `the backup finished the job before the straggler (${elapsed} ms)`)
+  const parts = readdirSync(join(dir, 'out')).filter((f) => f.startsWith('part-')).sort()
+  assert.equal(parts.length, 8)
+  const lines = parts.flatMap((f) => readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter(Boolean))
+  assert.equal(lines.length, 800)
+  assert.equal(new Set(lines).size, 800)
+  assert.equal(acc.value, 800)
+  assert.ok(existsSync(join(dir, 'out', '_SUCCESS')))
+})
+
+test('cluster mode: cached partitions stay on their workers across jobs; a broadcast is fetched once per worker', async (t) => {
+  // --no-shared-fs: workers behave as on other machines and fetch every module / broadcast.
+  const cluster = await startCluster(2, { workerArgs: ['--no-shared-fs'] })
+  t.after(() => cluster.stop())
+  const executor = new ClusterExecutor({ master: cluster.master, secret: SECRET, minWorkers: 2 })
+  const ctx = new Context({ executor })
+  t.after(() => ctx.stop())
+  const computed = ctx.accumulator()
+  const table = ctx.broadcast(Array.from({ length: 1000 }, (_, i) => i * 3))
+  const ds = ctx.range(0, N, 1, 6).map((x, env) => (env.acc.add(1), env.table.value[x % 1000] as number), { env: { acc: computed, table } }).cache()
+  const first = await ds.reduce((a, b) => a + b)
+  for (let i = 0; i < 3; i++) assert.equal(await ds.reduce((a, b) => a + b), first)
+  assert.equal(computed.value, N, 'every later job read the cached partitions where they were')
+  await new Promise((r) => setTimeout(r, 600))
+  const fetches = cluster.coordinator.workers().map((w) => w.stats.blobFetches ?? 0)
+  assert.deepEqual(fetches, [1, 1], `each worker fetched the broadcast exactly once: ${JSON.stringify(cluster.coordinator.workers().map((w) => w.stats))} blobs ${cluster.coordinator.blobs.size}`)
+  assert.equal(cluster.coordinator.blobs.size, 1, 'the broadcast was uploaded once, content-addressed')
+})
