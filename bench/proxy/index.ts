@@ -2,7 +2,7 @@
 // one nginx `return 200` origin; one worker/process each, keep-alive; small body, 100 KiB body, TLS.
 // Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, Socket, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -39,6 +39,14 @@ if (spawnSync('test', ['-d', join(here, 'node_modules/@fastify/http-proxy')]).st
   console.log('installing bench/proxy peers (fastify, @fastify/http-proxy) into bench/proxy/node_modules')
   spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })
 }
+
+// Ours runs as compiled JavaScript (like an installed package), not through tsx: compile src/ into
+// .tmp/ (tsc emits even if an unrelated file has type errors). Falls back to tsx if that fails.
+const DIST = join(root, '.tmp', 'bench-proxy-dist')
+rmSync(DIST, { recursive: true, force: true })
+spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', DIST, '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'ignore' })
+const OURS_CMD = existsSync(join(DIST, 'cli/run.js')) ? [join(DIST, 'cli/run.js')] : ['--import', 'tsx', 'src/cli/run.ts']
+console.log(`ours runs as: node ${OURS_CMD.join(' ')}`)
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-bench-proxy-'))
 // nginx workers run as another user: they must be able to read the 100 KiB file.
@@ -147,12 +155,14 @@ async function spawnServer(cmd: string, args: string[], ports: number[], opts: {
   return { child, pid }
 }
 
+const fileSafe = (name: string): string => name.replace(/[^A-Za-z0-9_-]+/g, '_')
+
 function oursContender(name: string, workers: number): Contender<Ctx> {
   return {
     name,
     async start() {
       const [p, ps] = [await freePort(), await freePort()]
-      const cfg = join(dir, `${name}.yaml`)
+      const cfg = join(dir, `${fileSafe(name)}.yaml`)
       writeFileSync(
         cfg,
         `listeners:
@@ -165,7 +175,7 @@ accessLog: {enabled: false}
 headers: {requestId: false}
 `,
       )
-      const { child, pid } = await spawnServer(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'proxy', '--config', cfg, '--no-watch', '--log-level', 'warn', '--workers', String(workers)], [p, ps])
+      const { child, pid } = await spawnServer(process.execPath, [...OURS_CMD, 'proxy', '--config', cfg, '--no-watch', '--log-level', 'warn', '--workers', String(workers)], [p, ps])
       return { ...(workers === 1 ? { pid } : {}), ctx: { http: `http://127.0.0.1:${p}`, https: `https://127.0.0.1:${ps}` }, stop: () => stopChild(child) }
     },
   }
@@ -176,12 +186,12 @@ function nginxContender(name: string, workers: number): Contender<Ctx> {
     name,
     async start() {
       const [p, ps] = [await freePort(), await freePort()]
-      const conf = join(dir, `${name}.conf`)
+      const conf = join(dir, `${fileSafe(name)}.conf`)
       writeFileSync(
         conf,
         `worker_processes ${workers};
-pid ${dir}/${name}.pid;
-error_log ${dir}/${name}-error.log warn;
+pid ${dir}/${fileSafe(name)}.pid;
+error_log ${dir}/${fileSafe(name)}-error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
