@@ -27,17 +27,21 @@ export class ExternalSorter {
   }
 
   insert(k: unknown, v: unknown): void {
-    this.#buf.push([k, v])
-    this.#bytes += 48 + estimateSize(k) + estimateSize(v)
+    this.insertPair([k, v])
+  }
+
+  /** Takes ownership of `pair` (no copy). */
+  insertPair(pair: [unknown, unknown]): void {
+    this.#buf.push(pair)
+    this.#bytes += 48 + estimateSize(pair[0]) + estimateSize(pair[1])
     if (this.#bytes > this.#budget) this.#spill()
   }
 
   #sorted(): [unknown, unknown][] {
-    const s = this.#sign
     const b = this.#buf
     this.#buf = []
     this.#bytes = 0
-    return b.sort((x, y) => s * compareKeys(x[0], y[0]))
+    return this.#sign === 1 ? b.sort((x, y) => compareKeys(x[0], y[0])) : b.sort((x, y) => compareKeys(y[0], x[0]))
   }
 
   #spill(): void {
