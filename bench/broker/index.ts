@@ -14,6 +14,10 @@ interface Ctx {
 const args = process.argv.slice(2)
 const rounds = Number(args[args.indexOf('--rounds') + 1] ?? 3) || 3
 const quick = args.includes('--quick')
+/** `--only "1->10 128 B"` runs the workloads whose name contains the text; `--peers nats-server` limits peers. */
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
+const peers = args.includes('--peers') ? (args[args.indexOf('--peers') + 1] ?? '').split(',') : undefined
+const scale = args.includes('--scale') ? Number(args[args.indexOf('--scale') + 1]) || 1 : 1
 
 /** An unmeasured burst so every server (and our JIT) is warm before round 1. */
 async function warmUp(protocol: Protocol, port: number): Promise<void> {
@@ -44,20 +48,20 @@ const contenders: Contender<Ctx>[] = [
   contender('nats-server', 'nats', startNats),
   contender('redis-server', 'redis', startRedis),
   contender('aedes', 'mqtt', startAedes),
-]
+].filter((c, i) => i === 0 || peers === undefined || peers.includes(c.name))
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 function workload(subscribers: number, size: number): Workload<Ctx> {
   // Deliveries per round; Aedes is an order of magnitude slower, so it gets fewer.
-  const target = (size <= 1024 ? 400_000 : 40_000) / (quick ? 4 : 1)
-  const batch = size <= 1024 ? 500 : 20
+  const target = ((size <= 1024 ? 400_000 : 40_000) * scale) / (quick ? 4 : 1)
+  const batch = size <= 1024 ? 500 : 100
   return {
     name: `1->${subscribers} ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`,
     unit: 'deliveries/s',
     async run(ctx, name) {
       const messages = Math.max(batch, Math.round(target / subscribers / (name === 'aedes' ? 8 : 1)))
-      const window = Math.max(batch * 4, 2000)
+      const window = size <= 1024 ? 2000 : batch * 4
       const received = new Array<number>(subscribers).fill(0)
       const latency = newHistogram()
       let total = 0
@@ -114,6 +118,7 @@ const sizes = [128, 16 * 1024]
 const fanouts = [1, 10, 100]
 const workloads: Workload<Ctx>[] = []
 for (const size of sizes) for (const n of fanouts) workloads.push(workload(n, size))
+const selected = only === undefined ? workloads : workloads.filter((w) => w.name.includes(only))
 
-await runBench({ name: 'broker', rounds, contenders, workloads })
+await runBench({ name: 'broker', rounds, contenders, workloads: selected })
 process.exit(0)
