@@ -146,8 +146,9 @@ export class FaultStorageIO implements StorageIO {
       get size() {
         return file.size
       },
-      append(data: Uint8Array) {
+      append(input: Uint8Array | readonly Uint8Array[]) {
         if (!alive()) return
+        const data = input instanceof Uint8Array ? input : Buffer.concat(input as Uint8Array[])
         io.stats.appends++
         const need = file.size + data.length
         if (need > file.data.length) {

@@ -158,8 +158,13 @@ export class MsgStore {
     // Timestamps never go backwards inside a stream, so seek-by-time can binary search.
     const t = ts < this.#lastTs ? this.#lastTs : ts
     const e: Entry = { seq, ts: t, subject, size: msgSize(subject, hdr?.length ?? 0, data.length), seg: undefined, off: 0, len: 0, hdr, data, cached: false }
-    if (this.#io !== undefined) {
+    if (this.#io === undefined) {
+      // The caller's bytes may be a view into a socket buffer: keep a copy.
+      e.data = data.slice()
+    } else {
       const rec = encodeMsgRecord(seq, t, subject, hdr, data)
+      // The record already holds a copy: the cache points into it instead of copying again.
+      e.data = rec.subarray(rec.length - data.length)
       const seg = this.#writableSegment(seq, rec.length)
       e.seg = seg
       e.off = seg.file.size + this.#pendingBytes
@@ -277,10 +282,10 @@ export class MsgStore {
   #flushWrites(): void {
     if (this.#pending.length === 0) return
     const seg = this.#segments[this.#segments.length - 1] as Segment
-    const buf = this.#pending.length === 1 ? (this.#pending[0] as Uint8Array) : Buffer.concat(this.#pending, this.#pendingBytes)
+    const bufs = this.#pending
     this.#pending = []
     this.#pendingBytes = 0
-    seg.file.append(buf)
+    seg.file.append(bufs.length === 1 ? (bufs[0] as Uint8Array) : bufs)
     for (const e of this.#pendingEntries) {
       if (this.#entry(e.seq) === e) {
         e.cached = true

@@ -1,13 +1,13 @@
 // The one narrow interface through which the stream store touches files (append, fsync, read,
 // truncate, rename, plus listing), so tests can swap in FaultStorageIO and simulate power loss.
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, ftruncateSync, writeSync } from 'node:fs'
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, ftruncateSync, writeSync, writevSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 export interface StorageFile {
   /** Current length in bytes, including appended but not yet synced data. */
   readonly size: number
-  /** Appends at the end (reaches the OS page cache, not yet the disk). */
-  append(data: Uint8Array): void
+  /** Appends at the end (reaches the OS page cache, not yet the disk); an array is one gathered write. */
+  append(data: Uint8Array | readonly Uint8Array[]): void
   /** Resolves once everything appended so far is on stable storage. */
   fsync(): Promise<void>
   read(position: number, length: number): Uint8Array
@@ -78,7 +78,16 @@ class NodeFile implements StorageFile {
     return this.#size
   }
 
-  append(data: Uint8Array): void {
+  append(data: Uint8Array | readonly Uint8Array[]): void {
+    if (!(data instanceof Uint8Array)) {
+      let total = 0
+      for (const d of data) total += d.length
+      const n = writevSync(this.#fd, data as Uint8Array[], this.#size)
+      this.#size += n
+      // A short gathered write (more buffers than IOV_MAX, or a full pipe): finish with plain writes.
+      if (n < total) this.append(Buffer.concat(data as Uint8Array[], total).subarray(n))
+      return
+    }
     let off = 0
     while (off < data.length) off += writeSync(this.#fd, data, off, data.length - off, this.#size + off)
     this.#size += data.length

@@ -81,7 +81,8 @@ export class Stream {
   }
 
   #onMsg(m: BrokerMsg): void {
-    const data = m.data.slice()
+    // m.data is a view valid during this call; the store copies what it keeps.
+    const data = m.data
     const headers = m.headers === undefined ? undefined : JsHeaders.from(m.headers)
     this.ingest(m.subject, headers, data, m.reply)
   }
