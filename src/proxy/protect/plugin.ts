@@ -194,7 +194,7 @@ export const protectPlugin: ProxyPlugin = {
               ctx.log.limit = 'invalid'
               ctx.log.limit_reason = v.reason
               if (!ctx.res.headersSent) respond(ctx, v.status, `${v.status} ${v.reason}\n`, { connection: 'close' })
-              setImmediate(() => req.socket.destroy())
+              setImmediate(() => socket?.destroy())
             })
           return new Promise<HookResult>((resolve) => {
             setImmediate(() => {
