@@ -1,12 +1,19 @@
-// CRC32C (Castagnoli), the checksum on every log record: table-driven, slicing one byte at a time,
-// which is fast enough next to an fsync and needs no native module.
+// CRC32C (Castagnoli), the checksum on every log record. Slicing-by-8 tables: eight bytes per
+// step, several times faster than the byte-at-a-time loop, with no native module.
 
-const TABLE = (() => {
-  const t = new Uint32Array(256)
+const T = (() => {
+  const t = new Uint32Array(8 * 256)
   for (let i = 0; i < 256; i++) {
     let c = i
     for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
     t[i] = c >>> 0
+  }
+  for (let i = 0; i < 256; i++) {
+    let c = t[i] as number
+    for (let s = 1; s < 8; s++) {
+      c = (t[c & 0xff] as number) ^ (c >>> 8)
+      t[s * 256 + i] = c >>> 0
+    }
   }
   return t
 })()
@@ -14,6 +21,20 @@ const TABLE = (() => {
 /** CRC32C of `bytes[start, end)`, continuing from `crc` (0 for a fresh checksum). */
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number {
   let c = ~crc >>> 0
-  for (let i = start; i < end; i++) c = (TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8)
+  let i = start
+  const t = T
+  for (; i + 8 <= end; i += 8) {
+    const a = (c ^ ((bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24))) >>> 0
+    c =
+      (t[1792 + (a & 0xff)] as number) ^
+      (t[1536 + ((a >>> 8) & 0xff)] as number) ^
+      (t[1280 + ((a >>> 16) & 0xff)] as number) ^
+      (t[1024 + (a >>> 24)] as number) ^
+      (t[768 + (bytes[i + 4] as number)] as number) ^
+      (t[512 + (bytes[i + 5] as number)] as number) ^
+      (t[256 + (bytes[i + 6] as number)] as number) ^
+      (t[bytes[i + 7] as number] as number)
+  }
+  for (; i < end; i++) c = (t[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8)
   return ~c >>> 0
 }

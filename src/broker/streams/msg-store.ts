@@ -70,6 +70,8 @@ export function msgSize(subject: string, hdrLen: number, dataLen: number): numbe
 }
 
 const SEGMENT_SUFFIX = '.seg'
+/** Bytes read per cache miss; later records in the block are cached for the reads that follow. */
+const READ_AHEAD_BYTES = 256 * 1024
 const segName = (id: number, base: number): string => `${String(id).padStart(8, '0')}-${String(base).padStart(16, '0')}${SEGMENT_SUFFIX}`
 
 export class MsgStore {
@@ -331,14 +333,29 @@ export class MsgStore {
     if (e === undefined) return undefined
     if (e.data !== undefined) return { seq, ts: e.ts, subject: e.subject, hdr: e.hdr, data: e.data }
     const seg = e.seg as Segment
-    const buf = seg.file.read(e.off, e.len)
+    // Read ahead: consumers read in order, so one read fills the cache for the records that follow.
+    const buf = seg.file.read(e.off, Math.max(e.len, READ_AHEAD_BYTES))
     const r = decodeRecord(buf, 0)
-    if (r.status !== DecodeStatus.OK || r.record === undefined || r.record.seq !== seq) {
+    if (r.status !== DecodeStatus.OK || r.record === undefined || r.record.seq !== seq || r.record.length !== e.len) {
       // Damaged on disk after recovery: never serve it; drop it from the index.
       this.corruptReads++
       this.#remove(e, false)
       return undefined
     }
+    for (let off = e.len; off < buf.length; ) {
+      const d = decodeRecord(buf, off)
+      if (d.status !== DecodeStatus.OK || d.record === undefined) break
+      const n = d.record.kind === RecordKind.MSG ? this.#entry(d.record.seq) : undefined
+      if (n !== undefined && n.seg === seg && n.off === e.off + off && n.data === undefined) {
+        n.data = d.record.data
+        n.hdr = d.record.hdr
+        n.cached = true
+        this.#cache.push(n)
+        this.#cacheBytes += n.size
+      }
+      off += d.record.length
+    }
+    this.#evict()
     return { seq, ts: e.ts, subject: e.subject, hdr: r.record.hdr, data: r.record.data }
   }
 
