@@ -19,7 +19,7 @@ async function startChild(t: import('node:test').TestContext, config: unknown): 
   })
   return new Promise((resolve, reject) => {
     let out = ''
-    const timer = setTimeout(() => reject(new Error(`proxy child did not start: ${out}`)), 20_000)
+    const timer = setTimeout(() => reject(new Error(`proxy child did not start: ${out}`)), 90_000)
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString()
       const m = /PORT (\d+)/.exec(out)
@@ -65,7 +65,7 @@ test('rate limit shared by two proxy processes through Redis: admitted <= burst 
     pools: { app: { servers: [origin.url] } },
     routes: [
       { match: { pathPrefix: '/warm' }, pool: 'app' },
-      { pool: 'app', limits: { rate: [{ name: 'api', rate: 10, burst: 20, key: 'route' }] } },
+      { pool: 'app', limits: { rate: [{ name: 'api', rate: 2, burst: 10, key: 'route' }] } },
     ],
     limits: { rateStore: { type: 'redis', url: redis.url, keyPrefix: 'e2e:' } },
   })
@@ -74,19 +74,19 @@ test('rate limit shared by two proxy processes through Redis: admitted <= burst 
   await hammer([`http://127.0.0.1:${a}/warm`, `http://127.0.0.1:${b}/warm`], 300)
   // A small rate keeps the budget far below what clients attempt even on a loaded machine, so
   // the limiter (not the machine) decides how many get through.
-  const r = await hammer([`http://127.0.0.1:${a}/x`, `http://127.0.0.1:${b}/x`], 2500)
-  const bound = 20 + 10 * r.seconds
+  const r = await hammer([`http://127.0.0.1:${a}/x`, `http://127.0.0.1:${b}/x`], 3000)
+  const bound = 10 + 2 * r.seconds
   assert.equal(r.other, 0)
   assert.ok(r.ok <= bound * 1.01, `admitted ${r.ok} > ${bound.toFixed(1)} + 1%`)
-  assert.ok(r.limited >= 20, `only ${r.limited} refusals: the clients did not saturate the budget`)
+  assert.ok(r.limited >= 10, `only ${r.limited} refusals: the clients did not saturate the budget`)
   assert.ok(r.ok >= bound * 0.9 - 1, `admitted only ${r.ok} of ${bound.toFixed(1)}`)
-  assert.equal(r.sample429?.['ratelimit-limit'], '20')
+  assert.equal(r.sample429?.['ratelimit-limit'], '10')
   assert.equal(r.sample429?.['ratelimit-remaining'], '0')
   assert.ok(Number(r.sample429?.['retry-after']) >= 1)
   // Negative control: each process alone with a memory store admits its own budget (about twice).
   const [c, d] = await Promise.all([startChild(t, { ...config(0), limits: {} }), startChild(t, { ...config(0), limits: {} })])
-  const solo = await hammer([`http://127.0.0.1:${c}/x`, `http://127.0.0.1:${d}/x`], 1000)
-  assert.ok(solo.ok > (20 + 10 * solo.seconds) * 1.5, `per-process stores admitted only ${solo.ok}`)
+  const solo = await hammer([`http://127.0.0.1:${c}/x`, `http://127.0.0.1:${d}/x`], 2500)
+  assert.ok(solo.ok > (10 + 2 * solo.seconds) * 1.5, `per-process stores admitted only ${solo.ok}`)
 })
 
 test('Redis killed mid-test: fail-open keeps serving under a local limit, fail-closed answers 503', async (t) => {
@@ -155,23 +155,28 @@ test('slowloris (one header byte per second) is cut at the headers timeout; a no
   t.after(() => clearInterval(drip))
   // Meanwhile a normal client: every request answered.
   let served = 0
+  let servedWhileSlowOpen = 0
   let failed = 0
+  let slowOpen = true
   const normal = (async () => {
     while (Date.now() - t0 < 3000) {
       const r = await request(`${url}/n`)
       await r.body.dump()
       if (r.statusCode === 200) served++
       else failed++
+      if (slowOpen && r.statusCode === 200) servedWhileSlowOpen++
       await sleep(20)
     }
   })()
   const cutAfter = await closed
+  slowOpen = false
   clearInterval(drip)
   await normal
   assert.ok(cutAfter >= 1900 && cutAfter <= 3500, `slow connection closed after ${cutAfter} ms`)
   assert.match(response, /^HTTP\/1\.1 408/)
   assert.equal(failed, 0)
-  assert.ok(served >= 50, `normal client served only ${served} requests`)
+  // Served all along, not just after the slow connection went away (no speed assumed).
+  assert.ok(servedWhileSlowOpen >= 5 && served >= servedWhileSlowOpen, `normal client served ${servedWhileSlowOpen} requests during the attack`)
 })
 
 test('route ACL (CIDR) and the in-flight cap answer 403 / 503 at once', async (t) => {
