@@ -636,10 +636,11 @@ export class Consumer {
     this.#host.markDirty()
   }
 
-  close(): void {
+  /** Stops delivering. `deleted` tells waiting pull requests (409 Consumer Deleted); a shutdown does not. */
+  close(deleted = true): void {
     if (this.#closed) return
     this.#closed = true
-    for (const req of this.#waiting) this.#status(req.reply, 409, 'Consumer Deleted', req)
+    if (deleted) for (const req of this.#waiting) this.#status(req.reply, 409, 'Consumer Deleted', req)
     this.#waiting = []
   }
 }

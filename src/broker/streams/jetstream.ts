@@ -380,7 +380,7 @@ class JetStream implements JetStreamHandle, StreamHost {
     const type = 'stream_delete_response'
     const s = this.streams.get(name)
     if (s === undefined) return this.#error(reply, type, ApiErrors.streamNotFound())
-    s.stop()
+    s.stop(true)
     this.streams.delete(name)
     for (const c of s.consumers.values()) this.#dirty.delete(c)
     await s.store.destroy()

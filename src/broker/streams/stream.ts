@@ -51,10 +51,11 @@ export class Stream {
     for (const s of this.config.subjects) this.#subs.push(this.#host.broker.subscribe(s, {}, (m) => this.#onMsg(m)))
   }
 
-  stop(): void {
+  /** Stops capturing and delivering; `deleted` when the stream is being deleted (not a shutdown). */
+  stop(deleted = false): void {
     for (const s of this.#subs) s.unsubscribe()
     this.#subs = []
-    for (const c of this.consumers.values()) c.close()
+    for (const c of this.consumers.values()) c.close(deleted)
   }
 
   /** Re-subscribes after a subjects change. */
