@@ -94,6 +94,7 @@ export class Client implements ParserHandler, SubClient, SubOwner {
   #queued = 0
   /** Transport backlog as of the last flush; it only shrinks until the next one, so this is conservative. */
   #transportPending = 0
+  #closing = false
 
   constructor(host: ClientHost, cid: number, transport: Transport, remoteAddress: string, remotePort: number) {
     this.#host = host
@@ -234,14 +235,16 @@ export class Client implements ParserHandler, SubClient, SubOwner {
   // ---- closing --------------------------------------------------------------------------------
 
   slowConsumer(): void {
-    if (this.closed) return
+    if (this.closed || this.#closing) return
     this.#host.countSlowConsumer()
     this.closeWithError(PROTO_ERR.SLOW_CONSUMER, 'slow consumer')
   }
 
   /** Sends `-ERR '<text>'`, flushes and closes. */
   closeWithError(text: string, reason: string): void {
-    if (this.closed) return
+    if (this.closed || this.#closing) return
+    // The final flush may find the socket over the limit; that must not re-enter here.
+    this.#closing = true
     this.sendText(`-ERR '${text}'\r\n`)
     this.flush()
     this.#finish(reason)
@@ -250,7 +253,8 @@ export class Client implements ParserHandler, SubClient, SubOwner {
 
   /** Closes without a message (server shutdown, peer gone). */
   close(reason: string): void {
-    if (this.closed) return
+    if (this.closed || this.#closing) return
+    this.#closing = true
     this.flush()
     this.#finish(reason)
     this.transport.end()
