@@ -33,8 +33,16 @@ export interface DecodedRecord {
   length: number
 }
 
+// Streams mostly see one subject after another: remember the last encoding.
+let lastSubject = ''
+let lastSubjectBytes = new Uint8Array(0)
+
 export function encodeMsgRecord(seq: number, ts: number, subject: string, hdr: Uint8Array | undefined, data: Uint8Array): Uint8Array {
-  const subj = enc.encode(subject)
+  if (subject !== lastSubject) {
+    lastSubjectBytes = enc.encode(subject)
+    lastSubject = subject
+  }
+  const subj = lastSubjectBytes
   const hlen = hdr?.length ?? 0
   const bodyLen = MSG_FIXED + subj.length + hlen + data.length
   const out = new Uint8Array(HEADER_BYTES + bodyLen)
