@@ -212,3 +212,27 @@ test('writes are coalesced: many messages published in one chunk reach a subscri
   await sub.waitFor((o) => (o.match(/MSG c 1 1/g) ?? []).length === 500)
   assert.ok(writes >= 1 && writes <= 5, `${writes} writes for 500 messages`)
 })
+
+test('WebSocket over TLS (wss) carries the protocol in binary frames', async (t) => {
+  const { generate } = await import('selfsigned')
+  const { WebSocket } = await import('ws')
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048, algorithm: 'sha256' } as Parameters<typeof generate>[1])
+  const b = await startBroker({ host: '127.0.0.1', port: 0, monitorPort: false, websocket: { host: '127.0.0.1', port: 0, tls: { cert: pems.cert, key: pems.private } } })
+  t.after(() => b.close())
+  const ws = new WebSocket(`wss://127.0.0.1:${b.wsPort}`, { rejectUnauthorized: false })
+  t.after(() => ws.terminate())
+  let text = ''
+  let binary = true
+  ws.on('message', (d: Buffer, isBinary: boolean) => {
+    text += d.toString()
+    binary &&= isBinary
+  })
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  ws.send(Buffer.from('CONNECT {"verbose":false}\r\nSUB w 1\r\nPUB w 2\r\nhi\r\nPING\r\n'))
+  await until(() => text.includes('PONG'))
+  assert.match(text, /^INFO \{.*"headers":true.*\} \r\nMSG w 1 2\r\nhi\r\nPONG\r\n$/)
+  assert.equal(binary, true, 'server frames are binary')
+})
