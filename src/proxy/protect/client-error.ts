@@ -30,7 +30,7 @@ export function rawErrorResponse(status: number, body = `${status} ${REASONS[sta
 }
 
 /**
- * A `clientError` listener. Writes the 4xx only when no response is under way on the socket (the
+ * A `clientError` listener. Timeouts close the connection silently. Otherwise writes the 4xx only when no response is under way on the socket (the
  * same rule node's default handler uses), then destroys the socket once the bytes are flushed.
  */
 export function createClientErrorHandler(onError?: (info: ClientErrorInfo, socket: Socket) => void): (err: Error & { code?: string }, socket: Socket) => void {
@@ -41,7 +41,9 @@ export function createClientErrorHandler(onError?: (info: ClientErrorInfo, socke
     } catch {
       // Observers must not decide whether the socket is closed.
     }
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    // Timeouts (slowloris) are closed without an answer, as nginx does for client_header_timeout:
+    // the client is not reading anyway, and under attack every saved write and timer counts.
+    if (err.code === 'ECONNRESET' || status === 408 || !socket.writable) {
       socket.destroy()
       return
     }
@@ -50,8 +52,8 @@ export function createClientErrorHandler(onError?: (info: ClientErrorInfo, socke
       socket.destroy()
       return
     }
+    // The 4xx is a few bytes: the kernel buffer takes them even from a client that never reads,
+    // so the end callback comes and the socket goes.
     socket.end(rawErrorResponse(status), () => socket.destroy())
-    // A client that never reads must not keep the socket open.
-    setTimeout(() => socket.destroy(), 2000).unref()
   }
 }

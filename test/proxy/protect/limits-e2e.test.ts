@@ -67,7 +67,9 @@ test('rate limit shared by two proxy processes through Redis: admitted <= burst 
       { match: { pathPrefix: '/warm' }, pool: 'app' },
       { pool: 'app', limits: { rate: [{ name: 'api', rate: 2, burst: 10, key: 'route' }] } },
     ],
-    limits: { rateStore: { type: 'redis', url: redis.url, keyPrefix: 'e2e:' } },
+    // A generous command timeout: on a loaded machine a slow Redis reply would otherwise trigger the
+    // fail-open policy (a local bucket per process), which by design admits more than the budget.
+    limits: { rateStore: { type: 'redis', url: redis.url, keyPrefix: 'e2e:', commandTimeoutMs: 5000 } },
   })
   const [a, b] = await Promise.all([startChild(t, config(0)), startChild(t, config(0))])
   // Warm both processes (JIT, upstream and Redis connections) on an unlimited route first.
@@ -173,7 +175,8 @@ test('slowloris (one header byte per second) is cut at the headers timeout; a no
   clearInterval(drip)
   await normal
   assert.ok(cutAfter >= 1900 && cutAfter <= 3500, `slow connection closed after ${cutAfter} ms`)
-  assert.match(response, /^HTTP\/1\.1 408/)
+  // Closed without an answer (as nginx does on client_header_timeout), or with a 408.
+  assert.ok(response === '' || response.startsWith('HTTP/1.1 408'), JSON.stringify(response.slice(0, 40)))
   assert.equal(failed, 0)
   // Served all along, not just after the slow connection went away (no speed assumed).
   assert.ok(servedWhileSlowOpen >= 5 && served >= servedWhileSlowOpen, `normal client served ${servedWhileSlowOpen} requests during the attack`)

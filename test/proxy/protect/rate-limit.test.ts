@@ -55,7 +55,9 @@ function assertBound(r: { admitted: number; seconds: number; refused: number }, 
   assert.ok(r.admitted <= bound * 1.01, `admitted ${r.admitted} > bound ${bound.toFixed(1)} + 1%`)
   // The callers saturated the budget (so the limiter decided), and it was not stingy either.
   assert.ok(r.refused >= 50, `only ${r.refused} refusals: callers did not saturate the budget`)
-  assert.ok(r.admitted >= bound * 0.9, `admitted ${r.admitted} far below bound ${bound.toFixed(1)}`)
+  // Loose on purpose: callers that stall longer than burst/rate (a loaded machine) let the bucket
+  // overflow, which is correct behaviour; this only catches a limiter that refuses far too much.
+  assert.ok(r.admitted >= bound * 0.6, `admitted ${r.admitted} far below bound ${bound.toFixed(1)}`)
 }
 
 test('memory store admits at most burst + rate*T', async () => {
@@ -68,8 +70,8 @@ test('memory store admits at most burst + rate*T', async () => {
 test('redis store: one budget shared by two clients; bound holds; key isolation', async (t) => {
   const redis = await TestRedis.start()
   t.after(() => redis.stop())
-  const a = new RedisRateStore({ url: redis.url, keyPrefix: 't1:' })
-  const b = new RedisRateStore({ url: redis.url, keyPrefix: 't1:' })
+  const a = new RedisRateStore({ url: redis.url, keyPrefix: 't1:', commandTimeoutMs: 5000 })
+  const b = new RedisRateStore({ url: redis.url, keyPrefix: 't1:', commandTimeoutMs: 5000 })
   t.after(() => Promise.all([a.close(), b.close()]))
   await Promise.all([a.ready(), b.ready()])
   const spec = { ratePerSec: 100, burst: 40 }
