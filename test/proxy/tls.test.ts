@@ -105,8 +105,10 @@ test('WebSocket over TLS, Rapid Reset bound, redirect to https, self-signed fall
   // Self-signed localhost certificate when none is configured.
   assert.equal(await peerCN(https?.port ?? 0, 'localhost'), 'localhost')
 
+  t.diagnostic('self-signed ok')
   const ws = new WebSocket(`wss://127.0.0.1:${https?.port}/ws`, { rejectUnauthorized: false })
   await once(ws, 'open')
+  t.diagnostic('wss open')
   ws.send('over tls')
   const [msg] = (await once(ws, 'message')) as [Buffer]
   assert.equal(msg.toString(), 'over tls')
@@ -116,6 +118,7 @@ test('WebSocket over TLS, Rapid Reset bound, redirect to https, self-signed fall
   assert.match(redirect, /^HTTP\/1\.1 308/)
   assert.match(redirect, /location: https:\/\/shop\.test:8443\/a\?b=1/i)
 
+  t.diagnostic('redirect ok')
   // Rapid Reset: open streams and cancel them at once; the session is closed with
   // ENHANCE_YOUR_CALM after the per-second limit instead of serving an unbounded number.
   const session = h2connect(`https://127.0.0.1:${https?.port}`, { rejectUnauthorized: false })
@@ -138,7 +141,8 @@ test('WebSocket over TLS, Rapid Reset bound, redirect to https, self-signed fall
     }
     if (i % 10 === 9) await new Promise((r) => setTimeout(r, 5))
   }
-  await closed
+  // Bounded wait: a missing GOAWAY fails the assertions below instead of hanging the test.
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 15_000))])
   assert.ok(opened < 500, `opened ${opened}`)
   assert.equal(goaway, h2c.NGHTTP2_ENHANCE_YOUR_CALM)
   // The upstream saw at most a bounded number of the cancelled requests.
