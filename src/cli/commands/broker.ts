@@ -7,7 +7,7 @@ import { UsageError } from '../../internal/errors.js'
 import { createLogger, type Logger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
 import { resolve as resolvePath } from 'node:path'
-import { configToOptions, DEFAULTS, loadBrokerConfig, parseDurationMs, parseSize, startBroker, type BrokerOptions } from '../../broker/index.js'
+import { configToOptions, DEFAULTS, loadBrokerConfig, parseDurationMs, parseSize, resolveOptions, startBroker, type BrokerOptions } from '../../broker/index.js'
 import type { JetStreamOptions } from '../../broker/streams/index.js'
 
 const help = `Usage: switchyard broker [options]
@@ -187,6 +187,7 @@ export const command: Command = {
   async run(argv) {
     const { options, logLevel, check } = brokerOptionsFromArgs(argv)
     if (check) {
+      resolveOptions(options) // throws ERR_BROKER_OPTIONS on bad combinations, as startBroker would
       const shown = { ...options, ...(options.tls === undefined ? {} : { tls: '(loaded)' }), ...(options.users === undefined ? {} : { users: options.users.map((u) => u.user) }), ...(options.token === undefined ? {} : { token: '(set)' }) }
       process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`)
       return 0
