@@ -236,3 +236,24 @@ test('WebSocket over TLS (wss) carries the protocol in binary frames', async (t)
   assert.match(text, /^INFO \{.*"headers":true.*\} \r\nMSG w 1 2\r\nhi\r\nPONG\r\n$/)
   assert.equal(binary, true, 'server frames are binary')
 })
+
+test('write deadline: a client whose socket stays undrained is cut off even under max_pending', async (t) => {
+  const b = await startBroker({ host: '127.0.0.1', port: 0, monitorPort: false, writeDeadlineMs: 300 })
+  t.after(() => b.close())
+  const slow = await RawClient.open(b.port)
+  t.after(() => slow.close())
+  slow.socket.write('CONNECT {"verbose":false}\r\nSUB dl 1\r\nPING\r\n')
+  await slow.waitFor((o) => o.includes('PONG'))
+  slow.socket.pause()
+  const pub = await connect({ servers: b.url })
+  t.after(() => pub.close())
+  const payload = new Uint8Array(64 * 1024)
+  // 16 MiB: far past the loopback socket buffers, far below the 64 MiB max_pending.
+  for (let i = 0; i < 256; i++) {
+    pub.publish('dl', payload)
+    if (i % 16 === 0) await pub.flush()
+  }
+  await pub.flush()
+  await until(() => b.stats.slowConsumers === 1, 10_000)
+  assert.equal(b.clients.size, 1, 'only the publisher is left')
+})
