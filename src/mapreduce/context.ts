@@ -8,6 +8,7 @@ import { JobError, JobErrorCodes } from './errors.js'
 import type { Executor } from './executor.js'
 import { buildNode, PlanBuilder, prepareLineage, type LNode } from './lineage.js'
 import { LocalExecutor } from './local-executor.js'
+import { ClusterExecutor } from './cluster/cluster-executor.js'
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js'
 import { OutputCommitter } from './output-commit.js'
 import { createProgress } from './progress.js'
@@ -64,7 +65,12 @@ export class Context implements Engine {
   constructor(options: ContextOptions = {}) {
     this.options = resolveOptions(options)
     this.#scratch = mkdtempSync(join(this.options.scratchDir, 'switchyard-mr-'))
-    this.#executor = this.options.executor ?? new LocalExecutor({ workers: this.options.workers, execArgv: this.options.workerExecArgv })
+    if (this.options.executor !== undefined) this.#executor = this.options.executor
+    else if (this.options.master !== '') {
+      const cluster = new ClusterExecutor({ master: this.options.master, secret: this.options.secret, app: 'switchyard job' })
+      cluster.attachJobs(() => this.jobs())
+      this.#executor = cluster
+    } else this.#executor = new LocalExecutor({ workers: this.options.workers, execArgv: this.options.workerExecArgv })
     this.#scheduler = new Scheduler(this.#executor, {
       maxAttempts: this.options.maxTaskAttempts,
       speculation: this.options.speculation,

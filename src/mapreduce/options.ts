@@ -35,6 +35,10 @@ export const DEFAULTS = {
   localityWaitMs: 3000,
   /** Where checkpoint() writes ('' = inside the scratch directory; use a shared file system in cluster mode). */
   checkpointDir: '',
+  /** Cluster mode: `sy://host:port` of a coordinator ('' = local mode). */
+  master: '',
+  /** Cluster mode: the shared secret of the coordinator. */
+  secret: '',
 } as const
 
 export interface ContextOptions {
@@ -55,6 +59,10 @@ export interface ContextOptions {
   speculationMultiplier?: number
   localityWaitMs?: number
   checkpointDir?: string
+  /** Runs on a cluster: `sy://host:7077` (see docs/mapreduce.md, "Cluster mode"). */
+  master?: string
+  /** Shared secret for `master`. */
+  secret?: string
   /** Runs tasks somewhere else (cluster mode); default: a LocalExecutor with `workers` processes. */
   executor?: Executor
 }
@@ -92,6 +100,8 @@ export function resolveOptions(options: ContextOptions = {}): ResolvedOptions {
     speculationMultiplier: options.speculationMultiplier ?? DEFAULTS.speculationMultiplier,
     localityWaitMs: options.localityWaitMs ?? DEFAULTS.localityWaitMs,
     checkpointDir: options.checkpointDir ?? DEFAULTS.checkpointDir,
+    master: options.master ?? DEFAULTS.master,
+    secret: options.secret ?? DEFAULTS.secret,
   }
   return Object.freeze({ ...deepFreeze(resolved), executor: options.executor })
 }

@@ -59,16 +59,17 @@ test('3 worker processes on loopback give results identical to local mode, block
 
   const cluster = await startCluster(3)
   t.after(() => cluster.stop())
-  const executor = new ClusterExecutor({ master: cluster.master, secret: SECRET, minWorkers: 3, app: 'it' })
-  const ctx = new Context({ executor, defaultPartitions: 6 })
-  executor.attachJobs(() => ctx.jobs())
+  // The public form: new Context({ master: 'sy://host:port', secret }).
+  const ctx = new Context({ master: cluster.master, secret: SECRET, defaultPartitions: 6 })
+  const executor = ctx.executor as ClusterExecutor
+  assert.equal(executor.kind, 'cluster')
   const clusterRes = await wordCount(ctx, input, join(dir, 'out-cluster')).finally(() => ctx.stop())
 
   assert.deepEqual(clusterRes.sorted, localRes.sorted)
   assert.deepEqual(clusterRes.top, localRes.top)
   assert.equal(digestDir(join(dir, 'out-cluster')), digestDir(join(dir, 'out-local')))
   const ws = cluster.coordinator.workers()
-  assert.equal(ws.filter((w) => w.tasksDone > 0).length, 3, 'every worker ran tasks')
+  assert.equal(new Set(ws.filter((w) => w.tasksDone > 0).map((w) => w.pid)).size, 3, 'every worker process ran tasks')
   // Shuffle blocks really travelled between workers over TCP.
   await new Promise((r) => setTimeout(r, 300))
   const served = cluster.coordinator.workers().reduce((a, w) => a + (w.stats.blocksServed ?? 0), 0)

@@ -2,7 +2,7 @@
 // accumulators counted once per successful task (retries and speculative copies included) and
 // speculative execution with exactly-once output commit. Local mode (the same scheduler as
 // cluster mode); the cluster run checks cache locality and broadcast shipping over TCP.
-import { test } from 'node:test'
+import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,9 +13,15 @@ import { SECRET, startCluster } from './fixtures/cluster.js'
 
 const N = 2000
 
-test('cache(): a second action reuses persisted partitions (no recomputation); unpersist() recomputes', async (t) => {
-  const ctx = new Context({ workers: 2 })
-  t.after(() => ctx.stop())
+// One local Context (2 worker processes) shared by the tests that need no special options.
+let shared: Context
+before(() => {
+  shared = new Context({ workers: 2 })
+})
+after(() => shared.stop())
+
+test('cache(): a second action reuses persisted partitions (no recomputation); unpersist() recomputes', async () => {
+  const ctx = shared
   const computed = ctx.accumulator()
   const ds = ctx.range(0, N, 1, 4).map((x, env) => {
     env.acc.add(1)
@@ -32,9 +38,8 @@ test('cache(): a second action reuses persisted partitions (no recomputation); u
   assert.equal(computed.value, 2 * N, 'recomputed after unpersist')
 })
 
-test('negative control: without cache() the second action recomputes', async (t) => {
-  const ctx = new Context({ workers: 2 })
-  t.after(() => ctx.stop())
+test('negative control: without cache() the second action recomputes', async () => {
+  const ctx = shared
   const computed = ctx.accumulator()
   const ds = ctx.range(0, N, 1, 4).map((x, env) => (env.acc.add(1), x), { env: { acc: computed } })
   await ds.count()
@@ -56,9 +61,8 @@ test('persist levels under a tiny memory budget: MEMORY recomputes evicted parti
   }
 })
 
-test('checkpoint() writes partitions and cuts the lineage', async (t) => {
-  const ctx = new Context({ workers: 2 })
-  t.after(() => ctx.stop())
+test('checkpoint() writes partitions and cuts the lineage', async () => {
+  const ctx = shared
   const computed = ctx.accumulator()
   let ds = ctx.range(0, 300, 1, 3).map((x, env) => (env.acc.add(1), [x % 7, x] as const), { env: { acc: computed } }).reduceByKey((a, b) => a + b)
   for (let i = 0; i < 5; i++) ds = ds.mapValues((v) => v + 1)
@@ -75,8 +79,7 @@ test('checkpoint() writes partitions and cuts the lineage', async (t) => {
 test('broadcast values reach every task; accumulators count once per successful task despite retries', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sy-acc-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const ctx = new Context({ workers: 2 })
-  t.after(() => ctx.stop())
+  const ctx = shared
   const names = ctx.broadcast(new Map([[0, 'zero'], [1, 'one'], [2, 'two']]))
   const seen = ctx.accumulator()
   const out = await ctx

@@ -1,0 +1,54 @@
+// Bench helper: a coordinator in this process and N `switchyard worker` processes on loopback.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Coordinator } from '../../src/mapreduce/cluster/coordinator.js'
+import { ClusterExecutor } from '../../src/mapreduce/cluster/cluster-executor.js'
+import { Context, type ContextOptions } from '../../src/mapreduce/index.js'
+
+const root = new URL('../../', import.meta.url).pathname
+export const SECRET = randomBytes(16).toString('hex')
+
+export interface BenchCluster {
+  coordinator: Coordinator
+  procs: ChildProcess[]
+  context(options?: ContextOptions): Context
+  addWorker(memoryMb: number): Promise<void>
+  stop(): Promise<void>
+}
+
+export async function startBenchCluster(workers: number, memoryMb = 1024): Promise<BenchCluster> {
+  const coordinator = await Coordinator.start({ port: 0, secret: SECRET, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 8000 })
+  const procs: ChildProcess[] = []
+  const cache = join(tmpdir(), `sy-bench-cache-${randomBytes(4).toString('hex')}`)
+  const spawnOne = (): void => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/run.ts', 'worker', '--connect', `127.0.0.1:${coordinator.port}`, '--cores', '1', '--memory-mb', String(memoryMb), '--cache-dir', cache, '--heartbeat-interval-ms', '500', '--heartbeat-timeout-ms', '8000'],
+      { cwd: root, env: { ...process.env, SWITCHYARD_SECRET: SECRET }, stdio: ['ignore', 'ignore', 'inherit'] },
+    )
+    procs.push(child)
+  }
+  for (let i = 0; i < workers; i++) spawnOne()
+  await coordinator.waitForWorkers(workers, 60_000)
+  return {
+    coordinator,
+    procs,
+    context(options = {}) {
+      const executor = new ClusterExecutor({ master: coordinator.url, secret: SECRET, minWorkers: coordinator.aliveWorkers().length })
+      return new Context({ ...options, executor, memoryPerWorkerMb: memoryMb })
+    },
+    async addWorker() {
+      const n = coordinator.aliveWorkers().length
+      spawnOne()
+      await coordinator.waitForWorkers(n + 1, 60_000)
+    },
+    async stop() {
+      for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL')
+      await coordinator.close()
+      rmSync(cache, { recursive: true, force: true })
+    },
+  }
+}
