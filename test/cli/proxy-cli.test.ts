@@ -85,13 +85,18 @@ test('switchyard proxy: 5-line config, SIGHUP reload, bad file refused, SIGTERM 
 test('switchyard proxy --workers 2 serves through node:cluster and stops cleanly', async (t) => {
   const a = await origin(t, 'A')
   const port = await freePort()
+  const adminPort = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'sy-cli-'))
   const file = join(dir, 'proxy.yaml')
-  writeFileSync(file, `listeners:\n  - {port: ${port}, address: 127.0.0.1}\npools:\n  app:\n    servers: [${a}]\naccessLog: {enabled: false}\n`)
+  writeFileSync(file, `listeners:\n  - {port: ${port}, address: 127.0.0.1}\npools:\n  app:\n    servers: [${a}]\naccessLog: {enabled: false}\nadmin: {port: ${adminPort}}\n`)
   const { child, output } = startCli(t, ['--config', file, '--workers', '2'])
   await until(async () => output(), (o) => (o.match(/listening on/g) ?? []).length >= 2, 90_000)
   assert.equal((output().match(/listening on/g) ?? []).length, 2, output())
+  // Exactly one worker serves the admin API.
+  assert.equal((output().match(/admin API on/g) ?? []).length, 1, output())
   for (let i = 0; i < 10; i++) assert.equal(await body(`http://127.0.0.1:${port}/`), 'A')
+  const pools = JSON.parse((await body(`http://127.0.0.1:${adminPort}/proxy/pools`)) ?? '[]') as { name: string }[]
+  assert.equal(pools[0]?.name, 'app')
   child.kill('SIGTERM')
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
   assert.equal(code, 0)

@@ -74,8 +74,8 @@ type WorkerMessage = { type: 'sy-proxy-drain'; pool: string; server: string; dra
 /** One proxy process (the only one, or a cluster worker). */
 async function runProxy(flags: Flags, logger: Logger, isWorker: boolean): Promise<number> {
   const config = loadProxyConfig(flags.config)
-  // With workers, only worker 1 serves the admin API (its port is not shared); see docs/proxy.md.
-  const adminOff = isWorker && cluster.worker?.id !== 1
+  // With workers, one worker (chosen by the primary) serves the admin API; see docs/proxy.md.
+  const adminOff = isWorker && process.env['SWITCHYARD_PROXY_ADMIN_WORKER'] !== '1'
   const effective = adminOff && config.admin !== undefined ? { ...config, admin: undefined } : config
   const proxy = new ProxyServer({
     config: effective as ProxyConfig,
@@ -137,8 +137,11 @@ async function runProxy(flags: Flags, logger: Logger, isWorker: boolean): Promis
 async function runPrimary(flags: Flags, logger: Logger): Promise<number> {
   loadProxyConfig(flags.config) // fail fast with the file:line:col error
   let stopping = false
+  let adminWorker: number | undefined
   const fork = (): void => {
-    const w = cluster.fork()
+    const admin = adminWorker === undefined
+    const w = cluster.fork({ SWITCHYARD_PROXY_ADMIN_WORKER: admin ? '1' : '0' })
+    if (admin) adminWorker = w.id
     w.on('message', (msg: WorkerMessage) => {
       if (msg.type !== 'sy-proxy-drain') return
       for (const other of Object.values(cluster.workers ?? {})) if (other !== undefined && other !== w) other.send(msg)
@@ -148,6 +151,7 @@ async function runPrimary(flags: Flags, logger: Logger): Promise<number> {
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return
     logger.warn({ worker: worker.id, code, signal }, 'proxy worker exited; starting a new one')
+    if (adminWorker === worker.id) adminWorker = undefined
     fork()
   })
   const broadcastReload = (why: string): void => {
