@@ -3,7 +3,7 @@
 // (file storage) with group commit, a bounded payload cache, tombstones and crash recovery.
 import { join } from 'node:path'
 import { JetStreamError, JetStreamErrorCodes } from './errors.js'
-import { decodeRecord, DecodeStatus, encodeMarkRecord, encodeMsgRecord, RecordKind, resync } from './record.js'
+import { bodyEnd, decodeRecord, DecodeStatus, encodeMarkRecord, encodeMsgRecord, RecordKind, resync } from './record.js'
 import type { StorageFile, StorageIO } from './storage-io.js'
 
 export interface StoredMsg {
@@ -166,7 +166,8 @@ export class MsgStore {
     } else {
       const rec = encodeMsgRecord(seq, t, subject, hdr, data)
       // The record already holds a copy: the cache points into it instead of copying again.
-      e.data = rec.subarray(rec.length - data.length)
+      const end = bodyEnd(rec)
+      e.data = rec.subarray(end - data.length, end)
       const seg = this.#writableSegment(seq, rec.length)
       e.seg = seg
       e.off = seg.file.size + this.#pendingBytes
@@ -395,7 +396,7 @@ export class MsgStore {
     }
     if (e.seg !== undefined) e.seg.live--
     if (persist && this.#io !== undefined) {
-      const seg = this.#writableSegment(this.#last + 1, 29)
+      const seg = this.#writableSegment(this.#last + 1, 32)
       this.#queue(encodeMarkRecord(RecordKind.DELETE, e.seq, Date.now()), seg)
     }
     this.#advanceFirst()
@@ -444,7 +445,7 @@ export class MsgStore {
       this.#advanceFirst()
     }
     if (this.#io !== undefined) {
-      const seg = this.#writableSegment(this.#last + 1, 29)
+      const seg = this.#writableSegment(this.#last + 1, 32)
       this.#queue(encodeMarkRecord(RecordKind.PURGE_TO, seq, Date.now()), seg)
     }
     return n

@@ -1,10 +1,12 @@
-// Log record codec. Every record is `magic u32 | body length u32 | crc32c(body) u32 | body`; the
-// magic lets recovery find the next record after a corrupt one. Body: kind u8, seq f64, ts f64 (ms),
+// Log record codec. Every record is `magic u32 | body length u32 | crc32c(body) u32 | body`, zero-padded
+// to a multiple of 4 bytes so bodies stay word-aligned (the CRC reads 32-bit words); the magic
+// lets recovery find the next record after a corrupt one. Body: kind u8, seq f64, ts f64 (ms),
 // then for messages subject length u16, header length u32, data length u32 and the three blobs.
 import { crc32c } from './crc32c.js'
 
 export const RECORD_MAGIC = 0x53594a31 // "SYJ1"
 export const HEADER_BYTES = 12
+const align4 = (n: number): number => (n + 3) & ~3
 const BODY_FIXED = 1 + 8 + 8
 const MSG_FIXED = BODY_FIXED + 2 + 4 + 4
 /** Upper bound on one body; anything larger is treated as corruption, not allocated. */
@@ -29,7 +31,7 @@ export interface DecodedRecord {
   subject: string
   hdr: Uint8Array | undefined
   data: Uint8Array
-  /** Total bytes including the 12-byte header. */
+  /** Total bytes including the 12-byte header and the padding. */
   length: number
 }
 
@@ -45,8 +47,11 @@ export function encodeMsgRecord(seq: number, ts: number, subject: string, hdr: U
   const subj = lastSubjectBytes
   const hlen = hdr?.length ?? 0
   const bodyLen = MSG_FIXED + subj.length + hlen + data.length
-  const out = new Uint8Array(HEADER_BYTES + bodyLen)
-  const dv = new DataView(out.buffer)
+  const total = align4(HEADER_BYTES + bodyLen)
+  // Every byte is written below (the padding explicitly), so skip the zero fill.
+  const out = Buffer.allocUnsafe(total)
+  for (let i = HEADER_BYTES + bodyLen; i < total; i++) out[i] = 0
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength)
   dv.setUint32(0, RECORD_MAGIC)
   dv.setUint32(4, bodyLen)
   let o = HEADER_BYTES
@@ -62,19 +67,24 @@ export function encodeMsgRecord(seq: number, ts: number, subject: string, hdr: U
   if (hdr !== undefined) out.set(hdr, o)
   o += hlen
   out.set(data, o)
-  dv.setUint32(8, crc32c(out, HEADER_BYTES, out.length))
+  dv.setUint32(8, crc32c(out, HEADER_BYTES, HEADER_BYTES + bodyLen))
   return out
 }
 
+/** Where the payload of an encoded message record ends (before the padding). */
+export function bodyEnd(rec: Uint8Array): number {
+  return HEADER_BYTES + new DataView(rec.buffer, rec.byteOffset, rec.byteLength).getUint32(4)
+}
+
 export function encodeMarkRecord(kind: RecordKindValue, seq: number, ts: number): Uint8Array {
-  const out = new Uint8Array(HEADER_BYTES + BODY_FIXED)
+  const out = new Uint8Array(align4(HEADER_BYTES + BODY_FIXED))
   const dv = new DataView(out.buffer)
   dv.setUint32(0, RECORD_MAGIC)
   dv.setUint32(4, BODY_FIXED)
   out[HEADER_BYTES] = kind
   dv.setFloat64(HEADER_BYTES + 1, seq)
   dv.setFloat64(HEADER_BYTES + 9, ts)
-  dv.setUint32(8, crc32c(out, HEADER_BYTES, out.length))
+  dv.setUint32(8, crc32c(out, HEADER_BYTES, HEADER_BYTES + BODY_FIXED))
   return out
 }
 
@@ -96,14 +106,15 @@ export function decodeRecord(buf: Uint8Array, off: number): { status: DecodeStat
   if (bodyLen < BODY_FIXED || bodyLen > MAX_BODY_BYTES) return { status: DecodeStatus.CORRUPT }
   const start = off + HEADER_BYTES
   const end = start + bodyLen
-  if (end > buf.length) return { status: DecodeStatus.SHORT }
+  const length = align4(HEADER_BYTES + bodyLen)
+  if (off + length > buf.length) return { status: DecodeStatus.SHORT }
   if (crc32c(buf, start, end) !== dv.getUint32(off + 8)) return { status: DecodeStatus.CORRUPT }
   const kind = buf[start] as number
   const seq = dv.getFloat64(start + 1)
   const ts = dv.getFloat64(start + 9)
   if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isFinite(ts)) return { status: DecodeStatus.CORRUPT }
   if (kind === RecordKind.DELETE || kind === RecordKind.PURGE_TO) {
-    return { status: DecodeStatus.OK, record: { kind, seq, ts, subject: '', hdr: undefined, data: new Uint8Array(0), length: HEADER_BYTES + bodyLen } }
+    return { status: DecodeStatus.OK, record: { kind, seq, ts, subject: '', hdr: undefined, data: new Uint8Array(0), length } }
   }
   if (kind !== RecordKind.MSG || bodyLen < MSG_FIXED) return { status: DecodeStatus.CORRUPT }
   const slen = dv.getUint16(start + 17)
@@ -116,7 +127,7 @@ export function decodeRecord(buf: Uint8Array, off: number): { status: DecodeStat
   const hdr = hlen > 0 ? buf.subarray(o, o + hlen) : undefined
   o += hlen
   const data = buf.subarray(o, o + dlen)
-  return { status: DecodeStatus.OK, record: { kind: RecordKind.MSG, seq, ts, subject, hdr, data, length: HEADER_BYTES + bodyLen } }
+  return { status: DecodeStatus.OK, record: { kind: RecordKind.MSG, seq, ts, subject, hdr, data, length } }
 }
 
 /** Next offset after `from` where a record starts with the magic and decodes; -1 when none. */
