@@ -34,6 +34,26 @@ test('failover: a server killed mid-test, no client sees an error for GETs', asy
   assert.ok((seen.get('a') ?? 0) > 400 && (seen.get('c') ?? 0) > 400)
 })
 
+test('requests with a body or a non-idempotent method are not retried; GETs are', async (t) => {
+  const live = await backend(t, 'live')
+  const dead = await backend(t, 'dead')
+  await dead.close()
+  const { url } = await startProxy(t, {
+    listeners: [{ port: 0, address: '127.0.0.1' }],
+    pools: { app: { servers: [dead.url, live.url], outlier: { consecutiveConnectErrors: 0 }, retry: { attempts: 2, minPerSec: 100 } } },
+  })
+  const d = agent(t)
+  const statuses: number[] = []
+  for (let i = 0; i < 4; i++) {
+    const r = await request(`${url}/p`, { method: 'POST', body: 'x', dispatcher: d })
+    statuses.push(r.statusCode)
+    await r.body.dump()
+  }
+  // Round robin alternates dead, live: the POSTs that hit the dead server fail with 502.
+  assert.deepEqual(statuses, [502, 200, 502, 200])
+  for (let i = 0; i < 4; i++) assert.equal((await get(`${url}/g`, d)).status, 200)
+})
+
 test('passive ejection with growing backoff, then recovery', async (t) => {
   let failing = true
   const a = await backend(t, 'a')
