@@ -141,9 +141,10 @@ export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<Resolv
     maxConnections: int('maxConnections', o.maxConnections ?? DEFAULTS.maxConnections, 1),
     dropSubjects: [...(o.dropSubjects ?? [])],
     token: o.token,
-    users: (o.users ?? []).map((u) => ({ ...u })),
-    tls: o.tls,
-    websocket: o.websocket,
+    // Copies, so freezing the resolved options never freezes the caller's objects.
+    users: structuredClone(o.users ?? []),
+    tls: o.tls === undefined ? undefined : { ...o.tls },
+    websocket: o.websocket === undefined ? undefined : { ...o.websocket, ...(o.websocket.tls === undefined ? {} : { tls: { ...o.websocket.tls } }) },
     logger: o.logger,
   }
   checkPatterns('dropSubjects', r.dropSubjects)
