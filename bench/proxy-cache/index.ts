@@ -48,6 +48,8 @@ async function warm(url: string): Promise<void> {
       if (i === 2 && !/HIT/.test(String(r.headers['x-cache']))) throw new Error(`${url}${p} is not a cache hit after warm-up (x-cache ${String(r.headers['x-cache'])})`)
     }
   }
+  // The same short load for every contender (JIT warm-up for the Node.js ones).
+  await wrk(`${url}/obj-1k`, script, CONNECTIONS, 2)
 }
 
 const ours: Contender<Ctx> = {

@@ -80,6 +80,8 @@ const attacked: Contender<Ctx> = {
   name: `switchyard + ${SLOW} slowloris conns`,
   async start() {
     const s = await startSwitchyard(dir, 'attacked', yaml)
+    // Same JIT warm-up for both contenders, before the attack starts.
+    await wrk(`${s.url}/`, script, CONNECTIONS, 3)
     const port = Number(new URL(s.url).port)
     const attack = slowloris(port, SLOW)
     await new Promise((r) => setTimeout(r, 2000))
@@ -100,6 +102,7 @@ const baseline: Contender<Ctx> = {
   name: 'switchyard baseline',
   async start() {
     const s = await startSwitchyard(dir, 'baseline', yaml)
+    await wrk(`${s.url}/`, script, CONNECTIONS, 3)
     return { pid: s.pid, ctx: { url: s.url, open: () => 0 }, stop: s.stop }
   },
 }
