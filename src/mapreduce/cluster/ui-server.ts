@@ -2,7 +2,7 @@
 // the DAG), tasks with timings and attempts. Every route except /healthz needs the UI token (a
 // value derived from the cluster secret), as `Authorization: Bearer`, `?token=` or the cookie the
 // latter sets.
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { sendJson, startAdminServer, type AdminServer } from '../../internal/admin-server.js'
 import type { Coordinator } from './coordinator.js'
@@ -35,10 +35,41 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
+/** What the page needs: the coordinator, or a local Context's job list. */
+interface StatusSource {
+  snapshot(): unknown
+  workers(): unknown
+  drivers(): unknown
+}
+
 export async function startClusterUi(coordinator: Coordinator, options: { host?: string; port?: number } = {}): Promise<ClusterUi> {
-  const token = uiToken(coordinator.options.secret)
+  return serveUi(coordinator, uiToken(coordinator.options.secret), options)
+}
+
+/**
+ * The same UI for a local-mode Context (`startLocalUi(ctx)`): its jobs, stages and DAG. The token
+ * is random unless given; it is printed by the caller.
+ */
+export async function startLocalUi(ctx: { jobs(): unknown }, options: { host?: string; port?: number; token?: string } = {}): Promise<ClusterUi> {
+  const started = Date.now()
+  const drivers = (): unknown => [{ id: 'local', app: 'local mode', connectedAt: started, status: { jobs: ctx.jobs(), tasks: [] } }]
+  const source: StatusSource = {
+    workers: () => [],
+    drivers,
+    snapshot: () => ({
+      url: 'local mode',
+      startedAt: started,
+      now: Date.now(),
+      counters: { workersRegistered: 0, workersLost: 0, staleEventsIgnored: 0, authFailures: 0, tasksLaunched: 0, blobsServed: 0 },
+      workers: [],
+      drivers: drivers(),
+    }),
+  }
+  return serveUi(source, options.token ?? randomBytes(16).toString('hex'), options)
+}
+
+async function serveUi(coordinator: StatusSource, token: string, options: { host?: string; port?: number }): Promise<ClusterUi> {
   const admin: AdminServer = await startAdminServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
-  admin.addHealthCheck('workers', () => ({ ok: true, detail: { alive: coordinator.aliveWorkers().length } }))
   const guard = (handler: (req: IncomingMessage, res: ServerResponse, url: URL) => void) => (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const t = presented(req, url)
     if (!same(t, token)) {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { chromium } from 'playwright-core'
 import { Context } from '../../../src/mapreduce/index.js'
 import { ClusterExecutor } from '../../../src/mapreduce/cluster/cluster-executor.js'
-import { startClusterUi } from '../../../src/mapreduce/cluster/ui-server.js'
+import { startClusterUi, startLocalUi } from '../../../src/mapreduce/cluster/ui-server.js'
 import { SECRET, startCluster } from './fixtures/cluster.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -54,4 +54,19 @@ test('job UI: token required, workers, jobs, stages with DAG and tasks render an
   assert.ok(victim !== undefined)
   process.kill(victim.pid, 'SIGKILL')
   await page.waitForSelector(`#workers tr[data-worker="${victim.id}"] td.dead`, { timeout: 10_000 })
+})
+
+test('local mode serves the same UI on request (startLocalUi)', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, async (t) => {
+  const ctx = new Context({ workers: 1 })
+  t.after(() => ctx.stop())
+  await ctx.range(0, 100, 1, 2).map((x) => [x % 3, x] as const).reduceByKey((a, b) => a + b).collect()
+  const ui = await startLocalUi(ctx)
+  t.after(() => ui.close())
+  assert.equal((await fetch(`${ui.url}/api/status`)).status, 401)
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] })
+  t.after(() => browser.close())
+  const page = await browser.newPage()
+  await page.goto(`${ui.url}/?token=${ui.token}`)
+  await page.waitForSelector('.job table.stages tbody tr')
+  assert.equal(await page.locator('.job svg.dag rect').count(), 2)
 })
