@@ -117,12 +117,17 @@ class JetStream implements JetStreamHandle, StreamHost {
     } catch (err) {
       throw new JetStreamError(JetStreamErrorCodes.RECOVERY, `Cannot parse ${join(dir, 'meta.json')}: ${(err as Error).message}`, { cause: err })
     }
-    const store = this.#openStore(meta.config, dir)
+    // Header blocks inside the duplicate window, collected by the recovery scan itself.
+    const since = Date.now() - meta.config.duplicate_window / 1e6
+    const recovered: [number, number, Uint8Array][] = []
+    const store = this.#openStore(meta.config, dir, (seq, ts, hdr) => {
+      if (ts >= since) recovered.push([seq, ts, hdr.slice()])
+    })
     this.recovery[name] = store.recovery
     if (store.recovery.corruptRecords > 0 || store.recovery.truncatedBytes > 0) {
       this.options.logger?.warn({ stream: name, recovery: store.recovery }, 'stream recovered with damage: corrupt records skipped, torn tail truncated')
     }
-    const stream = new Stream(this, meta.config, meta.created, store)
+    const stream = new Stream(this, meta.config, meta.created, store, recovered)
     this.streams.set(name, stream)
     const cdir = join(dir, 'consumers')
     for (const file of this.#io.list(cdir)) {
@@ -138,7 +143,7 @@ class JetStream implements JetStreamHandle, StreamHost {
     }
   }
 
-  #openStore(cfg: StreamConfig, dir: string | undefined): MsgStore {
+  #openStore(cfg: StreamConfig, dir: string | undefined, onRecoveredHeaders?: (seq: number, ts: number, hdr: Uint8Array) => void): MsgStore {
     const o = this.options
     const file = cfg.storage === 'file'
     return new MsgStore({
@@ -149,6 +154,7 @@ class JetStream implements JetStreamHandle, StreamHost {
       syncIntervalMs: o.syncIntervalMs,
       segmentBytes: o.segmentBytes,
       cacheBytes: o.cacheBytes,
+      ...(onRecoveredHeaders === undefined ? {} : { onRecoveredHeaders }),
     })
   }
 

@@ -30,6 +30,8 @@ export interface MsgStoreOptions {
   segmentBytes: number
   /** Payload bytes kept in memory for already-written records. */
   cacheBytes: number
+  /** Called during recovery for each stored message that has headers (the view is valid during the call). */
+  onRecoveredHeaders?: (seq: number, ts: number, hdr: Uint8Array) => void
 }
 
 export interface RecoveryReport {
@@ -589,6 +591,7 @@ export class MsgStore {
               this.#last = rec.seq
               this.#lastTs = Math.max(this.#lastTs, rec.ts)
               seg.live++
+              if (rec.hdr !== undefined) this.#opts.onRecoveredHeaders?.(rec.seq, rec.ts, rec.hdr)
             }
           } else if (rec.kind === RecordKind.DELETE) deleted.add(rec.seq)
           else if (rec.kind === RecordKind.PURGE_TO) {

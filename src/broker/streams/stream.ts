@@ -33,14 +33,28 @@ export class Stream {
   readonly #ackPrefix: string
   #ageCheckAt = 0
 
-  constructor(host: StreamHost, config: StreamConfig, created: string, store: MsgStore) {
+  /** `recovered`: header blocks seen by the store's recovery scan, so dedup ids need no re-read. */
+  constructor(host: StreamHost, config: StreamConfig, created: string, store: MsgStore, recovered?: [number, number, Uint8Array][]) {
     this.#host = host
     this.config = config
     this.created = created
     this.store = store
     this.#ackPrefix = `{"stream":${JSON.stringify(config.name)},"seq":`
-    this.#rebuildDedup()
+    if (recovered !== undefined) this.#dedupFrom(recovered)
+    else this.#rebuildDedup()
     this.enforceLimits()
+  }
+
+  #dedupFrom(recovered: [number, number, Uint8Array][]): void {
+    const since = Date.now() - this.config.duplicate_window / NS_PER_MS
+    for (const [seq, ts, hdr] of recovered) {
+      if (ts < since) continue
+      const id = JsHeaders.parse(hdr).get('Nats-Msg-Id')
+      if (id !== undefined) {
+        this.#dedup.set(id, [seq, ts])
+        this.#lastMsgId = id
+      }
+    }
   }
 
   get name(): string {
