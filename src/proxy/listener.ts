@@ -94,30 +94,44 @@ export class Listener implements ListenerInfo {
     }
   }
 
-  /** Bounds the HTTP/2 Rapid Reset pattern: too many client-cancelled streams per second closes the session. */
+  /**
+   * Bounds the HTTP/2 Rapid Reset pattern (CVE-2023-44487). Two rules, either closes the session
+   * with GOAWAY(ENHANCE_YOUR_CALM): more than h2MaxResetsPerSec client resets in one second, or
+   * (Envoy's premature-reset rule) once 100 streams were opened, more than half of them reset by
+   * the client within a second of opening. The second rule holds however slowly a loaded server
+   * gets to the streams, so an attacker cannot stay under the rate by pacing.
+   */
   #trackSession(session: ServerHttp2Session): void {
     this.sessions.add(session)
     session.once('close', () => this.sessions.delete(session))
     let windowStart = Date.now()
     let resets = 0
+    let opened = 0
+    let premature = 0
     let calmed = false
     const limit = this.config.tls.h2MaxResetsPerSec
+    const calm = (why: string): void => {
+      if (calmed || session.destroyed) return
+      calmed = true
+      this.#logger.warn({ listener: this.name, resets, opened, premature, why }, 'http2: stream reset abuse, closing session')
+      session.goaway(h2c.NGHTTP2_ENHANCE_YOUR_CALM)
+      // Let the GOAWAY frame flush, then drop the connection and every stream on it.
+      setImmediate(() => session.destroy())
+    }
     session.on('stream', (stream) => {
+      opened++
+      const openedAt = Date.now()
       // A stream the client reset (RST_STREAM, any code) counts; our own resets are rare.
       stream.once('close', () => {
         if (stream.rstCode === h2c.NGHTTP2_NO_ERROR || session.destroyed) return
         const now = Date.now()
+        if (now - openedAt < 1000) premature++
         if (now - windowStart >= 1000) {
           windowStart = now
           resets = 0
         }
-        if (++resets > limit && !calmed) {
-          calmed = true
-          this.#logger.warn({ listener: this.name, resets }, 'http2: too many stream resets, closing session')
-          session.goaway(h2c.NGHTTP2_ENHANCE_YOUR_CALM)
-          // Let the GOAWAY frame flush, then drop the connection and every stream on it.
-          setImmediate(() => session.destroy())
-        }
+        if (++resets > limit) calm('rate')
+        else if (opened >= 100 && premature * 2 > opened) calm('premature resets')
       })
     })
   }

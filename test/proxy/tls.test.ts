@@ -143,7 +143,9 @@ test('WebSocket over TLS, Rapid Reset bound, redirect to https, self-signed fall
   }
   // Bounded wait: a missing GOAWAY fails the assertions below instead of hanging the test.
   await Promise.race([closed, new Promise((r) => setTimeout(r, 15_000))])
-  assert.ok(opened < 500, `opened ${opened}`)
+  // The client may queue all 500 before the server reacts (a loaded machine); what is bounded is
+  // how many the server processed: the session is closed and the upstream saw only a few.
+  t.diagnostic(`client opened ${opened} streams before the session closed`)
   assert.equal(goaway, h2c.NGHTTP2_ENHANCE_YOUR_CALM)
   // The upstream saw at most a bounded number of the cancelled requests.
   assert.ok(be.hits < 100, `upstream hits ${be.hits}`)
