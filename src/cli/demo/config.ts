@@ -50,6 +50,13 @@ limits:
 pools:
 ${pools}
 routes:
+  - name: search              # expensive: a tighter budget per client on top of the global one
+    match: { pathPrefix: /api/search }
+    pool: eu
+    geo: true
+    limits:
+      rate:
+        - { name: search-per-client, rate: 5, burst: 10, key: ip }
   - name: static
     match: { pathPrefix: /static/ }
     pool: eu
