@@ -263,12 +263,11 @@ export class Worker {
       (result) => {
         this.#running.delete(key)
         this.tasksRun++
-        if (abort.signal.aborted && !this.#fenced) return
+        // Cancelled tasks report too (the executor contract): the scheduler frees the slot on it.
         conn.send({ t: 'task-event', key, kind: 'done', epoch, result, ms: Date.now() - started })
       },
       (err: unknown) => {
         this.#running.delete(key)
-        if (abort.signal.aborted && !this.#fenced) return
         const e = err as { code?: unknown; message?: unknown; stack?: unknown; fetchFailed?: unknown }
         conn.send({
           t: 'task-event',
