@@ -10,3 +10,8 @@ const broker = await startBroker({
   jetstream: { storeDir: storeDir ?? 'store', sync: sync === 'interval' ? 'interval' : 'always' },
 })
 process.stdout.write(`READY ${broker.port} ${broker.monitor?.port ?? 0}\n`)
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    void broker.close().finally(() => process.exit(0))
+  })
+}
