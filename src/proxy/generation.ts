@@ -50,8 +50,6 @@ export class Generation {
   #retired = false
   #closed: Promise<void> | undefined
   #idle: (() => void) | undefined
-  /** Servers of the previous generation that this one did not take over (closed when it drains). */
-  orphans: UpstreamServer[] = []
 
   private constructor(config: ProxyConfig, previous: Generation | undefined) {
     this.config = config
@@ -61,7 +59,6 @@ export class Generation {
     const pools = new Map<string, UpstreamPool>()
     for (const [name, pc] of Object.entries(config.pools)) pools.set(name, new UpstreamPool(name, pc, reuse))
     this.pools = pools
-    this.orphans = [...reuse.values()]
     let trusted: TrustedProxies
     try {
       trusted = new TrustedProxies(config.headers.trustedProxies)

@@ -1,0 +1,226 @@
+// One attempt of a request at one upstream server: an undici dispatch handler that streams the
+// answer into the client response with backpressure, feeds passive health and metrics, and on a
+// failure before any response byte either retries elsewhere (idempotent, no body, budget left)
+// or answers 502/504.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { Dispatcher } from 'undici'
+import { DEFAULTS } from './config.js'
+import { ProxyErrorCodes } from './errors.js'
+import { applyHeaderEdits, downstreamResponseHeaders } from './forwarding-headers.js'
+import { HANDLED, type BodyObserver, type ProxyHooks, type UpstreamResponse } from './hooks.js'
+import type { RequestContext } from './request-context.js'
+import { forward, hookFailed, requestHasBody, upstreamFailed, type CoreDeps } from './request-handler.js'
+import type { UpstreamPool } from './upstream-pool.js'
+import type { UpstreamServer } from './upstream-server.js'
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
+
+const ErrorKind = { CONNECT: 'connect', RESET: 'reset', TIMEOUT: 'timeout', PROTOCOL: 'protocol', ABORTED: 'aborted' } as const
+type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind]
+
+function classify(err: Error & { code?: string }): ErrorKind {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EAI_AGAIN':
+    case 'ECONNABORTED':
+      return ErrorKind.CONNECT
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return ErrorKind.TIMEOUT
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return ErrorKind.RESET
+    case 'UND_ERR_ABORTED':
+    case 'ABORT_ERR':
+      return ErrorKind.ABORTED
+    default:
+      return ErrorKind.PROTOCOL
+  }
+}
+
+export class Exchange implements Dispatcher.DispatchHandler {
+  readonly #deps: CoreDeps
+  readonly #ctx: RequestContext
+  readonly #pool: UpstreamPool
+  readonly #server: UpstreamServer
+  readonly #skip: Set<UpstreamServer> | undefined
+  readonly #attempt: number
+  readonly #hasBody: boolean
+  #controller: Dispatcher.DispatchController | undefined
+  #responded = false
+  #finished = false
+  #startNs = 0n
+  #observer: BodyObserver | undefined
+  #discard = false
+  #onClose: (() => void) | undefined
+
+  constructor(deps: CoreDeps, ctx: RequestContext, pool: UpstreamPool, server: UpstreamServer, skip: Set<UpstreamServer> | undefined, attempt: number) {
+    this.#deps = deps
+    this.#ctx = ctx
+    this.#pool = pool
+    this.#server = server
+    this.#skip = skip
+    this.#attempt = attempt
+    this.#hasBody = requestHasBody(ctx.req)
+  }
+
+  start(): void {
+    const ctx = this.#ctx
+    const server = this.#server
+    const timeouts = ctx.route?.timeouts
+    server.active++
+    ctx.log.attempts = this.#attempt + 1
+    ctx.log.upstream_addr = server.address
+    this.#startNs = process.hrtime.bigint()
+    this.#onClose = () => {
+      if (!this.#finished) this.#controller?.abort(Object.assign(new Error('client closed the connection'), { code: 'UND_ERR_ABORTED' }))
+    }
+    ctx.res.once('close', this.#onClose)
+    server.dispatcher.dispatch(
+      {
+        origin: server.origin,
+        path: ctx.upstreamPath,
+        method: ctx.method,
+        headers: ctx.upstreamHeaders,
+        body: this.#hasBody ? (ctx.req as IncomingMessage) : null,
+        headersTimeout: timeouts?.headersMs ?? DEFAULTS.upstreamHeadersTimeoutMs,
+        bodyTimeout: timeouts?.bodyMs ?? DEFAULTS.upstreamBodyTimeoutMs,
+        idempotent: false,
+      },
+      this,
+    )
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#ctx.res.destroyed || (this.#ctx.res.writableEnded && !this.#finished)) controller.abort(Object.assign(new Error('client gone'), { code: 'UND_ERR_ABORTED' }))
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    if (statusCode < 200) return
+    this.#responded = true
+    const ctx = this.#ctx
+    const server = this.#server
+    const headerSeconds = Number(process.hrtime.bigint() - this.#startNs) / 1e9
+    server.onResponse(statusCode)
+    server.observeLatency(headerSeconds * 1000)
+    this.#deps.metrics.upstream(this.#pool.name, server.id, statusCode, headerSeconds)
+    ctx.log.upstream_status = statusCode
+    ctx.log.upstream_time = Math.round(headerSeconds * 1e6) / 1e6
+    const out = downstreamResponseHeaders(headers)
+    applyHeaderEdits(out as Record<string, string | string[] | number | undefined>, ctx.route?.responseHeaders)
+    const idHeader = ctx.gen.config.headers.requestId
+    if (idHeader !== false && out[idHeader] === undefined) out[idHeader] = ctx.id
+    if (ctx.stickySet !== undefined && this.#pool.config.sticky !== undefined) {
+      const st = this.#pool.config.sticky
+      const cookie = `${st.cookie}=${encodeURIComponent(ctx.stickySet)}; Path=/; HttpOnly${st.ttlSec > 0 ? `; Max-Age=${st.ttlSec}` : ''}`
+      const prev = out['set-cookie']
+      out['set-cookie'] = prev === undefined ? cookie : Array.isArray(prev) ? [...prev, cookie] : [String(prev), cookie]
+    }
+    const hooks = ctx.gen.onResponse
+    if (hooks.length === 0) {
+      this.#writeHead(statusCode, statusMessage, out)
+      return
+    }
+    const response: UpstreamResponse = { statusCode, headers: out, server: server.id }
+    controller.pause()
+    void this.#runResponseHooks(hooks, response, statusMessage)
+  }
+
+  async #runResponseHooks(hooks: readonly ProxyHooks[], response: UpstreamResponse, statusMessage: string | undefined): Promise<void> {
+    const ctx = this.#ctx
+    try {
+      for (const h of hooks) {
+        const r = await h.onResponse?.(ctx, response)
+        if (r === HANDLED) {
+          this.#discard = true
+          ctx.done = true
+          break
+        }
+        if (r !== undefined && typeof r === 'object') this.#observer = r
+      }
+    } catch (err) {
+      this.#discard = true
+      hookFailed(this.#deps, ctx, err)
+    }
+    if (!this.#discard) this.#writeHead(response.statusCode, statusMessage, response.headers)
+    if (!this.#finished) this.#controller?.resume()
+  }
+
+  #writeHead(status: number, statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
+    const res = this.#ctx.res as ServerResponse
+    if (res.headersSent || res.destroyed) return
+    if (statusMessage !== undefined && statusMessage !== '' && this.#ctx.req.httpVersionMajor < 2) res.writeHead(status, statusMessage, headers)
+    else res.writeHead(status, headers)
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#discard) return
+    this.#observer?.onData(chunk)
+    const res = this.#ctx.res as ServerResponse
+    this.#ctx.bytesSent += chunk.length
+    if (!res.write(chunk)) {
+      controller.pause()
+      res.once('drain', () => controller.resume())
+    }
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    this.#finish()
+    this.#observer?.onEnd(trailers)
+    if (this.#discard) return
+    const res = this.#ctx.res as ServerResponse
+    for (const _ in trailers) {
+      res.addTrailers(trailers as OutgoingHttpHeaders)
+      break
+    }
+    res.end()
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#finish()
+    const ctx = this.#ctx
+    const kind = classify(err as Error & { code?: string })
+    if (ctx.res.destroyed || (ctx.res.writableEnded && this.#discard)) {
+      // The client went away first; nothing to answer.
+      this.#observer?.onAbort(err)
+      return
+    }
+    const server = this.#server
+    this.#deps.metrics.upstreamError(this.#pool.name, server.id, kind)
+    if (this.#responded) {
+      this.#observer?.onAbort(err)
+      ctx.log.error = kind === ErrorKind.TIMEOUT ? ProxyErrorCodes.UPSTREAM_TIMEOUT : ProxyErrorCodes.UPSTREAM_RESET
+      // Mid-body failure: the only honest signal left is to cut the client connection.
+      ;(ctx.res as ServerResponse).destroy()
+      return
+    }
+    if (kind === ErrorKind.CONNECT || kind === ErrorKind.RESET) server.onConnectError()
+    else if (kind === ErrorKind.TIMEOUT) server.onResponse(504)
+    const retries = ctx.route?.retry?.attempts ?? this.#pool.config.retry.attempts
+    if ((kind === ErrorKind.CONNECT || kind === ErrorKind.RESET) && !this.#hasBody && IDEMPOTENT.has(ctx.method) && this.#attempt < retries && this.#pool.retryBudget.tryRetry()) {
+      const skip = new Set(this.#skip)
+      skip.add(server)
+      forward(this.#deps, ctx, skip, this.#attempt + 1)
+      return
+    }
+    this.#deps.logger.debug({ err, request_id: ctx.id, server: server.id }, 'upstream request failed')
+    if (kind === ErrorKind.TIMEOUT) upstreamFailed(this.#deps, ctx, err, 504, ProxyErrorCodes.UPSTREAM_TIMEOUT, 'upstream timed out')
+    else if (kind === ErrorKind.CONNECT) upstreamFailed(this.#deps, ctx, err, 502, ProxyErrorCodes.UPSTREAM_CONNECT, 'cannot connect to upstream')
+    else if (kind === ErrorKind.RESET) upstreamFailed(this.#deps, ctx, err, 502, ProxyErrorCodes.UPSTREAM_RESET, 'upstream closed the connection')
+    else upstreamFailed(this.#deps, ctx, err, 502, ProxyErrorCodes.UPSTREAM_PROTOCOL, 'bad response from upstream')
+  }
+
+  #finish(): void {
+    if (this.#finished) return
+    this.#finished = true
+    this.#server.active--
+    if (this.#onClose !== undefined) this.#ctx.res.off('close', this.#onClose)
+  }
+}
