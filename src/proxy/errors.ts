@@ -16,6 +16,7 @@ export const ProxyErrorCodes = {
   RELOAD_FAILED: 'ERR_PROXY_RELOAD_FAILED',
   ADMIN_UNKNOWN_SERVER: 'ERR_PROXY_ADMIN_UNKNOWN_SERVER',
   HOOK_FAILED: 'ERR_PROXY_HOOK_FAILED',
+  HTTP_VERSION: 'ERR_PROXY_HTTP_VERSION',
 } as const
 
 export type ProxyErrorCode = (typeof ProxyErrorCodes)[keyof typeof ProxyErrorCodes]

@@ -135,7 +135,7 @@ function hashKey(pool: UpstreamPool, ctx: RequestContext): string | undefined {
 }
 
 export function requestHasBody(req: ClientRequest): boolean {
-  if (req.httpVersionMajor >= 2) return !((req as Http2ServerRequest).stream as { endAfterHeaders?: boolean }).endAfterHeaders
+  if ('stream' in req) return !((req as Http2ServerRequest).stream as { endAfterHeaders?: boolean }).endAfterHeaders
   const cl = req.headers['content-length']
   return (cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined
 }
@@ -189,6 +189,11 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
     gen.leave()
   })
 
+  // An HTTP/1 parser accepts "HTTP/2.0" in a request line; that is not a real HTTP/2 stream.
+  if (req.httpVersionMajor !== 1 && !('stream' in req)) {
+    sendError(ctx, 505, ProxyErrorCodes.HTTP_VERSION, `HTTP version ${req.httpVersion} is not supported on this listener`)
+    return
+  }
   const redirect = listener.config.redirectToHttps
   if (redirect !== undefined && redirect !== false && !listener.tls) {
     const port = redirect === true ? 443 : redirect
