@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Command } from '../commands.js'
+import { mountDashboard } from '../../internal/dashboard/mount.js'
+import { brokerSnapshot } from '../dashboard-sources.js'
 import { UsageError } from '../../internal/errors.js'
 import { createLogger, type Logger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
@@ -194,6 +196,10 @@ export const command: Command = {
     }
     const logger: Logger = createLogger({ name: 'broker', level: logLevel })
     const broker = await startBroker({ ...options, logger })
+    // The live dashboard page on the monitor port (/dashboard/), showing this broker alone.
+    if (broker.monitor !== undefined) {
+      mountDashboard(broker.monitor, { root: false, live: false, snapshot: () => ({ time: Date.now(), title: 'Switchyard broker', broker: brokerSnapshot(broker) }) })
+    }
     process.stderr.write(`switchyard broker: nats://${options.host ?? DEFAULTS.host}:${broker.port}${broker.monitor === undefined ? '' : ` monitor ${broker.monitor.url}`}${broker.wsPort === 0 ? '' : ` ws://:${broker.wsPort}`}\n`)
     return new Promise<number>((resolve) => {
       const shutdown = installShutdown({

@@ -9,6 +9,9 @@ import { UsageError } from '../../internal/errors.js'
 import { createLogger, type Logger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
 import { ConfigWatcher, loadProxyConfig, ProxyServer, type ProxyConfig } from '../../proxy/index.js'
+import { builtinPlugins } from '../../proxy/plugins.js'
+import { mountDashboard } from '../../internal/dashboard/mount.js'
+import { AccessCounters, accessCountersPlugin, proxySnapshot } from '../dashboard-sources.js'
 
 const help = `Usage: switchyard proxy --config proxy.yaml [options]
 
@@ -77,13 +80,19 @@ async function runProxy(flags: Flags, logger: Logger, isWorker: boolean): Promis
   // With workers, one worker (chosen by the primary) serves the admin API; see docs/proxy.md.
   const adminOff = isWorker && process.env['SWITCHYARD_PROXY_ADMIN_WORKER'] !== '1'
   const effective = adminOff && config.admin !== undefined ? { ...config, admin: undefined } : config
+  const counters = new AccessCounters()
   const proxy = new ProxyServer({
     config: effective as ProxyConfig,
     logger,
+    plugins: [...builtinPlugins, accessCountersPlugin(counters)],
     accessLogStream: accessLogStream(config),
     ...(isWorker ? { onServerDrain: (pool: string, server: string, drained: boolean) => process.send?.({ type: 'sy-proxy-drain', pool, server, drained }) } : {}),
   })
   await proxy.start()
+  // The live dashboard page on the admin port (/dashboard/); with --workers it shows the admin worker.
+  if (proxy.admin !== undefined) {
+    mountDashboard(proxy.admin, { root: false, live: false, snapshot: () => ({ time: Date.now(), title: 'Switchyard proxy', proxy: proxySnapshot(proxy, counters) }) })
+  }
   const reload = (why: string): void => {
     let next: ProxyConfig
     try {

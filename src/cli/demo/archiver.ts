@@ -24,8 +24,6 @@ export interface Archiver {
   drain(timeoutMs: number): Promise<boolean>
   /** Consumer state from the broker: what is waiting and what is unacknowledged. */
   lag(): Promise<{ pending: number; ackPending: number; delivered: number }>
-  /** Stream depth as the broker reports it. */
-  streamState(): Promise<{ messages: number; bytes: number }>
   close(): Promise<void>
 }
 
@@ -75,10 +73,7 @@ export async function startArchiver(options: ArchiverOptions): Promise<Archiver>
         .map((f) => join(options.dir, f)),
     rotate,
     lag,
-    async streamState() {
-      const info = await jsm.streams.info(stream)
-      return { messages: info.state.messages, bytes: info.state.bytes }
-    },
+
     async drain(timeoutMs) {
       const deadline = Date.now() + timeoutMs
       await nc.flush()

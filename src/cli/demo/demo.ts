@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startAdminServer, type AdminServer } from '../../internal/admin-server.js'
 import { mountDashboard, type DashboardMount } from '../../internal/dashboard/mount.js'
-import type { DashboardSnapshot, ProxyServerSnapshot } from '../../internal/dashboard/snapshot.js'
+import type { DashboardSnapshot } from '../../internal/dashboard/snapshot.js'
+import { AccessCounters, brokerSnapshot, proxySnapshot } from '../dashboard-sources.js'
 import { startBroker, type Broker } from '../../broker/index.js'
-import { ProxyServer, parseProxyConfig, type ProxyPlugin, type AccessLogRecord } from '../../proxy/index.js'
+import { ProxyServer, parseProxyConfig, type ProxyPlugin } from '../../proxy/index.js'
 import { builtinPlugins } from '../../proxy/plugins.js'
 import { Context } from '../../mapreduce/index.js'
 import { startAlerts, type AlertGroup } from './alerts.js'
@@ -57,27 +58,6 @@ const ORIGINS: readonly OriginSpec[] = [
   { id: 'ap-1', region: 'ap', baseLatencyMs: 8, failureRate: 0.02 },
 ]
 
-/** Counters the dashboard and the summary read, fed by the proxy's access-log hook. */
-class AccessCounters {
-  requests = 0
-  readonly statusClasses: Record<string, number> = {}
-  readonly regions: Record<string, number> = {}
-  readonly cache = { hits: 0, misses: 0, stale: 0, bypass: 0 }
-  limited = 0
-
-  add(r: AccessLogRecord): void {
-    this.requests++
-    const cls = `${Math.floor(r.status / 100)}xx`
-    this.statusClasses[cls] = (this.statusClasses[cls] ?? 0) + 1
-    if (r.region !== undefined) this.regions[r.region] = (this.regions[r.region] ?? 0) + 1
-    if (r.cache === 'HIT') this.cache.hits++
-    else if (r.cache === 'MISS') this.cache.misses++
-    else if (r.cache === 'STALE') this.cache.stale++
-    else if (r.cache === 'BYPASS') this.cache.bypass++
-    if (r.status === 429) this.limited++
-  }
-}
-
 /** The proxy plugin that turns every access-log record into a broker event. */
 function accessEventsPlugin(broker: Broker, counters: AccessCounters): ProxyPlugin {
   return {
@@ -111,10 +91,6 @@ function accessEventsPlugin(broker: Broker, counters: AccessCounters): ProxyPlug
       }
     },
   }
-}
-
-function parseSnapshotNumber(v: unknown): number {
-  return typeof v === 'number' ? v : 0
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
@@ -204,33 +180,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const dashAdmin: AdminServer = await startAdminServer({ port: await choosePort(8088, '127.0.0.1', taken) })
     cleanups.push(() => dashAdmin.close())
     const brokerMonitor = broker.monitor?.url ?? ''
-    const snapshot = async (): Promise<DashboardSnapshot> => {
-      const servers: ProxyServerSnapshot[] = []
-      for (const pool of proxy.generation.pools.values()) {
-        for (const s of pool.servers) {
-          servers.push({ id: s.id, pool: pool.name, region: typeof pool.region === 'string' ? pool.region : pool.name, state: s.state === 'up' ? 'healthy' : s.state, requests: s.totals.requests, active: s.active })
-        }
-      }
-      const varz = brokerMonitor === '' ? {} : ((await (await fetch(`${brokerMonitor}/varz`)).json()) as Record<string, unknown>)
-      const [lag, depth] = await Promise.all([archiver.lag().catch(() => undefined), archiver.streamState().catch(() => undefined)])
-      return {
-        time: Date.now(),
-        title: 'Switchyard demo',
-        proxy: { requests: counters.requests, statusClasses: counters.statusClasses, servers, regions: counters.regions, cache: counters.cache, limited: counters.limited },
-        broker: {
-          inMsgs: parseSnapshotNumber(varz.in_msgs),
-          outMsgs: parseSnapshotNumber(varz.out_msgs),
-          inBytes: parseSnapshotNumber(varz.in_bytes),
-          outBytes: parseSnapshotNumber(varz.out_bytes),
-          connections: parseSnapshotNumber(varz.connections),
-          subscriptions: parseSnapshotNumber(varz.subscriptions),
-          slowConsumers: parseSnapshotNumber(varz.slow_consumers),
-          streams: [{ name: 'ACCESS', messages: depth?.messages ?? 0, bytes: depth?.bytes ?? 0, consumers: [{ name: 'archiver', pending: lag?.pending ?? 0, ackPending: lag?.ackPending ?? 0, delivered: lag?.delivered ?? 0 }] }],
-        },
-        mapreduce: { jobs, ...(lastJob === undefined ? {} : { lastJob }) },
-        extra: { alerts: alerts.total },
-      }
-    }
+    const snapshot = (): DashboardSnapshot => ({
+      time: Date.now(),
+      title: 'Switchyard demo',
+      proxy: proxySnapshot(proxy, counters),
+      broker: brokerSnapshot(broker),
+      mapreduce: { jobs, ...(lastJob === undefined ? {} : { lastJob }) },
+      extra: { alerts: alerts.total },
+    })
     const dash: DashboardMount = mountDashboard(dashAdmin, { snapshot })
     cleanups.push(() => dash.close())
     // The dashboard is one more fan-out subscriber: it sees every event, and forwards a sample.
