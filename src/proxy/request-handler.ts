@@ -189,11 +189,6 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
     gen.leave()
   })
 
-  // An HTTP/1 parser accepts "HTTP/2.0" in a request line; that is not a real HTTP/2 stream.
-  if (req.httpVersionMajor !== 1 && !('stream' in req)) {
-    sendError(ctx, 505, ProxyErrorCodes.HTTP_VERSION, `HTTP version ${req.httpVersion} is not supported on this listener`)
-    return
-  }
   const redirect = listener.config.redirectToHttps
   if (redirect !== undefined && redirect !== false && !listener.tls) {
     const port = redirect === true ? 443 : redirect
@@ -209,6 +204,12 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
 function route(deps: CoreDeps, ctx: RequestContext): void {
   const gen = ctx.gen
   const req = ctx.req
+  // An HTTP/1 parser accepts "HTTP/2.0" or "HTTP/0.9" in a request line; that is no HTTP/2 stream.
+  // (The protection plugin refuses these earlier with a 400; this covers configs without it.)
+  if (req.httpVersionMajor !== 1 && !('stream' in req)) {
+    sendError(ctx, 505, ProxyErrorCodes.HTTP_VERSION, `HTTP version ${req.httpVersion} is not supported on this listener`)
+    return
+  }
   const compiled = gen.router.match(ctx.host, ctx.path, ctx.method, (n) => {
     const v = req.headers[n]
     return Array.isArray(v) ? v.join(', ') : v
