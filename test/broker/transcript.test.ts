@@ -141,18 +141,29 @@ for (const name of targets()) {
     })
 
     test('connections over max_connections get -ERR \'maximum connections exceeded\'', async () => {
-      const t = await startTarget(name, { maxConnections: 1 })
-      const first = await RawClient.open(t.port)
-      try {
-        await first.step('CONNECT {"verbose":false}\r\nPING\r\n')
-        const second = await RawClient.open(t.port)
-        await second.waitFor(() => false, 10_000).catch(() => {})
-        assert.match(second.out, /-ERR 'maximum connections exceeded'\r\n$/)
-        assert.equal(second.closed, true, `still open after ${JSON.stringify(second.out)}`)
-        assert.equal(await first.step('PING\r\n'), 'PONG\r\n', 'the first connection is unaffected')
-      } finally {
-        first.close()
-        await t.stop()
+      // nats-server 2.9 was seen, once, on a heavily loaded machine, to admit the connection over
+      // the limit and send nothing for 10 s; the peer gets a second try so that a rare slip of the
+      // reference server does not fail CI. Ours gets exactly one.
+      const tries = name === 'nats-server' ? 2 : 1
+      for (let attempt = 1; ; attempt++) {
+        const t = await startTarget(name, { maxConnections: 1 })
+        const first = await RawClient.open(t.port)
+        try {
+          await first.step('CONNECT {"verbose":false}\r\nPING\r\n')
+          const second = await RawClient.open(t.port)
+          await second.waitFor(() => false, 10_000).catch(() => {})
+          if (attempt < tries && !second.closed) {
+            second.close()
+            continue
+          }
+          assert.match(second.out, /-ERR 'maximum connections exceeded'\r\n$/)
+          assert.equal(second.closed, true, `still open after ${JSON.stringify(second.out)}`)
+          assert.equal(await first.step('PING\r\n'), 'PONG\r\n', 'the first connection is unaffected')
+          return
+        } finally {
+          first.close()
+          await t.stop()
+        }
       }
     })
   })
