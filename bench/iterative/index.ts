@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { machineLine, median, runBench, type Contender, type Workload } from '../lib/harness.js'
 import type { Context, Dataset } from '../../src/mapreduce/index.js'
 import { startBenchCluster, type BenchCluster } from './cluster.js'
+import { prng } from '../../src/internal/prng.js'
 
 const args = process.argv.slice(2)
 const flag = (name: string, d: number): number => {
@@ -24,16 +25,6 @@ const K = 4
 const ITER = 10
 const WORKERS = 3
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function generatePoints(file: string, n: number): Promise<void> {
   if (existsSync(file) && statSync(file).size > n * 20) return

@@ -2,17 +2,8 @@
 // records. The same size and seed always give the same bytes.
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { prng } from '../../src/internal/prng.js'
 
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Writes `bytes` of text: lines of 8-16 words drawn from a zipf(1.0) vocabulary of `vocab` words. */
 export function generateCorpus(path: string, bytes: number, seed = 42, vocab = 200_000): void {

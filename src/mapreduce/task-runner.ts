@@ -14,6 +14,7 @@ import { csvRecordParser, readSplitLines } from './text-input.js'
 import { partitionCache } from './cache-store.js'
 import { resolveEnv, takeTaskUpdates } from './shared-vars.js'
 import { deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8'
+import { prng } from '../internal/prng.js'
 
 export interface WorkerServices {
   readonly store: ShuffleBlockStore
@@ -40,18 +41,6 @@ type Emit = (x: unknown) => void
 const SIMPLE = new Set<string>(['map', 'flatMap', 'filter', 'mapValues', 'flatMapValues', 'keyBy', 'keys', 'values', 'tagged', 'zipWithIndex', 'sample'])
 
 const BATCH = 4096
-
-/** Mulberry32: a small seeded PRNG, so sample() is deterministic per (seed, partition). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 class TaskContext {
   readonly task: TaskDescription

@@ -1,14 +1,6 @@
-// Seeded PRNG for reproducible fault tests (mulberry32).
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { prng } from '../../../src/internal/prng.js'
+/** Seeded PRNG for reproducible fault tests (mulberry32). */
+export const rng = prng
 
 /** A payload derived from the sequence so a reader can verify it without keeping copies. */
 export function payloadFor(seq: number, len: number): Uint8Array {
