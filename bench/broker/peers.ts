@@ -1,7 +1,8 @@
 // Starting and stopping the servers that bench/broker compares: ours, nats-server, redis-server
 // and Aedes, each in its own process on a free loopback port. Missing Debian peers are installed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer, connect } from 'node:net'
+import { freePort, waitForPort } from '../lib/net.js'
+export { freePort }
 
 export interface Peer {
   pid: number
@@ -21,17 +22,6 @@ export function ensureInstalled(bin: string, pkg: string): string {
   }
   if (path === '') throw new Error(`${bin} is not installed and could not be installed (apt-get install -y ${pkg})`)
   return path
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {
@@ -60,26 +50,10 @@ async function spawnReady(cmd: string, args: string[]): Promise<Peer> {
   return { pid: child.pid as number, port, stop: stopper(child) }
 }
 
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1')
-      s.once('connect', () => {
-        s.destroy()
-        resolve(true)
-      })
-      s.once('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`nothing listens on ${port}`)
-}
-
 async function spawnOnPort(cmd: string, args: (port: number) => string[]): Promise<Peer> {
   const port = await freePort()
   const child = spawn(cmd, args(port), { stdio: 'ignore' })
-  await waitPort(port)
+  await waitForPort(port)
   return { pid: child.pid as number, port, stop: stopper(child) }
 }
 

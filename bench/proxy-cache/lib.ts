@@ -2,10 +2,11 @@
 // child processes, an nginx origin, the switchyard proxy from a YAML config, and wrk runs.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, Socket, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { newHistogram, type Sample } from '../lib/harness.js'
 import { InternalErrorCodes, SwitchyardError } from '../../src/internal/errors.js'
+import { freePort, waitForPort } from '../lib/net.js'
+export { freePort }
 
 export const root = new URL('../..', import.meta.url).pathname
 
@@ -14,32 +15,6 @@ export function ensure(bin: string, pkg: string): void {
   console.log(`${bin} missing: apt-get install -y ${pkg}`)
   const r = spawnSync('apt-get', ['install', '-y', pkg], { stdio: 'inherit' })
   if (r.status !== 0) throw new SwitchyardError(InternalErrorCodes.BENCH_PEER_MISSING, `Cannot run the bench: ${bin} is not installed and apt-get install -y ${pkg} failed`)
-}
-
-export async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const p = (s.address() as AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return p
-}
-
-export async function waitPort(port: number, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = new Socket()
-      s.once('connect', () => {
-        s.destroy()
-        resolve(true)
-      })
-      s.once('error', () => resolve(false))
-      s.connect(port, '127.0.0.1')
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`port ${port} did not open`)
 }
 
 export function childPids(pid: number): number[] {
@@ -67,7 +42,7 @@ export function stopChild(child: ChildProcess): Promise<void> {
 
 export async function spawnServer(cmd: string, args: string[], port: number, workerPid = false): Promise<{ child: ChildProcess; pid: number }> {
   const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
-  await waitPort(port)
+  await waitForPort(port, { timeoutMs: 20_000, intervalMs: 100 })
   let pid = child.pid as number
   if (workerPid) {
     await new Promise((r) => setTimeout(r, 200))
@@ -100,7 +75,7 @@ ${locations}
 `,
   )
   const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'origin.conf'), '-g', 'daemon off;'], { stdio: 'inherit' })
-  await waitPort(port)
+  await waitForPort(port, { timeoutMs: 20_000, intervalMs: 100 })
   return { url: `http://127.0.0.1:${port}`, port, stop: () => stopChild(child) }
 }
 

@@ -3,13 +3,13 @@
 // Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, Socket, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generate } from 'selfsigned'
 import { newHistogram, runBench, type Contender, type RunningServer, type Sample, type Workload } from '../lib/harness.js'
 import { SwitchyardError, InternalErrorCodes } from '../../src/internal/errors.js'
+import { freePort, waitForPort } from '../lib/net.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const here = new URL('.', import.meta.url).pathname
@@ -60,32 +60,6 @@ writeFileSync(KEY, pems.private)
 writeFileSync(COMBINED, `${pems.cert.trim()}\n${pems.private.trim()}\n`)
 writeFileSync(join(dir, 'big.bin'), Buffer.alloc(100 * 1024, 'x'))
 
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const p = (s.address() as AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return p
-}
-
-async function waitPort(port: number, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = new Socket()
-      s.once('connect', () => {
-        s.destroy()
-        resolve(true)
-      })
-      s.once('error', () => resolve(false))
-      s.connect(port, '127.0.0.1')
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`port ${port} did not open`)
-}
-
 function childPids(pid: number): number[] {
   const out: number[] = []
   for (const d of readdirSync('/proc')) {
@@ -131,7 +105,7 @@ http {
 `,
 )
 const origin = spawn('nginx', ['-p', dir, '-c', join(dir, 'origin.conf'), '-g', 'daemon off;'], { stdio: 'inherit' })
-await waitPort(ORIGIN_PORT)
+await waitForPort(ORIGIN_PORT, { timeoutMs: 90_000, intervalMs: 100 })
 const ORIGIN = `http://127.0.0.1:${ORIGIN_PORT}`
 
 interface Ctx {
@@ -146,7 +120,7 @@ function pathFor(workload: string): string {
 
 async function spawnServer(cmd: string, args: string[], ports: number[], opts: { cwd?: string; workerPid?: boolean } = {}): Promise<{ child: ChildProcess; pid: number }> {
   const child = spawn(cmd, args, { cwd: opts.cwd ?? root, stdio: ['ignore', 'ignore', 'inherit'] })
-  for (const p of ports) await waitPort(p)
+  for (const p of ports) await waitForPort(p, { timeoutMs: 90_000, intervalMs: 100 })
   let pid = child.pid as number
   if (opts.workerPid === true) {
     await new Promise((r) => setTimeout(r, 200))

@@ -1,12 +1,12 @@
 // Test targets for the conformance suite: our broker in-process, or Debian's nats-server started
 // on a free loopback port with a generated config file in a temp dir. Same options for both.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { spawn, execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect as netConnect } from 'node:net'
 import { startBroker, type BrokerOptions, type BrokerUser } from '../../src/broker/index.js'
+import { freePort, waitForPort } from '../../bench/lib/net.js'
+export { freePort }
 
 export interface TargetOptions {
   port?: number
@@ -41,35 +41,6 @@ export function natsServerPath(): string | undefined {
   } catch {
     return undefined
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}: ${log()}`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = netConnect(port, '127.0.0.1')
-      s.once('connect', () => {
-        s.destroy()
-        resolve(true)
-      })
-      s.once('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`nats-server did not listen on ${port}: ${log()}`)
 }
 
 const q = (s: string): string => JSON.stringify(s)
@@ -131,7 +102,7 @@ export async function startTarget(name: TargetName, o: TargetOptions = {}): Prom
   let output = ''
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
-  await waitForPort(port, child, () => output)
+  await waitForPort(port, { child, label: 'nats-server', log: () => output })
   return {
     name,
     port,

@@ -5,20 +5,13 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer as netServer, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
+import { freePort } from '../../bench/lib/net.js'
 
 const root = new URL('../..', import.meta.url).pathname
-
-async function freePort(): Promise<number> {
-  const s = netServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
 
 async function origin(t: import('node:test').TestContext, name: string): Promise<string> {
   const s = createServer((_req, res) => res.end(name))

@@ -5,21 +5,14 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer as netServer, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'nats'
 import type { DashboardSnapshot } from '../../src/internal/dashboard/snapshot.js'
+import { freePort } from '../../bench/lib/net.js'
 
 const root = new URL('../..', import.meta.url).pathname
-
-async function freePort(): Promise<number> {
-  const s = netServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
 
 function cli(t: import('node:test').TestContext, args: string[]): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'ignore'] })

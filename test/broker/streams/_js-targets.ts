@@ -3,11 +3,11 @@
 // and directory (to check that state survives).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBroker, type Broker } from '../../../src/broker/index.js'
 import { freePort, natsServerPath } from '../_targets.js'
+import { waitForPort } from '../../../bench/lib/net.js'
 
 export type JsTargetName = 'switchyard' | 'nats-server'
 
@@ -23,24 +23,6 @@ export interface JsTarget {
 }
 
 export const jsTargets: JsTargetName[] = natsServerPath() === undefined ? ['switchyard'] : ['switchyard', 'nats-server']
-
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}: ${log()}`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = netConnect(port, '127.0.0.1')
-      s.once('connect', () => {
-        s.destroy()
-        resolve(true)
-      })
-      s.once('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 30))
-  }
-  throw new Error(`nats-server did not listen on ${port}: ${log()}`)
-}
 
 export async function startJsTarget(name: JsTargetName, opts: { ephemeralInactiveMs?: number } = {}): Promise<JsTarget> {
   const root = mkdtempSync(join(tmpdir(), `sy-js-${name}-`))
@@ -78,7 +60,7 @@ export async function startJsTarget(name: JsTargetName, opts: { ephemeralInactiv
     child.stderr?.on('data', (d: Buffer) => {
       log += d.toString()
     })
-    await waitForPort(port, child, () => log)
+    await waitForPort(port, { child, label: 'nats-server', log: () => log, intervalMs: 30 })
   }
   const kill = async (): Promise<void> => {
     if (child.exitCode !== null) return

@@ -1,17 +1,6 @@
 // Starts a real redis-server on a free loopback port for a test, and can kill/restart it.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
-}
+import { freePort } from '../../../bench/lib/net.js'
 
 export class TestRedis {
   readonly port: number
