@@ -3,8 +3,9 @@
 import { connect as natsConnect, type NatsConnection } from 'nats'
 import { Redis } from 'ioredis'
 import mqtt from 'mqtt'
+import { connect as netConnect, type Socket } from 'node:net'
 
-export type Protocol = 'nats' | 'redis' | 'mqtt'
+export type Protocol = 'nats' | 'redis' | 'mqtt' | 'raw'
 
 export interface FanOut {
   publish(data: Buffer): void
@@ -63,6 +64,7 @@ export async function openFanOut(protocol: Protocol, port: number, subscribers: 
       },
     }
   }
+  if (protocol === 'raw') return openRaw(port, subscribers, onMsg)
   const subs: mqtt.MqttClient[] = []
   const topic = SUBJECT.replace('.', '/')
   for (let i = 0; i < subscribers; i++) {
@@ -81,6 +83,55 @@ export async function openFanOut(protocol: Protocol, port: number, subscribers: 
     async close() {
       await pub.endAsync()
       for (const s of subs) await s.endAsync()
+    },
+  }
+}
+
+/** Connects to bench/broker/relay-server.ts and waits for its one-byte acknowledgement. */
+async function rawConnect(role: 'S' | 'P', port: number): Promise<Socket> {
+  const sock = netConnect({ port, host: '127.0.0.1', noDelay: true })
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject)
+    sock.once('connect', () => sock.write(role))
+    sock.once('data', () => resolve())
+  })
+  return sock
+}
+
+/** The relay floor: frames are a 4-byte length and the payload; subscribers reassemble them. */
+async function openRaw(port: number, subscribers: number, onMsg: OnMsg): Promise<FanOut> {
+  const subs: Socket[] = []
+  for (let i = 0; i < subscribers; i++) {
+    const s = await rawConnect('S', port)
+    let pending: Buffer = Buffer.alloc(0)
+    s.on('data', (chunk: Buffer) => {
+      let buf = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+      let off = 0
+      while (buf.length - off >= 4) {
+        const len = buf.readUInt32LE(off)
+        if (buf.length - off - 4 < len) break
+        onMsg(i, buf.subarray(off + 4, off + 4 + len))
+        off += 4 + len
+      }
+      pending = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off))
+      buf = pending
+    })
+    subs.push(s)
+  }
+  const pub = await rawConnect('P', port)
+  return {
+    publish(d) {
+      // One write per message, so the relay gets whole frames in as few chunks as the kernel allows.
+      const frame = Buffer.allocUnsafe(4 + d.length)
+      frame.writeUInt32LE(d.length, 0)
+      d.copy(frame, 4)
+      pub.write(frame)
+    },
+    // No acknowledgement: the receive window alone paces the publisher (as for MQTT QoS 0).
+    flush: () => new Promise<void>((resolve) => (pub.writableNeedDrain ? pub.once('drain', () => resolve()) : resolve())),
+    async close() {
+      pub.destroy()
+      for (const s of subs) s.destroy()
     },
   }
 }

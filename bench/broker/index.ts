@@ -4,7 +4,7 @@
 // Usage: npm run bench -- broker [--rounds R] [--quick]
 import { runBench, newHistogram, type Contender, type Workload } from '../lib/harness.js'
 import { openFanOut, type Protocol } from './clients.js'
-import { startAedes, startNats, startOurs, startRedis, type Peer } from './peers.js'
+import { startAedes, startNats, startOurs, startRedis, startRelay, type Peer } from './peers.js'
 
 interface Ctx {
   protocol: Protocol
@@ -48,7 +48,9 @@ const contenders: Contender<Ctx>[] = [
   contender('nats-server', 'nats', startNats),
   contender('redis-server', 'redis', startRedis),
   contender('aedes', 'mqtt', startAedes),
-].filter((c, i) => i === 0 || peers === undefined || peers.includes(c.name))
+  // Not a broker: the cost floor of moving the bytes at all (see relay-server.ts). Opt in with --peers.
+  contender('tcp-relay-floor', 'raw', startRelay),
+].filter((c, i) => i === 0 || (peers === undefined ? c.name !== 'tcp-relay-floor' : peers.includes(c.name)))
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 

@@ -59,6 +59,7 @@ async function spawnOnPort(cmd: string, args: (port: number) => string[]): Promi
 
 export const startOurs = (): Promise<Peer> => spawnReady(process.execPath, ['--import', 'tsx', 'bench/broker/server.ts'])
 export const startAedes = (): Promise<Peer> => spawnReady(process.execPath, ['--import', 'tsx', 'bench/broker/aedes-server.ts'])
+export const startRelay = (): Promise<Peer> => spawnReady(process.execPath, ['--import', 'tsx', 'bench/broker/relay-server.ts'])
 export const startNats = (): Promise<Peer> => spawnOnPort(ensureInstalled('nats-server', 'nats-server'), (p) => ['-a', '127.0.0.1', '-p', String(p)])
 export const startRedis = (): Promise<Peer> =>
   spawnOnPort(ensureInstalled('redis-server', 'redis-server'), (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '10000'])

@@ -1,0 +1,37 @@
+// The floor for any fan-out server in Node.js: a TCP relay that parses nothing. Each connection
+// says what it is with its first byte ('S' subscriber, 'P' publisher); every chunk a publisher
+// sends is written unchanged to every subscriber. No subjects, no framing, no per-message work:
+// what it costs per delivery is the cost of moving the bytes through the kernel and libuv, which
+// a real broker can only add to. Prints `READY <port>`.
+import { createServer, type AddressInfo, type Socket } from 'node:net'
+
+const subscribers = new Set<Socket>()
+
+const server = createServer((socket) => {
+  socket.setNoDelay(true)
+  socket.once('data', function first(chunk: Buffer) {
+    const role = chunk[0]
+    const rest = chunk.subarray(1)
+    if (role === 0x53) {
+      subscribers.add(socket)
+      socket.on('close', () => subscribers.delete(socket))
+      socket.write('K')
+      return
+    }
+    const relay = (data: Buffer): void => {
+      for (const s of subscribers) s.write(data)
+    }
+    socket.write('K')
+    if (rest.length > 0) relay(rest)
+    socket.on('data', relay)
+  })
+  socket.on('error', () => socket.destroy())
+})
+server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`))
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const s of subscribers) s.destroy()
+    server.close(() => process.exit(0))
+    setTimeout(() => process.exit(0), 500).unref()
+  })
+}
