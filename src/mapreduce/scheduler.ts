@@ -278,8 +278,10 @@ export class Scheduler {
       const plan = def === null ? req.plan : def.plan
       const cacheKeys = cacheKeysOf(plan)
       let waiting = false
+      let unlaunched = 0
       for (const p of missing) {
         if (this.#isRunning(key, p)) continue
+        unlaunched++
         let w = this.#freeWorker()
         if (w === null) return
         if (cacheKeys.length > 0) {
@@ -300,9 +302,10 @@ export class Scheduler {
           }
         }
         this.#launch(job, key, id, def, p, w, stage, false)
+        unlaunched--
       }
       if (waiting) setTimeout(() => this.#schedule(), Math.min(250, this.#options.localityWaitMs ?? 3000)).unref()
-      if (this.#options.speculation === true) this.#speculate(job, key, id, def, stage)
+      if (this.#options.speculation === true) this.#speculate(job, key, id, def, stage, unlaunched)
     }
     req.onProgress?.(job.summary)
   }
@@ -314,13 +317,18 @@ export class Scheduler {
     return out
   }
 
-  /** Backup attempts for tasks running much longer than the stage's median, once most are done. */
-  #speculate(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, stage: StageSummary): void {
+  /**
+   * Backup attempts for tasks running much longer than the stage's median. Considered once
+   * `speculationQuantile` of the stage is done, or earlier as soon as every task of the stage has
+   * been launched (the tail): then a free slot has nothing better to do, so a backup costs no
+   * other task its place.
+   */
+  #speculate(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, stage: StageSummary, unlaunched: number): void {
     const durations = job.durations.get(key)
     if (durations === undefined || durations.length === 0) return
     const total = id === null ? job.req.partitions.length : (def as ShuffleStageDef).partitions
     const done = id === null ? job.done.size : (this.#mapOutputs.get(id) ?? []).filter((o) => o !== null).length
-    if (done < Math.ceil((this.#options.speculationQuantile ?? 0.75) * total)) return
+    if (unlaunched > 0 && done < Math.ceil((this.#options.speculationQuantile ?? 0.75) * total)) return
     const sorted = [...durations].sort((a, b) => a - b)
     const median = sorted[sorted.length >> 1] as number
     const threshold = Math.max(20, (this.#options.speculationMultiplier ?? 1.5) * median)
