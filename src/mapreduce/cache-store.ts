@@ -56,7 +56,7 @@ export class PartitionCache {
       this.stats.hits++
       return e.records
     }
-    if (level !== 'MEMORY') {
+    if (level === 'MEMORY_AND_DISK' || level === 'DISK') {
       const path = PartitionCache.path(dir, key)
       if (this.#onDisk.has(key) && existsSync(path)) {
         this.stats.diskHits++

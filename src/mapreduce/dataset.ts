@@ -72,7 +72,8 @@ export class Dataset<T> {
   /**
    * Keeps computed partitions on the workers that computed them, so later actions reuse them:
    * MEMORY (LRU under the per-worker budget; evicted partitions are recomputed from lineage),
-   * MEMORY_AND_DISK (evicted partitions are written to and read from disk), DISK. Returns this.
+   * MEMORY_AND_DISK (evicted partitions are written to and read from disk), DISK, MEMORY_2 (MEMORY
+   * on two workers, so a lost worker costs no recomputation). Returns this.
    */
   persist(level: StorageLevel = 'MEMORY'): this {
     this.#engine.persist(this.node, level)

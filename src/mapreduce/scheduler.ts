@@ -47,17 +47,27 @@ interface RunningTask {
   readonly startedAt: number
   /** A backup copy launched by speculation. */
   readonly speculative: boolean
+  /** A second copy run only to cache a MEMORY_2 partition on another worker (its result is a duplicate). */
+  readonly replica: boolean
+}
+
+/** A MEMORY_2 partition cached on one worker so far: its task is run again on another worker. */
+interface PendingReplica {
+  readonly stageKey: string
+  readonly partition: number
+  readonly holder: string
+  launched: boolean
 }
 
 /** Ops whose partition p reads partition p of their single input (cache locality follows them). */
 const ONE_TO_ONE = new Set(['map', 'flatMap', 'filter', 'mapValues', 'flatMapValues', 'keyBy', 'mapPartitions', 'sample', 'zipWithIndex', 'keys', 'values', 'tagged'])
 
-/** Cache keys whose partition p feeds partition p of `plan`. */
-function cacheKeysOf(plan: PlanNode): string[] {
+/** Cache keys whose partition p feeds partition p of `plan` (only the replicated ones with `replicated`). */
+function cacheKeysOf(plan: PlanNode, replicated = false): string[] {
   const keys: string[] = []
   let node: PlanNode | undefined = plan
   while (node !== undefined) {
-    if (node.op === 'cached') keys.push(node.cacheKey)
+    if (node.op === 'cached' && (!replicated || node.level === 'MEMORY_2')) keys.push(node.cacheKey)
     if (node.op === 'cached' || ONE_TO_ONE.has(node.op)) {
       const input: unknown = (node as { input?: unknown }).input
       node = (input as { kind?: string } | undefined)?.kind === 'narrow' ? (input as { node: PlanNode }).node : undefined
@@ -82,6 +92,8 @@ interface ActiveJob {
   readonly durations: Map<string, number[]>
   /** When a task first waited for its preferred (cache-holding) worker, per stage:partition. */
   readonly localityWait: Map<string, number>
+  /** MEMORY_2 partitions waiting for (or computing) their second copy, per stage:partition. */
+  readonly replicas: Map<string, PendingReplica>
 }
 
 export interface SchedulerOptions {
@@ -181,7 +193,7 @@ export class Scheduler {
       summary.stages.push(s)
     }
     const started = performance.now()
-    const job: ActiveJob = { req, summary, order, done: new Set(), failures: new Map(), stageSummaries, failed: null, resolve: () => {}, durations: new Map(), localityWait: new Map() }
+    const job: ActiveJob = { req, summary, order, done: new Set(), failures: new Map(), stageSummaries, failed: null, resolve: () => {}, durations: new Map(), localityWait: new Map(), replicas: new Map() }
     const finished = new Promise<void>((resolve) => { job.resolve = resolve })
     this.#job = job
     this.#schedule()
@@ -261,7 +273,11 @@ export class Scheduler {
       if (id === null) {
         missing = req.partitions.filter((p) => !job.done.has(p))
         parents = req.parents
-        if (missing.length === 0) { job.resolve(); return }
+        if (missing.length === 0) {
+          this.#replicate(job, key, id, null, stage)
+          if (!this.#replicasPending(job)) job.resolve()
+          return
+        }
       } else {
         def = req.shuffles.get(id) as ShuffleStageDef
         const outs = this.#outputs(def)
@@ -270,6 +286,7 @@ export class Scheduler {
         parents = def.parents
         if (missing.length === 0) {
           if (stage.status === 'running') { stage.status = 'done'; stage.ms = performance.now() - stage.startedAt }
+          this.#replicate(job, key, id, def, stage)
           continue
         }
         if (stage.status === 'done' || stage.status === 'skipped') stage.status = 'pending'
@@ -304,10 +321,35 @@ export class Scheduler {
         this.#launch(job, key, id, def, p, w, stage, false)
         unlaunched--
       }
+      this.#replicate(job, key, id, def, stage)
       if (waiting) setTimeout(() => this.#schedule(), Math.min(250, this.#options.localityWaitMs ?? 3000)).unref()
       if (this.#options.speculation === true) this.#speculate(job, key, id, def, stage, unlaunched)
     }
     req.onProgress?.(job.summary)
+  }
+
+  /**
+   * Second copies of MEMORY_2 partitions this stage cached for the first time: the same task again
+   * on a free worker that does not hold it (its result is a duplicate and is dropped; accumulators
+   * and output commit count the first attempt only). Pending tasks of the stage go first.
+   */
+  #replicate(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, stage: StageSummary): void {
+    for (const [rk, r] of job.replicas) {
+      if (r.stageKey !== key || r.launched) continue
+      const others = new Set([...this.#workers.keys()].filter((w) => w !== r.holder))
+      if (others.size === 0) {
+        job.replicas.delete(rk) // a single worker: nowhere to put a second copy
+        continue
+      }
+      const w = this.#freeWorker(others)
+      if (w === null) return
+      r.launched = true
+      this.#launch(job, key, id, def, r.partition, w, stage, false, true)
+    }
+  }
+
+  #replicasPending(job: ActiveJob): boolean {
+    return job.replicas.size > 0
   }
 
   /** Workers holding partition p of any of these persisted datasets. */
@@ -334,7 +376,7 @@ export class Scheduler {
     const threshold = Math.max(20, (this.#options.speculationMultiplier ?? 1.5) * median)
     const now = performance.now()
     for (const t of [...this.#running.values()]) {
-      if (t.stageKey !== key || t.jobId !== job.req.jobId || t.speculative) continue
+      if (t.stageKey !== key || t.jobId !== job.req.jobId || t.speculative || t.replica) continue
       if (now - t.startedAt <= threshold) continue
       let copies = 0
       for (const o of this.#running.values()) if (o.stageKey === key && o.partition === t.partition && o.jobId === t.jobId) copies++
@@ -347,7 +389,7 @@ export class Scheduler {
     }
   }
 
-  #launch(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, p: number, w: { info: WorkerInfo; running: Set<string> }, stage: StageSummary, speculative: boolean): void {
+  #launch(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, p: number, w: { info: WorkerInfo; running: Set<string> }, stage: StageSummary, speculative: boolean, replica = false): void {
     const req = job.req
     const parents = def === null ? req.parents : def.parents
     const seqKey = `${id === null ? req.jobId : `s${id}`}:${p}`
@@ -369,7 +411,7 @@ export class Scheduler {
     }
     if (stage.status === 'pending') { stage.status = 'running'; stage.startedAt = performance.now() }
     stage.attempts++
-    this.#running.set(task.taskId, { stageKey: key, partition: p, workerId: w.info.id, shuffleId: id, attempt, jobId: req.jobId, startedAt: performance.now(), speculative })
+    this.#running.set(task.taskId, { stageKey: key, partition: p, workerId: w.info.id, shuffleId: id, attempt, jobId: req.jobId, startedAt: performance.now(), speculative, replica })
     w.running.add(task.taskId)
     this.#executor.launch(w.info.id, task)
   }
@@ -383,7 +425,14 @@ export class Scheduler {
         const w = this.#workers.get(e.workerId)
         this.#workers.delete(e.workerId)
         if (this.#job !== null) this.#job.summary.workersLost++
-        if (w !== undefined) for (const id of w.running) this.#running.delete(id)
+        if (w !== undefined) {
+          for (const id of w.running) {
+            const t = this.#running.get(id)
+            // A lost second copy is given up (best effort), so the job never waits for it.
+            if (t?.replica === true) this.#job?.replicas.delete(`${t.stageKey}:${t.partition}`)
+            this.#running.delete(id)
+          }
+        }
         for (const holders of this.#cacheLocations.values()) holders.delete(e.workerId)
         // Outputs written by the lost worker die with it: recompute them from lineage.
         for (const outs of this.#mapOutputs.values()) {
@@ -408,22 +457,36 @@ export class Scheduler {
         const stage = job.stageSummaries.get(t.stageKey)
         if (stage === undefined) break
         if (t.jobId !== job.req.jobId) break
+        if (t.replica) job.replicas.delete(`${t.stageKey}:${t.partition}`)
         if (e.type === 'task-succeeded') {
+          const replicated = t.replica ? [] : this.#replicatedBlocks(job, t)
+          let fresh = false
           for (const b of e.metrics.cachedBlocks ?? []) {
             let holders = this.#cacheLocations.get(b)
             if (holders === undefined) this.#cacheLocations.set(b, (holders = new Set()))
+            // First copy of a MEMORY_2 partition (not a cache hit): it needs its second copy.
+            if (holders.size === 0 && replicated.includes(b)) fresh = true
             holders.add(e.workerId)
           }
-          const list = job.durations.get(t.stageKey)
-          if (list === undefined) job.durations.set(t.stageKey, [performance.now() - t.startedAt])
-          else list.push(performance.now() - t.startedAt)
+          if (fresh) job.replicas.set(`${t.stageKey}:${t.partition}`, { stageKey: t.stageKey, partition: t.partition, holder: e.workerId, launched: false })
+          if (!t.replica) {
+            const list = job.durations.get(t.stageKey)
+            if (list === undefined) job.durations.set(t.stageKey, [performance.now() - t.startedAt])
+            else list.push(performance.now() - t.startedAt)
+          }
           this.#succeeded(job, t, stage, e)
         }
-        else this.#failed(job, t, stage, e)
+        else if (!t.replica) this.#failed(job, t, stage, e)
       }
     }
     if (this.#running.size === 0) for (const r of this.#idleResolvers.splice(0)) r()
     this.#schedule()
+  }
+
+  /** `cacheKey:partition` of the MEMORY_2 partitions task t reads in place. */
+  #replicatedBlocks(job: ActiveJob, t: RunningTask): string[] {
+    const plan = t.shuffleId === null ? job.req.plan : job.req.shuffles.get(t.shuffleId)?.plan
+    return plan === undefined ? [] : cacheKeysOf(plan, true).map((k) => `${k}:${t.partition}`)
   }
 
   #succeeded(job: ActiveJob, t: RunningTask, stage: StageSummary, e: Extract<ExecutorEvent, { type: 'task-succeeded' }>): void {
@@ -452,7 +515,7 @@ export class Scheduler {
     if (job.done.size === job.req.partitions.length) {
       stage.status = 'done'
       stage.ms = performance.now() - stage.startedAt
-      job.resolve()
+      if (!this.#replicasPending(job)) job.resolve()
     }
   }
 

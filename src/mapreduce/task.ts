@@ -91,8 +91,12 @@ export type PlanNode = { readonly id: number; readonly partitions: number } & (
   | { readonly op: 'checkpointed'; readonly files: readonly string[] }
 )
 
-/** Where persisted partitions live: memory (LRU under a budget), memory spilling to disk, disk. */
-export type StorageLevel = 'MEMORY' | 'MEMORY_AND_DISK' | 'DISK'
+/**
+ * Where persisted partitions live: memory (LRU under a budget), memory spilling to disk, disk.
+ * MEMORY_2 is MEMORY on two workers: the job that first computes a partition also computes it on a
+ * second worker, so losing one worker loses no cached partition (Spark's MEMORY_ONLY_2).
+ */
+export type StorageLevel = 'MEMORY' | 'MEMORY_2' | 'MEMORY_AND_DISK' | 'DISK'
 
 export interface CsvSpec {
   readonly header: boolean

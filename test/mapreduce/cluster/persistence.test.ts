@@ -151,3 +151,54 @@ test('cluster mode: cached partitions stay on their workers across jobs; a broad
   assert.deepEqual(fetches, [1, 1], `each worker fetched the broadcast exactly once: ${JSON.stringify(cluster.coordinator.workers().map((w) => w.stats))} blobs ${cluster.coordinator.blobs.size}`)
   assert.equal(cluster.coordinator.blobs.size, 1, 'the broadcast was uploaded once, content-addressed')
 })
+
+test('cluster mode: kill -9 a worker holding cached partitions: MEMORY recomputes only its partitions from lineage, MEMORY_2 recomputes none', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-replica-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const cluster = await startCluster(3)
+  t.after(() => cluster.stop())
+  const ctx = new Context({ executor: new ClusterExecutor({ master: cluster.master, secret: SECRET, minWorkers: 3 }) })
+  t.after(() => ctx.stop())
+  const P = 6
+  const PER = 300
+  const persisted = async (level: 'MEMORY' | 'MEMORY_2', tag: string) => {
+    const computed = ctx.accumulator()
+    const ds = ctx
+      .range(0, P * PER, 1, P)
+      .mapPartitions(async function* (xs, env, p) {
+        // Which task process computed partition p (one line per computation).
+        process.getBuiltinModule('node:fs').appendFileSync(`${env.dir}/${env.tag}-${p}`, `${process.pid}\n`)
+        for await (const x of xs) {
+          env.acc.add(1)
+          yield x * 3
+        }
+      }, { env: { acc: computed, dir, tag } })
+      .persist(level)
+    const sum = await ds.reduce((a, b) => a + b)
+    assert.equal(computed.value, P * PER, `${level}: every record computed once (a second copy's updates are not counted)`)
+    return { ds, computed, sum }
+  }
+  const plain = await persisted('MEMORY', 'm')
+  const twice = await persisted('MEMORY_2', 'm2')
+  const pids = (tag: string, p: number): number[] => readFileSync(join(dir, `${tag}-${p}`), 'utf8').trim().split('\n').map(Number)
+  const daemonOf = (pid: number): number => Number((readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] as string).split(' ')[1])
+  for (let p = 0; p < P; p++) {
+    const copies = pids('m2', p).map(daemonOf)
+    assert.equal(copies.length, 2, `MEMORY_2 partition ${p} was computed twice`)
+    assert.notEqual(copies[0], copies[1], `MEMORY_2 partition ${p} is held by two different workers`)
+  }
+  // The victim holds partition 0 of the MEMORY dataset, so MEMORY must recompute something.
+  const victim = daemonOf(pids('m', 0)[0] as number)
+  const lost = Array.from({ length: P }, (_, p) => p).filter((p) => daemonOf(pids('m', p)[0] as number) === victim)
+  process.kill(victim, 'SIGKILL')
+  const deadline = Date.now() + 10_000
+  while (cluster.coordinator.aliveWorkers().length > 2) {
+    assert.ok(Date.now() < deadline, 'the killed worker was declared lost')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  assert.equal(await plain.ds.reduce((a, b) => a + b), plain.sum)
+  assert.equal(plain.computed.value, P * PER + lost.length * PER, `MEMORY: exactly the ${lost.length} lost partitions (${lost.join(', ')}) were recomputed from lineage`)
+  assert.equal(await twice.ds.reduce((a, b) => a + b), twice.sum)
+  assert.equal(twice.computed.value, P * PER, 'MEMORY_2: every partition was served by its surviving copy')
+  for (let p = 0; p < P; p++) assert.equal(pids('m2', p).length, 2, `MEMORY_2 partition ${p} was not recomputed`)
+})
