@@ -7,7 +7,8 @@
 //   arrivals and losses come as events. Events are delivered one at a time, in order, never
 //   synchronously from inside `launch`/`cancel` (use queueMicrotask/setImmediate if needed).
 // - `launch(workerId, task)` starts the task on that worker. The worker must have a free slot
-//   (the scheduler counts slots from `WorkerInfo.slots` and events). Exactly one terminal event per
+//   (the scheduler counts slots from `WorkerInfo.slots` and events), unless the executor sets
+//   `queuesTasks`: then one more task per worker may be launched, which waits on the worker. Exactly one terminal event per
 //   launched task follows: `task-succeeded`, `task-failed`, or the `worker-lost` of its worker
 //   (then no task event for it is sent, and a late one must be dropped by the implementation).
 // - `cancel(taskId)` is best effort: a task that still finishes reports normally; the scheduler
@@ -51,6 +52,11 @@ export type ExecutorListener = (event: ExecutorEvent) => void
 export interface Executor {
   /** Short name for summaries: 'local', 'cluster'. */
   readonly kind: string
+  /**
+   * Workers queue a task launched while all their slots are busy and start it when one frees. The
+   * scheduler then queues a task reading a cached partition behind the worker that holds it.
+   */
+  readonly queuesTasks?: boolean
   start(listener: ExecutorListener): Promise<readonly WorkerInfo[]>
   launch(workerId: string, task: TaskDescription): void
   cancel(taskId: string): void

@@ -253,6 +253,20 @@ export class Scheduler {
     return best
   }
 
+  /** A holder with every slot busy and nothing queued yet (one queued task per worker at most). */
+  #queueSlot(among: ReadonlySet<string>): { info: WorkerInfo; running: Set<string> } | null {
+    for (const id of among) {
+      const w = this.#workers.get(id)
+      if (w !== undefined && w.running.size === w.info.slots) return w
+    }
+    return null
+  }
+
+  #anyQueueSlot(): boolean {
+    for (const w of this.#workers.values()) if (w.running.size <= w.info.slots) return true
+    return false
+  }
+
   #isRunning(stageKey: string, partition: number): boolean {
     for (const t of this.#running.values()) if (t.stageKey === stageKey && t.partition === partition) return true
     return false
@@ -296,19 +310,24 @@ export class Scheduler {
       const cacheKeys = cacheKeysOf(plan)
       let waiting = false
       let unlaunched = 0
+      // Tasks reading a cached partition may queue behind the task running on the worker that
+      // holds it (pipelining). Not with speculation: a queued task's wait would look like straggling.
+      const pipelined = cacheKeys.length > 0 && this.#executor.queuesTasks === true && this.#options.speculation !== true
       for (const p of missing) {
         if (this.#isRunning(key, p)) continue
         unlaunched++
         let w = this.#freeWorker()
-        if (w === null) return
+        if (w === null && (!pipelined || !this.#anyQueueSlot())) return
         if (cacheKeys.length > 0) {
-          // Prefer the worker that holds this partition's persisted input; wait a little for it.
+          // Prefer a free worker that holds this partition's persisted input; else queue behind a
+          // holder's running task (it would wait for that worker anyway; queued, it starts the
+          // moment the worker is done, without a round trip to the driver); else wait a little.
           const holders = this.#holders(cacheKeys, p)
           if (holders.size > 0) {
-            const local = this.#freeWorker(holders)
+            const local = this.#freeWorker(holders) ?? (pipelined ? this.#queueSlot(holders) : null)
             const waitKey = `${key}:${p}`
             if (local !== null) w = local
-            else {
+            else if (w !== null) {
               const since = job.localityWait.get(waitKey) ?? performance.now()
               job.localityWait.set(waitKey, since)
               if (performance.now() - since < (this.#options.localityWaitMs ?? 3000)) {
@@ -318,6 +337,7 @@ export class Scheduler {
             }
           }
         }
+        if (w === null) continue
         this.#launch(job, key, id, def, p, w, stage, false)
         unlaunched--
       }

@@ -78,6 +78,8 @@ const MAX_TASK_RECORDS = 5000
 
 export class ClusterExecutor implements Executor {
   readonly kind = 'cluster'
+  /** Workers run one task per process and queue the rest (engine-runner.ts). */
+  readonly queuesTasks = true
   readonly options: ResolvedCommon
   readonly #o: ClusterExecutorOptions
   /** Random per executor: separates this driver's shuffle files from other drivers' on workers. */

@@ -85,6 +85,8 @@ export class EngineTaskRunner implements RemoteTaskRunner {
   readonly #procs: Proc[] = []
   #ownAddress = ''
   #closing = false
+  readonly #waiting: (() => void)[] = []
+  readonly #localModules = new Map<string, string>()
   tasksRun = 0
   spillBytes = 0
   shuffleWriteBytes = 0
@@ -134,6 +136,7 @@ export class EngineTaskRunner implements RemoteTaskRunner {
         } else {
           r.reject(Object.assign(new Error(m.failure.message), { code: m.failure.code, stack: m.failure.stack, fetchFailed: m.failure.fetchFailed }))
         }
+        this.#wake()
       })
       child.on('error', () => {})
       child.on('exit', (code, signal) => {
@@ -143,6 +146,7 @@ export class EngineTaskRunner implements RemoteTaskRunner {
         proc.running.clear()
         const i = this.#procs.indexOf(proc)
         if (i >= 0 && !this.#closing) this.#procs[i] = this.#spawn()
+        this.#wake()
       })
     })
     proc.ready.catch(() => {})
@@ -156,25 +160,55 @@ export class EngineTaskRunner implements RemoteTaskRunner {
     for (const m of wire.modules) map.set(m.url, await this.#resolveModule(m, ctx))
     const scratchDir = join(this.#o.scratchRoot, wire.scope.replace(/[^A-Za-z0-9_.-]/g, '_'))
     const task = { ...(rewriteModules(wire.task, map) as TaskDescription), scratchDir }
-    // Least-loaded process; the scheduler never sends more tasks than cores.
-    let proc = this.#procs[0] as Proc
-    for (const p of this.#procs) if (!p.dead && (proc.dead || p.running.size < proc.running.size)) proc = p
-    await proc.ready
-    this.tasksRun++
-    const outcome = await new Promise((resolve, reject) => {
-      proc.running.set(ctx.key, { resolve, reject })
-      proc.child.send({ type: 'task', key: ctx.key, scope: wire.scope, task } satisfies ToTaskProcess)
+    // One task per process at a time. A task launched while every process is busy (the scheduler
+    // queues one behind a worker's running task when that worker holds its cached input) waits
+    // here and starts the moment a process is free, without a round trip to the driver.
+    const entry: { resolve: (v: unknown) => void; reject: (e: Error) => void } = { resolve: () => {}, reject: () => {} }
+    const outcome = new Promise((resolve, reject) => {
+      entry.resolve = resolve
+      entry.reject = reject
     })
-    return serialize(outcome)
+    const proc = await this.#acquire(ctx.key, entry)
+    this.tasksRun++
+    proc.ready.then(
+      () => proc.child.send({ type: 'task', key: ctx.key, scope: wire.scope, task } satisfies ToTaskProcess),
+      () => {}, // the exit handler rejects the task
+    )
+    return serialize(await outcome)
+  }
+
+  /** A live idle process, reserved for `key` synchronously, so two tasks never share one. */
+  async #acquire(key: string, entry: { resolve: (v: unknown) => void; reject: (e: Error) => void }): Promise<Proc> {
+    for (;;) {
+      if (this.#closing) throw new Error('worker is shutting down')
+      const proc = this.#procs.find((p) => !p.dead && p.running.size === 0)
+      if (proc !== undefined) {
+        proc.running.set(key, entry)
+        return proc
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve))
+    }
+  }
+
+  /** A process became idle (task finished, or a replacement was spawned): let one waiter in. */
+  #wake(): void {
+    this.#waiting.shift()?.()
   }
 
   /** The driver's file when this machine has the same bytes at the same path, else the shipped copy. */
   async #resolveModule(m: ShippedModule, ctx: RemoteTaskContext): Promise<string> {
+    // Checked once per (url, digest): later tasks of the job skip re-reading and re-hashing it.
+    const known = this.#localModules.get(`${m.digest} ${m.url}`)
+    if (known !== undefined) {
+      this.modulesLocal++
+      return known
+    }
     if (m.url.startsWith('file:') && this.#o.noSharedFs !== true) {
       const path = fileURLToPath(m.url)
       try {
         if (existsSync(path) && sha256Hex(readFileSync(path)) === m.digest) {
           this.modulesLocal++
+          this.#localModules.set(`${m.digest} ${m.url}`, m.url)
           return m.url
         }
       } catch {
@@ -195,6 +229,7 @@ export class EngineTaskRunner implements RemoteTaskRunner {
 
   async close(): Promise<void> {
     this.#closing = true
+    for (const w of this.#waiting.splice(0)) w()
     await Promise.all(
       this.#procs.map(
         (p) =>

@@ -23,7 +23,11 @@ let net: BlockFetcher | undefined
 let ownAddress = ''
 
 const send = (m: FromTaskProcess): void => {
-  process.send?.(m)
+  // The worker daemon died (kill -9) while this task ran: nobody can take the result, so leave
+  // quietly instead of crashing on EPIPE.
+  process.send?.(m, undefined, {}, (err: Error | null) => {
+    if (err !== null) process.exit(0)
+  })
 }
 
 function failureOf(err: unknown): TaskFailure {
