@@ -140,20 +140,30 @@ export async function* readSplitLines(split: TextSplit, onBytes: (n: number) => 
     if (carry.length > 0) yield splitLines(carry)
     return
   }
+  for (const chunk of readSplitBytes(split, onBytes)) yield splitLines(chunk.toString('utf8'))
+}
+
+/**
+ * The bytes of a plain (not gzip) split as chunks of whole lines: each chunk holds one or more
+ * lines separated by '\n', without the newline after its last line (so `chunk.toString('utf8')`
+ * split on '\n' gives readSplitLines' batch, before '\r' stripping). Chunks are views of a reused
+ * buffer, valid until the next iteration step. The fused byte-level operators read this directly.
+ */
+export function* readSplitBytes(split: TextSplit, onBytes: (n: number) => void, chunkBytes = CHUNK): Generator<Buffer> {
+  if (split.gzip) throw new Error('readSplitBytes: gzip splits are read as text')
   // Synchronous reads: a thread-pool round trip per chunk costs more than the read itself,
   // and far more on a busy machine.
   const fd = openSync(split.path, 'r')
-  const read = (b: Buffer, len: number, pos: number): number => readSync(fd, b, 0, len, pos)
   try {
     const size = fstatSync(fd).size
     const end = split.end < 0 ? size : Math.min(split.end, size)
-    const buf = Buffer.allocUnsafe(CHUNK)
+    let buf = Buffer.allocUnsafe(chunkBytes)
     let pos = split.start
     if (pos > 0) {
       // Skip the line that started in the previous split: resume after the first '\n' at or after start-1.
       let p = pos - 1
       for (;;) {
-        const bytesRead = read(buf, CHUNK, p)
+        const bytesRead = readSync(fd, buf, 0, buf.length, p)
         if (bytesRead === 0) return
         const nl = buf.subarray(0, bytesRead).indexOf(10)
         if (nl >= 0) { pos = p + nl + 1; break }
@@ -161,30 +171,37 @@ export async function* readSplitLines(split: TextSplit, onBytes: (n: number) => 
       }
     }
     if (pos >= end) return
-    let carry: Buffer = Buffer.alloc(0)
-    let carryStart = pos
-    let readPos = pos
+    // buf[0, have) holds unread bytes starting at file offset `base`.
+    let have = 0
+    let base = pos
     for (;;) {
-      const bytesRead = read(buf, CHUNK, readPos)
+      if (have === buf.length) {
+        // One line longer than the buffer: grow it.
+        const bigger = Buffer.allocUnsafe(buf.length * 2)
+        buf.copy(bigger, 0, 0, have)
+        buf = bigger
+      }
+      const bytesRead = readSync(fd, buf, have, buf.length - have, base + have)
       if (bytesRead === 0) {
-        if (carry.length > 0) yield splitLines(carry.toString('utf8'))
+        if (have > 0) yield buf.subarray(0, have)
         return
       }
       onBytes(bytesRead)
-      readPos += bytesRead
-      const data = carry.length === 0 ? buf.subarray(0, bytesRead) : Buffer.concat([carry, buf.subarray(0, bytesRead)])
-      const last = data.lastIndexOf(10)
-      if (last < 0) { carry = Buffer.from(data); continue }
-      const endIdx = end - carryStart - 1
+      const filled = have + bytesRead
+      const last = buf.lastIndexOf(10, filled - 1)
+      if (last < 0) { have = filled; continue }
+      const endIdx = end - base - 1
       if (endIdx <= last) {
         // The split ends inside this chunk: our lines are those that start before `end`.
-        const nl = data.indexOf(10, Math.max(0, endIdx))
-        yield splitLines(data.subarray(0, nl).toString('utf8'))
+        const nl = buf.indexOf(10, Math.max(0, endIdx))
+        yield buf.subarray(0, nl)
         return
       }
-      yield splitLines(data.subarray(0, last).toString('utf8'))
-      carry = Buffer.from(data.subarray(last + 1))
-      carryStart += last + 1
+      yield buf.subarray(0, last)
+      // Move the partial last line to the front (the consumer is done with the chunk).
+      buf.copy(buf, 0, last + 1, filled)
+      have = filled - last - 1
+      base += last + 1
     }
   } finally {
     closeSync(fd)
