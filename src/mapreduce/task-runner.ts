@@ -8,6 +8,7 @@ import { compileFn, type CompiledFn } from './closure.js'
 import { ExternalSorter } from './external-sort.js'
 import { decodeFrames, encodeFrame } from './frames.js'
 import { compilePartitioner } from './partitioner.js'
+import { matchWordCount, runWordCount } from './fused/word-count.js'
 import type { ShuffleBlockStore, ShuffleFetcher } from './shuffle-store.js'
 import type { FnSpec, PlanInput, PlanNode, TaskDescription, TaskMetrics, TaskResult } from './task.js'
 import { csvRecordParser, readSplitLines } from './text-input.js'
@@ -401,7 +402,11 @@ async function writeShuffle(ctx: TaskContext, output: Extract<TaskDescription['o
         if (writer.bufferedBytes > budget / 4) writer.flush()
       }
     }
-    if (output.combine !== undefined) {
+    const fusedWc = matchWordCount(task.plan, task.partition, output.combine)
+    if (fusedWc !== null) {
+      // Whole-stage fused word count (fused/word-count.ts): same pairs, byte-level loop.
+      runWordCount(fusedWc, budget / 2, c, (k, v) => { emit(k, v); c.recordsOut++ })
+    } else if (output.combine !== undefined) {
       const agg = new ExternalAggregator(await compileAggregator(output.combine), budget / 2, ctx.spillDir)
       await ctx.drive(task.plan, task.partition, (x) => { const r = x as [unknown, unknown]; agg.insertValue(r[0], r[1]) })
       for (const b of agg.results()) for (const [k, v] of b) { emit(k, v); c.recordsOut++ }
