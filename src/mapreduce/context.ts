@@ -16,7 +16,7 @@ import { Scheduler } from './scheduler.js'
 import type { JobSummary } from './summary.js'
 import type { CsvSpec, PlanNode, StorageLevel, TaskMetrics, TaskOutput, TaskResult, TextSplit } from './task.js'
 import { Accumulator, Broadcast } from './shared-vars.js'
-import { expandInputs, parseCsvLine, planSplits } from './text-input.js'
+import { expandInputs, parseCsvLine, planBalancedSplits, planSplits } from './text-input.js'
 
 export interface TextFileOptions {
   /** At least this many partitions (splits get smaller). */
@@ -119,8 +119,9 @@ export class Context implements Engine {
     if (options.minPartitions !== undefined) {
       const total = files.reduce((a, f) => a + statSync(f).size, 0)
       splitBytes = Math.max(1, Math.min(splitBytes, Math.ceil(total / options.minPartitions)))
+      return planSplits(files, splitBytes)
     }
-    return planSplits(files, splitBytes)
+    return planBalancedSplits(files, splitBytes, this.options.workers)
   }
 
   /** Lines of text files: paths, globs, directories; `.gz` files are decompressed (one split each). */

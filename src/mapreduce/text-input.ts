@@ -114,6 +114,21 @@ export function planSplits(files: readonly string[], splitBytes: number): TextSp
   return partitions
 }
 
+/**
+ * planSplits, but when the files make a few splits whose count is not a multiple of `slots`
+ * (workers), the splits are made smaller so it is: 7 splits on 2 workers would run as 4 + 3
+ * tasks, the last round half idle; 8 slightly smaller splits keep both busy to the end.
+ */
+export function planBalancedSplits(files: readonly string[], splitBytes: number, slots: number): TextSplit[][] {
+  const planned = planSplits(files, splitBytes)
+  const n = planned.length
+  if (slots <= 1 || n <= 1 || n % slots === 0 || n > 8 * slots) return planned
+  const total = files.reduce((a, f) => a + statSync(f).size, 0)
+  const target = Math.ceil(n / slots) * slots
+  const balanced = planSplits(files, Math.max(1, Math.ceil(total / target)))
+  return balanced.length % slots === 0 ? balanced : planned
+}
+
 const CHUNK = 1 << 20
 
 function splitLines(text: string): string[] {
