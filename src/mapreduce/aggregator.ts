@@ -140,6 +140,15 @@ export class ExternalAggregator {
   /** Adds a combiner produced by another task's map-side combine (mergeCombiners). */
   insertCombiner(k: unknown, c: unknown): void {
     const map = this.#map
+    if ((typeof k === 'string' || typeof k === 'number') && !this.#agg.growing) {
+      // Hot path (reduce side of reduceByKey & co.): one lookup for an existing primitive key.
+      const prim = map.prim
+      const old = prim.get(k)
+      if (old !== undefined) {
+        prim.set(k, this.#agg.mergeCombiners(old, c))
+        return
+      }
+    }
     const old = map.get(k)
     if (old === undefined && !map.has(k)) {
       map.set(k, c)

@@ -14,15 +14,37 @@ export function encodeFrame(values: readonly unknown[]): Buffer {
   return out
 }
 
+/**
+ * A raw frame (high bit of the length set) holds string pairs without msgpack: per record
+ * u32 key bytes, u32 value bytes, the key's and the value's UTF-8. Fused stages write them
+ * (fused/sort.ts) and may read them without creating strings; everyone else decodes them here.
+ */
+export const RAW_FRAME = 0x80000000
+
 /** Decodes every frame in `buf` (which must hold whole frames), calling `each` with each array. */
 export function decodeFrames(buf: Uint8Array, each: (values: unknown[]) => void): void {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
   let off = 0
   while (off + 4 <= b.length) {
-    const len = b.readUInt32LE(off)
-    each(packr.unpack(b.subarray(off + 4, off + 4 + len)) as unknown[])
+    const word = b.readUInt32LE(off)
+    const len = word & 0x7fffffff
+    if (word >= RAW_FRAME) each(decodeRawPairs(b, off + 4, off + 4 + len))
+    else each(packr.unpack(b.subarray(off + 4, off + 4 + len)) as unknown[])
     off += 4 + len
   }
+}
+
+function decodeRawPairs(b: Buffer, start: number, end: number): string[] {
+  const flat: string[] = []
+  let o = start
+  while (o < end) {
+    const kl = b.readUInt32LE(o)
+    const vl = b.readUInt32LE(o + 4)
+    const k = o + 8
+    flat.push(b.toString('utf8', k, k + kl), b.toString('utf8', k + kl, k + kl + vl))
+    o = k + kl + vl
+  }
+  return flat
 }
 
 /** Reads a frame file (spill runs) one frame at a time with large buffered reads. */
