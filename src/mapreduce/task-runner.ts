@@ -9,6 +9,7 @@ import { ExternalSorter } from './external-sort.js'
 import { decodeFrames, encodeFrame } from './frames.js'
 import { compilePartitioner } from './partitioner.js'
 import { matchWordCount, runWordCount } from './fused/word-count.js'
+import { matchSortMap, matchSortReduce, runSortMap, runSortReduce } from './fused/sort.js'
 import type { ShuffleBlockStore, ShuffleFetcher } from './shuffle-store.js'
 import type { FnSpec, PlanInput, PlanNode, TaskDescription, TaskMetrics, TaskResult } from './task.js'
 import { csvRecordParser, readSplitLines } from './text-input.js'
@@ -387,9 +388,27 @@ class PartitionRecords implements AsyncIterableIterator<unknown> {
 async function writeShuffle(ctx: TaskContext, output: Extract<TaskDescription['output'], { kind: 'shuffle' }>): Promise<TaskResult> {
   const { task, counters: c } = ctx
   const n = output.partitioner.partitions
+  const budget = task.memoryBudgetBytes
+  const fusedSort = matchSortMap(task.plan, task.partition, output)
+  if (fusedSort !== null) {
+    // Whole-stage fused sort map side (fused/sort.ts); non-ASCII input starts over below.
+    const w = ctx.services.store.createMapOutput(output.shuffleId, task.partition, task.attempt, n)
+    const saved = { ...c }
+    let done = false
+    try {
+      done = runSortMap(fusedSort, w, budget / 4, c)
+    } finally {
+      if (!done) w.abort()
+    }
+    if (done) {
+      const sizes = w.commit()
+      for (const s of sizes) c.shuffleWriteBytes += s
+      return { kind: 'map-status', sizes }
+    }
+    Object.assign(c, saved)
+  }
   const part = await compilePartitioner(output.partitioner)
   const writer = ctx.services.store.createMapOutput(output.shuffleId, task.partition, task.attempt, n)
-  const budget = task.memoryBudgetBytes
   try {
     const buffers: unknown[][] = Array.from({ length: n }, () => [])
     const emit = (k: unknown, v: unknown): void => {
@@ -434,6 +453,12 @@ async function writeSave(ctx: TaskContext, output: Extract<TaskDescription['outp
   const file = join(dir, `part-${String(task.partition).padStart(5, '0')}`)
   const fd = openSync(file, 'w')
   try {
+    const fusedSort = matchSortReduce(task.plan, output)
+    if (fusedSort !== null) {
+      // Whole-stage fused sort reduce side (fused/sort.ts); false = nothing written, run the generic path.
+      const locations = task.shuffleInputs[fusedSort.shuffleId] ?? []
+      if (await runSortReduce(fusedSort, locations, task.partition, ctx.services.fetcher, task.memoryBudgetBytes, fd, c)) return { kind: 'saved', file }
+    }
     let pending = ''
     for await (const b of ctx.compute(task.plan, task.partition)) {
       const lines = new Array<string>(b.length)
