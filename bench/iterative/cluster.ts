@@ -1,12 +1,13 @@
 // Bench helper: a coordinator in this process and N `switchyard worker` processes on loopback.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Coordinator } from '../../src/mapreduce/cluster/coordinator.js'
 import { ClusterExecutor } from '../../src/mapreduce/cluster/cluster-executor.js'
 import { Context, type ContextOptions } from '../../src/mapreduce/index.js'
+import { cpuSeconds } from '../lib/proc.js'
 
 const root = new URL('../../', import.meta.url).pathname
 export const SECRET = randomBytes(16).toString('hex')
@@ -16,7 +17,21 @@ export interface BenchCluster {
   procs: ChildProcess[]
   context(options?: ContextOptions): Context
   addWorker(memoryMb: number): Promise<void>
+  /**
+   * CPU seconds used so far by this process (driver + coordinator) and every live worker daemon
+   * and its task processes. Only differences between two readings with no worker lost in between
+   * mean anything.
+   */
+  cpuSeconds(): number
   stop(): Promise<void>
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
 }
 
 export async function startBenchCluster(workers: number, memoryMb = 1024): Promise<BenchCluster> {
@@ -44,6 +59,21 @@ export async function startBenchCluster(workers: number, memoryMb = 1024): Promi
       const n = coordinator.aliveWorkers().length
       spawnOne()
       await coordinator.waitForWorkers(n + 1, 60_000)
+    },
+    cpuSeconds() {
+      const own = process.cpuUsage()
+      let total = (own.user + own.system) / 1e6
+      for (const p of procs) {
+        if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined) continue
+        for (const pid of [p.pid, ...childrenOf(p.pid)]) {
+          try {
+            total += cpuSeconds(pid)
+          } catch {
+            // exited meanwhile
+          }
+        }
+      }
+      return total
     },
     async stop() {
       for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL')

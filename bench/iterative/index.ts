@@ -73,8 +73,9 @@ function lrGradient(points: Dataset<Float64Array>, w: number[]): Dataset<number[
 
 const addVec = (a: number[], b: number[]): number[] => a.map((x, i) => x + (b[i] as number))
 
-async function logisticRegression(ctx: Context, file: string, mode: 'cache' | 'hadoop', scratch: string): Promise<number[]> {
+async function logisticRegression(ctx: Context, file: string, mode: 'cache' | 'hadoop', scratch: string, cpu: number[] = []): Promise<number[]> {
   const times: number[] = []
+  cpu.push(cluster.cpuSeconds())
   let w = new Array<number>(D).fill(0)
   const cached = mode === 'cache' ? ctx.textFile(file, { minPartitions: 6 }).map(parse).cache() : null
   for (let i = 0; i < ITER; i++) {
@@ -91,6 +92,7 @@ async function logisticRegression(ctx: Context, file: string, mode: 'cache' | 'h
     w = w.map((x, j) => x - 0.5 * ((g[j] as number) / POINTS))
     if (mode === 'hadoop') writeFileSync(join(scratch, 'w.json'), JSON.stringify(w))
     times.push(performance.now() - t0)
+    cpu.push(cluster.cpuSeconds())
   }
   cached?.unpersist()
   return times
@@ -135,8 +137,9 @@ function nextCenters(sums: number[][], old: number[][]): number[][] {
   })
 }
 
-async function kmeans(ctx: Context, file: string, mode: 'cache' | 'hadoop', killAt?: { iteration: number; cluster: BenchCluster }, level: StorageLevel = 'MEMORY'): Promise<number[]> {
+async function kmeans(ctx: Context, file: string, mode: 'cache' | 'hadoop', killAt?: { iteration: number; cluster: BenchCluster }, level: StorageLevel = 'MEMORY', cpu: number[] = []): Promise<number[]> {
   const times: number[] = []
+  cpu.push(cluster.cpuSeconds())
   let centers = Array.from({ length: K }, (_, c) => new Array<number>(D).fill(c - 1.5))
   const cached = mode === 'cache' ? ctx.textFile(file, { minPartitions: 6 }).map(parse).persist(level) : null
   for (let i = 0; i < ITER; i++) {
@@ -154,6 +157,7 @@ async function kmeans(ctx: Context, file: string, mode: 'cache' | 'hadoop', kill
     }
     centers = nextCenters(sums, centers)
     times.push(performance.now() - t0)
+    cpu.push(cluster.cpuSeconds())
   }
   cached?.unpersist()
   return times
@@ -196,6 +200,13 @@ console.log(`input: ${(statSync(file).size / 2 ** 20).toFixed(0)} MiB; cluster: 
 const cluster = await startBenchCluster(WORKERS, 1024)
 const detail: Record<string, number[][]> = {}
 const record = (key: string, t: number[]): void => void (detail[key] ??= []).push(t)
+/** Cumulative CPU seconds of the whole cluster (see cluster.ts) before and after each iteration. */
+const cpuDetail: Record<string, number[][]> = {}
+const newCpu = (key: string): number[] => {
+  const a: number[] = []
+  ;(cpuDetail[key] ??= []).push(a)
+  return a
+}
 
 type Ctx = { ctx: Context }
 const contender = (name: string): Contender<Ctx> => ({
@@ -210,7 +221,7 @@ const workloads: Workload<Ctx>[] = [
     name: `logistic regression, ${ITER} iterations`,
     unit: 'iterations/s',
     async run({ ctx }, who) {
-      const t = await logisticRegression(ctx, file, who === 'cache' ? 'cache' : 'hadoop', scratch)
+      const t = await logisticRegression(ctx, file, who === 'cache' ? 'cache' : 'hadoop', scratch, newCpu(`lr ${who}`))
       record(`lr ${who}`, t)
       return { ops: ITER, seconds: t.reduce((a, b) => a + b, 0) / 1000 }
     },
@@ -219,7 +230,7 @@ const workloads: Workload<Ctx>[] = [
     name: `k-means (k=${K}), ${ITER} iterations`,
     unit: 'iterations/s',
     async run({ ctx }, who) {
-      const t = await kmeans(ctx, file, who === 'cache' ? 'cache' : 'hadoop')
+      const t = await kmeans(ctx, file, who === 'cache' ? 'cache' : 'hadoop', undefined, 'MEMORY', newCpu(`km ${who}`))
       record(`km ${who}`, t)
       return { ops: ITER, seconds: t.reduce((a, b) => a + b, 0) / 1000 }
     },
@@ -230,6 +241,9 @@ try {
 
   const fmt = (ms: number): string => `${ms.toFixed(0)} ms`
   const rows: string[] = []
+  const cpuRows: string[] = []
+  // CPU per iteration from cumulative readings: later cached iterations = (after 10 - after 1) / 9.
+  const cpuPer = (runs: number[][], from: number): number => median(runs.map((c) => ((c[c.length - 1] as number) - (c[from] as number)) / (c.length - 1 - from))) * 1000
   for (const [label, key] of [['logistic regression', 'lr'], ['k-means', 'km']] as const) {
     const cache = detail[`${key} cache`] ?? []
     const hadoop = detail[`${key} hadoop-mode`] ?? []
@@ -237,6 +251,11 @@ try {
     const later = median(cache.flatMap((t) => t.slice(1)))
     const hIter = median(hadoop.flat())
     rows.push(`| ${label} | ${fmt(first)} | ${fmt(later)} | ${fmt(hIter)} | ${(first / later).toFixed(1)}x | ${(hIter / later).toFixed(1)}x |`)
+    const cCache = cpuDetail[`${key} cache`] ?? []
+    const cFirst = median(cCache.map((c) => ((c[1] as number) - (c[0] as number)) * 1000))
+    const cLater = cpuPer(cCache, 1)
+    const cHadoop = cpuPer(cpuDetail[`${key} hadoop-mode`] ?? [], 0)
+    cpuRows.push(`| ${label} | ${fmt(cFirst)} | ${fmt(cLater)} | ${fmt(cHadoop)} | ${(cFirst / cLater).toFixed(1)}x | ${(cHadoop / cLater).toFixed(1)}x |`)
   }
   // Fault runs: k-means, a worker killed just before iteration 6; MEMORY (lineage) then MEMORY_2.
   const faultRows: string[] = []
@@ -267,6 +286,10 @@ try {
     '| job | first iteration (cache) | later iterations, median (cache) | Hadoop-mode iteration, median | first / later | Hadoop / later |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows,
+    '',
+    '| CPU per iteration (driver + coordinator + all worker processes) | first iteration (cache) | later iterations (cache) | Hadoop-mode iteration | first / later | Hadoop / later |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...cpuRows,
     '',
     `| fault run (k-means, kill -9 one of ${WORKERS} workers before iteration 6) | first iteration | iteration 6 | normal iteration (median of 2-5) | iteration 6 / normal |`,
     '| --- | --- | --- | --- | --- |',
