@@ -46,6 +46,8 @@ export class Generation {
   readonly onLog: ProxyHooks[] = []
   readonly onConnection: ProxyHooks[] = []
   readonly configureServer: ProxyHooks[] = []
+  /** Plain-HTTP listeners may parse simple requests themselves (config on, every plugin fast-path safe). */
+  fastClient = false
   inflight = 0
   #retired = false
   #closed: Promise<void> | undefined
@@ -57,7 +59,7 @@ export class Generation {
     const reuse = new Map<string, UpstreamServer>()
     if (previous !== undefined) for (const p of previous.pools.values()) for (const s of p.servers) reuse.set(`${p.name}/${s.id}`, s)
     const pools = new Map<string, UpstreamPool>()
-    for (const [name, pc] of Object.entries(config.pools)) pools.set(name, new UpstreamPool(name, pc, reuse))
+    for (const [name, pc] of Object.entries(config.pools)) pools.set(name, new UpstreamPool(name, pc, reuse, config.fastPath.upstream))
     this.pools = pools
     let trusted: TrustedProxies
     try {
@@ -70,6 +72,7 @@ export class Generation {
 
   static async build(config: ProxyConfig, deps: GenerationDeps): Promise<Generation> {
     const gen = new Generation(config, deps.previous)
+    gen.fastClient = config.fastPath.client
     try {
       for (const [i, l] of config.listeners.entries()) {
         if (l.protocol === 'https') gen.certs.set(listenerKey(l, i), await loadCertStore(l))
@@ -86,6 +89,9 @@ export class Generation {
           pools: views,
         })
         if (hooks === undefined) continue
+        // Hooks that never see a request before it is answered cannot depend on node:http objects
+        // beyond what the fast path offers; others need the plugin to say it is fast-path safe.
+        if (plugin.fastPathSafe !== true && (hooks.onRequest || hooks.onRoute || hooks.selectPool || hooks.onResponse || hooks.onUpstreamError)) gen.fastClient = false
         gen.pluginHooks.set(plugin.name, hooks)
         ;(gen.hooks as ProxyHooks[]).push(hooks)
         if (hooks.onRequest) gen.onRequest.push(hooks)

@@ -211,6 +211,14 @@ export interface PluginContext {
 
 export interface ProxyPlugin {
   readonly name: string
+  /**
+   * True when the hooks use only this part of ctx.req / ctx.res: headers, rawHeaders, method,
+   * url, httpVersion*, socket, complete, once('close'); setHeader/getHeader, writeHead, write,
+   * end, destroy, headersSent, writableEnded/Finished, destroyed, statusCode, 'close'/'drain'.
+   * Then requests on the HTTP/1.1 fast path (docs/proxy.md) run through this plugin too;
+   * otherwise a config with this plugin serves every request through node:http.
+   */
+  readonly fastPathSafe?: boolean
   /** Returns undefined when the config does not use the plugin. Throw a ConfigError to refuse a config. */
   create(ctx: PluginContext): MaybePromise<ProxyHooks | undefined>
 }

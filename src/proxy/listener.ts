@@ -10,6 +10,7 @@ import type { ListenerConfig } from './config.js'
 import { ProxyError, ProxyErrorCodes } from './errors.js'
 import type { ListenerInfo } from './request-handler.js'
 import type { CertStore } from './tls-certs.js'
+import { FastFront } from './fast/fast-front.js'
 
 export interface ListenerCallbacks {
   request(listener: ListenerInfo, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void
@@ -17,6 +18,8 @@ export interface ListenerCallbacks {
   /** False rejects the connection. */
   connection(listener: ListenerInfo, socket: Socket): boolean
   configure(server: HttpServer | HttpsServer | Http2SecureServer, config: ListenerConfig): void
+  /** May the current config serve requests on the fast path (src/proxy/fast)? */
+  fastEligible(): boolean
 }
 
 export class Listener implements ListenerInfo {
@@ -29,6 +32,8 @@ export class Listener implements ListenerInfo {
   readonly server: HttpServer | HttpsServer | Http2SecureServer
   readonly sockets = new Set<Socket>()
   readonly sessions = new Set<ServerHttp2Session>()
+  /** The fast-path front end (plain HTTP listeners). */
+  readonly fast: FastFront | undefined
   readonly #logger: Logger
 
   constructor(key: string, name: string, config: ListenerConfig, certs: CertStore | undefined, cb: ListenerCallbacks, logger: Logger) {
@@ -64,6 +69,13 @@ export class Listener implements ListenerInfo {
     } else {
       this.server = createHttpServer({ insecureHTTPParser: false, noDelay: true, keepAlive: true }, onRequest)
     }
+    this.fast = this.tls
+      ? undefined
+      : FastFront.install(
+          this.server as HttpServer,
+          (req, res) => cb.request(this, req as unknown as IncomingMessage, res as unknown as ServerResponse),
+          () => cb.fastEligible(),
+        )
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => cb.upgrade(this, req, socket, head))
     this.server.on('connection', (socket: Socket) => {
       if (!cb.connection(this, socket)) {
@@ -75,6 +87,7 @@ export class Listener implements ListenerInfo {
       socket.setNoDelay(true)
       this.sockets.add(socket)
       socket.once('close', () => this.sockets.delete(socket))
+      this.fast?.accept(socket)
     })
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
       if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
@@ -159,8 +172,10 @@ export class Listener implements ListenerInfo {
       timer.unref()
       this.server.close(() => {
         clearTimeout(timer)
+        this.fast?.stop()
         resolve()
       })
+      this.fast?.closeIdle()
       const s = this.server as HttpServer
       if (typeof s.closeIdleConnections === 'function') s.closeIdleConnections()
       for (const session of this.sessions) session.close()

@@ -168,6 +168,7 @@ export class ProxyServer {
         }
         return this.#countConnection(l, socket)
       },
+      fastEligible: () => this.#gen?.fastClient === true,
       configure: (server, config) => {
         for (const h of this.#gen?.configureServer ?? []) h.configureServer?.(server, config)
       },

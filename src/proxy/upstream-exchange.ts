@@ -82,19 +82,19 @@ export class Exchange implements Dispatcher.DispatchHandler {
       if (!this.#finished) this.#controller?.abort(Object.assign(new Error('client closed the connection'), { code: 'UND_ERR_ABORTED' }))
     }
     ctx.res.once('close', this.#onClose)
-    server.dispatcher.dispatch(
-      {
-        origin: server.origin,
-        path: ctx.upstreamPath,
-        method: ctx.method,
-        headers: ctx.upstreamHeaders,
-        body: this.#hasBody ? (ctx.req as IncomingMessage) : null,
-        headersTimeout: timeouts?.headersMs ?? DEFAULTS.upstreamHeadersTimeoutMs,
-        bodyTimeout: timeouts?.bodyMs ?? DEFAULTS.upstreamBodyTimeoutMs,
-        idempotent: false,
-      },
-      this,
-    )
+    const opts: Dispatcher.DispatchOptions = {
+      origin: server.origin,
+      path: ctx.upstreamPath,
+      method: ctx.method,
+      headers: ctx.upstreamHeaders,
+      body: this.#hasBody ? (ctx.req as IncomingMessage) : null,
+      headersTimeout: timeouts?.headersMs ?? DEFAULTS.upstreamHeadersTimeoutMs,
+      bodyTimeout: timeouts?.bodyMs ?? DEFAULTS.upstreamBodyTimeoutMs,
+      idempotent: false,
+    }
+    // The raw client takes bodyless requests it can write verbatim; undici sends the rest.
+    if (server.fast?.dispatch(opts, this) === true) return
+    server.dispatcher.dispatch(opts, this)
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {

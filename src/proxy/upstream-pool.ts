@@ -68,7 +68,7 @@ export class UpstreamPool implements UpstreamPoolView {
   #health: HealthChecker | undefined
 
   /** `reuse` offers servers of the previous generation; matching ones are taken over. */
-  constructor(name: string, config: PoolConfig, reuse: Map<string, UpstreamServer>) {
+  constructor(name: string, config: PoolConfig, reuse: Map<string, UpstreamServer>, fastClient = true) {
     this.name = name
     this.config = config
     this.region = config.region
@@ -91,6 +91,7 @@ export class UpstreamPool implements UpstreamPoolView {
         baseEjectionMs: config.outlier.baseEjectionMs,
         maxEjectionMs: config.outlier.maxEjectionMs,
         ewmaDecayMs: config.ewmaDecayMs,
+        fastClient,
       }
       const key = `${name}/${id}`
       const old = reuse.get(key)

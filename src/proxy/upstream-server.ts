@@ -1,6 +1,7 @@
 // One upstream server: its undici connection pool, health state (active checks, passive outlier
 // ejection with growing backoff, admin drain), circuit breaker counters and EWMA latency.
 import { Pool } from 'undici'
+import { FastUpstream } from './fast/upstream-client.js'
 import type { BalancerTarget } from './balancers/balancer.js'
 import type { UpstreamServerView } from './hooks.js'
 
@@ -18,6 +19,8 @@ export interface UpstreamServerOptions {
   baseEjectionMs: number
   maxEjectionMs: number
   ewmaDecayMs: number
+  /** Send simple requests over the raw keep-alive client (http: origins only). */
+  fastClient: boolean
 }
 
 export type ServerState = UpstreamServerView['state']
@@ -30,6 +33,8 @@ export class UpstreamServer implements BalancerTarget, UpstreamServerView {
   readonly address: string
   readonly weight: number
   readonly dispatcher: Pool
+  /** Raw HTTP/1.1 client for bodyless requests; undefined for https: origins or when turned off. */
+  readonly fast: FastUpstream | undefined
   readonly options: Readonly<UpstreamServerOptions>
   /** Key that decides whether a reload may reuse this object (same connection settings). */
   readonly reuseKey: string
@@ -54,7 +59,7 @@ export class UpstreamServer implements BalancerTarget, UpstreamServerView {
     this.origin = u.origin
     this.address = u.host
     this.weight = options.weight
-    this.reuseKey = JSON.stringify([options.url, options.maxConnections, options.connectTimeoutMs, options.keepAliveTimeoutMs])
+    this.reuseKey = JSON.stringify([options.url, options.maxConnections, options.connectTimeoutMs, options.keepAliveTimeoutMs, options.fastClient])
     this.dispatcher = new Pool(this.origin, {
       connections: options.maxConnections,
       pipelining: 1,
@@ -64,6 +69,17 @@ export class UpstreamServer implements BalancerTarget, UpstreamServerView {
       // Upstream answers are streamed to the client as they come; never cap them here.
       maxResponseSize: -1,
     })
+    this.fast =
+      options.fastClient && u.protocol === 'http:'
+        ? new FastUpstream({
+            host: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
+            port: u.port === '' ? 80 : Number(u.port),
+            hostHeader: u.host,
+            maxConnections: options.maxConnections,
+            connectTimeoutMs: options.connectTimeoutMs,
+            keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+          })
+        : undefined
   }
 
   get available(): boolean {
@@ -153,10 +169,12 @@ export class UpstreamServer implements BalancerTarget, UpstreamServerView {
   }
 
   close(): Promise<void> {
+    this.fast?.close()
     return this.dispatcher.close().catch(() => {})
   }
 
   destroy(): Promise<void> {
+    this.fast?.close()
     return this.dispatcher.destroy().catch(() => {})
   }
 }

@@ -63,6 +63,7 @@ function send(ctx: ProxyRequestContext, status: number, headers: StoredHeaders, 
 
 export const cachePlugin: ProxyPlugin = {
   name: 'cache',
+  fastPathSafe: true,
   create(pctx) {
     const cfg = pctx.config
     const cacheCfg = cfg.cache as CacheConfig | undefined

@@ -29,6 +29,7 @@ export const WELL_KNOWN_PATH = '/.well-known/gslb'
 
 export const geoPlugin: ProxyPlugin = {
   name: 'geo',
+  fastPathSafe: true,
   create(pctx) {
     const cfg = pctx.config
     const regionsCfg = (cfg.regions ?? {}) as RegionsConfig

@@ -61,6 +61,7 @@ function acl(a: AclLike): IpAccessList | undefined {
 
 export const protectPlugin: ProxyPlugin = {
   name: 'protect',
+  fastPathSafe: true,
   create(pctx) {
     const cfg = pctx.config
     const limits = resolveLimits((cfg.limits ?? {}) as LimitsConfig)

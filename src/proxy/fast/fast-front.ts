@@ -1,0 +1,117 @@
+// The fast-path front end of one plain-HTTP listener. It takes node:http's own 'connection'
+// listener off the server and calls it only for sockets it hands over, so node:http keeps every
+// protection (parser limits, timeouts, smuggling checks, upgrades) for whatever the fast path
+// declines; the server object still listens, tracks and closes connections as before.
+import type { Server as HttpServer } from 'node:http'
+import { maxHeaderSize as defaultMaxHeaderSize } from 'node:http'
+import type { Socket } from 'node:net'
+import { FastConnection, type FastHost } from './fast-connection.js'
+import type { FastRequest, FastResponse } from './fast-message.js'
+import type { HeadLimits } from './request-head.js'
+
+/** How often incomplete heads and idle keep-alive connections are checked (one timer per listener). */
+const SWEEP_MS = 100
+
+type ConnectionListener = (this: HttpServer, socket: Socket) => void
+
+export class FastFront {
+  readonly #server: HttpServer
+  readonly #nodeListener: ConnectionListener
+  readonly #eligible: () => boolean
+  readonly #conns = new Set<FastConnection>()
+  readonly #host: FastHost
+  #sweep: NodeJS.Timeout | undefined
+  #keepAliveMs = -1
+  #keepAliveHeader = ''
+
+  /** Undefined when the server's connection listener is not the one node:http installs. */
+  static install(server: HttpServer, serve: (req: FastRequest, res: FastResponse) => void, eligible: () => boolean): FastFront | undefined {
+    const listeners = server.listeners('connection')
+    const node = listeners[0] as ConnectionListener | undefined
+    if (listeners.length !== 1 || node === undefined || node.name !== 'connectionListener') return undefined
+    server.removeListener('connection', node)
+    return new FastFront(server, node, serve, eligible)
+  }
+
+  private constructor(server: HttpServer, nodeListener: ConnectionListener, serve: (req: FastRequest, res: FastResponse) => void, eligible: () => boolean) {
+    this.#server = server
+    this.#nodeListener = nodeListener
+    this.#eligible = eligible
+    const self = this
+    this.#host = {
+      limits: (): HeadLimits => ({
+        maxHeaderBytes: (server as HttpServer & { maxHeaderSize?: number }).maxHeaderSize ?? defaultMaxHeaderSize,
+        maxHeaders: typeof server.maxHeadersCount === 'number' && server.maxHeadersCount > 0 ? server.maxHeadersCount : 2000,
+      }),
+      eligible,
+      serve,
+      handOver: (socket, rest) => this.#handOver(socket, rest),
+      maxRequestsPerSocket: () => server.maxRequestsPerSocket ?? 0,
+      get keepAliveHeader() {
+        return self.#keepAliveLine()
+      },
+    }
+  }
+
+  /** Open fast-path connections (not yet handed over). */
+  get size(): number {
+    return this.#conns.size
+  }
+
+  /** A new accepted connection (already counted and allowed by the listener). */
+  accept(socket: Socket): void {
+    if (!this.#eligible()) {
+      this.#nodeListener.call(this.#server, socket)
+      return
+    }
+    new FastConnection(socket, this.#host, this.#conns)
+    if (this.#sweep === undefined) {
+      this.#sweep = setInterval(() => this.#check(), SWEEP_MS)
+      this.#sweep.unref()
+    }
+  }
+
+  #handOver(socket: Socket, rest: Buffer): void {
+    if (socket.destroyed) return
+    this.#nodeListener.call(this.#server, socket)
+    // node's parser now reads the socket; give it the bytes we had read but not parsed first.
+    if (rest.length > 0) socket.emit('data', rest)
+    socket.resume()
+  }
+
+  #keepAliveLine(): string {
+    const ms = this.#server.keepAliveTimeout
+    if (ms !== this.#keepAliveMs) {
+      this.#keepAliveMs = ms
+      this.#keepAliveHeader = ms > 0 ? `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(ms / 1000)}\r\n\r\n` : 'connection: keep-alive\r\n\r\n'
+    }
+    return this.#keepAliveHeader
+  }
+
+  #check(): void {
+    if (this.#conns.size === 0) {
+      clearInterval(this.#sweep)
+      this.#sweep = undefined
+      return
+    }
+    const now = Date.now()
+    const s = this.#server
+    const rt = s.requestTimeout
+    const headersMs = s.headersTimeout > 0 && rt > 0 ? Math.min(s.headersTimeout, rt) : s.headersTimeout > 0 ? s.headersTimeout : rt
+    const keepAliveMs = s.keepAliveTimeout
+    for (const c of this.#conns) {
+      if (c.headSince > 0 && headersMs > 0 && now - c.headSince > headersMs) c.timeOut()
+      else if (c.idleSince > 0 && keepAliveMs > 0 && now - c.idleSince > keepAliveMs) c.closeIdle()
+    }
+  }
+
+  /** Shutdown: idle connections end now, busy ones after their answer. */
+  closeIdle(): void {
+    for (const c of [...this.#conns]) c.closeIdle()
+  }
+
+  stop(): void {
+    clearInterval(this.#sweep)
+    this.#sweep = undefined
+  }
+}

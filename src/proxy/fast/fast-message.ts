@@ -1,0 +1,286 @@
+// The request/response objects of the fast path: just the part of IncomingMessage and
+// ServerResponse that the proxy core and the built-in plugins use (headers, writeHead/write/end,
+// setHeader, headersSent, writableEnded/Finished, destroy, 'close'/'drain'/'finish'), written
+// straight to the client socket: one head string per response, chunked framing when no length.
+import { EventEmitter } from 'node:events'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+
+export class FastRequest extends EventEmitter {
+  readonly method: string
+  readonly url: string
+  readonly headers: Record<string, string>
+  readonly rawHeaders: string[]
+  readonly socket: Socket
+  readonly httpVersion = '1.1'
+  readonly httpVersionMajor = 1
+  readonly httpVersionMinor = 1
+  readonly complete = true
+  destroyed = false
+  aborted = false
+
+  constructor(method: string, url: string, headers: Record<string, string>, rawHeaders: string[], socket: Socket) {
+    super()
+    this.method = method
+    this.url = url
+    this.headers = headers
+    this.rawHeaders = rawHeaders
+    this.socket = socket
+  }
+
+  get connection(): Socket {
+    return this.socket
+  }
+}
+
+/** What a response tells its connection. */
+export interface ResponseOwner {
+  /** The response ended (all bytes handed to the socket); `close` asks to end the connection. */
+  responseDone(res: FastResponse, close: boolean): void
+  keepAliveHeader: string
+}
+
+// RFC 9110 token and field-value (node refuses the same characters with ERR_INVALID_CHAR).
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const BAD_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/
+
+let dateCache = ''
+let dateSecond = 0
+function httpDate(): string {
+  const now = Date.now()
+  const s = Math.floor(now / 1000)
+  if (s !== dateSecond) {
+    dateSecond = s
+    dateCache = new Date(now).toUTCString()
+  }
+  return dateCache
+}
+
+function invalid(what: string, name: string): TypeError {
+  return Object.assign(new TypeError(`Invalid character in ${what} ["${name}"]`), { code: 'ERR_INVALID_CHAR' })
+}
+
+type HeaderValue = string | number | readonly string[] | undefined
+
+export class FastResponse extends EventEmitter {
+  statusCode = 200
+  statusMessage = ''
+  headersSent = false
+  writableEnded = false
+  writableFinished = false
+  destroyed = false
+  socket: Socket | null
+  sendDate = true
+  readonly #owner: ResponseOwner
+  readonly #head: boolean
+  #closeAfter: boolean
+  #set: Map<string, [string, HeaderValue]> | undefined
+  #pending: string | undefined
+  #chunked = false
+  #noBody = false
+  #trailers = ''
+  #closed = false
+  #needDrain = false
+
+  constructor(socket: Socket, method: string, closeAfter: boolean, owner: ResponseOwner) {
+    super()
+    this.socket = socket
+    this.#head = method === 'HEAD'
+    this.#closeAfter = closeAfter
+    this.#owner = owner
+  }
+
+  setHeader(name: string, value: HeaderValue): this {
+    if (this.headersSent) throw Object.assign(new Error('Cannot set headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' })
+    this.#set ??= new Map()
+    this.#set.set(name.toLowerCase(), [name, value])
+    return this
+  }
+
+  getHeader(name: string): HeaderValue {
+    return this.#set?.get(name.toLowerCase())?.[1]
+  }
+
+  hasHeader(name: string): boolean {
+    return this.#set?.has(name.toLowerCase()) ?? false
+  }
+
+  removeHeader(name: string): void {
+    this.#set?.delete(name.toLowerCase())
+  }
+
+  writeHead(status: number, reasonOrHeaders?: string | Record<string, HeaderValue> | readonly HeaderValue[], maybeHeaders?: Record<string, HeaderValue> | readonly HeaderValue[]): this {
+    if (this.headersSent) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' })
+    const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined
+    const headers = typeof reasonOrHeaders === 'string' ? maybeHeaders : reasonOrHeaders
+    if (!Number.isInteger(status) || status < 100 || status > 999) throw Object.assign(new RangeError(`Invalid status code: ${status}`), { code: 'ERR_HTTP_INVALID_STATUS_CODE' })
+    if (reason !== undefined && BAD_VALUE_RE.test(reason)) throw invalid('statusMessage', reason)
+    this.statusCode = status
+    this.statusMessage = reason ?? STATUS_CODES[status] ?? 'unknown'
+    let out = `HTTP/1.1 ${status} ${this.statusMessage}\r\n`
+    let length: string | undefined
+    let hasDate = false
+    let close = this.#closeAfter
+    const add = (name: string, value: HeaderValue): void => {
+      if (value === undefined) return
+      if (!TOKEN_RE.test(name)) throw invalid('header name', name)
+      const lower = name.length === 14 || name.length === 10 || name.length === 4 || name.length === 17 ? name.toLowerCase() : ''
+      if (typeof value === 'object') {
+        for (const v of value) {
+          if (BAD_VALUE_RE.test(v)) throw invalid('header content', name)
+          out += `${name}: ${v}\r\n`
+        }
+        return
+      }
+      const v = typeof value === 'number' ? String(value) : value
+      if (BAD_VALUE_RE.test(v)) throw invalid('header content', name)
+      if (lower === 'content-length') {
+        length = v
+        return
+      } else if (lower === 'date') hasDate = true
+      else if (lower === 'connection') {
+        if (v.toLowerCase().includes('close')) close = true
+        return
+      } else if (lower === 'transfer-encoding') return // framing is ours to decide
+      out += `${name}: ${v}\r\n`
+    }
+    let given: Set<string> | undefined
+    if (headers !== undefined) {
+      if (Array.isArray(headers)) {
+        for (let i = 0; i + 1 < headers.length; i += 2) {
+          const name = String(headers[i])
+          if (this.#set !== undefined) (given ??= new Set()).add(name.toLowerCase())
+          add(name, headers[i + 1] as HeaderValue)
+        }
+      } else {
+        const obj = headers as Record<string, HeaderValue>
+        for (const name in obj) {
+          if (this.#set !== undefined) (given ??= new Set()).add(name.toLowerCase())
+          add(name, obj[name])
+        }
+      }
+    }
+    if (this.#set !== undefined) for (const [lower, [name, value]] of this.#set) if (given?.has(lower) !== true) add(name, value)
+    this.#noBody = this.#head || status === 204 || status === 304 || status < 200
+    if (length !== undefined) out += `content-length: ${length}\r\n`
+    else if (!this.#noBody) {
+      this.#chunked = true
+      out += 'transfer-encoding: chunked\r\n'
+    }
+    if (!hasDate && this.sendDate) out += `date: ${httpDate()}\r\n`
+    this.#closeAfter = close
+    out += close ? 'connection: close\r\n\r\n' : this.#owner.keepAliveHeader
+    this.#pending = out
+    this.headersSent = true
+    return this
+  }
+
+  /** True when the socket accepted everything (like Writable.write). */
+  write(chunk: Buffer | string, encoding?: BufferEncoding | (() => void), cb?: () => void): boolean {
+    if (typeof encoding === 'function') {
+      cb = encoding
+      encoding = undefined
+    }
+    if (this.writableEnded) return false
+    if (!this.headersSent) this.writeHead(this.statusCode)
+    const socket = this.socket
+    if (socket === null || this.destroyed) return false
+    const data = typeof chunk === 'string' ? Buffer.from(chunk, encoding ?? 'utf8') : chunk
+    if (this.#noBody || data.length === 0) {
+      this.#flushHead()
+      cb?.()
+      return !socket.writableNeedDrain
+    }
+    let ok: boolean
+    socket.cork()
+    if (this.#pending !== undefined) {
+      socket.write(this.#pending, 'latin1')
+      this.#pending = undefined
+    }
+    if (this.#chunked) {
+      socket.write(`${data.length.toString(16)}\r\n`, 'latin1')
+      socket.write(data)
+      ok = socket.write('\r\n', 'latin1', cb)
+    } else ok = socket.write(data, cb)
+    socket.uncork()
+    if (!ok && !this.#needDrain) {
+      this.#needDrain = true
+      socket.once('drain', () => {
+        this.#needDrain = false
+        this.emit('drain')
+      })
+    }
+    return ok
+  }
+
+  #flushHead(): void {
+    if (this.#pending !== undefined && this.socket !== null) {
+      this.socket.write(this.#pending, 'latin1')
+      this.#pending = undefined
+    }
+  }
+
+  addTrailers(trailers: Record<string, HeaderValue>): void {
+    for (const name in trailers) {
+      const v = trailers[name]
+      if (v === undefined) continue
+      for (const x of typeof v === 'object' ? v : [String(v)]) {
+        if (!TOKEN_RE.test(name) || BAD_VALUE_RE.test(x)) throw invalid('trailer', name)
+        this.#trailers += `${name}: ${x}\r\n`
+      }
+    }
+  }
+
+  end(chunk?: Buffer | string | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
+    if (typeof chunk === 'function') {
+      cb = chunk
+      chunk = undefined
+    }
+    if (typeof encoding === 'function') {
+      cb = encoding
+      encoding = undefined
+    }
+    if (this.writableEnded) return this
+    const data = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk, encoding ?? 'utf8') : chunk
+    if (!this.headersSent) {
+      // Implicit head (no writeHead): the whole body is known, so send its length.
+      if (!this.hasHeader('content-length') && !this.hasHeader('transfer-encoding')) this.setHeader('content-length', data?.length ?? 0)
+      this.writeHead(this.statusCode)
+    }
+    const socket = this.socket
+    if (socket !== null && !this.destroyed) {
+      socket.cork()
+      if (data !== undefined && data.length > 0 && !this.#noBody) this.write(data)
+      this.#flushHead()
+      if (this.#chunked) socket.write(`0\r\n${this.#trailers}\r\n`, 'latin1')
+      socket.uncork()
+    }
+    this.writableEnded = true
+    this.writableFinished = !this.destroyed
+    this.emit('finish')
+    cb?.()
+    this.#owner.responseDone(this, this.#closeAfter)
+    return this
+  }
+
+  /** The connection asks this response to end it after the answer (shutdown, request limit). */
+  closeAfter(): void {
+    this.#closeAfter = true
+  }
+
+  destroy(): this {
+    if (this.destroyed) return this
+    this.destroyed = true
+    this.socket?.destroy()
+    this.emitClose()
+    return this
+  }
+
+  /** Emits 'close' once (after the answer, or when the client went away first). */
+  emitClose(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.socket = null
+    this.emit('close')
+  }
+}
