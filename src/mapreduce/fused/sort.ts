@@ -43,6 +43,16 @@ function copyBytes(src: Uint8Array, from: number, to: number, dst: Uint8Array, a
   for (let i = from, j = at; i < to; i++, j++) dst[j] = src[i] as number
 }
 
+/** Sign of `a` against bytes [from, to) of `b` (JS loop: keys are short, native calls are not free). */
+function compareBytes(a: Uint8Array, b: Uint8Array, from: number, to: number): number {
+  const n = Math.min(a.length, to - from)
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[from + i] as number)
+    if (d !== 0) return d
+  }
+  return a.length - (to - from)
+}
+
 /** Growing per-partition buffer of raw records, appended to the map output as ~1 MB frames. */
 class RawFrameBuilder {
   buf = Buffer.allocUnsafe(1 << 16)
@@ -90,8 +100,7 @@ export function runSortMap(m: FusedSortMap, writer: MapOutputWriter, flushAboveB
         let hi = nb
         while (lo < hi) {
           const mid = (lo + hi) >>> 1
-          const bnd = bounds[mid] as Buffer
-          if (bnd.compare(chunk, start, ke) < 0) lo = mid + 1
+          if (compareBytes(bounds[mid] as Buffer, chunk, start, ke) < 0) lo = mid + 1
           else hi = mid
         }
         const r = asc ? lo : n - 1 - lo
