@@ -97,6 +97,13 @@ export class ProxyServer {
     return n
   }
 
+  /** Requests served on the HTTP/1.1 fast path since start (the rest went through node:http). */
+  get fastPathRequests(): number {
+    let n = 0
+    for (const l of this.#listeners.values()) n += l.fast?.served ?? 0
+    return n
+  }
+
   async start(): Promise<void> {
     const config = this.#options.config
     this.#admin = this.#options.admin
@@ -229,6 +236,7 @@ export class ProxyServer {
       listeners: this.listeners,
       connections: this.connectionCount,
       upgrades: this.upgrades.size,
+      fastPathRequests: this.fastPathRequests,
     }))
     // POST /proxy/pools/<pool>/servers/<id>/(drain|enable)
     admin.route('POST', '/proxy/pools/*', (_req, res, url) => {

@@ -21,6 +21,8 @@ export class FastFront {
   readonly #conns = new Set<FastConnection>()
   readonly #host: FastHost
   #sweep: NodeJS.Timeout | undefined
+  /** Requests served on the fast path so far (a diagnostic for tests and the admin status). */
+  served = 0
   #keepAliveMs = -1
   #keepAliveHeader = ''
 
@@ -44,7 +46,10 @@ export class FastFront {
         maxHeaders: typeof server.maxHeadersCount === 'number' && server.maxHeadersCount > 0 ? server.maxHeadersCount : 2000,
       }),
       eligible,
-      serve,
+      serve: (req, res) => {
+        this.served++
+        serve(req, res)
+      },
       handOver: (socket, rest) => this.#handOver(socket, rest),
       maxRequestsPerSocket: () => server.maxRequestsPerSocket ?? 0,
       get keepAliveHeader() {
