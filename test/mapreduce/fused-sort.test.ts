@@ -102,3 +102,7 @@ test('the bench program is fused on both sides; other shapes are not', async () 
   const other = await plans(recs.map((line) => [line.slice(0, 3), line.slice(4)] as const).sortByKey(true, { partitions: 2 }).map(([k, v]) => k + v))
   assert.equal(matchSortMap(other.map.plan, 0, other.map.output as Extract<TaskOutput, { kind: 'shuffle' }>), null)
 })
+
+test('lines longer than the output buffer (1 MiB) and the read buffer', async () => {
+  await check(['zzz short', `mmm${'x'.repeat(1_500_000)}`, 'aaa', `bbb${'y'.repeat(2_200_000)}`, ''], false, true, 2)
+})

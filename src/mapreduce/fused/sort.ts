@@ -80,7 +80,10 @@ export function runSortMap(m: FusedSortMap, writer: MapOutputWriter, flushAboveB
   const K = m.keyChars
   const emitFrame = (r: number, b: RawFrameBuilder): void => {
     b.buf.writeUInt32LE(b.len - 4 + RAW_FRAME, 0)
-    writer.append(r, Buffer.from(b.buf.subarray(0, b.len)))
+    // (Buffer.from(view) would copy byte by byte through the array-like path.)
+    const frame = Buffer.allocUnsafe(b.len)
+    b.buf.copy(frame, 0, 0, b.len)
+    writer.append(r, frame)
     b.len = 4
     if (writer.bufferedBytes > flushAboveBytes) writer.flush()
   }
@@ -162,41 +165,37 @@ export async function runSortReduce(
   let total = 0
   for (const loc of locations) total += loc.sizes[p] ?? 0
   if (total > budgetBytes) return false
-  // Gather every record into one buffer (frame headers dropped).
-  const data = Buffer.allocUnsafe(total)
-  let used = 0
+  // Records are read where the fetcher put them (fresh memory is costly to touch: no gathering
+  // copy): chunk index, offset, key length and an 8-byte big-endian key prefix per record.
+  const chunks: Buffer[] = []
+  const where: number[] = []
   for (const loc of locations) {
     if ((loc.sizes[p] ?? 0) === 0) continue
     for await (const raw of fetcher.fetch(m.shuffleId, loc, p)) {
       const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+      const ci = chunks.length
+      chunks.push(chunk)
       let off = 0
       while (off + 4 <= chunk.length) {
         const word = chunk.readUInt32LE(off)
         if (word < RAW_FRAME) return false
-        const len = word & 0x7fffffff
-        chunk.copy(data, used, off + 4, off + 4 + len)
-        used += len
-        off += 4 + len
+        const end = off + 4 + (word - RAW_FRAME)
+        for (let o = off + 4; o < end; o += 8 + chunk.readUInt32LE(o) + chunk.readUInt32LE(o + 4)) where.push(ci, o)
+        off = end
       }
     }
   }
-  // Record offsets and 8-byte big-endian key prefixes for fast comparisons.
-  const offs: number[] = []
-  for (let o = 0; o < used; o += 8 + data.readUInt32LE(o) + data.readUInt32LE(o + 4)) offs.push(o)
-  const n = offs.length
+  const n = where.length >> 1
   const p0 = new Uint32Array(n)
   const p1 = new Uint32Array(n)
-  const klen = new Uint32Array(n)
-  let outBytes = 0
   for (let i = 0; i < n; i++) {
-    const o = offs[i] as number
-    const kl = data.readUInt32LE(o)
-    klen[i] = kl
-    outBytes += kl + data.readUInt32LE(o + 4) + 1
+    const c = chunks[where[2 * i] as number] as Buffer
+    const o = where[2 * i + 1] as number
+    const kl = c.readUInt32LE(o)
     let a = 0
     let b = 0
-    for (let j = 0; j < 4; j++) a = a * 256 + (j < kl ? (data[o + 8 + j] as number) : 0)
-    for (let j = 4; j < 8; j++) b = b * 256 + (j < kl ? (data[o + 8 + j] as number) : 0)
+    for (let j = 0; j < 4; j++) a = a * 256 + (j < kl ? (c[o + 8 + j] as number) : 0)
+    for (let j = 4; j < 8; j++) b = b * 256 + (j < kl ? (c[o + 8 + j] as number) : 0)
     p0[i] = a
     p1[i] = b
   }
@@ -206,25 +205,46 @@ export async function runSortReduce(
     let d = (p0[x] as number) - (p0[y] as number)
     if (d === 0) d = (p1[x] as number) - (p1[y] as number)
     if (d === 0) {
-      const ox = (offs[x] as number) + 8
-      const oy = (offs[y] as number) + 8
-      d = data.compare(data, oy, oy + (klen[y] as number), ox, ox + (klen[x] as number))
+      const cx = chunks[where[2 * x] as number] as Buffer
+      const cy = chunks[where[2 * y] as number] as Buffer
+      const ox = (where[2 * x + 1] as number) + 8
+      const oy = (where[2 * y + 1] as number) + 8
+      d = cx.compare(cy, oy, oy + cy.readUInt32LE(oy - 8), ox, ox + cx.readUInt32LE(ox - 8))
     }
     // Ties keep arrival order, in both directions (a stable sort).
     return d !== 0 ? sign * d : x - y
   })
-  const out = Buffer.allocUnsafe(outBytes)
+  // Lines go out through one reused buffer.
+  const out = outBuffer()
   let w = 0
+  const flush = (): void => {
+    let off = 0
+    while (off < w) off += writeSync(fd, out, off, w - off)
+    w = 0
+  }
   for (let i = 0; i < n; i++) {
-    const o = offs[order[i] as number] as number
-    const len = data.readUInt32LE(o) + data.readUInt32LE(o + 4)
-    copyBytes(data, o + 8, o + 8 + len, out, w)
+    const x = order[i] as number
+    const c = chunks[where[2 * x] as number] as Buffer
+    const o = where[2 * x + 1] as number
+    const len = c.readUInt32LE(o) + c.readUInt32LE(o + 4)
+    if (w + len + 1 > out.length) {
+      flush()
+      if (len + 1 > out.length) {
+        writeSync(fd, c, o + 8, len)
+        writeSync(fd, NEWLINE)
+        continue
+      }
+    }
+    copyBytes(c, o + 8, o + 8 + len, out, w)
     w += len
     out[w++] = 10
   }
-  let off = 0
-  while (off < w) off += writeSync(fd, out, off, w - off)
+  flush()
   counters.recordsOut += n
   counters.shuffleReadBytes += total
   return true
 }
+
+const NEWLINE = Buffer.from('\n')
+let sharedOut: Buffer | null = null
+const outBuffer = (): Buffer => (sharedOut ??= Buffer.allocUnsafe(1 << 20))
