@@ -29,6 +29,15 @@ export type Shaped<U> = U extends readonly [infer K, infer V] ? readonly [Widen<
 
 export type PairDataset<K, V> = Dataset<readonly [K, V]>
 
+/**
+ * The records of one partition as a mapPartitions function gets them: `for await (const x of
+ * records)`, or `for await (const batch of records.batches())` for arrays of records (one await
+ * per batch instead of per record; treat the arrays as read-only).
+ */
+export interface PartitionRecords<T> extends AsyncIterable<T> {
+  batches(): AsyncIterable<readonly T[]>
+}
+
 export interface FnOptions<E> {
   /** Passed as the last argument of every call (captured values travel this way). */
   env?: E
@@ -144,10 +153,11 @@ export class Dataset<T> {
   }
 
   /**
-   * `fn(records, env, partitionIndex)` gets the partition as an async iterable and returns an
-   * iterable, async iterable or array (an async generator is the natural form).
+   * `fn(records, env, partitionIndex)` gets the partition as an async iterable (with `.batches()`
+   * for arrays of records, see PartitionRecords) and returns an iterable, async iterable or array
+   * (an async generator is the natural form).
    */
-  mapPartitions<U, E = undefined>(fn: (records: AsyncIterable<T>, env: E, partition: number) => Iterable<U> | AsyncIterable<U> | Promise<U[]>, options?: FnOptions<E>): Dataset<Shaped<U>> {
+  mapPartitions<U, E = undefined>(fn: (records: PartitionRecords<T>, env: E, partition: number) => Iterable<U> | AsyncIterable<U> | Promise<U[]>, options?: FnOptions<E>): Dataset<Shaped<U>> {
     return this.#fnOp('mapPartitions', toFnSpec(fn, { what: 'mapPartitions', env: options?.env }))
   }
 

@@ -1,6 +1,6 @@
 // Public API of switchyard/mapreduce.
 export { Context, type TextFileOptions, type CsvOptions } from './context.js'
-export { Dataset, type PairDataset, type FnOptions, type ShuffleOptions, type CustomPartitioner } from './dataset.js'
+export { Dataset, type PairDataset, type FnOptions, type ShuffleOptions, type CustomPartitioner, type PartitionRecords } from './dataset.js'
 export { shippable, toFnSpec, compileFn } from './closure.js'
 export { JobError, JobErrorCodes, type JobErrorCode } from './errors.js'
 export { DEFAULTS, resolveOptions, type ContextOptions } from './options.js'

@@ -349,6 +349,7 @@ class TaskContext {
  * The records of a partition as mapPartitions sees them: steps through the input's batches with one
  * settled promise per record instead of an async generator resuming per record (3x cheaper), and
  * closes the input when the consumer stops early. Iterates once, like the generator it replaces.
+ * `batches()` hands out the input's arrays themselves: one await per batch instead of per record.
  */
 class PartitionRecords implements AsyncIterableIterator<unknown> {
   readonly #src: Batches
@@ -382,6 +383,19 @@ class PartitionRecords implements AsyncIterableIterator<unknown> {
     this.#batch = []
     await this.#src.return(undefined)
     return { done: true, value: undefined }
+  }
+
+  /** The remaining records as arrays (records already taken with next() are not repeated). */
+  async *batches(): AsyncGenerator<readonly unknown[]> {
+    const rest = this.#batch.slice(this.#i)
+    this.#batch = []
+    this.#i = 0
+    if (rest.length > 0) yield rest
+    for (;;) {
+      const r = await this.#src.next()
+      if (r.done === true) return
+      if (r.value.length > 0) yield r.value
+    }
   }
 }
 

@@ -202,3 +202,30 @@ test('cluster mode: kill -9 a worker holding cached partitions: MEMORY recompute
   assert.equal(twice.computed.value, P * PER, 'MEMORY_2: every partition was served by its surviving copy')
   for (let p = 0; p < P; p++) assert.equal(pids('m2', p).length, 2, `MEMORY_2 partition ${p} was not recomputed`)
 })
+
+test('mapPartitions records.batches() yields the same records as per-record iteration, cached or not, and never repeats one taken with next()', async () => {
+  const ctx = shared
+  const base = ctx.range(0, 10_000, 1, 3).map((x) => x * 2)
+  const cached = ctx.range(0, 10_000, 1, 3).map((x) => x * 2).cache()
+  await cached.count()
+  for (const ds of [base, cached]) {
+    const perRecord = await ds.mapPartitions(async function* (xs) { for await (const x of xs) yield x }).collect()
+    const batched = await ds.mapPartitions(async function* (xs) {
+      for await (const b of xs.batches()) {
+        if (!Array.isArray(b)) throw new Error('batches() must yield arrays')
+        yield* b
+      }
+    }).collect()
+    assert.deepEqual(batched, perRecord)
+    // Two records by next(), the rest by batches(): every record exactly once, in order.
+    const mixed = await ds.mapPartitions(async function* (xs) {
+      const it = xs[Symbol.asyncIterator]()
+      for (let i = 0; i < 2; i++) {
+        const r = await it.next()
+        if (r.done !== true) yield r.value
+      }
+      for await (const b of xs.batches()) yield* b
+    }).collect()
+    assert.deepEqual(mixed, perRecord)
+  }
+})
