@@ -33,6 +33,18 @@ export interface ListenerInfo {
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:@/+=-]{1,200}$/
 
+let isoMs = 0
+let isoText = ''
+/** The access log's timestamp; many requests end in the same millisecond under load. */
+function isoNow(): string {
+  const now = Date.now()
+  if (now !== isoMs) {
+    isoMs = now
+    isoText = new Date(now).toISOString()
+  }
+  return isoText
+}
+
 export function hookFailed(deps: CoreDeps, ctx: RequestContext, err: unknown): void {
   deps.logger.error({ err, code: ProxyErrorCodes.HOOK_FAILED, request_id: ctx.id }, 'proxy hook failed')
   sendError(ctx, 500, ProxyErrorCodes.HOOK_FAILED, 'a proxy plugin failed')
@@ -154,7 +166,7 @@ export function finishLog(deps: CoreDeps, ctx: RequestContext): void {
   deps.metrics.request(ctx.routeName, log.status, seconds)
   const gen = ctx.gen
   if (deps.accessLog !== undefined || gen.onLog.length > 0) {
-    log.time = new Date().toISOString()
+    log.time = isoNow()
     // `request` is the line as received (like nginx); `path` is what was routed (after onRequest).
     log.request = `${ctx.method} ${ctx.req.url ?? ctx.path} HTTP/${ctx.req.httpVersion}`
     log.path = ctx.path

@@ -23,6 +23,7 @@ export class FastFront {
   #sweep: NodeJS.Timeout | undefined
   /** Requests served on the fast path so far (a diagnostic for tests and the admin status). */
   served = 0
+  #limits: HeadLimits = { maxHeaderBytes: -1, maxHeaders: -1 }
   #keepAliveMs = -1
   #keepAliveHeader = ''
 
@@ -41,10 +42,13 @@ export class FastFront {
     this.#eligible = eligible
     const self = this
     this.#host = {
-      limits: (): HeadLimits => ({
-        maxHeaderBytes: (server as HttpServer & { maxHeaderSize?: number }).maxHeaderSize ?? defaultMaxHeaderSize,
-        maxHeaders: typeof server.maxHeadersCount === 'number' && server.maxHeadersCount > 0 ? server.maxHeadersCount : 2000,
-      }),
+      limits: (): HeadLimits => {
+        // Read per request (a reload may change them), allocated only when they do change.
+        const bytes = (server as HttpServer & { maxHeaderSize?: number }).maxHeaderSize ?? defaultMaxHeaderSize
+        const count = typeof server.maxHeadersCount === 'number' && server.maxHeadersCount > 0 ? server.maxHeadersCount : 2000
+        if (bytes !== this.#limits.maxHeaderBytes || count !== this.#limits.maxHeaders) this.#limits = { maxHeaderBytes: bytes, maxHeaders: count }
+        return this.#limits
+      },
       eligible,
       serve: (req, res) => {
         this.served++

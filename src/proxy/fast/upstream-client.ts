@@ -107,6 +107,10 @@ class UpConn {
   #gotBytes = false
   #noBody = false
   #pending: Buffer | undefined = undefined
+  /** The socket's current inactivity timeout (set only when it changes: no timer work per request). */
+  #timeoutMs = -1
+  /** ms timestamp when it went idle in the pool (the pool's sweep closes it after keepAliveTimeoutMs). */
+  idleSince = 0
   /** The response ended while the handler was paused: deliver the end on resume. */
   #endDeferred: boolean | undefined = undefined
 
@@ -125,14 +129,14 @@ class UpConn {
         },
       },
     })
-    this.socket.setTimeout(opts.connectTimeoutMs)
+    this.#setTimeout(opts.connectTimeoutMs)
     this.socket.on('connect', () => {
       this.connected = true
       const job = this.job
       if (job !== undefined) {
-        this.socket.setTimeout(job.headersTimeoutMs)
+        this.#setTimeout(job.headersTimeoutMs)
         this.socket.write(job.head, 'latin1')
-      } else this.socket.setTimeout(opts.keepAliveTimeoutMs)
+      }
     })
     this.socket.on('timeout', () => {
       const job = this.job
@@ -172,10 +176,17 @@ class UpConn {
     this.#pending = undefined
     this.#endDeferred = undefined
     this.#noBody = job.method === 'HEAD'
+    this.idleSince = 0
     if (this.connected) {
-      this.socket.setTimeout(job.headersTimeoutMs)
+      this.#setTimeout(job.headersTimeoutMs)
       this.socket.write(job.head, 'latin1')
     }
+  }
+
+  #setTimeout(ms: number): void {
+    if (ms === this.#timeoutMs) return
+    this.#timeoutMs = ms
+    this.socket.setTimeout(ms)
   }
 
   /** Closes the socket and leaves the pool (the job, if any, is the caller's to fail). */
@@ -387,7 +398,7 @@ class UpConn {
       framing = State.UNTIL_CLOSE
       this.#keepAlive = false
     }
-    if (job.bodyTimeoutMs !== job.headersTimeoutMs) this.socket.setTimeout(job.bodyTimeoutMs)
+    this.#setTimeout(job.bodyTimeoutMs)
     const reason = m[3] ?? ''
     try {
       job.handler.onResponseStart?.(job, status, headers, reason)
@@ -429,8 +440,8 @@ class UpConn {
     return false
   }
 
-  idle(keepAliveTimeoutMs: number): void {
-    this.socket.setTimeout(keepAliveTimeoutMs)
+  idle(now: number): void {
+    this.idleSince = now
   }
 }
 
@@ -447,6 +458,7 @@ export class FastUpstream {
   readonly #queue: Job[] = []
   #count = 0
   #closed = false
+  #sweep: NodeJS.Timeout | undefined
 
   constructor(opts: FastUpstreamOptions) {
     this.#opts = opts
@@ -551,8 +563,23 @@ export class FastUpstream {
       conn.start(next)
       return
     }
-    conn.idle(this.#opts.keepAliveTimeoutMs)
+    conn.idle(Date.now())
     this.#idle.push(conn)
+    if (this.#sweep === undefined) {
+      // One coarse timer per server closes keep-alive sockets idle longer than keepAliveTimeoutMs.
+      this.#sweep = setInterval(() => this.#closeIdle(), Math.min(1000, Math.max(50, this.#opts.keepAliveTimeoutMs / 4)))
+      this.#sweep.unref()
+    }
+  }
+
+  #closeIdle(): void {
+    const limit = Date.now() - this.#opts.keepAliveTimeoutMs
+    // The stack's bottom holds the longest idle ones.
+    while (this.#idle.length > 0 && (this.#idle[0] as UpConn).idleSince <= limit) (this.#idle.shift() as UpConn).drop()
+    if (this.#idle.length === 0 || this.#closed) {
+      clearInterval(this.#sweep)
+      this.#sweep = undefined
+    }
   }
 
   removed(conn: UpConn): void {
@@ -567,6 +594,8 @@ export class FastUpstream {
   /** Closes idle sockets and refuses new requests; in-flight ones finish. */
   close(): void {
     this.#closed = true
+    clearInterval(this.#sweep)
+    this.#sweep = undefined
     for (const c of this.#idle.splice(0)) c.drop()
     for (const j of this.#queue.splice(0)) j.fail(error('UND_ERR_CLOSED', 'upstream client closed'))
   }
