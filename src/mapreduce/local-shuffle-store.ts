@@ -2,7 +2,7 @@
 // under <scratchDir>/shuffle-<id>/. Writers buffer frames per reduce partition and write whole
 // runs with one sequential write; the index is written last and renamed into place, so a reader
 // either sees a complete output or none.
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writevSync } from 'node:fs'
 import { join } from 'node:path'
 import { FetchFailedError } from './fetch-failed.js'
 import type { BlockId, MapOutputWriter, ShuffleBlockStore, ShuffleFetcher } from './shuffle-store.js'
@@ -57,9 +57,24 @@ class LocalMapOutputWriter implements MapOutputWriter {
       this.#offset += len
       this.#frames[r] = []
     }
-    const buf = Buffer.concat(all)
-    let off = 0
-    while (off < buf.length) off += writeSync(this.#fd, buf, off, buf.length - off)
+    // One gathered write (no concatenated copy: fresh memory is costly to touch).
+    let left = this.#buffered
+    let written = writevSync(this.#fd, all)
+    left -= written
+    while (left > 0) {
+      // A short write: finish the rest frame by frame.
+      let skip = written
+      const rest: Uint8Array[] = []
+      for (const f of all) {
+        if (skip >= f.length) { skip -= f.length; continue }
+        rest.push(skip > 0 ? f.subarray(skip) : f)
+        skip = 0
+      }
+      all.length = 0
+      all.push(...rest)
+      written = writevSync(this.#fd, all)
+      left -= written
+    }
     this.#buffered = 0
   }
 

@@ -8,8 +8,12 @@
 // string as decoding the line and splitting it. Distinct byte strings that decode to the same
 // string (invalid UTF-8 becomes U+FFFD) are merged when draining.
 
-const FNV_OFFSET = 0x811c9dc5 | 0
 const FNV_PRIME = 0x01000193
+
+function hasHighByte(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if ((b[i] as number) >= 0x80) return true
+  return false
+}
 
 /**
  * Slot layout in #slots (Int32, stride 8): hash, token length + 1 (0 = empty), arena offset, count,
@@ -59,34 +63,36 @@ export class ByteWordTable {
     let i = 0
     for (;;) {
       const s = i
-      let h = FNV_OFFSET
-      let bits = 0
       let c = 0
       while (i < end) {
         c = buf[i] as number
         if (c === sep || c === 10) break
-        h = Math.imul(h ^ c, FNV_PRIME)
-        bits |= c
         i++
       }
       let len = i - s
       if (i >= end || c === 10) {
         lines++
-        if (len > 0 && buf[i - 1] === 13) {
-          // A "\r\n" line ending: the '\r' is not part of the line.
-          len--
-          h = FNV_OFFSET
-          for (let j = s; j < s + len; j++) h = Math.imul(h ^ (buf[j] as number), FNV_PRIME)
-        }
+        // A "\r\n" line ending: the '\r' is not part of the line.
+        if (len > 0 && buf[i - 1] === 13) len--
       }
       if (len > 0 || !skipEmpty) {
         tokens++
+        // The first 8 bytes, packed little-endian (zero padded), and a hash of them, the length
+        // and any further bytes.
         let w0 = 0
         let w1 = 0
-        const k0 = len < 4 ? len : 4
-        const k1 = len < 8 ? len : 8
-        for (let j = 0; j < k0; j++) w0 |= (buf[s + j] as number) << (j << 3)
-        for (let j = 4; j < k1; j++) w1 |= (buf[s + j] as number) << ((j - 4) << 3)
+        if (len >= 4) {
+          w0 = (buf[s] as number) | ((buf[s + 1] as number) << 8) | ((buf[s + 2] as number) << 16) | ((buf[s + 3] as number) << 24)
+          if (len >= 8) w1 = (buf[s + 4] as number) | ((buf[s + 5] as number) << 8) | ((buf[s + 6] as number) << 16) | ((buf[s + 7] as number) << 24)
+          else for (let j = 4; j < len; j++) w1 |= (buf[s + j] as number) << ((j - 4) << 3)
+        } else {
+          for (let j = 0; j < len; j++) w0 |= (buf[s + j] as number) << (j << 3)
+        }
+        let h = Math.imul(w0 ^ len, 0x9e3779b1) ^ Math.imul(w1, 0x85ebca6b)
+        for (let j = 8; j < len; j++) h = Math.imul(h ^ (buf[s + j] as number), FNV_PRIME)
+        h ^= h >>> 15
+        h = Math.imul(h, 0x2c1b3c6d)
+        h ^= h >>> 13
         let p = (h & mask) * STRIDE
         for (;;) {
           const l1 = slots[p + 1] as number
@@ -102,7 +108,7 @@ export class ByteWordTable {
             slots[p + 3] = 1
             slots[p + 4] = w0
             slots[p + 5] = w1
-            this.#insert(p, bits >= 0x80)
+            this.#insert(p, hasHighByte(buf, s, s + len))
             if (this.#n * 4 > mask * 3) {
               this.#rehash()
               slots = this.#slots
