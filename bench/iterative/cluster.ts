@@ -18,9 +18,8 @@ export interface BenchCluster {
   context(options?: ContextOptions): Context
   addWorker(memoryMb: number): Promise<void>
   /**
-   * CPU seconds used so far by this process (driver + coordinator) and every live worker daemon
-   * and its task processes. Only differences between two readings with no worker lost in between
-   * mean anything.
+   * CPU seconds used by this process (driver + coordinator) and every worker daemon and task
+   * process, accumulated over readings: only differences between two readings mean anything.
    */
   cpuSeconds(): number
   stop(): Promise<void>
@@ -46,6 +45,8 @@ export async function startBenchCluster(workers: number, memoryMb = 1024): Promi
     )
     procs.push(child)
   }
+  const lastCpu = new Map<number, number>()
+  let cpuTotal = 0
   for (let i = 0; i < workers; i++) spawnOne()
   await coordinator.waitForWorkers(workers, 60_000)
   return {
@@ -61,19 +62,28 @@ export async function startBenchCluster(workers: number, memoryMb = 1024): Promi
       await coordinator.waitForWorkers(n + 1, 60_000)
     },
     cpuSeconds() {
+      // Sum of per-process increases since the previous reading, so a killed worker's past CPU
+      // does not vanish from the total; a process first seen now counts from now on.
+      const now = new Map<number, number>()
       const own = process.cpuUsage()
-      let total = (own.user + own.system) / 1e6
+      now.set(process.pid, (own.user + own.system) / 1e6)
       for (const p of procs) {
         if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined) continue
         for (const pid of [p.pid, ...childrenOf(p.pid)]) {
           try {
-            total += cpuSeconds(pid)
+            now.set(pid, cpuSeconds(pid))
           } catch {
             // exited meanwhile
           }
         }
       }
-      return total
+      for (const [pid, s] of now) {
+        const before = lastCpu.get(pid)
+        if (before !== undefined) cpuTotal += s - before
+      }
+      lastCpu.clear()
+      for (const [pid, s] of now) lastCpu.set(pid, s)
+      return cpuTotal
     },
     async stop() {
       for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL')
