@@ -22,7 +22,8 @@ export class RequestContext implements ProxyRequestContext {
   compiled: CompiledRoute | undefined = undefined
   routeName = '-'
   poolName = '-'
-  upstreamHeaders: Record<string, string | string[]> = {}
+  #upstreamHeaders: Record<string, string | string[]> | undefined = {}
+  #buildUpstreamHeaders: ((ctx: RequestContext) => Record<string, string | string[]>) | undefined = undefined
   /** Path sent upstream (after rewrite). */
   upstreamPath = ''
   readonly log: AccessLogRecord
@@ -71,6 +72,27 @@ export class RequestContext implements ProxyRequestContext {
       request_time: 0,
       attempts: 0,
     }
+  }
+
+  /** Headers to send upstream; built on first access after routing (see deferUpstreamHeaders). */
+  get upstreamHeaders(): Record<string, string | string[]> {
+    if (this.#upstreamHeaders === undefined) {
+      const build = this.#buildUpstreamHeaders
+      this.#buildUpstreamHeaders = undefined
+      this.#upstreamHeaders = build === undefined ? {} : build(this)
+    }
+    return this.#upstreamHeaders
+  }
+
+  set upstreamHeaders(h: Record<string, string | string[]>) {
+    this.#upstreamHeaders = h
+    this.#buildUpstreamHeaders = undefined
+  }
+
+  /** The core sets how to build the upstream headers once a route matched; built when first read. */
+  deferUpstreamHeaders(build: (ctx: RequestContext) => Record<string, string | string[]>): void {
+    this.#upstreamHeaders = undefined
+    this.#buildUpstreamHeaders = build
   }
 
   get locals(): Map<unknown, unknown> {

@@ -213,6 +213,23 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
   else runPhase(deps, ctx, gen.onRequest, (h) => h.onRequest?.(ctx), () => route(deps, ctx))
 }
 
+function buildUpstreamHeaders(ctx: RequestContext): Record<string, string | string[]> {
+  const req = ctx.req
+  const gen = ctx.gen
+  const h = upstreamRequestHeaders(req.rawHeaders, req.headers.connection)
+  // undici refuses `expect`; the client got its 100 Continue from us already.
+  delete h['expect']
+  if (req.httpVersionMajor >= 2) h['host'] = (req.headers[':authority'] as string | undefined) ?? ctx.host
+  const cfg = gen.config.headers
+  addForwardingHeaders(h, ctx.peerIp, ctx.tls ? 'https' : 'http', (h['host'] as string | undefined) ?? ctx.host, req.httpVersion, gen.forwarding)
+  if (cfg.requestId !== false) h[cfg.requestId] = ctx.id
+  const route = ctx.route
+  const rw = route?.rewrite
+  if (rw?.host !== undefined) h['host'] = rw.host
+  applyHeaderEdits(h, route?.requestHeaders)
+  return h
+}
+
 function route(deps: CoreDeps, ctx: RequestContext): void {
   const gen = ctx.gen
   const req = ctx.req
@@ -235,17 +252,9 @@ function route(deps: CoreDeps, ctx: RequestContext): void {
   ctx.routeName = compiled.name
   ctx.poolName = compiled.pool
   ctx.upstreamPath = compiled.rewrite(ctx.path)
-  const h = upstreamRequestHeaders(req.rawHeaders, req.headers.connection)
-  // undici refuses `expect`; the client got its 100 Continue from us already.
-  delete h['expect']
-  if (req.httpVersionMajor >= 2) h['host'] = (req.headers[':authority'] as string | undefined) ?? ctx.host
-  const cfg = gen.config.headers
-  addForwardingHeaders(h, ctx.peerIp, ctx.tls ? 'https' : 'http', (h['host'] as string | undefined) ?? ctx.host, req.httpVersion, gen.forwarding)
-  if (cfg.requestId !== false) h[cfg.requestId] = ctx.id
-  const rw = compiled.config.rewrite
-  if (rw?.host !== undefined) h['host'] = rw.host
-  applyHeaderEdits(h, compiled.config.requestHeaders)
-  ctx.upstreamHeaders = h
+  // Built on first use (the upstream exchange, or a hook that edits them): a cache hit answered in
+  // onRoute never pays for hop-by-hop filtering and forwarding headers.
+  ctx.deferUpstreamHeaders(buildUpstreamHeaders)
   if (gen.onRoute.length === 0 && gen.selectPool.length === 0) forward(deps, ctx, undefined, 0)
   else runPhase(deps, ctx, gen.onRoute, (hk) => hk.onRoute?.(ctx), () => selectAndForward(deps, ctx))
 }
