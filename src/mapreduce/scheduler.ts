@@ -253,11 +253,21 @@ export class Scheduler {
     return best
   }
 
-  /** A holder with every slot busy and nothing queued yet (one queued task per worker at most). */
-  #queueSlot(among: ReadonlySet<string>): { info: WorkerInfo; running: Set<string> } | null {
+  /**
+   * A holder with every slot busy and nothing queued yet (one queued task per worker at most),
+   * busy only with tasks of the same stage, so the queued task waits about one task's time and
+   * never behind an unrelated long task (then the locality wait applies as before).
+   */
+  #queueSlot(among: ReadonlySet<string>, stageKey: string, jobId: string): { info: WorkerInfo; running: Set<string> } | null {
     for (const id of among) {
       const w = this.#workers.get(id)
-      if (w !== undefined && w.running.size === w.info.slots) return w
+      if (w === undefined || w.running.size !== w.info.slots) continue
+      let same = true
+      for (const tid of w.running) {
+        const t = this.#running.get(tid)
+        if (t === undefined || t.stageKey !== stageKey || t.jobId !== jobId) same = false
+      }
+      if (same) return w
     }
     return null
   }
@@ -324,7 +334,7 @@ export class Scheduler {
           // moment the worker is done, without a round trip to the driver); else wait a little.
           const holders = this.#holders(cacheKeys, p)
           if (holders.size > 0) {
-            const local = this.#freeWorker(holders) ?? (pipelined ? this.#queueSlot(holders) : null)
+            const local = this.#freeWorker(holders) ?? (pipelined ? this.#queueSlot(holders, key, req.jobId) : null)
             const waitKey = `${key}:${p}`
             if (local !== null) w = local
             else if (w !== null) {
