@@ -558,6 +558,10 @@ export class FastUpstream {
   }
 
   release(conn: UpConn): void {
+    if (this.#closed) {
+      conn.drop()
+      return
+    }
     const next = this.#queue.shift()
     if (next !== undefined) {
       conn.start(next)
