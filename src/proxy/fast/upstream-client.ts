@@ -213,6 +213,14 @@ class UpConn {
   }
 
   #lost(err: Error): void {
+    if (this.#endDeferred !== undefined && this.job !== undefined) {
+      // The whole answer is in; only its end waits for the paused handler: no failure to report.
+      if (!this.dead) {
+        this.dead = true
+        this.#pool.removed(this)
+      }
+      return
+    }
     const job = this.job
     const reused = this.uses > 1
     this.drop()
@@ -264,7 +272,7 @@ class UpConn {
           const text = this.#head.slice(0, end)
           this.#head = ''
           this.#scanned = 0
-          if (!this.#onHead(job, text)) return false
+          if (!this.#onHead(job, text, i < view.length)) return false
           break
         }
         case State.BODY: {
@@ -346,7 +354,8 @@ class UpConn {
     return !this.dead && this.job === job
   }
 
-  #onHead(job: Job, text: string): boolean {
+  /** `extra`: bytes follow the head in this read (a body, or a protocol violation if there is none). */
+  #onHead(job: Job, text: string, extra: boolean): boolean {
     const eol = text.indexOf('\r\n')
     const m = STATUS_RE.exec(eol < 0 ? text : text.slice(0, eol))
     if (m === null) return this.#protocol('bad status line')
@@ -409,7 +418,7 @@ class UpConn {
     }
     if (this.dead || this.job !== job) return false
     if (framing === undefined) {
-      this.#complete(false)
+      this.#complete(extra)
       return false
     }
     this.#state = framing

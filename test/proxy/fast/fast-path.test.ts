@@ -322,3 +322,33 @@ test('misbehaving clients never take the server down: garbage, huge heads, trunc
   await r.body.dump()
   await waitFor(() => proxy.generation.inflight === 0, 5000, 'in-flight requests to drain')
 })
+
+test('close-delimited upstream bodies (no length, HTTP/1.0 too) and 1xx before the answer stream through', async (t) => {
+  const origin = createTcpServer((sock) => {
+    sock.on('error', () => {})
+    sock.once('data', (d: Buffer) => {
+      const path = d.toString('latin1').split(' ')[1]
+      if (path === '/http10') sock.end('HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\nold style body')
+      else if (path === '/early') sock.end('HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhints')
+      else {
+        sock.write('HTTP/1.1 200 OK\r\nconnection: close\r\n\r\npart one, ')
+        setTimeout(() => sock.end('part two'), 20)
+      }
+    })
+  })
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r))
+  t.after(() => origin.close())
+  const { proxy, url } = await startProxy(t, { listeners: LISTEN, pools: { app: { servers: [`http://127.0.0.1:${(origin.address() as AddressInfo).port}`] } } })
+  const d = agent(t)
+  const text = async (p: string): Promise<string> => {
+    const r = await request(`${url}${p}`, { dispatcher: d })
+    assert.equal(r.statusCode, 200)
+    return r.body.text()
+  }
+  assert.equal(await text('/until-close'), 'part one, part two')
+  assert.equal(await text('/http10'), 'old style body')
+  assert.equal(await text('/early'), 'hints')
+  assert.equal(proxy.fastPathRequests, 3)
+  const server = proxy.generation.pools.get('app')?.servers[0]
+  await waitFor(() => (server?.fast?.connections ?? 0) === 0, 2000, 'non-reusable upstream sockets to close')
+})
