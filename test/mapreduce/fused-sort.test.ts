@@ -40,12 +40,12 @@ const asciiLine = fc.stringMatching(/^[ -~]{0,12}$/)
 const anyLine = fc.oneof(asciiLine, fc.stringMatching(/^[a-cé€😀 ]{0,6}$/))
 
 let seq = 0
-async function check(lines: string[], crlf: boolean, ascending: boolean, partitions: number): Promise<void> {
+async function check(lines: string[], crlf: boolean, ascending: boolean, partitions: number, ctx: Context = sc): Promise<void> {
   const text = lines.join(crlf ? '\r\n' : '\n') + (lines.length > 0 ? '\n' : '')
   const file = join(dir, `in-${seq}.txt`)
   writeFileSync(file, text)
   const out = join(dir, `out-${seq++}`)
-  const recs = sc.textFile(file)
+  const recs = ctx.textFile(file)
   await recs.map((line) => [line.slice(0, 3), line.slice(3)] as const).sortByKey(ascending, { partitions }).map(([k, v]) => k + v).saveAsTextFile(out)
   // The reference reads the file back: a lone surrogate in `lines` was written as U+FFFD.
   assert.equal(read(out), reference(readFileSync(file, 'utf8'), ascending))
@@ -53,14 +53,14 @@ async function check(lines: string[], crlf: boolean, ascending: boolean, partiti
 
 test('fused sort equals the in-process reference on ASCII lines (duplicates, short, empty, \\r\\n), both directions', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(asciiLine, { maxLength: 300 }), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 4 }), check),
+    fc.asyncProperty(fc.array(asciiLine, { maxLength: 300 }), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 4 }), (l, crlf, asc, parts) => check(l, crlf, asc, parts)),
     { numRuns: 15 },
   )
 })
 
 test('non-ASCII lines: the affected map tasks fall back, fused ones are read alongside, output still equal', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(anyLine, { minLength: 1, maxLength: 300 }), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 4 }), check),
+    fc.asyncProperty(fc.array(anyLine, { minLength: 1, maxLength: 300 }), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 4 }), (l, crlf, asc, parts) => check(l, crlf, asc, parts)),
     { numRuns: 15 },
   )
 })
@@ -103,6 +103,9 @@ test('the bench program is fused on both sides; other shapes are not', async () 
   assert.equal(matchSortMap(other.map.plan, 0, other.map.output as Extract<TaskOutput, { kind: 'shuffle' }>), null)
 })
 
-test('lines longer than the output buffer (1 MiB) and the read buffer', async () => {
-  await check(['zzz short', `mmm${'x'.repeat(1_500_000)}`, 'aaa', `bbb${'y'.repeat(2_200_000)}`, ''], false, true, 2)
+test('lines longer than the output buffer (1 MiB) and the read buffer', async (t) => {
+  // 1 MiB splits (512-byte ones would make thousands of tasks, each scanning a long line).
+  const big = new Context({ workers: 2, splitBytes: 1 << 20 })
+  t.after(() => big.stop())
+  await check(['zzz short', `mmm${'x'.repeat(1_500_000)}`, 'aaa', `bbb${'y'.repeat(2_200_000)}`, ''], false, true, 2, big)
 })
