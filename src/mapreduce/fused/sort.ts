@@ -186,34 +186,7 @@ export async function runSortReduce(
     }
   }
   const n = where.length >> 1
-  const p0 = new Uint32Array(n)
-  const p1 = new Uint32Array(n)
-  for (let i = 0; i < n; i++) {
-    const c = chunks[where[2 * i] as number] as Buffer
-    const o = where[2 * i + 1] as number
-    const kl = c.readUInt32LE(o)
-    let a = 0
-    let b = 0
-    for (let j = 0; j < 4; j++) a = a * 256 + (j < kl ? (c[o + 8 + j] as number) : 0)
-    for (let j = 4; j < 8; j++) b = b * 256 + (j < kl ? (c[o + 8 + j] as number) : 0)
-    p0[i] = a
-    p1[i] = b
-  }
-  const sign = m.ascending ? 1 : -1
-  const order = Array.from({ length: n }, (_, i) => i)
-  order.sort((x, y) => {
-    let d = (p0[x] as number) - (p0[y] as number)
-    if (d === 0) d = (p1[x] as number) - (p1[y] as number)
-    if (d === 0) {
-      const cx = chunks[where[2 * x] as number] as Buffer
-      const cy = chunks[where[2 * y] as number] as Buffer
-      const ox = (where[2 * x + 1] as number) + 8
-      const oy = (where[2 * y + 1] as number) + 8
-      d = cx.compare(cy, oy, oy + cy.readUInt32LE(oy - 8), ox, ox + cx.readUInt32LE(ox - 8))
-    }
-    // Ties keep arrival order, in both directions (a stable sort).
-    return d !== 0 ? sign * d : x - y
-  })
+  const order = sortRecords(chunks, where, n, m.ascending)
   // Lines go out through one reused buffer.
   const out = outBuffer()
   let w = 0
@@ -246,5 +219,60 @@ export async function runSortReduce(
 }
 
 const NEWLINE = Buffer.from('\n')
+
+const keyLen = (chunks: readonly Buffer[], where: readonly number[], x: number): number => (chunks[where[2 * x] as number] as Buffer).readUInt32LE(where[2 * x + 1] as number)
+
+/** Sign of key x against key y (bytes, then length). */
+function compareRecordKeys(chunks: readonly Buffer[], where: readonly number[], x: number, y: number): number {
+  const cx = chunks[where[2 * x] as number] as Buffer
+  const cy = chunks[where[2 * y] as number] as Buffer
+  const ox = (where[2 * x + 1] as number) + 8
+  const oy = (where[2 * y + 1] as number) + 8
+  return cx.compare(cy, oy, oy + keyLen(chunks, where, y), ox, ox + keyLen(chunks, where, x))
+}
+
+/**
+ * The records' order by key, ties in arrival order (a stable sort), in either direction. Each
+ * record becomes one 64-bit integer: the key's first 5 bytes (zero padded; complemented when
+ * descending, so shorter keys still come out right) above the 24-bit record index, sorted
+ * natively without a comparator; runs sharing the 5-byte prefix are then refined by the full key.
+ */
+function sortRecords(chunks: readonly Buffer[], where: readonly number[], n: number, ascending: boolean): Uint32Array | number[] {
+  const sign = ascending ? 1 : -1
+  if (n >= 1 << 24) {
+    const order = Array.from({ length: n }, (_, i) => i)
+    return order.sort((x, y) => sign * compareRecordKeys(chunks, where, x, y) || x - y)
+  }
+  const words = new Uint32Array(2 * n)
+  const flip = ascending ? 0 : 0xff
+  for (let i = 0; i < n; i++) {
+    const c = chunks[where[2 * i] as number] as Buffer
+    const o = where[2 * i + 1] as number
+    const kl = c.readUInt32LE(o)
+    const byte = (j: number): number => (j < kl ? (c[o + 8 + j] as number) : 0) ^ flip
+    // Little-endian 64-bit: low word = prefix byte 4 (top 8 bits) | index (24 bits), high word = bytes 0-3.
+    words[2 * i] = ((byte(4) << 24) | i) >>> 0
+    words[2 * i + 1] = ((byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3)) >>> 0
+  }
+  const keys = new BigUint64Array(words.buffer, words.byteOffset, n)
+  keys.sort()
+  const order = new Uint32Array(n)
+  for (let i = 0; i < n; i++) order[i] = (words[2 * i] as number) & 0xffffff
+  // Refine runs whose 5-byte prefixes are equal (already in index order) by the full key.
+  let i = 0
+  while (i < n) {
+    const hi = words[2 * i + 1]
+    const lo = (words[2 * i] as number) >>> 24
+    let j = i + 1
+    while (j < n && words[2 * j + 1] === hi && (words[2 * j] as number) >>> 24 === lo) j++
+    if (j - i > 1) {
+      const run = Array.from(order.subarray(i, j))
+      run.sort((x, y) => sign * compareRecordKeys(chunks, where, x, y) || x - y)
+      order.set(run, i)
+    }
+    i = j
+  }
+  return order
+}
 let sharedOut: Buffer | null = null
 const outBuffer = (): Buffer => (sharedOut ??= Buffer.allocUnsafe(1 << 20))
