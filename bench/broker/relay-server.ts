@@ -2,7 +2,7 @@
 // says what it is with its first byte ('S' subscriber, 'P' publisher); every chunk a publisher
 // sends is written unchanged to every subscriber. No subjects, no framing, no per-message work:
 // what it costs per delivery is the cost of moving the bytes through the kernel and libuv, which
-// a real broker can only add to. Prints `READY <port>`.
+// a real broker can only add to (it coalesces per event-loop turn as a broker does). Prints `READY <port>`.
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 
 const subscribers = new Set<Socket>()
@@ -18,8 +18,20 @@ const server = createServer((socket) => {
       socket.write('K')
       return
     }
+    // Coalesce what arrives in one event-loop turn into one writev per subscriber, as a broker does.
+    let pending: Buffer[] = []
+    const flush = (): void => {
+      const chunks = pending
+      pending = []
+      for (const s of subscribers) {
+        s.cork()
+        for (const c of chunks) s.write(c)
+        s.uncork()
+      }
+    }
     const relay = (data: Buffer): void => {
-      for (const s of subscribers) s.write(data)
+      if (pending.length === 0) setImmediate(flush)
+      pending.push(data)
     }
     socket.write('K')
     if (rest.length > 0) relay(rest)
