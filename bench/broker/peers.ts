@@ -1,6 +1,7 @@
 // Starting and stopping the servers that bench/broker compares: ours, nats-server, redis-server
 // and Aedes, each in its own process on a free loopback port. Missing Debian peers are installed.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { ensureInstalled } from '../lib/install.js'
 import { freePort, waitForPort } from '../lib/net.js'
 export { freePort }
 
@@ -11,18 +12,6 @@ export interface Peer {
 }
 
 const root = new URL('../..', import.meta.url).pathname
-
-export function ensureInstalled(bin: string, pkg: string): string {
-  const find = (): string => spawnSync('sh', ['-c', `command -v ${bin} || ls /usr/sbin/${bin} 2>/dev/null`], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? ''
-  let path = find()
-  if (path === '') {
-    console.log(`${bin} missing: apt-get install -y ${pkg}`)
-    spawnSync('sh', ['-c', `apt-get install -y ${pkg} || (apt-get update && apt-get install -y ${pkg})`], { stdio: 'inherit' })
-    path = find()
-  }
-  if (path === '') throw new Error(`${bin} is not installed and could not be installed (apt-get install -y ${pkg})`)
-  return path
-}
 
 function stopper(child: ChildProcess): () => Promise<void> {
   return async () => {

@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmS
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { runBench, machineLine, median, type Contender, type Workload } from '../lib/harness.js'
+import { ensureInstalled } from '../lib/install.js'
 import { cpuSeconds } from '../lib/proc.js'
 import { Context, type LocalExecutor } from '../../src/mapreduce/index.js'
 import { generateCorpus, generateRecords } from './gen.js'
@@ -29,12 +30,7 @@ const outDir = join(dataDir, 'out')
 const here = new URL('.', import.meta.url).pathname
 
 function ensurePeers(): void {
-  const need: string[] = []
-  try { execFileSync('sh', ['-c', 'command -v mawk'], { stdio: 'ignore' }) } catch { need.push('mawk') }
-  if (need.length > 0) {
-    console.log(`installing ${need.join(' ')} (apt-get)`)
-    execFileSync('apt-get', ['install', '-y', '-qq', ...need], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
-  }
+  ensureInstalled('mawk', 'mawk')
   if (!existsSync(join(here, 'node_modules', '@duckdb', 'node-api'))) {
     console.log('installing @duckdb/node-api into bench/mapreduce/node_modules (npm)')
     execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })

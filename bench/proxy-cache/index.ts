@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { runBench, type Contender, type Workload } from '../lib/harness.js'
-import { ensure, freePort, spawnServer, startNginx, startNginxOrigin, startSwitchyard, stopChild, wrk, wrkScript } from './lib.js'
+import { ensureInstalled, freePort, spawnServer, startNginx, startNginxOrigin, startSwitchyard, stopChild, wrk, wrkScript } from './lib.js'
 
 const here = new URL('.', import.meta.url).pathname
 
@@ -23,8 +23,8 @@ const { values } = parseArgs({
 const ROUNDS = Number(values.rounds)
 const DURATION_S = Number(values.duration)
 const CONNECTIONS = Number(values.connections)
-ensure('nginx', 'nginx')
-ensure('wrk', 'wrk')
+ensureInstalled('nginx', 'nginx')
+ensureInstalled('wrk', 'wrk')
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-bench-proxy-cache-'))
 writeFileSync(join(dir, 'obj-1k.bin'), Buffer.alloc(1024, 'a'))

@@ -1,35 +1,15 @@
 // Shared plumbing for bench/proxy-cache and bench/proxy-slowloris: peer installation, free ports,
 // child processes, an nginx origin, the switchyard proxy from a YAML config, and wrk runs.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { newHistogram, type Sample } from '../lib/harness.js'
-import { InternalErrorCodes, SwitchyardError } from '../../src/internal/errors.js'
 import { freePort, waitForPort } from '../lib/net.js'
+import { childPids } from '../lib/proc.js'
+export { ensureInstalled } from '../lib/install.js'
 export { freePort }
 
 export const root = new URL('../..', import.meta.url).pathname
-
-export function ensure(bin: string, pkg: string): void {
-  if (spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0) return
-  console.log(`${bin} missing: apt-get install -y ${pkg}`)
-  const r = spawnSync('apt-get', ['install', '-y', pkg], { stdio: 'inherit' })
-  if (r.status !== 0) throw new SwitchyardError(InternalErrorCodes.BENCH_PEER_MISSING, `Cannot run the bench: ${bin} is not installed and apt-get install -y ${pkg} failed`)
-}
-
-export function childPids(pid: number): number[] {
-  const out: number[] = []
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d))
-    } catch {
-      // exited
-    }
-  }
-  return out
-}
 
 export function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { runBench, type Contender, type Workload } from '../lib/harness.js'
-import { ensure, startNginxOrigin, startSwitchyard, wrk, wrkScript } from '../proxy-cache/lib.js'
+import { ensureInstalled, startNginxOrigin, startSwitchyard, wrk, wrkScript } from '../proxy-cache/lib.js'
 
 const { values } = parseArgs({
   options: {
@@ -23,8 +23,8 @@ const ROUNDS = Number(values.rounds)
 const DURATION_S = Number(values.duration)
 const CONNECTIONS = Number(values.connections)
 const SLOW = Number(values.slow)
-ensure('nginx', 'nginx')
-ensure('wrk', 'wrk')
+ensureInstalled('nginx', 'nginx')
+ensureInstalled('wrk', 'wrk')
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-bench-slowloris-'))
 const origin = await startNginxOrigin(dir, `    location / { default_type text/plain; return 200 "ok\\n"; }`)

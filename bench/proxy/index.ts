@@ -2,14 +2,15 @@
 // one nginx `return 200` origin; one worker/process each, keep-alive; small body, 100 KiB body, TLS.
 // Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generate } from 'selfsigned'
 import { newHistogram, runBench, type Contender, type RunningServer, type Sample, type Workload } from '../lib/harness.js'
-import { SwitchyardError, InternalErrorCodes } from '../../src/internal/errors.js'
+import { ensureInstalled } from '../lib/install.js'
 import { freePort, waitForPort } from '../lib/net.js'
+import { childPids } from '../lib/proc.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const here = new URL('.', import.meta.url).pathname
@@ -26,15 +27,9 @@ const ROUNDS = Number(values.rounds)
 const DURATION_S = Number(values.duration)
 const CONNECTIONS = Number(values.connections)
 
-function ensure(bin: string, pkg: string): void {
-  if (spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0) return
-  console.log(`${bin} missing: apt-get install -y ${pkg}`)
-  const r = spawnSync('apt-get', ['install', '-y', pkg], { stdio: 'inherit' })
-  if (r.status !== 0) throw new SwitchyardError(InternalErrorCodes.BENCH_PEER_MISSING, `Cannot run bench/proxy: ${bin} is not installed and apt-get install -y ${pkg} failed`)
-}
-ensure('nginx', 'nginx')
-ensure('haproxy', 'haproxy')
-ensure('wrk', 'wrk')
+ensureInstalled('nginx', 'nginx')
+ensureInstalled('haproxy', 'haproxy')
+ensureInstalled('wrk', 'wrk')
 if (spawnSync('test', ['-d', join(here, 'node_modules/@fastify/http-proxy')]).status !== 0) {
   console.log('installing bench/proxy peers (fastify, @fastify/http-proxy) into bench/proxy/node_modules')
   spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })
@@ -59,21 +54,6 @@ writeFileSync(CERT, pems.cert)
 writeFileSync(KEY, pems.private)
 writeFileSync(COMBINED, `${pems.cert.trim()}\n${pems.private.trim()}\n`)
 writeFileSync(join(dir, 'big.bin'), Buffer.alloc(100 * 1024, 'x'))
-
-function childPids(pid: number): number[] {
-  const out: number[] = []
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === pid) out.push(Number(d))
-    } catch {
-      // exited
-    }
-  }
-  return out
-}
 
 function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
