@@ -32,7 +32,7 @@ export async function spawnServer(cmd: string, args: string[], port: number, wor
 }
 
 /** nginx as the origin; `locations` is the body of its server block. */
-export async function startNginxOrigin(dir: string, locations: string): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
+export async function startNginxOrigin(dir: string, locations: string, timeoutMs = 20_000): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
   const port = await freePort()
   // nginx workers run unprivileged: the mkdtemp directory (0700) must be readable to them.
   chmodSync(dir, 0o755)
@@ -55,7 +55,7 @@ ${locations}
 `,
   )
   const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'origin.conf'), '-g', 'daemon off;'], { stdio: 'inherit' })
-  await waitForPort(port, { timeoutMs: 20_000, intervalMs: 100 })
+  await waitForPort(port, { timeoutMs, intervalMs: 100 })
   return { url: `http://127.0.0.1:${port}`, port, stop: () => stopChild(child) }
 }
 

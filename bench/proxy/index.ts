@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util'
 import { generate } from 'selfsigned'
 import { newHistogram, runBench, type Contender, type RunningServer, type Sample, type Workload } from '../lib/harness.js'
 import { ensureInstalled } from '../lib/install.js'
+import { startNginxOrigin, stopChild } from '../proxy-cache/lib.js'
 import { freePort, waitForPort } from '../lib/net.js'
 import { childPids } from '../lib/proc.js'
 
@@ -55,38 +56,15 @@ writeFileSync(KEY, pems.private)
 writeFileSync(COMBINED, `${pems.cert.trim()}\n${pems.private.trim()}\n`)
 writeFileSync(join(dir, 'big.bin'), Buffer.alloc(100 * 1024, 'x'))
 
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-    setTimeout(() => child.kill('SIGKILL'), 3000).unref()
-  })
-}
-
 // ---- origin: nginx return 200 ---------------------------------------------------------------
-const ORIGIN_PORT = await freePort()
-writeFileSync(
-  join(dir, 'origin.conf'),
-  `worker_processes 1;
-pid ${dir}/origin.pid;
-error_log ${dir}/origin-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 60s;
-  server {
-    listen 127.0.0.1:${ORIGIN_PORT};
-    location = /small { default_type text/plain; return 200 "ok\\n"; }
-    location = /big { default_type application/octet-stream; alias ${dir}/big.bin; }
-  }
-}
-`,
+const origin = await startNginxOrigin(
+  dir,
+  `    location = /small { default_type text/plain; return 200 "ok\\n"; }
+    location = /big { default_type application/octet-stream; alias ${dir}/big.bin; }`,
+  90_000,
 )
-const origin = spawn('nginx', ['-p', dir, '-c', join(dir, 'origin.conf'), '-g', 'daemon off;'], { stdio: 'inherit' })
-await waitForPort(ORIGIN_PORT, { timeoutMs: 90_000, intervalMs: 100 })
-const ORIGIN = `http://127.0.0.1:${ORIGIN_PORT}`
+const ORIGIN_PORT = origin.port
+const ORIGIN = origin.url
 
 interface Ctx {
   http: string
@@ -286,5 +264,5 @@ try {
     })
   }
 } finally {
-  await stopChild(origin)
+  await origin.stop()
 }
