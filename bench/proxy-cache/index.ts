@@ -115,7 +115,7 @@ const bareNode: Contender<Ctx> = {
   name: 'bare node:http (ceiling)',
   async start() {
     const port = await freePort()
-    const { child, pid } = await spawnServer(process.execPath, [join(here, 'peers', 'bare-node.mjs'), String(port)], port)
+    const { child, pid } = await spawnServer(process.execPath, [join(here, 'peers', 'bare-node.mjs'), String(port)], [port])
     const url = `http://127.0.0.1:${port}`
     await warm(url)
     return { pid, ctx: { url }, stop: () => stopChild(child) }

@@ -20,11 +20,17 @@ export function stopChild(child: ChildProcess): Promise<void> {
   })
 }
 
-export async function spawnServer(cmd: string, args: string[], port: number, workerPid = false): Promise<{ child: ChildProcess; pid: number }> {
-  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
-  await waitForPort(port, { timeoutMs: 20_000, intervalMs: 100 })
+/** Spawns a server and waits for its ports; `workerPid`: measure its first child (nginx's worker). */
+export async function spawnServer(
+  cmd: string,
+  args: string[],
+  ports: number[],
+  opts: { cwd?: string; workerPid?: boolean; timeoutMs?: number } = {},
+): Promise<{ child: ChildProcess; pid: number }> {
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? root, stdio: ['ignore', 'ignore', 'inherit'] })
+  for (const p of ports) await waitForPort(p, { timeoutMs: opts.timeoutMs ?? 20_000, intervalMs: 100 })
   let pid = child.pid as number
-  if (workerPid) {
+  if (opts.workerPid === true) {
     await new Promise((r) => setTimeout(r, 200))
     pid = childPids(pid)[0] ?? pid
   }
@@ -64,7 +70,7 @@ export async function startSwitchyard(dir: string, name: string, yaml: (port: nu
   const port = await freePort()
   const cfg = join(dir, `${name}.yaml`)
   writeFileSync(cfg, yaml(port))
-  const { child, pid } = await spawnServer(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'proxy', '--config', cfg, '--no-watch', '--log-level', 'warn', '--workers', '1'], port)
+  const { child, pid } = await spawnServer(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'proxy', '--config', cfg, '--no-watch', '--log-level', 'warn', '--workers', '1'], [port])
   return { url: `http://127.0.0.1:${port}`, pid, stop: () => stopChild(child) }
 }
 
@@ -72,7 +78,7 @@ export async function startNginx(dir: string, name: string, conf: (port: number)
   const port = await freePort()
   const file = join(dir, `${name}.conf`)
   writeFileSync(file, conf(port))
-  const { child, pid } = await spawnServer('nginx', ['-p', dir, '-c', file, '-g', 'daemon off;'], port, true)
+  const { child, pid } = await spawnServer('nginx', ['-p', dir, '-c', file, '-g', 'daemon off;'], [port], { workerPid: true })
   return { url: `http://127.0.0.1:${port}`, pid, stop: () => stopChild(child) }
 }
 

@@ -1,7 +1,7 @@
 // bench/proxy: wrk through switchyard proxy, nginx, HAProxy, http-proxy and @fastify/http-proxy to
 // one nginx `return 200` origin; one worker/process each, keep-alive; small body, 100 KiB body, TLS.
 // Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,9 +9,8 @@ import { parseArgs } from 'node:util'
 import { generate } from 'selfsigned'
 import { newHistogram, runBench, type Contender, type RunningServer, type Sample, type Workload } from '../lib/harness.js'
 import { ensureInstalled } from '../lib/install.js'
-import { startNginxOrigin, stopChild } from '../proxy-cache/lib.js'
+import { spawnServer as spawnWithin, startNginxOrigin, stopChild } from '../proxy-cache/lib.js'
 import { freePort, waitForPort } from '../lib/net.js'
-import { childPids } from '../lib/proc.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const here = new URL('.', import.meta.url).pathname
@@ -76,16 +75,8 @@ function pathFor(workload: string): string {
   return workload.includes('100k') ? '/big' : '/small'
 }
 
-async function spawnServer(cmd: string, args: string[], ports: number[], opts: { cwd?: string; workerPid?: boolean } = {}): Promise<{ child: ChildProcess; pid: number }> {
-  const child = spawn(cmd, args, { cwd: opts.cwd ?? root, stdio: ['ignore', 'ignore', 'inherit'] })
-  for (const p of ports) await waitForPort(p, { timeoutMs: 90_000, intervalMs: 100 })
-  let pid = child.pid as number
-  if (opts.workerPid === true) {
-    await new Promise((r) => setTimeout(r, 200))
-    pid = childPids(pid)[0] ?? pid
-  }
-  return { child, pid }
-}
+/** The bench's servers may take long to start on a loaded machine: 90 s per port. */
+const spawnServer = (cmd: string, args: string[], ports: number[], opts: { cwd?: string; workerPid?: boolean } = {}) => spawnWithin(cmd, args, ports, { ...opts, timeoutMs: 90_000 })
 
 const fileSafe = (name: string): string => name.replace(/[^A-Za-z0-9_-]+/g, '_')
 
