@@ -4,5 +4,6 @@ export { JETSTREAM_DEFAULTS, resolveJetStreamOptions, type JetStreamOptions, typ
 export { JetStreamError, JetStreamErrorCodes, type JetStreamErrorCode } from './errors.js'
 export { NodeStorageIO, type StorageIO, type StorageFile } from './storage-io.js'
 export { FaultStorageIO, type CrashOptions } from './fault-io.js'
-export { MsgStore, SyncPolicy, type SyncPolicyValue, type RecoveryReport, type StoredMsg } from './msg-store.js'
+export { MsgStore, SyncPolicy, type SyncPolicyValue, type StoredMsg } from './msg-store.js'
+export type { RecoveryReport } from './segments.js'
 export type { StreamConfig, ConsumerConfig } from './config.js'

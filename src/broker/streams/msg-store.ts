@@ -1,9 +1,10 @@
 // Per-stream message store: an in-memory index (seek by sequence and by time, last sequence per
 // subject) over either nothing (memory storage) or a segmented append-only log on a StorageIO
 // (file storage) with group commit, a bounded payload cache, tombstones and crash recovery.
-import { join } from 'node:path'
 import { JetStreamError, JetStreamErrorCodes } from './errors.js'
-import { bodyEnd, decodeRecord, DecodeStatus, encodeMarkRecord, encodeMsgRecord, RecordKind, resync } from './record.js'
+import { bodyEnd, decodeRecord, DecodeStatus, type DecodedRecord, encodeMarkRecord, encodeMsgRecord, RecordKind } from './record.js'
+import { type CacheableEntry, PayloadCache } from './payload-cache.js'
+import { type RecoveryReport, scanSegments, type Segment, segmentPath } from './segments.js'
 import type { StorageFile, StorageIO } from './storage-io.js'
 
 export interface StoredMsg {
@@ -34,25 +35,7 @@ export interface MsgStoreOptions {
   onRecoveredHeaders?: (seq: number, ts: number, hdr: Uint8Array) => void
 }
 
-export interface RecoveryReport {
-  segments: number
-  records: number
-  /** Bytes cut off the end of the last segment (a torn final write). */
-  truncatedBytes: number
-  /** Corrupt records skipped (CRC mismatch, bad magic, bad lengths). */
-  corruptRecords: number
-  /** [segment file, byte offset] of each corrupt region. */
-  corruptAt: [string, number][]
-}
-
-interface Segment {
-  id: number
-  path: string
-  file: StorageFile
-  live: number
-}
-
-interface Entry {
+interface Entry extends CacheableEntry {
   seq: number
   ts: number
   subject: string
@@ -60,10 +43,6 @@ interface Entry {
   seg: Segment | undefined
   off: number
   len: number
-  hdr: Uint8Array | undefined
-  data: Uint8Array | undefined
-  /** Counted in the payload cache (written to the file, data still held). */
-  cached: boolean
 }
 
 /** nats-server's memory store accounting: subject + headers + payload + 16. */
@@ -71,10 +50,8 @@ export function msgSize(subject: string, hdrLen: number, dataLen: number): numbe
   return subject.length + hdrLen + dataLen + 16
 }
 
-const SEGMENT_SUFFIX = '.seg'
 /** Bytes read per cache miss; later records in the block are cached for the reads that follow. */
 const READ_AHEAD_BYTES = 256 * 1024
-const segName = (id: number, base: number): string => `${String(id).padStart(8, '0')}-${String(base).padStart(16, '0')}${SEGMENT_SUFFIX}`
 
 export class MsgStore {
   readonly #opts: MsgStoreOptions
@@ -101,9 +78,7 @@ export class MsgStore {
   #commitScheduled = false
   #interval: NodeJS.Timeout | undefined
   // Payload cache of written records, oldest first.
-  #cache: Entry[] = []
-  #cacheHead = 0
-  #cacheBytes = 0
+  readonly #cache: PayloadCache<Entry>
   #closed = false
   fsyncs = 0
   corruptReads = 0
@@ -111,6 +86,7 @@ export class MsgStore {
 
   constructor(opts: MsgStoreOptions) {
     this.#opts = opts
+    this.#cache = new PayloadCache(opts.cacheBytes)
     this.#io = opts.kind === 'file' ? opts.io : undefined
     this.#dir = opts.dir ?? ''
     if (opts.kind === 'file') {
@@ -293,29 +269,11 @@ export class MsgStore {
     seg.file.append(bufs.length === 1 ? (bufs[0] as Uint8Array) : bufs)
     for (const e of this.#pendingEntries) {
       if (this.#entry(e.seq) === e) {
-        e.cached = true
-        this.#cache.push(e)
-        this.#cacheBytes += e.size
+        this.#cache.add(e)
       }
     }
     this.#pendingEntries = []
-    this.#evict()
-  }
-
-  #evict(): void {
-    while (this.#cacheBytes > this.#opts.cacheBytes && this.#cacheHead < this.#cache.length) {
-      const e = this.#cache[this.#cacheHead++] as Entry
-      if (e.cached) {
-        this.#cacheBytes -= e.size
-        e.cached = false
-        e.data = undefined
-        e.hdr = undefined
-      }
-    }
-    if (this.#cacheHead > 4096 && this.#cacheHead * 2 > this.#cache.length) {
-      this.#cache = this.#cache.slice(this.#cacheHead)
-      this.#cacheHead = 0
-    }
+    this.#cache.evict()
   }
 
   #writableSegment(seq: number, recLen: number): Segment {
@@ -324,7 +282,7 @@ export class MsgStore {
     if (seg === undefined || (size > 0 && size + recLen > this.#opts.segmentBytes)) {
       this.#flushWrites()
       const id = seg === undefined ? 1 : seg.id + 1
-      const path = join(this.#dir, segName(id, seq))
+      const path = segmentPath(this.#dir, id, seq)
       seg = { id, path, file: (this.#io as StorageIO).open(path), live: 0 }
       this.#segments.push(seg)
     }
@@ -352,13 +310,11 @@ export class MsgStore {
       if (n !== undefined && n.seg === seg && n.off === e.off + off && n.data === undefined) {
         n.data = d.record.data
         n.hdr = d.record.hdr
-        n.cached = true
-        this.#cache.push(n)
-        this.#cacheBytes += n.size
+        this.#cache.add(n)
       }
       off += d.record.length
     }
-    this.#evict()
+    this.#cache.evict()
     return { seq, ts: e.ts, subject: e.subject, hdr: r.record.hdr, data: r.record.data }
   }
 
@@ -382,10 +338,7 @@ export class MsgStore {
     this.#entries[e.seq - this.#base] = undefined
     this.#msgs--
     this.#bytes -= e.size
-    if (e.cached) this.#cacheBytes -= e.size
-    e.cached = false
-    e.data = undefined
-    e.hdr = undefined
+    this.#cache.drop(e)
     if (this.#lastBySubject.get(e.subject) === e.seq) {
       this.#lastBySubject.delete(e.subject)
       for (let s = e.seq - 1; s >= this.#first; s--) {
@@ -554,72 +507,23 @@ export class MsgStore {
   }
 
   #recover(): void {
-    const io = this.#io as StorageIO
-    io.mkdirp(this.#dir)
-    const names = io.list(this.#dir).filter((n) => n.endsWith(SEGMENT_SUFFIX)).sort()
     let purgeTo = 0
     const deleted = new Set<number>()
-    const rep = this.recovery
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i] as string
-      const m = /^(\d+)-(\d+)\.seg$/.exec(name)
-      if (m === null) continue
-      const seg: Segment = { id: Number(m[1]), path: join(this.#dir, name), file: io.open(join(this.#dir, name)), live: 0 }
-      // A segment is created when sequence `base` is about to be written: nothing below it is missing.
-      this.#last = Math.max(this.#last, Number(m[2]) - 1)
-      this.#segments.push(seg)
-      rep.segments++
-      const buf = seg.file.read(0, seg.file.size)
-      let off = 0
-      while (off < buf.length) {
-        const r = decodeRecord(buf, off)
-        if (r.status === DecodeStatus.OK && r.record !== undefined) {
-          const rec = r.record
-          rep.records++
-          if (rec.kind === RecordKind.MSG) {
-            if (rec.seq > this.#last) {
-              const e: Entry = { seq: rec.seq, ts: rec.ts, subject: rec.subject, size: msgSize(rec.subject, rec.hdr?.length ?? 0, rec.data.length), seg, off, len: rec.length, hdr: undefined, data: undefined, cached: false }
-              // Gaps (corrupt records) simply stay holes in the index.
-              if (this.#msgs === 0) {
-                this.#entries = []
-                this.#base = rec.seq
-                this.#first = rec.seq
-              }
-              this.#entries[rec.seq - this.#base] = e
-              this.#msgs++
-              this.#bytes += e.size
-              this.#last = rec.seq
-              this.#lastTs = Math.max(this.#lastTs, rec.ts)
-              seg.live++
-              if (rec.hdr !== undefined) this.#opts.onRecoveredHeaders?.(rec.seq, rec.ts, rec.hdr)
-            }
-          } else if (rec.kind === RecordKind.DELETE) deleted.add(rec.seq)
-          else if (rec.kind === RecordKind.PURGE_TO) {
-            purgeTo = Math.max(purgeTo, rec.seq)
-            this.#last = Math.max(this.#last, rec.seq - 1)
-          }
-          off += rec.length
-          continue
+    const segments = scanSegments(this.#io as StorageIO, this.#dir, this.recovery, {
+      segment: (_seg, base) => {
+        this.#last = Math.max(this.#last, base - 1)
+      },
+      record: (seg, rec, off) => {
+        if (rec.kind === RecordKind.MSG) {
+          if (rec.seq > this.#last) this.#recoverMsg(seg, rec, off)
+        } else if (rec.kind === RecordKind.DELETE) deleted.add(rec.seq)
+        else if (rec.kind === RecordKind.PURGE_TO) {
+          purgeTo = Math.max(purgeTo, rec.seq)
+          this.#last = Math.max(this.#last, rec.seq - 1)
         }
-        const isTail = i === names.length - 1
-        if (r.status === DecodeStatus.SHORT && isTail) {
-          rep.truncatedBytes += buf.length - off
-          seg.file.truncate(off)
-          break
-        }
-        const next = resync(buf, off + 1)
-        rep.corruptRecords++
-        rep.corruptAt.push([name, off])
-        if (next < 0) {
-          if (isTail) {
-            rep.truncatedBytes += buf.length - off
-            seg.file.truncate(off)
-          }
-          break
-        }
-        off = next
-      }
-    }
+      },
+    })
+    this.#segments.push(...segments)
     for (const seq of deleted) {
       const e = this.#entry(seq)
       if (e !== undefined) this.#removeQuiet(e)
@@ -635,6 +539,23 @@ export class MsgStore {
       if (e !== undefined) this.#lastBySubject.set(e.subject, s)
     }
     this.#advanceFirst()
+  }
+
+  #recoverMsg(seg: Segment, rec: DecodedRecord, off: number): void {
+    const e: Entry = { seq: rec.seq, ts: rec.ts, subject: rec.subject, size: msgSize(rec.subject, rec.hdr?.length ?? 0, rec.data.length), seg, off, len: rec.length, hdr: undefined, data: undefined, cached: false }
+    // Gaps (corrupt records) simply stay holes in the index.
+    if (this.#msgs === 0) {
+      this.#entries = []
+      this.#base = rec.seq
+      this.#first = rec.seq
+    }
+    this.#entries[rec.seq - this.#base] = e
+    this.#msgs++
+    this.#bytes += e.size
+    this.#last = rec.seq
+    this.#lastTs = Math.max(this.#lastTs, rec.ts)
+    seg.live++
+    if (rec.hdr !== undefined) this.#opts.onRecoveredHeaders?.(rec.seq, rec.ts, rec.hdr)
   }
 
   #removeQuiet(e: Entry): void {
