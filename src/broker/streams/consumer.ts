@@ -6,6 +6,7 @@ import type { AckPolicy, ConsumerConfig, Retention } from './config.js'
 import { NS_PER_MS } from './config.js'
 import { JsHeaders } from './js-headers.js'
 import type { MsgStore, StoredMsg } from './msg-store.js'
+import { parsePullRequest, type PullRequest } from './pull-request.js'
 import { matcher } from './subjects.js'
 
 export interface ConsumerHost {
@@ -28,17 +29,6 @@ interface Pending {
   ts: number
   deadline: number
   deliveries: number
-}
-
-interface PullRequest {
-  reply: string
-  batch: number
-  maxBytes: number
-  expiresAt: number
-  hbMs: number
-  lastSent: number
-  noWait: boolean
-  delivered: number
 }
 
 export interface ConsumerState {
@@ -212,60 +202,10 @@ export class Consumer {
       this.#status(reply, 409, 'Consumer is push based')
       return
     }
-    let batch = 1
-    let expiresNs = 0
-    let noWait = false
-    let maxBytes = 0
-    let hbNs = 0
-    const text = new TextDecoder().decode(payload).trim()
-    if (text !== '') {
-      if (/^\d+$/.test(text)) batch = Number(text)
-      else {
-        try {
-          const j = JSON.parse(text) as Record<string, unknown>
-          batch = typeof j['batch'] === 'number' ? j['batch'] : 1
-          expiresNs = typeof j['expires'] === 'number' ? j['expires'] : 0
-          noWait = j['no_wait'] === true
-          maxBytes = typeof j['max_bytes'] === 'number' ? j['max_bytes'] : 0
-          hbNs = typeof j['idle_heartbeat'] === 'number' ? j['idle_heartbeat'] : 0
-        } catch {
-          this.#status(reply, 400, 'Bad Request')
-          return
-        }
-      }
-    }
-    if (batch <= 0) batch = 1
-    const c = this.config
-    if (c.max_batch !== undefined && batch > c.max_batch) {
-      this.#status(reply, 409, `Exceeded MaxRequestBatch of ${c.max_batch}`)
+    const req = parsePullRequest(reply, payload, this.config, this.#waiting.length, Date.now())
+    if ('code' in req) {
+      this.#status(reply, req.code, req.description)
       return
-    }
-    if (c.max_expires !== undefined && expiresNs > c.max_expires) {
-      this.#status(reply, 409, `Exceeded MaxRequestExpires of ${c.max_expires / NS_PER_MS}ms`)
-      return
-    }
-    if (c.max_bytes !== undefined && maxBytes > c.max_bytes) {
-      this.#status(reply, 409, `Exceeded MaxRequestMaxBytes of ${c.max_bytes}`)
-      return
-    }
-    if (hbNs > 0 && expiresNs > 0 && hbNs * 2 > expiresNs) {
-      this.#status(reply, 400, 'Bad Request - heartbeat value too large')
-      return
-    }
-    if (this.#waiting.length >= (c.max_waiting ?? 512)) {
-      this.#status(reply, 409, 'Exceeded MaxWaiting')
-      return
-    }
-    const now = Date.now()
-    const req: PullRequest = {
-      reply,
-      batch,
-      maxBytes,
-      expiresAt: expiresNs > 0 ? now + expiresNs / NS_PER_MS : 0,
-      hbMs: hbNs / NS_PER_MS,
-      lastSent: now,
-      noWait,
-      delivered: 0,
     }
     this.#waiting.push(req)
     this.pump()
