@@ -4,8 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net'
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
-import { WebSocketServer, type WebSocket } from 'ws'
+import type { WebSocket } from 'ws'
 import type { Logger } from 'pino'
 import { silentLogger } from '../internal/logger.js'
 import { sharedTimers } from '../internal/timers.js'
@@ -24,6 +23,7 @@ import { Sublist } from './sublist.js'
 import { SocketTransport, WsTransport, type Transport } from './transport.js'
 import type { EmbeddedBroker, MsgHandler, PublishOptions, SubscribeOptions, Subscription } from './types.js'
 import { startMonitor } from './monitor.js'
+import { listenWebSocket, type WsListener } from './ws-listener.js'
 import { attachJetStream, type JetStreamHandle, type JetStreamOptions } from './streams/index.js'
 import { registerJetStreamMetrics } from './streams/metrics.js'
 import { createMetricsRegistry } from '../internal/metrics.js'
@@ -75,11 +75,9 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   #auth: Authenticator
   #netServer: NetServer | undefined
-  #wsServer: WebSocketServer | undefined
-  #wsHttps: HttpsServer | undefined
+  #ws: WsListener | undefined
   #secure: SecureContext | undefined
   #port = 0
-  #wsPort = 0
   #nextCid = 1
   #dirty: Client[] = []
   #flushScheduled = false
@@ -114,7 +112,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   /** WebSocket listener port, 0 when there is none. */
   get wsPort(): number {
-    return this.#wsPort
+    return this.#ws?.port ?? 0
   }
 
   get url(): string {
@@ -141,41 +139,17 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     })
     server.on('error', (err) => this.logger.error({ err }, 'client listener error'))
     this.#port = (server.address() as AddressInfo).port
-    if (o.websocket !== undefined) await this.#listenWs()
+    if (o.websocket !== undefined) {
+      const host = o.websocket.host ?? o.host
+      this.#ws = await listenWebSocket(o.websocket, host, this.logger, (sock, ip, port) => this.#acceptWs(sock, ip, port))
+    }
     this.#buildInfo()
     this.#pingTimer = setInterval(() => this.#pingAll(), o.pingIntervalMs)
     this.#pingTimer.unref()
     this.#sweepTimer = setInterval(() => this.#sweep(), Math.min(1000, o.writeDeadlineMs))
     this.#sweepTimer.unref()
     if (o.monitorPort !== false) this.monitor = await startMonitor(this, o.monitorHost, o.monitorPort)
-    this.logger.info({ port: this.#port, monitor: this.monitor?.port, ws: this.#wsPort || undefined }, 'broker listening')
-  }
-
-  async #listenWs(): Promise<void> {
-    const ws = this.options.websocket
-    if (ws === undefined) return
-    const host = ws.host ?? this.options.host
-    let wss: WebSocketServer
-    if (ws.tls !== undefined) {
-      const https = createHttpsServer({ cert: ws.tls.cert, key: ws.tls.key })
-      this.#wsHttps = https
-      wss = new WebSocketServer({ server: https, perMessageDeflate: false })
-      await new Promise<void>((resolve, reject) => {
-        https.once('error', reject)
-        https.listen(ws.port, host, () => resolve())
-      })
-      this.#wsPort = (https.address() as AddressInfo).port
-    } else {
-      wss = new WebSocketServer({ host, port: ws.port, perMessageDeflate: false })
-      await new Promise<void>((resolve, reject) => {
-        wss.once('error', reject)
-        wss.once('listening', () => resolve())
-      })
-      this.#wsPort = (wss.address() as AddressInfo).port
-    }
-    wss.on('error', (err) => this.logger.error({ err }, 'websocket listener error'))
-    wss.on('connection', (sock, req) => this.#acceptWs(sock, req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0))
-    this.#wsServer = wss
+    this.logger.info({ port: this.#port, monitor: this.monitor?.port, ws: this.#ws?.port }, 'broker listening')
   }
 
   /** Stops listening and closes every connection. */
@@ -195,16 +169,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       c.close('server shutdown')
       c.transport.destroy()
     }
-    if (this.#wsServer !== undefined) {
-      const w = this.#wsServer
-      for (const sock of w.clients) sock.terminate()
-      waits.push(new Promise<void>((resolve) => w.close(() => resolve())))
-    }
-    if (this.#wsHttps !== undefined) {
-      const h = this.#wsHttps
-      waits.push(new Promise<void>((resolve) => h.close(() => resolve())))
-      h.closeAllConnections()
-    }
+    if (this.#ws !== undefined) waits.push(this.#ws.close())
     if (this.monitor !== undefined) waits.push(this.monitor.close())
     await Promise.all(waits)
     this.logger.info('broker closed')
