@@ -374,6 +374,7 @@ export class Scheduler {
    * and output commit count the first attempt only). Pending tasks of the stage go first.
    */
   #replicate(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, stage: StageSummary): void {
+    let copies: Map<string, number> | null = null
     for (const [rk, r] of job.replicas) {
       if (r.stageKey !== key || r.on !== null) continue
       const others = [...this.#workers.keys()].filter((w) => w !== r.holder)
@@ -384,20 +385,29 @@ export class Scheduler {
       // Only the workers holding the fewest second copies of the holder's partitions: the tasks
       // a lost worker ran (its first copies, see #holders) then find their other copies spread
       // over the survivors instead of queueing behind one (that queue made a fault iteration ~2x long).
-      const shared = others.map((w) => this.#secondCopies(job, r.holder, w))
+      copies ??= this.#secondCopies(job)
+      const shared = others.map((w) => copies?.get(`${r.holder} ${w}`) ?? 0)
       const least = Math.min(...shared)
       const w = this.#freeWorker(new Set(others.filter((_, i) => shared[i] === least)))
       if (w === null) continue
       r.on = w.info.id
+      copies.set(`${r.holder} ${r.on}`, least + 1)
       this.#launch(job, key, id, def, r.partition, w, stage, false, true)
     }
   }
 
-  /** Persisted partitions first cached on `first` whose second copy is on (or going to) `second`. */
-  #secondCopies(job: ActiveJob, first: string, second: string): number {
-    let n = 0
-    for (const holders of this.#cacheLocations.values()) if (holders.values().next().value === first && holders.has(second)) n++
-    for (const r of job.replicas.values()) if (r.holder === first && r.on === second) n++
+  /**
+   * Per `first second` worker pair: persisted partitions first cached on `first` whose second copy
+   * is on (or going to) `second`. One pass over the cache locations.
+   */
+  #secondCopies(job: ActiveJob): Map<string, number> {
+    const n = new Map<string, number>()
+    const add = (pair: string): void => void n.set(pair, (n.get(pair) ?? 0) + 1)
+    for (const holders of this.#cacheLocations.values()) {
+      const [first, ...rest] = holders
+      for (const second of rest) add(`${first} ${second}`)
+    }
+    for (const r of job.replicas.values()) if (r.on !== null) add(`${r.holder} ${r.on}`)
     return n
   }
 
