@@ -40,10 +40,17 @@ export interface EngineRunnerOptions {
   noSharedFs?: boolean
 }
 
+interface Pending {
+  resolve: (v: unknown) => void
+  reject: (e: Error) => void
+  message: ToTaskProcess
+}
+
 interface Proc {
   child: ChildProcess
   ready: Promise<void>
-  running: Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>
+  /** Tasks sent to it, in the order it runs them: the first is running, the rest wait there. */
+  running: Map<string, Pending>
   dead: boolean
 }
 
@@ -85,7 +92,6 @@ export class EngineTaskRunner implements RemoteTaskRunner {
   readonly #procs: Proc[] = []
   #ownAddress = ''
   #closing = false
-  readonly #waiting: (() => void)[] = []
   readonly #localModules = new Map<string, string>()
   tasksRun = 0
   spillBytes = 0
@@ -136,17 +142,23 @@ export class EngineTaskRunner implements RemoteTaskRunner {
         } else {
           r.reject(Object.assign(new Error(m.failure.message), { code: m.failure.code, stack: m.failure.stack, fetchFailed: m.failure.fetchFailed }))
         }
-        this.#wake()
       })
       child.on('error', () => {})
       child.on('exit', (code, signal) => {
         proc.dead = true
         reject(new Error(`task process exited during start-up (${code ?? signal})`))
-        for (const r of proc.running.values()) r.reject(new Error(`task process ${child.pid} exited (code ${code}, signal ${signal})`))
+        const [started, ...queued] = proc.running
         proc.running.clear()
+        started?.[1].reject(new Error(`task process ${child.pid} exited (code ${code}, signal ${signal})`))
         const i = this.#procs.indexOf(proc)
-        if (i >= 0 && !this.#closing) this.#procs[i] = this.#spawn()
-        this.#wake()
+        if (i < 0 || this.#closing) {
+          for (const [, p] of queued) p.reject(new Error('worker is shutting down'))
+          return
+        }
+        const next = this.#spawn()
+        this.#procs[i] = next
+        // The tasks waiting behind the one that died never started: they run on the replacement.
+        for (const [key, p] of queued) this.#dispatch(next, key, p)
       })
     })
     proc.ready.catch(() => {})
@@ -160,39 +172,32 @@ export class EngineTaskRunner implements RemoteTaskRunner {
     for (const m of wire.modules) map.set(m.url, await this.#resolveModule(m, ctx))
     const scratchDir = join(this.#o.scratchRoot, wire.scope.replace(/[^A-Za-z0-9_.-]/g, '_'))
     const task = { ...(rewriteModules(wire.task, map) as TaskDescription), scratchDir }
-    // One task per process at a time. A task launched while every process is busy (the scheduler
-    // queues one behind a worker's running task when that worker holds its cached input) waits
-    // here and starts the moment a process is free, without a round trip to the driver.
-    const entry: { resolve: (v: unknown) => void; reject: (e: Error) => void } = { resolve: () => {}, reject: () => {} }
-    const outcome = new Promise((resolve, reject) => {
-      entry.resolve = resolve
-      entry.reject = reject
-    })
-    const proc = await this.#acquire(ctx.key, entry)
+    if (this.#closing) throw new Error('worker is shutting down')
+    const message: ToTaskProcess = { type: 'task', key: ctx.key, scope: wire.scope, task }
+    const outcome = new Promise((resolve, reject) => this.#dispatch(this.#pick(), ctx.key, { resolve, reject, message }))
     this.tasksRun++
-    proc.ready.then(
-      () => proc.child.send({ type: 'task', key: ctx.key, scope: wire.scope, task } satisfies ToTaskProcess),
-      () => {}, // the exit handler rejects the task
-    )
     return serialize(await outcome)
   }
 
-  /** A live idle process, reserved for `key` synchronously, so two tasks never share one. */
-  async #acquire(key: string, entry: { resolve: (v: unknown) => void; reject: (e: Error) => void }): Promise<Proc> {
-    for (;;) {
-      if (this.#closing) throw new Error('worker is shutting down')
-      const proc = this.#procs.find((p) => !p.dead && p.running.size === 0)
-      if (proc !== undefined) {
-        proc.running.set(key, entry)
-        return proc
-      }
-      await new Promise<void>((resolve) => this.#waiting.push(resolve))
-    }
+  /**
+   * The live process with the fewest tasks (a dead one is replaced at once, so there is always
+   * one). A task process runs its tasks one at a time in arrival order, so a task launched while
+   * every process is busy (the scheduler queues one behind a worker's running task when that
+   * worker holds its cached input) is sent at once and starts the moment the previous one ends,
+   * without a round trip through this daemon.
+   */
+  #pick(): Proc {
+    let best = this.#procs[0] as Proc
+    for (const p of this.#procs) if (!p.dead && (best.dead || p.running.size < best.running.size)) best = p
+    return best
   }
 
-  /** A process became idle (task finished, or a replacement was spawned): let one waiter in. */
-  #wake(): void {
-    this.#waiting.shift()?.()
+  #dispatch(proc: Proc, key: string, p: Pending): void {
+    proc.running.set(key, p)
+    proc.ready.then(
+      () => proc.child.send(p.message),
+      () => {}, // the exit handler rejects the task or moves it to the replacement
+    )
   }
 
   /** The driver's file when this machine has the same bytes at the same path, else the shipped copy. */
@@ -229,7 +234,6 @@ export class EngineTaskRunner implements RemoteTaskRunner {
 
   async close(): Promise<void> {
     this.#closing = true
-    for (const w of this.#waiting.splice(0)) w()
     await Promise.all(
       this.#procs.map(
         (p) =>

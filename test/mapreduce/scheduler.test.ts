@@ -1,0 +1,119 @@
+// Scheduler placement of MEMORY_2 copies, over a fake executor (no processes): the second copies of
+// one worker's partitions are spread over the other workers, so when that worker is lost its tasks
+// are rerun on different survivors instead of queueing behind one.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Context } from '../../src/mapreduce/index.js'
+import type { Executor, ExecutorListener, WorkerInfo } from '../../src/mapreduce/executor.js'
+import type { PlanNode, TaskDescription } from '../../src/mapreduce/task.js'
+
+function cacheKeyOf(plan: PlanNode): string {
+  let node: PlanNode | undefined = plan
+  while (node !== undefined) {
+    if (node.op === 'cached') return node.cacheKey
+    const input: unknown = (node as { input?: unknown }).input
+    node = (input as { kind?: string } | undefined)?.kind === 'narrow' ? (input as { node: PlanNode }).node : undefined
+  }
+  throw new Error('plan reads no persisted dataset')
+}
+
+/** Workers with one slot and a queue; each keeps the partitions it computed, like a worker's cache. */
+class FakeCluster implements Executor {
+  readonly kind = 'fake'
+  readonly queuesTasks = true
+  readonly workers: WorkerInfo[]
+  readonly cache = new Map<string, Set<string>>()
+  /** Every launch in order: the cache block its task reads and the worker. */
+  readonly launches: { block: string; workerId: string }[] = []
+  readonly #queues = new Map<string, TaskDescription[]>()
+  #listener: ExecutorListener = () => {}
+  /** Tasks sent to a worker in this set never finish (it is about to be lost). */
+  readonly frozen = new Set<string>()
+
+  constructor(n: number) {
+    this.workers = Array.from({ length: n }, (_, i) => ({ id: `w${i + 1}`, slots: 1, address: '' }))
+    for (const w of this.workers) {
+      this.cache.set(w.id, new Set())
+      this.#queues.set(w.id, [])
+    }
+  }
+
+  async start(listener: ExecutorListener): Promise<readonly WorkerInfo[]> {
+    this.#listener = listener
+    return this.workers
+  }
+
+  launch(workerId: string, task: TaskDescription): void {
+    this.launches.push({ block: `${cacheKeyOf(task.plan)}:${task.partition}`, workerId })
+    const q = this.#queues.get(workerId) as TaskDescription[]
+    q.push(task)
+    if (q.length === 1) setImmediate(() => this.#runNext(workerId))
+  }
+
+  #runNext(workerId: string): void {
+    const q = this.#queues.get(workerId) as TaskDescription[]
+    const task = q[0]
+    if (task === undefined || this.frozen.has(workerId)) return
+    q.shift()
+    const block = `${cacheKeyOf(task.plan)}:${task.partition}`
+    this.cache.get(workerId)?.add(block)
+    this.#listener({
+      type: 'task-succeeded',
+      taskId: task.taskId,
+      workerId,
+      result: { kind: 'value', value: { has: true, acc: task.partition } },
+      metrics: { recordsIn: 1, recordsOut: 1, bytesRead: 0, shuffleWriteBytes: 0, shuffleReadBytes: 0, spillBytes: 0, durationMs: 1, cachedBlocks: [block] },
+    })
+    if (q.length > 0) setImmediate(() => this.#runNext(workerId))
+  }
+
+  lose(workerId: string): void {
+    this.#queues.set(workerId, [])
+    this.#listener({ type: 'worker-lost', workerId, reason: 'killed by the test' })
+  }
+
+  holders(block: string): string[] {
+    return [...this.cache].filter(([, blocks]) => blocks.has(block)).map(([w]) => w)
+  }
+
+  cancel(): void {}
+  endJob(): void {}
+  async close(): Promise<void> {}
+}
+
+test("MEMORY_2: a worker's partitions have their second copies on different workers, and a lost worker's tasks rerun on different survivors", async (t) => {
+  const cluster = new FakeCluster(3)
+  const ctx = new Context({ executor: cluster })
+  t.after(() => ctx.stop())
+  const P = 6
+  const ds = ctx.range(0, P, 1, P).persist('MEMORY_2')
+  const expected = (P * (P - 1)) / 2
+  assert.equal(await ds.reduce((a, b) => a + b), expected)
+  // Second job: every partition runs once, on one of its two holders.
+  const before = cluster.launches.length
+  assert.equal(await ds.reduce((a, b) => a + b), expected)
+  const second = cluster.launches.slice(before)
+  assert.equal(second.length, P, 'one task per partition: no second copy was computed again')
+  for (const w of cluster.workers) {
+    const ran = second.filter((l) => l.workerId === w.id).map((l) => l.block)
+    const partners = ran.map((b) => {
+      const others = cluster.holders(b).filter((h) => h !== w.id)
+      assert.equal(others.length, 1, `${b} is held by ${w.id} and exactly one other worker`)
+      return others[0]
+    })
+    assert.equal(new Set(partners).size, partners.length, `${w.id} ran ${ran.join(', ')}: their second copies are on different workers (${partners.join(', ')})`)
+  }
+  // Third job: the worker running the first task is lost before any of its tasks finishes.
+  const victim = (second[0] as { workerId: string }).workerId
+  cluster.frozen.add(victim)
+  const start = cluster.launches.length
+  const result = ds.reduce((a, b) => a + b)
+  while (cluster.launches.length - start < P) await new Promise((r) => setImmediate(r))
+  const lost = cluster.launches.slice(start).filter((l) => l.workerId === victim).map((l) => l.block)
+  assert.equal(lost.length, 2, `the victim ${victim} was given 2 of the ${P} tasks`)
+  cluster.lose(victim)
+  assert.equal(await result, expected)
+  const reruns = cluster.launches.slice(start + P).map((l) => l.workerId)
+  assert.equal(reruns.length, lost.length, 'each lost task was rerun once, from a surviving copy')
+  assert.equal(new Set(reruns).size, reruns.length, `the lost tasks (${lost.join(', ')}) were rerun on different survivors (${reruns.join(', ')})`)
+})
