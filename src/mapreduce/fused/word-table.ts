@@ -16,13 +16,36 @@ function hasHighByte(b: Uint8Array, from: number, to: number): boolean {
 }
 
 /**
- * Slot layout in #slots (Int32, stride 8): hash, token length + 1 (0 = empty), arena offset, count,
- * bytes 0-3 and 4-7 of the token (little-endian, zero padded), 2 unused. Tokens of up to 8 bytes
- * are compared without touching the arena, which saves a cache miss per lookup of a rare word.
+ * Slot layout in #slots (Int32, stride 8 = 32 bytes): hash, token length + 1 (0 = empty), count,
+ * bytes 0-15 of the token as four little-endian words (zero padded), arena offset. Tokens of up
+ * to 16 bytes are compared without touching the arena, so a lookup touches one slot only.
  */
 const STRIDE = 8
+const INLINE = 16
 /** Counts are int32: the owner drains the table before this many tokens. */
 export const MAX_TOKENS_BEFORE_DRAIN = 2 ** 30
+/**
+ * Tokens are hashed a batch at a time, then the batch's home slots are read in a tight loop
+ * before any is updated: those loads are independent, so the CPU keeps many cache misses in
+ * flight (the zipf tail of a large vocabulary misses on most lookups), where a lookup right
+ * after each token's scan waits for its miss alone.
+ */
+const BATCH = 512
+/** Per batched token: start, length, the four packed words. */
+const TOK = 6
+/** MASK[n]: the low n bytes of a word (n = 0..4). */
+const MASK = Int32Array.of(0, 0xff, 0xffff, 0xffffff, -1)
+
+const load4 = (b: Uint8Array, o: number): number => (b[o] as number) | ((b[o + 1] as number) << 8) | ((b[o + 2] as number) << 16) | ((b[o + 3] as number) << 24)
+
+/** Bytes [s, s + n) of `b` (n <= 16) packed into tok[o + 2 .. o + 5] without reading past them. */
+function packShort(b: Uint8Array, s: number, n: number, tok: Int32Array, o: number): void {
+  tok[o + 2] = 0
+  tok[o + 3] = 0
+  tok[o + 4] = 0
+  tok[o + 5] = 0
+  for (let j = 0; j < n; j++) tok[o + 2 + (j >> 2)] = (tok[o + 2 + (j >> 2)] as number) | ((b[s + j] as number) << ((j & 3) << 3))
+}
 
 export class ByteWordTable {
   #slots = new Int32Array(STRIDE << 12)
@@ -34,6 +57,10 @@ export class ByteWordTable {
   #n = 0
   #arena: Buffer = Buffer.allocUnsafe(1 << 16)
   #arenaLen = 0
+  readonly #hashes = new Int32Array(BATCH)
+  readonly #tok = new Int32Array(BATCH * TOK)
+  /** Sink for the prefetching loads, so they are not optimised away. */
+  #touched = 0
   /** Lines seen (records of the text source). */
   lines = 0
   /** Tokens counted (after the empty-token filter, if any). */
@@ -55,84 +82,118 @@ export class ByteWordTable {
   addLines(chunk: Uint8Array, sep: number, skipEmpty: boolean): void {
     const buf = chunk
     const end = buf.length
-    let slots = this.#slots
-    let mask = this.#mask
-    let arena = this.#arena
+    const hashes = this.#hashes
+    const tok = this.#tok
     let lines = 0
     let tokens = 0
     let i = 0
-    for (;;) {
-      const s = i
-      let c = 0
-      while (i < end) {
-        c = buf[i] as number
-        if (c === sep || c === 10) break
+    let more = true
+    while (more) {
+      // Scan and hash up to BATCH tokens.
+      let n = 0
+      while (n < BATCH) {
+        const s = i
+        let c = 0
+        while (i < end) {
+          c = buf[i] as number
+          if (c === sep || c === 10) break
+          i++
+        }
+        let len = i - s
+        if (i >= end || c === 10) {
+          lines++
+          // A "\r\n" line ending: the '\r' is not part of the line.
+          if (len > 0 && buf[i - 1] === 13) len--
+        }
+        if (len > 0 || !skipEmpty) {
+          const o = n * TOK
+          tok[o] = s
+          tok[o + 1] = len
+          if (s + INLINE <= end) {
+            // Whole words are in the chunk: load them, then mask off bytes past the token.
+            const m = len < INLINE ? len : INLINE
+            tok[o + 2] = load4(buf, s) & (MASK[m < 4 ? m : 4] as number)
+            tok[o + 3] = m > 4 ? load4(buf, s + 4) & (MASK[m < 8 ? m - 4 : 4] as number) : 0
+            tok[o + 4] = m > 8 ? load4(buf, s + 8) & (MASK[m < 12 ? m - 8 : 4] as number) : 0
+            tok[o + 5] = m > 12 ? load4(buf, s + 12) & (MASK[m - 12] as number) : 0
+          } else packShort(buf, s, len < INLINE ? len : INLINE, tok, o)
+          let h = Math.imul(tok[o + 2] as number, 0x9e3779b1) + Math.imul(tok[o + 3] as number, 0x85ebca6b) + Math.imul(tok[o + 4] as number, 0xc2b2ae35) + Math.imul((tok[o + 5] as number) ^ len, 0x27d4eb2f)
+          for (let j = INLINE; j < len; j++) h = Math.imul(h ^ (buf[s + j] as number), FNV_PRIME)
+          h ^= h >>> 15
+          h = Math.imul(h, 0x2c1b3c6d)
+          hashes[n++] = h ^ (h >>> 13)
+        }
+        if (i >= end) { more = false; break }
         i++
       }
-      let len = i - s
-      if (i >= end || c === 10) {
-        lines++
-        // A "\r\n" line ending: the '\r' is not part of the line.
-        if (len > 0 && buf[i - 1] === 13) len--
-      }
-      if (len > 0 || !skipEmpty) {
-        tokens++
-        // The first 8 bytes, packed little-endian (zero padded), and a hash of them, the length
-        // and any further bytes.
-        let w0 = 0
-        let w1 = 0
-        if (len >= 4) {
-          w0 = (buf[s] as number) | ((buf[s + 1] as number) << 8) | ((buf[s + 2] as number) << 16) | ((buf[s + 3] as number) << 24)
-          if (len >= 8) w1 = (buf[s + 4] as number) | ((buf[s + 5] as number) << 8) | ((buf[s + 6] as number) << 16) | ((buf[s + 7] as number) << 24)
-          else for (let j = 4; j < len; j++) w1 |= (buf[s + j] as number) << ((j - 4) << 3)
-        } else {
-          for (let j = 0; j < len; j++) w0 |= (buf[s + j] as number) << (j << 3)
-        }
-        let h = Math.imul(w0 ^ len, 0x9e3779b1) ^ Math.imul(w1, 0x85ebca6b)
-        for (let j = 8; j < len; j++) h = Math.imul(h ^ (buf[s + j] as number), FNV_PRIME)
-        h ^= h >>> 15
-        h = Math.imul(h, 0x2c1b3c6d)
-        h ^= h >>> 13
-        let p = (h & mask) * STRIDE
-        for (;;) {
-          const l1 = slots[p + 1] as number
-          if (l1 === 0) {
-            // New token: copy its bytes into the arena.
-            if (this.#arenaLen + len > arena.length) arena = this.#growArena(len)
-            const o = this.#arenaLen
-            for (let j = 0; j < len; j++) arena[o + j] = buf[s + j] as number
-            this.#arenaLen = o + len
-            slots[p] = h
-            slots[p + 1] = len + 1
-            slots[p + 2] = o
-            slots[p + 3] = 1
-            slots[p + 4] = w0
-            slots[p + 5] = w1
-            this.#insert(p, hasHighByte(buf, s, s + len))
-            if (this.#n * 4 > mask * 3) {
-              this.#rehash()
-              slots = this.#slots
-              mask = this.#mask
-            }
-            break
-          }
-          if (slots[p] === h && l1 === len + 1 && slots[p + 4] === w0 && slots[p + 5] === w1) {
-            const o = slots[p + 2] as number
-            let j = 8
-            while (j < len && arena[o + j] === buf[s + j]) j++
-            if (j >= len) {
-              slots[p + 3] = (slots[p + 3] as number) + 1
-              break
-            }
-          }
-          p = (p + STRIDE) & (mask * STRIDE + STRIDE - 1)
-        }
-      }
-      if (i >= end) break
-      i++
+      tokens += n
+      this.#count(buf, n)
     }
     this.lines += lines
     this.tokens += tokens
+  }
+
+  /** Counts the `n` batched tokens of `buf`. */
+  #count(buf: Uint8Array, n: number): void {
+    const hashes = this.#hashes
+    const tok = this.#tok
+    let slots = this.#slots
+    let mask = this.#mask
+    let touched = 0
+    for (let k = 0; k < n; k++) touched ^= slots[((hashes[k] as number) & mask) * STRIDE] as number
+    this.#touched ^= touched
+    for (let k = 0; k < n; k++) {
+      const h = hashes[k] as number
+      const o = k * TOK
+      const len = tok[o + 1] as number
+      const w0 = tok[o + 2] as number
+      const w1 = tok[o + 3] as number
+      const w2 = tok[o + 4] as number
+      const w3 = tok[o + 5] as number
+      let p = (h & mask) * STRIDE
+      for (;;) {
+        const l1 = slots[p + 1] as number
+        if (l1 === 0) {
+          this.#add(p, h, buf, o)
+          if (this.#n * 4 > mask * 3) {
+            this.#rehash()
+            slots = this.#slots
+            mask = this.#mask
+          }
+          break
+        }
+        if (slots[p] === h && l1 === len + 1 && slots[p + 3] === w0 && slots[p + 4] === w1 && slots[p + 5] === w2 && slots[p + 6] === w3 && (len <= INLINE || this.#tailEquals(slots[p + 7] as number, buf, tok[o] as number, len))) {
+          slots[p + 2] = (slots[p + 2] as number) + 1
+          break
+        }
+        p = (p + STRIDE) & (mask * STRIDE + STRIDE - 1)
+      }
+    }
+  }
+
+  #tailEquals(at: number, buf: Uint8Array, s: number, len: number): boolean {
+    const arena = this.#arena
+    for (let j = INLINE; j < len; j++) if (arena[at + j] !== buf[s + j]) return false
+    return true
+  }
+
+  /** A new token in empty slot `p`, from batch entry `o`: its bytes also go to the arena (read back when draining). */
+  #add(p: number, h: number, buf: Uint8Array, o: number): void {
+    const tok = this.#tok
+    const s = tok[o] as number
+    const len = tok[o + 1] as number
+    if (this.#arenaLen + len > this.#arena.length) this.#growArena(len)
+    const arena = this.#arena
+    const at = this.#arenaLen
+    for (let j = 0; j < len; j++) arena[at + j] = buf[s + j] as number
+    this.#arenaLen = at + len
+    const slots = this.#slots
+    slots[p] = h
+    slots[p + 1] = len + 1
+    slots[p + 2] = 1
+    for (let j = 2; j < TOK; j++) slots[p + 1 + j] = tok[o + j] as number
+    slots[p + 7] = at
+    this.#insert(p, hasHighByte(buf, s, s + len))
   }
 
   #insert(slot: number, wide: boolean): void {
@@ -165,15 +226,9 @@ export class ByteWordTable {
     const order = this.#order
     for (let e = 0; e < this.#n; e++) {
       const q = order[e] as number
-      const h = old[q] as number
-      let p = (h & mask) * STRIDE
+      let p = ((old[q] as number) & mask) * STRIDE
       while (slots[p + 1] !== 0) p = (p + STRIDE) & (cap * STRIDE - 1)
-      slots[p] = h
-      slots[p + 1] = old[q + 1] as number
-      slots[p + 2] = old[q + 2] as number
-      slots[p + 3] = old[q + 3] as number
-      slots[p + 4] = old[q + 4] as number
-      slots[p + 5] = old[q + 5] as number
+      for (let j = 0; j < STRIDE; j++) slots[p + j] = old[q + j] as number
       order[e] = p
     }
     this.#slots = slots
@@ -193,11 +248,11 @@ export class ByteWordTable {
     for (let e = 0; e < n; e++) if (this.#wide[e] === 1) { anyWide = true; break }
     const keyOf = (e: number): string => {
       const q = order[e] as number
-      const o = slots[q + 2] as number
+      const o = slots[q + 7] as number
       const l = (slots[q + 1] as number) - 1
       return this.#wide[e] === 1 ? arena.toString('utf8', o, o + l) : arena.toString('latin1', o, o + l)
     }
-    const countOf = (e: number): number => slots[(order[e] as number) + 3] as number
+    const countOf = (e: number): number => slots[(order[e] as number) + 2] as number
     if (!anyWide) {
       for (let e = 0; e < n; e++) each(keyOf(e), countOf(e))
     } else {
