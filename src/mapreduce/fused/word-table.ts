@@ -17,8 +17,10 @@ function hasHighByte(b: Uint8Array, from: number, to: number): boolean {
 
 /**
  * Slot layout in #slots (Int32, stride 8 = 32 bytes): hash, token length + 1 (0 = empty), count,
- * bytes 0-15 of the token as four little-endian words (zero padded), arena offset. Tokens of up
- * to 16 bytes are compared without touching the arena, so a lookup touches one slot only.
+ * bytes 0-15 of the token as four little-endian words (zero padded), entry number (first-seen
+ * order). Tokens of up to 16 bytes are compared without touching the arena, so a lookup touches
+ * one slot only. Per-entry data lives in entry order, so draining and rehashing sweep the slots
+ * sequentially instead of visiting them in entry order (a cache miss per entry).
  */
 const STRIDE = 8
 const INLINE = 16
@@ -50,8 +52,8 @@ function packShort(b: Uint8Array, s: number, n: number, tok: Int32Array, o: numb
 export class ByteWordTable {
   #slots = new Int32Array(STRIDE << 12)
   #mask = (1 << 12) - 1
-  /** Slot of every entry in first-seen order (rebuilt on rehash). */
-  #order = new Int32Array(1 << 11)
+  /** Arena offset of every entry in first-seen order (the arena is appended in that order). */
+  #start = new Int32Array(1 << 11)
   /** 1 when the token has a byte >= 0x80 (decoded as UTF-8, else as latin1 = ASCII). */
   #wide = new Uint8Array(1 << 11)
   #n = 0
@@ -162,7 +164,7 @@ export class ByteWordTable {
           }
           break
         }
-        if (slots[p] === h && l1 === len + 1 && slots[p + 3] === w0 && slots[p + 4] === w1 && slots[p + 5] === w2 && slots[p + 6] === w3 && (len <= INLINE || this.#tailEquals(slots[p + 7] as number, buf, tok[o] as number, len))) {
+        if (slots[p] === h && l1 === len + 1 && slots[p + 3] === w0 && slots[p + 4] === w1 && slots[p + 5] === w2 && slots[p + 6] === w3 && (len <= INLINE || this.#tailEquals(this.#start[slots[p + 7] as number] as number, buf, tok[o] as number, len))) {
           slots[p + 2] = (slots[p + 2] as number) + 1
           break
         }
@@ -192,21 +194,21 @@ export class ByteWordTable {
     slots[p + 1] = len + 1
     slots[p + 2] = 1
     for (let j = 2; j < TOK; j++) slots[p + 1 + j] = tok[o + j] as number
-    slots[p + 7] = at
-    this.#insert(p, hasHighByte(buf, s, s + len))
+    slots[p + 7] = this.#n
+    this.#insert(at, hasHighByte(buf, s, s + len))
   }
 
-  #insert(slot: number, wide: boolean): void {
+  #insert(arenaOffset: number, wide: boolean): void {
     const n = this.#n
-    if (n === this.#order.length) {
-      const order = new Int32Array(n * 2)
-      order.set(this.#order)
-      this.#order = order
+    if (n === this.#start.length) {
+      const start = new Int32Array(n * 2)
+      start.set(this.#start)
+      this.#start = start
       const w = new Uint8Array(n * 2)
       w.set(this.#wide)
       this.#wide = w
     }
-    this.#order[n] = slot
+    this.#start[n] = arenaOffset
     this.#wide[n] = wide ? 1 : 0
     this.#n = n + 1
   }
@@ -223,48 +225,62 @@ export class ByteWordTable {
     const cap = (this.#mask + 1) * 2
     const mask = cap - 1
     const slots = new Int32Array(cap * STRIDE)
-    const order = this.#order
-    for (let e = 0; e < this.#n; e++) {
-      const q = order[e] as number
+    for (let q = 0; q < old.length; q += STRIDE) {
+      if (old[q + 1] === 0) continue
       let p = ((old[q] as number) & mask) * STRIDE
       while (slots[p + 1] !== 0) p = (p + STRIDE) & (cap * STRIDE - 1)
       for (let j = 0; j < STRIDE; j++) slots[p + j] = old[q + j] as number
-      order[e] = p
     }
     this.#slots = slots
     this.#mask = mask
   }
 
-  /**
-   * Calls `each(token, count)` for every distinct token string in first-seen order, then empties
-   * the table. Byte strings that decode to the same string are merged into the first one.
-   */
+  /** `drainBytes` with every token as a string. */
   drain(each: (token: string, count: number) => void): void {
+    this.drainBytes((key, at, len, count, text) => each(text ?? key.toString('latin1', at, at + len), count))
+  }
+
+  /**
+   * Calls `each` for every distinct token string in first-seen order, then empties the table.
+   * An ASCII token comes as its bytes [at, at + len) of `key` and text null; any other as its
+   * decoded text and that text's UTF-8 (so equal strings always give equal bytes), with the
+   * counts of all byte strings that decode to it (invalid UTF-8 becomes U+FFFD) merged into the
+   * first one. `count` is a JS number: merged counts may pass int32.
+   */
+  drainBytes(each: (key: Buffer, at: number, len: number, count: number, text: string | null) => void): void {
     const n = this.#n
     const arena = this.#arena
     const slots = this.#slots
-    const order = this.#order
-    let anyWide = false
-    for (let e = 0; e < n; e++) if (this.#wide[e] === 1) { anyWide = true; break }
-    const keyOf = (e: number): string => {
-      const q = order[e] as number
-      const o = slots[q + 7] as number
-      const l = (slots[q + 1] as number) - 1
-      return this.#wide[e] === 1 ? arena.toString('utf8', o, o + l) : arena.toString('latin1', o, o + l)
+    const start = this.#start
+    const wide = this.#wide
+    const counts = new Int32Array(n)
+    for (let p = 0; p < slots.length; p += STRIDE) if (slots[p + 1] !== 0) counts[slots[p + 7] as number] = slots[p + 2] as number
+    slots.fill(0)
+    const end = (e: number): number => (e + 1 < n ? (start[e + 1] as number) : this.#arenaLen)
+    // Wide tokens: decoded, and merged into the first entry of their string.
+    let texts: Map<string, { count: number }> | null = null
+    let textOf: (string | null)[] = []
+    for (let e = 0; e < n; e++) {
+      if (wide[e] !== 1) continue
+      texts ??= new Map()
+      if (textOf.length === 0) textOf = new Array<string | null>(n).fill(null)
+      const text = arena.toString('utf8', start[e] as number, end(e))
+      const first = texts.get(text)
+      if (first === undefined) { texts.set(text, { count: counts[e] as number }); textOf[e] = text }
+      else first.count += counts[e] as number
     }
-    const countOf = (e: number): number => slots[(order[e] as number) + 2] as number
-    if (!anyWide) {
-      for (let e = 0; e < n; e++) each(keyOf(e), countOf(e))
-    } else {
-      const merged = new Map<string, number>()
-      for (let e = 0; e < n; e++) {
-        const k = keyOf(e)
-        merged.set(k, (merged.get(k) ?? 0) + countOf(e))
+    for (let e = 0; e < n; e++) {
+      if (wide[e] !== 1) {
+        const at = start[e] as number
+        each(arena, at, end(e) - at, counts[e] as number, null)
+        continue
       }
-      for (const [k, c] of merged) each(k, c)
+      const text = textOf[e]
+      if (text === null || text === undefined) continue
+      const bytes = Buffer.from(text, 'utf8')
+      each(bytes, 0, bytes.length, (texts?.get(text) as { count: number }).count, text)
     }
     this.#n = 0
     this.#arenaLen = 0
-    slots.fill(0)
   }
 }
