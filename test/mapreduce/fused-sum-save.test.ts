@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Context } from '../../src/mapreduce/index.js'
 import { decodeFrames, RAW_COUNT_FRAME, writeVarint } from '../../src/mapreduce/frames.js'
+import { warmUpWordCount } from '../../src/mapreduce/fused/warm-up.js'
 
 let dir: string
 before(() => { dir = mkdtempSync(join(tmpdir(), 'sy-fsum-')) })
@@ -75,4 +76,10 @@ test('raw count frames decode to [string, number] pairs for generic readers', ()
   const got: unknown[][] = []
   decodeFrames(Buffer.concat([head, body]), (v) => got.push(v))
   assert.deepEqual(got, [['a', 3, 'é😀', 2 ** 40, '', 0, 'x'.repeat(300), 2 ** 53 - 1]])
+})
+
+test('the warm-up runs the fused map and reduce loops on its synthetic input once per process', async () => {
+  const first = warmUpWordCount()
+  assert.equal(warmUpWordCount(), first)
+  await first
 })

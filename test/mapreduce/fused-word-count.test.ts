@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { toFnSpec } from '../../src/mapreduce/closure.js'
 import { Context } from '../../src/mapreduce/index.js'
-import { matchWordCount, runWordCount, stringSink } from '../../src/mapreduce/fused/word-count.js'
+import { matchWordCount, runWordCount, StringSink } from '../../src/mapreduce/fused/word-count.js'
 import { ByteWordTable } from '../../src/mapreduce/fused/word-table.js'
 import { isNonEmptyFilter, isPairConcat, isSum, pairWithConstant, sliceKeyValue, splitSeparator } from '../../src/mapreduce/fused/shapes.js'
 import { planSplits, readSplitLines } from '../../src/mapreduce/text-input.js'
@@ -44,7 +44,7 @@ async function reference(splits: readonly TextSplit[], sep: string, skipEmpty: b
 function fused(splits: readonly TextSplit[], sep: string, skipEmpty: boolean, value: number, budgetBytes = 1 << 30): { pairs: [string, number][]; lines: number } {
   const out: [string, number][] = []
   const counters = { recordsIn: 0, recordsOut: 0, bytesRead: 0 }
-  runWordCount({ splits, sep: sep.charCodeAt(0), skipEmpty, value }, budgetBytes, counters, stringSink((k, v) => out.push([k, v])))
+  runWordCount({ splits, sep: sep.charCodeAt(0), skipEmpty, value }, budgetBytes, counters, new StringSink((k, v) => out.push([k, v]), value))
   return { pairs: out, lines: counters.recordsIn }
 }
 

@@ -10,7 +10,7 @@ import { readSplitBytes } from '../text-input.js'
 import type { AggregatorSpec, PlanNode, TextSplit } from '../task.js'
 import { isNonEmptyFilter, isSum, pairWithConstant, splitSeparator } from './shapes.js'
 import type { RawFrameBuilders } from './raw-frames.js'
-import { ByteWordTable, MAX_TOKENS_BEFORE_DRAIN } from './word-table.js'
+import { ByteWordTable, MAX_TOKENS_BEFORE_DRAIN, type TokenSink } from './word-table.js'
 
 export interface FusedWordCount {
   readonly splits: readonly TextSplit[]
@@ -53,36 +53,28 @@ export interface FusedCounters {
 }
 
 /**
- * Receives the stage's pairs: the key as bytes [at, at + len) of `key` (with `text` set when it
- * is not ASCII) and the value.
- */
-export type PairSink = (key: Buffer, at: number, len: number, value: number, text: string | null) => void
-
-/**
- * Runs the fused stage: one `sink` call per distinct word (first-seen order). The table is
+ * Runs the fused stage: one `sink.token` call per distinct word (first-seen order). The table is
  * drained early when it passes `budgetBytes`, so memory stays bounded for any vocabulary.
  */
-export function runWordCount(wc: FusedWordCount, budgetBytes: number, counters: FusedCounters, sink: PairSink): void {
+export function runWordCount(wc: FusedWordCount, budgetBytes: number, counters: FusedCounters, sink: TokenSink): void {
   // One table per worker process, reused by its tasks: its slot array would otherwise be fresh
   // memory every task, and first touches of fresh pages cost more than the counting.
   const table = (sharedTable ??= new ByteWordTable())
   if (table.size > 0) table.drain(() => {}) // left over by a task that failed mid-way
   const linesBefore = table.lines
-  const c = wc.value
-  const drain = (): void => table.drainBytes((k, at, len, n, text) => { sink(k, at, len, n * c, text); counters.recordsOut++ })
   const onBytes = (n: number): void => { counters.bytesRead += n }
   let tokensAtDrain = table.tokens
   for (const split of wc.splits) {
     for (const chunk of readSplitBytes(split, onBytes)) {
       table.addLines(chunk, wc.sep, wc.skipEmpty)
       if (table.bytes > budgetBytes || table.tokens - tokensAtDrain > MAX_TOKENS_BEFORE_DRAIN) {
-        drain()
+        counters.recordsOut += table.drainBytes(sink)
         tokensAtDrain = table.tokens
       }
     }
   }
   try {
-    drain()
+    counters.recordsOut += table.drainBytes(sink)
   } finally {
     counters.recordsIn += table.lines - linesBefore
     // Keep a table of ordinary size only (one that grew past 64 MiB is left to the GC).
@@ -92,16 +84,43 @@ export function runWordCount(wc: FusedWordCount, budgetBytes: number, counters: 
 
 let sharedTable: ByteWordTable | null = null
 
-/** A sink handing the pairs on as strings (for partitioners other than hash). */
-export const stringSink = (emit: (k: string, v: number) => void): PairSink => (key, at, len, value, text) => emit(text ?? key.toString('latin1', at, at + len), value)
+// The sinks are classes, not closures: a drain calls one method whatever the task, so V8's
+// optimised drain loop stays valid from task to task (a new closure per task is a new call
+// target, and each one threw the compiled loop away).
+
+/** Hands the pairs on as strings, `[word, count * value]` (for partitioners other than hash). */
+export class StringSink implements TokenSink {
+  readonly #emit: (k: string, v: number) => void
+  readonly #value: number
+
+  constructor(emit: (k: string, v: number) => void, value: number) {
+    this.#emit = emit
+    this.#value = value
+  }
+
+  token(key: Buffer, at: number, len: number, count: number, text: string | null): void {
+    this.#emit(text ?? key.toString('latin1', at, at + len), count * this.#value)
+  }
+}
 
 /**
- * A sink writing the pairs as raw count frames (frames.ts) into `frames`, hash-partitioned over
- * `partitions` exactly as the generic path's partitioner does: FNV-1a over UTF-16 code units,
- * which for ASCII bytes are the bytes themselves.
+ * Writes the pairs `[word, count * value]` as raw count frames (frames.ts) into `frames`,
+ * hash-partitioned over `partitions` exactly as the generic path's partitioner does: FNV-1a over
+ * UTF-16 code units, which for ASCII bytes are the bytes themselves.
  */
-export function countFrameSink(frames: RawFrameBuilders, partitions: number): PairSink {
-  return (key, at, len, value, text) => {
+export class CountFrameSink implements TokenSink {
+  readonly #frames: RawFrameBuilders
+  readonly #partitions: number
+  readonly #value: number
+
+  constructor(frames: RawFrameBuilders, partitions: number, value: number) {
+    this.#frames = frames
+    this.#partitions = partitions
+    this.#value = value
+  }
+
+  token(key: Buffer, at: number, len: number, count: number, text: string | null): void {
+    const partitions = this.#partitions
     let r = 0
     if (partitions > 1) {
       let h = 0x811c9dc5
@@ -110,11 +129,12 @@ export function countFrameSink(frames: RawFrameBuilders, partitions: number): Pa
       r = (h >>> 0) % partitions
     }
     // Varints of at most 5 (length) and 8 (value < 2^53) bytes.
+    const frames = this.#frames
     const buf = frames.reserve(r, 13 + len)
     const start = frames.offset(r)
     let o = writeVarint(buf, start, len)
     for (let i = 0; i < len; i++) buf[o + i] = key[at + i] as number
-    o = writeVarint(buf, o + len, value)
+    o = writeVarint(buf, o + len, count * this.#value)
     frames.advance(r, o - start)
   }
 }

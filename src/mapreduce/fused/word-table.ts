@@ -50,14 +50,15 @@ function packShort(b: Uint8Array, s: number, n: number, tok: Int32Array, o: numb
 }
 
 export class ByteWordTable {
-  #slots = new Int32Array(STRIDE << 12)
-  #mask = (1 << 12) - 1
+  #slots: Int32Array
+  #mask: number
   /** Arena offset of every entry in first-seen order (the arena is appended in that order). */
   #start = new Int32Array(1 << 11)
   /** 1 when the token has a byte >= 0x80 (decoded as UTF-8, else as latin1 = ASCII). */
   #wide = new Uint8Array(1 << 11)
+  #anyWide = false
   #n = 0
-  #arena: Buffer = Buffer.allocUnsafe(1 << 16)
+  #arena: Buffer
   #arenaLen = 0
   readonly #hashes = new Int32Array(BATCH)
   readonly #tok = new Int32Array(BATCH * TOK)
@@ -67,6 +68,13 @@ export class ByteWordTable {
   lines = 0
   /** Tokens counted (after the empty-token filter, if any). */
   tokens = 0
+
+  /** Starts with 2^slotsLog2 slots and an arena of 16 bytes per slot; both grow as needed. */
+  constructor(slotsLog2 = 12) {
+    this.#slots = new Int32Array(STRIDE << slotsLog2)
+    this.#mask = (1 << slotsLog2) - 1
+    this.#arena = Buffer.allocUnsafe(16 << slotsLog2)
+  }
 
   /** Rough heap bytes held (for the memory budget). */
   get bytes(): number {
@@ -200,7 +208,8 @@ export class ByteWordTable {
 
   #insert(arenaOffset: number, wide: boolean): void {
     const n = this.#n
-    if (n === this.#start.length) {
+    // (One spare entry: drainBytes puts the arena's end after the last one.)
+    if (n + 1 === this.#start.length) {
       const start = new Int32Array(n * 2)
       start.set(this.#start)
       this.#start = start
@@ -210,6 +219,7 @@ export class ByteWordTable {
     }
     this.#start[n] = arenaOffset
     this.#wide[n] = wide ? 1 : 0
+    if (wide) this.#anyWide = true
     this.#n = n + 1
   }
 
@@ -237,50 +247,90 @@ export class ByteWordTable {
 
   /** `drainBytes` with every token as a string. */
   drain(each: (token: string, count: number) => void): void {
-    this.drainBytes((key, at, len, count, text) => each(text ?? key.toString('latin1', at, at + len), count))
+    this.drainBytes({ token: (key, at, len, count, text) => each(text ?? key.toString('latin1', at, at + len), count) })
   }
 
   /**
-   * Calls `each` for every distinct token string in first-seen order, then empties the table.
-   * An ASCII token comes as its bytes [at, at + len) of `key` and text null; any other as its
-   * decoded text and that text's UTF-8 (so equal strings always give equal bytes), with the
-   * counts of all byte strings that decode to it (invalid UTF-8 becomes U+FFFD) merged into the
-   * first one. `count` is a JS number: merged counts may pass int32.
+   * Hands every distinct token string to `sink` in first-seen order, then empties the table;
+   * returns how many. An ASCII token comes as its bytes [at, at + len) of `key` and text null;
+   * any other as its decoded text and that text's UTF-8 (so equal strings always give equal
+   * bytes), with the counts of all byte strings that decode to it (invalid UTF-8 becomes U+FFFD)
+   * merged into the first one.
    */
-  drainBytes(each: (key: Buffer, at: number, len: number, count: number, text: string | null) => void): void {
+  drainBytes(sink: TokenSink): number {
     const n = this.#n
-    const arena = this.#arena
-    const slots = this.#slots
-    const start = this.#start
-    const wide = this.#wide
     const counts = new Int32Array(n)
-    for (let p = 0; p < slots.length; p += STRIDE) if (slots[p + 1] !== 0) counts[slots[p + 7] as number] = slots[p + 2] as number
-    slots.fill(0)
-    const end = (e: number): number => (e + 1 < n ? (start[e + 1] as number) : this.#arenaLen)
-    // Wide tokens: decoded, and merged into the first entry of their string.
-    let texts: Map<string, { count: number }> | null = null
-    let textOf: (string | null)[] = []
-    for (let e = 0; e < n; e++) {
-      if (wide[e] !== 1) continue
-      texts ??= new Map()
-      if (textOf.length === 0) textOf = new Array<string | null>(n).fill(null)
-      const text = arena.toString('utf8', start[e] as number, end(e))
-      const first = texts.get(text)
-      if (first === undefined) { texts.set(text, { count: counts[e] as number }); textOf[e] = text }
-      else first.count += counts[e] as number
-    }
-    for (let e = 0; e < n; e++) {
-      if (wide[e] !== 1) {
-        const at = start[e] as number
-        each(arena, at, end(e) - at, counts[e] as number, null)
-        continue
-      }
-      const text = textOf[e]
-      if (text === null || text === undefined) continue
-      const bytes = Buffer.from(text, 'utf8')
-      each(bytes, 0, bytes.length, (texts?.get(text) as { count: number }).count, text)
-    }
+    sweepCounts(this.#slots, counts)
+    this.#start[n] = this.#arenaLen
+    const texts = this.#anyWide ? this.#mergeWide(counts) : null
+    const emitted = emitTokens(sink, this.#arena, this.#start, this.#wide, counts, texts)
     this.#n = 0
     this.#arenaLen = 0
+    this.#anyWide = false
+    return emitted
   }
+
+  /**
+   * The wide tokens' strings by entry, counts merged into the first entry of each string
+   * (`counts` of later ones set to -1). Kept out of drainBytes: V8 compiles that loop smaller.
+   */
+  #mergeWide(counts: Int32Array | number[]): WideTexts {
+    const first = new Map<string, number>()
+    const texts: WideTexts = { text: new Map(), count: new Map() }
+    for (let e = 0; e < this.#n; e++) {
+      if (this.#wide[e] !== 1) continue
+      const text = this.#arena.toString('utf8', this.#start[e] as number, this.#start[e + 1] as number)
+      const f = first.get(text)
+      if (f === undefined) {
+        first.set(text, e)
+        texts.text.set(e, text)
+        texts.count.set(e, counts[e] as number)
+      } else texts.count.set(f, (texts.count.get(f) as number) + (counts[e] as number))
+    }
+    return texts
+  }
+}
+
+/** Decoded wide tokens by entry (first entry of each string only) and their merged counts. */
+interface WideTexts {
+  readonly text: Map<number, string>
+  readonly count: Map<number, number>
+}
+
+// Each hot loop of a drain is a function of its own: V8 compiles a loop that gets hot (on-stack
+// replacement) together with the code around it, and code that has not run yet has no type
+// feedback, so a following loop in the same function would throw the compiled code away.
+
+/** Entry counts from the slots (a sequential sweep), then empty slots. */
+function sweepCounts(slots: Int32Array, counts: Int32Array): void {
+  for (let p = 0; p < slots.length; p += STRIDE) if (slots[p + 1] !== 0) counts[slots[p + 7] as number] = slots[p + 2] as number
+  slots.fill(0)
+}
+
+/** Hands the entries to `sink` in entry order; returns how many went out (wide ones merge). */
+function emitTokens(sink: TokenSink, arena: Buffer, start: Int32Array, wide: Uint8Array, counts: Int32Array, texts: WideTexts | null): number {
+  const n = counts.length
+  let emitted = 0
+  for (let e = 0; e < n; e++) {
+    const at = start[e] as number
+    if (wide[e] !== 1) {
+      sink.token(arena, at, (start[e + 1] as number) - at, counts[e] as number, null)
+      emitted++
+    } else if (texts !== null) emitted += emitWide(texts, e, sink)
+  }
+  return emitted
+}
+
+/** Emits wide entry `e` if it is the first of its string: returns 1 if so, else 0. */
+function emitWide(texts: WideTexts, e: number, sink: TokenSink): number {
+  const text = texts.text.get(e)
+  if (text === undefined) return 0
+  const bytes = Buffer.from(text, 'utf8')
+  sink.token(bytes, 0, bytes.length, texts.count.get(e) as number, text)
+  return 1
+}
+
+/** Receives drained tokens (see ByteWordTable.drainBytes); `count` may pass int32 when merged. */
+export interface TokenSink {
+  token(key: Buffer, at: number, len: number, count: number, text: string | null): void
 }
