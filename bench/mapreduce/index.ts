@@ -3,6 +3,7 @@
 // (--parallel=2). Throughput is MB of input per second; the CPU table adds CPU seconds per MB
 // (all processes of a contender), which stays meaningful on a busy machine.
 //   npm run bench -- mapreduce [--size 200MB|2GB] [--rounds N] [--records N] [--workers N] [--only wordcount|sort]
+//                              [--peers mawk,duckdb,node] (word count peers to run; default all)
 import { execFileSync, spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -23,6 +24,7 @@ const rounds = Number(flag('rounds', '2'))
 const records = Number(flag('records', '1000000'))
 const workers = Number(flag('workers', '2'))
 const only = flag('only', 'all')
+const peers = flag('peers', 'node,mawk,duckdb').split(',')
 const sizeBytes = size === '2GB' ? 2 * 2 ** 30 : 200 * 2 ** 20
 const dataDir = join(tmpdir(), 'switchyard-bench-mr')
 const corpus = join(dataDir, `corpus-${size}.txt`)
@@ -172,7 +174,8 @@ if (only !== 'sort') generateCorpus(corpus, sizeBytes)
 if (only !== 'wordcount') generateRecords(recordsFile, records)
 mkdirSync(outDir, { recursive: true })
 const started = new Date().toISOString()
-if (only !== 'sort') await runBench({ name: `mapreduce-wordcount-${size}`, rounds, contenders: wcContenders, workloads: [wordcount] })
+const wcRun = wcContenders.filter((c, i) => i === 0 || peers.some((p) => c.name.startsWith(p)))
+if (only !== 'sort') await runBench({ name: `mapreduce-wordcount-${size}`, rounds, contenders: wcRun, workloads: [wordcount] })
 if (only !== 'wordcount') await runBench({ name: 'mapreduce-sort', rounds, contenders: sortContenders, workloads: [sort] })
 rmSync(outDir, { recursive: true, force: true })
 
