@@ -2,7 +2,8 @@
 // loop and DuckDB (2 threads); sort of gensort-style 100-byte records against GNU sort
 // (--parallel=2). Throughput is MB of input per second; the CPU table adds CPU seconds per MB
 // (all processes of a contender), which stays meaningful on a busy machine.
-//   npm run bench -- mapreduce [--size 200MB|2GB] [--rounds N] [--records N] [--workers N]
+//   npm run bench -- mapreduce [--size 200MB|2GB] [--rounds N] [--records N] [--workers N] [--only wordcount|sort]
+//                              [--peers mawk,duckdb,node] (word count peers to run; default all)
 import { execFileSync, spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -22,6 +23,8 @@ const size = flag('size', '200MB')
 const rounds = Number(flag('rounds', '2'))
 const records = Number(flag('records', '1000000'))
 const workers = Number(flag('workers', '2'))
+const only = flag('only', 'all')
+const peers = flag('peers', 'node,mawk,duckdb').split(',')
 const sizeBytes = size === '2GB' ? 2 * 2 ** 30 : 200 * 2 ** 20
 const dataDir = join(tmpdir(), 'switchyard-bench-mr')
 const corpus = join(dataDir, `corpus-${size}.txt`)
@@ -167,12 +170,13 @@ const sort: Workload<Ctx> = {
 
 ensurePeers()
 console.log(`generating data under ${dataDir} (cached between runs)`)
-generateCorpus(corpus, sizeBytes)
-generateRecords(recordsFile, records)
+if (only !== 'sort') generateCorpus(corpus, sizeBytes)
+if (only !== 'wordcount') generateRecords(recordsFile, records)
 mkdirSync(outDir, { recursive: true })
 const started = new Date().toISOString()
-const wc = await runBench({ name: `mapreduce-wordcount-${size}`, rounds, contenders: wcContenders, workloads: [wordcount] })
-const so = await runBench({ name: 'mapreduce-sort', rounds, contenders: sortContenders, workloads: [sort] })
+const wcRun = wcContenders.filter((c, i) => i === 0 || peers.some((p) => c.name.startsWith(p)))
+if (only !== 'sort') await runBench({ name: `mapreduce-wordcount-${size}`, rounds, contenders: wcRun, workloads: [wordcount] })
+if (only !== 'wordcount') await runBench({ name: 'mapreduce-sort', rounds, contenders: sortContenders, workloads: [sort] })
 rmSync(outDir, { recursive: true, force: true })
 
 const cpuLines = ['| workload | contender | CPU s per MB (median) |', '| --- | --- | --- |']
@@ -182,5 +186,3 @@ for (const [key, vals] of cpuTable) {
 }
 const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
 console.log(`\n${cpuLines.join('\n')}\n\nstarted ${started}; machine: ${machineLine()}; load average at end: ${loadavg}`)
-void wc
-void so

@@ -85,7 +85,8 @@ export async function compileAggregator(spec: AggregatorSpec): Promise<CompiledA
   }
 }
 
-const ENTRY_OVERHEAD = 64
+/** Bytes charged per distinct key besides its key and combiner (fused reducers replay the same accounting). */
+export const ENTRY_OVERHEAD = 64
 const BATCH = 4096
 
 interface Cursor {

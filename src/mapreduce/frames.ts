@@ -21,6 +21,16 @@ export function encodeFrame(values: readonly unknown[]): Buffer {
  * (fused/sort.ts) and may read them without creating strings; everyone else decodes them here.
  */
 export const RAW_FRAME = 0x80000000
+/**
+ * A raw count frame (two high bits of the length set) holds [string, number] pairs: per record
+ * the key's UTF-8 byte length, the key's UTF-8, the value (a non-negative safe integer), both
+ * numbers as unsigned LEB128 varints. The fused word count writes them (fused/word-count.ts)
+ * and its fused reducer sums them as bytes.
+ */
+export const RAW_COUNT_FRAME = 0xc0000000
+
+/** Body length of a frame from its length word. */
+export const frameBodyBytes = (word: number): number => (word >= RAW_COUNT_FRAME ? word - RAW_COUNT_FRAME : word >= RAW_FRAME ? word - RAW_FRAME : word)
 
 /** Decodes every frame in `buf` (which must hold whole frames), calling `each` with each array. */
 export function decodeFrames(buf: Uint8Array, each: (values: unknown[]) => void): void {
@@ -28,11 +38,49 @@ export function decodeFrames(buf: Uint8Array, each: (values: unknown[]) => void)
   let off = 0
   while (off + 4 <= b.length) {
     const word = b.readUInt32LE(off)
-    const len = word & 0x7fffffff
-    if (word >= RAW_FRAME) each(decodeRawPairs(b, off + 4, off + 4 + len))
-    else each(packr.unpack(b.subarray(off + 4, off + 4 + len)) as unknown[])
-    off += 4 + len
+    const end = off + 4 + frameBodyBytes(word)
+    if (word >= RAW_COUNT_FRAME) each(decodeRawCounts(b, off + 4, end))
+    else if (word >= RAW_FRAME) each(decodeRawPairs(b, off + 4, end))
+    else each(packr.unpack(b.subarray(off + 4, end)) as unknown[])
+    off = end
   }
+}
+
+function decodeRawCounts(b: Buffer, start: number, end: number): unknown[] {
+  const flat: unknown[] = []
+  const at = { offset: start }
+  while (at.offset < end) {
+    const kl = readVarint(b, at)
+    const k = at.offset
+    at.offset += kl
+    flat.push(b.toString('utf8', k, k + kl), readVarint(b, at))
+  }
+  return flat
+}
+
+/** Writes non-negative safe integer `v` as an unsigned LEB128 varint at `o`; returns the end offset. */
+export function writeVarint(b: Uint8Array, o: number, v: number): number {
+  while (v >= 0x80) {
+    b[o++] = (v % 0x80) | 0x80
+    v = Math.floor(v / 0x80)
+  }
+  b[o++] = v
+  return o
+}
+
+/** Reads an unsigned LEB128 varint at `at.offset` and moves past it. */
+export function readVarint(b: Uint8Array, at: { offset: number }): number {
+  let o = at.offset
+  let c = b[o++] as number
+  let v = c & 0x7f
+  let scale = 0x80
+  while (c >= 0x80) {
+    c = b[o++] as number
+    v += (c & 0x7f) * scale
+    scale *= 0x80
+  }
+  at.offset = o
+  return v
 }
 
 function decodeRawPairs(b: Buffer, start: number, end: number): string[] {

@@ -6,9 +6,12 @@ import { join } from 'node:path'
 import { compileAggregator, ExternalAggregator } from './aggregator.js'
 import { compileFn, type CompiledFn } from './closure.js'
 import { ExternalSorter } from './external-sort.js'
-import { decodeFrames, encodeFrame } from './frames.js'
+import { decodeFrames, encodeFrame, RAW_COUNT_FRAME } from './frames.js'
 import { compilePartitioner } from './partitioner.js'
-import { matchWordCount, runWordCount } from './fused/word-count.js'
+import { CountFrameSink, matchWordCount, runWordCount, StringSink } from './fused/word-count.js'
+import { RawFrameBuilders } from './fused/raw-frames.js'
+import { matchSumSave, runSumSave } from './fused/sum-save.js'
+import { warmUpWordCount } from './fused/warm-up.js'
 import { matchSortMap, matchSortReduce, runSortMap, runSortReduce } from './fused/sort.js'
 import type { ShuffleBlockStore, ShuffleFetcher } from './shuffle-store.js'
 import type { FnSpec, PlanInput, PlanNode, TaskDescription, TaskMetrics, TaskResult } from './task.js'
@@ -436,9 +439,14 @@ async function writeShuffle(ctx: TaskContext, output: Extract<TaskDescription['o
       }
     }
     const fusedWc = matchWordCount(task.plan, task.partition, output.combine)
-    if (fusedWc !== null) {
-      // Whole-stage fused word count (fused/word-count.ts): same pairs, byte-level loop.
-      runWordCount(fusedWc, budget / 2, c, (k, v) => { emit(k, v); c.recordsOut++ })
+    if (fusedWc !== null && output.partitioner.kind === 'hash') {
+      // Whole-stage fused word count (fused/word-count.ts): same pairs, byte-level loop, raw count frames.
+      await warmUpWordCount()
+      const frames = new RawFrameBuilders(writer, n, RAW_COUNT_FRAME, budget / 4)
+      runWordCount(fusedWc, budget / 2, c, new CountFrameSink(frames, n, fusedWc.value))
+      frames.finish()
+    } else if (fusedWc !== null) {
+      runWordCount(fusedWc, budget / 2, c, new StringSink(emit, fusedWc.value))
     } else if (output.combine !== undefined) {
       const agg = new ExternalAggregator(await compileAggregator(output.combine), budget / 2, ctx.spillDir)
       await ctx.drive(task.plan, task.partition, (x) => { const r = x as [unknown, unknown]; agg.insertValue(r[0], r[1]) })
@@ -472,6 +480,13 @@ async function writeSave(ctx: TaskContext, output: Extract<TaskDescription['outp
       // Whole-stage fused sort reduce side (fused/sort.ts); false = nothing written, run the generic path.
       const locations = task.shuffleInputs[fusedSort.shuffleId] ?? []
       if (await runSortReduce(fusedSort, locations, task.partition, ctx.services.fetcher, task.memoryBudgetBytes, fd, c)) return { kind: 'saved', file }
+    }
+    const fusedSum = matchSumSave(task.plan, output)
+    if (fusedSum !== null) {
+      // Fused reduce side of the word count (fused/sum-save.ts); false = nothing written, run the generic path.
+      const locations = task.shuffleInputs[fusedSum.shuffleId] ?? []
+      await warmUpWordCount()
+      if (await runSumSave(fusedSum, locations, task.partition, ctx.services.fetcher, task.memoryBudgetBytes, fd, c)) return { kind: 'saved', file }
     }
     let pending = ''
     for await (const b of ctx.compute(task.plan, task.partition)) {

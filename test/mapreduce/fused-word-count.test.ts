@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { toFnSpec } from '../../src/mapreduce/closure.js'
 import { Context } from '../../src/mapreduce/index.js'
-import { matchWordCount, runWordCount } from '../../src/mapreduce/fused/word-count.js'
+import { matchWordCount, runWordCount, StringSink } from '../../src/mapreduce/fused/word-count.js'
 import { ByteWordTable } from '../../src/mapreduce/fused/word-table.js'
 import { isNonEmptyFilter, isPairConcat, isSum, pairWithConstant, sliceKeyValue, splitSeparator } from '../../src/mapreduce/fused/shapes.js'
 import { planSplits, readSplitLines } from '../../src/mapreduce/text-input.js'
@@ -43,8 +43,8 @@ async function reference(splits: readonly TextSplit[], sep: string, skipEmpty: b
 
 function fused(splits: readonly TextSplit[], sep: string, skipEmpty: boolean, value: number, budgetBytes = 1 << 30): { pairs: [string, number][]; lines: number } {
   const out: [string, number][] = []
-  const counters = { recordsIn: 0, bytesRead: 0 }
-  runWordCount({ splits, sep: sep.charCodeAt(0), skipEmpty, value }, budgetBytes, counters, (k, v) => out.push([k, v]))
+  const counters = { recordsIn: 0, recordsOut: 0, bytesRead: 0 }
+  runWordCount({ splits, sep: sep.charCodeAt(0), skipEmpty, value }, budgetBytes, counters, new StringSink((k, v) => out.push([k, v]), value))
   return { pairs: out, lines: counters.recordsIn }
 }
 
@@ -95,6 +95,33 @@ test('keys with colliding hashes and table growth: counts stay exact; early drai
   const got2: [string, number][] = []
   t.drain((k, n) => got2.push([k, n]))
   assert.deepEqual(got2, [['costarring', 2], ['liquid', 2], ['declinate', 2], ['macallums', 2], ['altarage', 2], ['zinke', 2]])
+  // Pairs with the same 32-bit table hash (found by search): 7-byte tokens, kept apart by the
+  // inline words, and 24-byte tokens with the same first 16 bytes, kept apart by the arena bytes.
+  const t3 = new ByteWordTable()
+  t3.addLines(Buffer.from('iualanh lztnhmr ponmlkjihgfedcbackgytctb ponmlkjihgfedcbawxmyznuo ponmlkjihgfedcbackgytctb iualanh'), 32, true)
+  const got3: [string, number][] = []
+  t3.drain((k, n) => got3.push([k, n]))
+  assert.deepEqual(got3, [['iualanh', 2], ['lztnhmr', 1], ['ponmlkjihgfedcbackgytctb', 2], ['ponmlkjihgfedcbawxmyznuo', 1]])
+})
+
+test('tokens around the 16 inline bytes: equal prefixes, NUL bytes and chunk ends count apart', () => {
+  // Words over {a, b, NUL} of 0-40 bytes share long prefixes; each chunk is a view that ends right
+  // after its text, so tokens near the end take the path that reads no byte past the chunk.
+  const word = fc.array(fc.constantFrom('a', 'b', '\0'), { maxLength: 40 }).map((cs) => cs.join(''))
+  fc.assert(
+    fc.property(fc.array(fc.array(word, { minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 20 }), (lines) => {
+      const t = new ByteWordTable()
+      const want = new Map<string, number>()
+      for (const line of lines) {
+        t.addLines(Buffer.from(line.join(' '), 'latin1'), 32, false)
+        for (const w of line) want.set(w, (want.get(w) ?? 0) + 1)
+      }
+      const got: [string, number][] = []
+      t.drain((k, n) => got.push([k, n]))
+      assert.deepEqual(got, [...want])
+    }),
+    { numRuns: 300 },
+  )
 })
 
 test('a line longer than the read buffer and a file without a final newline', async () => {

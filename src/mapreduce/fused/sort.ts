@@ -7,10 +7,11 @@
 // byte slice and byte order equals JS string order); a chunk with any other byte makes the map
 // task start over on the generic path, and a reducer that meets a msgpack frame does the same.
 import { isAscii } from 'node:buffer'
-import { writeSync } from 'node:fs'
-import { RAW_FRAME } from '../frames.js'
+import { RAW_COUNT_FRAME, RAW_FRAME } from '../frames.js'
 import type { MapOutputWriter, ShuffleFetcher } from '../shuffle-store.js'
 import { readSplitBytes } from '../text-input.js'
+import { OutBuffer } from './out-buffer.js'
+import { RawFrameBuilders } from './raw-frames.js'
 import type { MapOutputLocation, PlanNode, TaskOutput, TextSplit } from '../task.js'
 import { isPairConcat, sliceKeyValue } from './shapes.js'
 
@@ -53,14 +54,6 @@ function compareBytes(a: Uint8Array, b: Uint8Array, from: number, to: number): n
   return a.length - (to - from)
 }
 
-/** Growing per-partition buffer of raw records, appended to the map output as ~1 MB frames. */
-class RawFrameBuilder {
-  buf = Buffer.allocUnsafe(1 << 16)
-  len = 4
-}
-
-const FRAME_BYTES = 1 << 20
-
 export interface SortCounters {
   recordsIn: number
   recordsOut: number
@@ -73,20 +66,11 @@ export interface SortCounters {
  */
 export function runSortMap(m: FusedSortMap, writer: MapOutputWriter, flushAboveBytes: number, counters: SortCounters): boolean {
   const n = m.partitions
-  const builders = Array.from({ length: n }, () => new RawFrameBuilder())
+  const frames = new RawFrameBuilders(writer, n, RAW_FRAME, flushAboveBytes)
   const bounds = m.bounds
   const nb = bounds.length
   const asc = m.ascending
   const K = m.keyChars
-  const emitFrame = (r: number, b: RawFrameBuilder): void => {
-    b.buf.writeUInt32LE(b.len - 4 + RAW_FRAME, 0)
-    // (Buffer.from(view) would copy byte by byte through the array-like path.)
-    const frame = Buffer.allocUnsafe(b.len)
-    b.buf.copy(frame, 0, 0, b.len)
-    writer.append(r, frame)
-    b.len = 4
-    if (writer.bufferedBytes > flushAboveBytes) writer.flush()
-  }
   const onBytes = (x: number): void => { counters.bytesRead += x }
   for (const split of m.splits) {
     for (const chunk of readSplitBytes(split, onBytes)) {
@@ -107,18 +91,13 @@ export function runSortMap(m: FusedSortMap, writer: MapOutputWriter, flushAboveB
           else hi = mid
         }
         const r = asc ? lo : n - 1 - lo
-        const b = builders[r] as RawFrameBuilder
         const need = 8 + (e - start)
-        if (b.len + need > b.buf.length) {
-          const bigger = Buffer.allocUnsafe(Math.max(b.buf.length * 2, b.len + need))
-          b.buf.copy(bigger, 0, 0, b.len)
-          b.buf = bigger
-        }
-        b.buf.writeUInt32LE(ke - start, b.len)
-        b.buf.writeUInt32LE(e - ke, b.len + 4)
-        copyBytes(chunk, start, e, b.buf, b.len + 8)
-        b.len += need
-        if (b.len >= FRAME_BYTES) emitFrame(r, b)
+        const buf = frames.reserve(r, need)
+        const at = frames.offset(r)
+        buf.writeUInt32LE(ke - start, at)
+        buf.writeUInt32LE(e - ke, at + 4)
+        copyBytes(chunk, start, e, buf, at + 8)
+        frames.advance(r, need)
         counters.recordsIn++
         counters.recordsOut++
         if (nl < 0) break
@@ -126,10 +105,7 @@ export function runSortMap(m: FusedSortMap, writer: MapOutputWriter, flushAboveB
       }
     }
   }
-  for (let r = 0; r < n; r++) {
-    const b = builders[r] as RawFrameBuilder
-    if (b.len > 4) emitFrame(r, b)
-  }
+  frames.finish()
   return true
 }
 
@@ -178,7 +154,7 @@ export async function runSortReduce(
       let off = 0
       while (off + 4 <= chunk.length) {
         const word = chunk.readUInt32LE(off)
-        if (word < RAW_FRAME) return false
+        if (word < RAW_FRAME || word >= RAW_COUNT_FRAME) return false
         const end = off + 4 + (word - RAW_FRAME)
         for (let o = off + 4; o < end; o += 8 + chunk.readUInt32LE(o) + chunk.readUInt32LE(o + 4)) where.push(ci, o)
         off = end
@@ -187,32 +163,22 @@ export async function runSortReduce(
   }
   const n = where.length >> 1
   const order = sortRecords(chunks, where, n, m.ascending)
-  // Lines go out through one reused buffer.
-  const out = outBuffer()
-  let w = 0
-  const flush = (): void => {
-    let off = 0
-    while (off < w) off += writeSync(fd, out, off, w - off)
-    w = 0
-  }
+  const out = new OutBuffer(fd)
   for (let i = 0; i < n; i++) {
     const x = order[i] as number
     const c = chunks[where[2 * x] as number] as Buffer
     const o = where[2 * x + 1] as number
     const len = c.readUInt32LE(o) + c.readUInt32LE(o + 4)
-    if (w + len + 1 > out.length) {
-      flush()
-      if (len + 1 > out.length) {
-        writeSync(fd, c, o + 8, len)
-        writeSync(fd, NEWLINE)
-        continue
-      }
+    if (!out.room(len + 1)) {
+      out.direct(c.subarray(o + 8, o + 8 + len))
+      out.direct(NEWLINE)
+      continue
     }
-    copyBytes(c, o + 8, o + 8 + len, out, w)
-    w += len
-    out[w++] = 10
+    copyBytes(c, o + 8, o + 8 + len, out.buf, out.len)
+    out.len += len
+    out.buf[out.len++] = 10
   }
-  flush()
+  out.flush()
   counters.recordsOut += n
   counters.shuffleReadBytes += total
   return true
@@ -274,5 +240,3 @@ function sortRecords(chunks: readonly Buffer[], where: readonly number[], n: num
   }
   return order
 }
-let sharedOut: Buffer | null = null
-const outBuffer = (): Buffer => (sharedOut ??= Buffer.allocUnsafe(1 << 20))
