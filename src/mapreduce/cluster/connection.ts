@@ -5,6 +5,7 @@ import type { Socket } from 'node:net'
 import { Packr } from 'msgpackr'
 import { ClusterError, ClusterErrorCodes } from './errors.js'
 import { FrameDecoder, encodeFrame } from './frame.js'
+import { protectLoneSurrogates } from '../utf16-strings.js'
 
 export const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' })
 
@@ -113,7 +114,8 @@ export class Connection {
   /** Sends one message; false means the socket buffer is full (await drained() before more). */
   send(msg: Message): boolean {
     if (this.#closed) return false
-    const [header, payload] = encodeFrame(packr.pack(msg))
+    // Results and broadcast values are user data: keep lone surrogates (see utf16-strings.ts).
+    const [header, payload] = encodeFrame(packr.pack(protectLoneSurrogates(msg)))
     // Batch writes: one cork per event-loop turn, uncorked on the next tick.
     if (!this.#corked) {
       this.#corked = true

@@ -102,3 +102,13 @@ test('a silent peer times out in the handshake', async (t) => {
   await new Promise<void>((r) => sock.on('close', () => r()))
   assert.equal((failures[0] as { code?: string } | undefined)?.code, 'ERR_CLUSTER_HANDSHAKE_TIMEOUT')
 })
+
+test('messages carry strings with lone UTF-16 surrogates unchanged (task results are user data)', async (t) => {
+  const { server: s, port } = await server('k', (c) => c.handle('echo', (m) => ({ v: m.v })))
+  t.after(() => s.close())
+  const c = await openConnection('127.0.0.1', port, 'worker', { ...base, secret: 'k' })
+  t.after(() => c.close())
+  c.start()
+  const v = ['\ud800', { ['key\udfff']: ['x\udbffy', 1] }, 'ok 😀']
+  assert.deepEqual((await c.request({ t: 'echo', v })).v, v)
+})
