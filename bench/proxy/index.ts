@@ -1,6 +1,7 @@
 // bench/proxy: wrk through switchyard proxy, nginx, HAProxy, http-proxy and @fastify/http-proxy to
 // one nginx `return 200` origin; one worker/process each, keep-alive; small body, 100 KiB body, TLS.
 // Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
+// [--only <workload name prefix: small, 100, tls>,...] [--contenders <name part>,...] [--skip-scaling]
 import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '64' },
     only: { type: 'string' },
+    contenders: { type: 'string' },
     'skip-scaling': { type: 'boolean' },
   },
 })
@@ -236,13 +238,16 @@ const workloads: Workload<Ctx>[] = [
 ]
 const named = workloads
 const only = values.only?.split(',')
-const selected = only === undefined ? named : named.filter((w) => only.some((o) => w.name.includes(o)))
+const selected = only === undefined ? named : named.filter((w) => only.some((o) => w.name === o || w.name.startsWith(`${o} `)))
+// Quick A/B runs: only the contenders whose name contains one of the parts (ours always first).
+const pick = values.contenders?.split(',')
+const chosen = <T extends { name: string }>(cs: T[]): T[] => (pick === undefined ? cs : cs.filter((c, i) => i === 0 || pick.some((p) => c.name.includes(p))))
 
 try {
   await runBench<Ctx>({
     name: 'proxy',
     rounds: ROUNDS,
-    contenders: [oursContender('switchyard', 1), nginxContender('nginx', 1), haproxy, nodePeer('http-proxy', 'http-proxy.mjs'), nodePeer('@fastify/http-proxy', 'fastify-proxy.mjs')].map(warmed),
+    contenders: chosen([oursContender('switchyard', 1), nginxContender('nginx', 1), haproxy, nodePeer('http-proxy', 'http-proxy.mjs'), nodePeer('@fastify/http-proxy', 'fastify-proxy.mjs')]).map(warmed),
     workloads: selected,
   })
   if (values['skip-scaling'] !== true) {
