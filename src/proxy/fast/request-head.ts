@@ -109,7 +109,8 @@ export function parseRequestHead(buf: Buffer, start: number, limits: HeadLimits,
   return { method, url, headers, rawHeaders, end, close }
 }
 
-function trimOws(s: string): string {
+/** Strips optional whitespace (SP / HTAB) around a field value. */
+export function trimOws(s: string): string {
   let a = 0
   let b = s.length
   while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++
