@@ -195,7 +195,11 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
     id = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID()
   }
   const ctx = new RequestContext(gen, req, res, id, peer, clientIp, hostOf(req), listener.name, listener.tls)
-  res.once('close', () => {
+  // on + a flag rather than once: no once-wrapper and no listener removal per request.
+  let closed = false
+  res.on('close', () => {
+    if (closed) return
+    closed = true
     ctx.done = true
     finishLog(deps, ctx)
     gen.leave()
@@ -260,7 +264,9 @@ function route(deps: CoreDeps, ctx: RequestContext): void {
 }
 
 function selectAndForward(deps: CoreDeps, ctx: RequestContext): void {
-  for (const h of ctx.gen.selectPool) {
+  const hooks = ctx.gen.selectPool
+  for (let i = 0; i < hooks.length; i++) {
+    const h = hooks[i] as ProxyHooks
     try {
       const name = h.selectPool?.(ctx)
       if (name !== undefined && ctx.gen.pools.has(name)) {

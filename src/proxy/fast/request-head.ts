@@ -118,9 +118,11 @@ export function trimOws(s: string): string {
   return a === 0 && b === s.length ? s : s.slice(a, b)
 }
 
-function hasToken(value: string, token: string): boolean {
+/** Whether a comma-separated field value (Connection) lists `token` (lower case). */
+export function hasToken(value: string, token: string): boolean {
   const v = value.toLowerCase()
   if (v === token) return true
+  if (!v.includes(token)) return false
   for (const t of v.split(',')) if (t.trim() === token) return true
   return false
 }

@@ -5,7 +5,7 @@
 // head it can write verbatim; dispatch() returns false for anything else (undici sends those).
 import { connect, type Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
-import { trimOws } from './request-head.js'
+import { hasToken, trimOws } from './request-head.js'
 
 export interface FastUpstreamOptions {
   host: string
@@ -380,13 +380,12 @@ class UpConn {
     while (pos < text.length) {
       let next = text.indexOf('\r\n', pos)
       if (next < 0) next = text.length
-      const line = text.slice(pos, next)
-      pos = next + 2
-      const colon = line.indexOf(':')
-      if (colon <= 0) return this.#protocol('bad header line')
-      const name = line.slice(0, colon)
+      const colon = text.indexOf(':', pos)
+      if (colon <= pos || colon > next) return this.#protocol('bad header line')
+      const name = text.slice(pos, colon)
       if (!TOKEN_RE.test(name)) return this.#protocol('bad header name')
-      const value = trimOws(line.slice(colon + 1))
+      const value = trimOws(text.slice(colon + 1, next))
+      pos = next + 2
       if (BAD_VALUE_RE.test(value)) return this.#protocol('bad header value')
       const lower = name.toLowerCase()
       if (lower === 'content-length') {
@@ -397,7 +396,7 @@ class UpConn {
         if (te !== undefined) return this.#protocol('repeated transfer-encoding')
         te = value.toLowerCase()
       } else if (lower === 'connection') {
-        for (const t of value.toLowerCase().split(',')) if (t.trim() === 'close') this.#keepAlive = false
+        if (hasToken(value, 'close')) this.#keepAlive = false
       }
       add(headers, lower, value)
     }
