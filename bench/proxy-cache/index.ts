@@ -2,7 +2,7 @@
 // RFC 9111 cache and through nginx proxy_cache; the origin (nginx) is hit once per contender, every
 // measured request is a cache hit. Objects of 1 KiB and 100 KiB, one worker/process each. A bare
 // node:http server answering the same bytes from memory shows the ceiling of any Node.js server.
-// Usage: npm run bench -- proxy-cache [--rounds 3] [--duration 8] [--connections 50] [--node-args "<node flags for ours>"]
+// Usage: npm run bench -- proxy-cache [--rounds 3] [--duration 8] [--connections 50] [--node-args="<node flags for ours>"]
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -2,7 +2,7 @@
 // one nginx `return 200` origin; one worker/process each, keep-alive; small body, 100 KiB body, TLS.
 // Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
 // [--only <workload name prefix: small, 100, tls>,...] [--contenders <name part>,...] [--skip-scaling]
-// [--node-args "<node flags for ours only>"]
+// [--node-args="<node flags for ours only>"] (with "=": the value starts with a dash)
 import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
