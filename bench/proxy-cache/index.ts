@@ -2,14 +2,14 @@
 // RFC 9111 cache and through nginx proxy_cache; the origin (nginx) is hit once per contender, every
 // measured request is a cache hit. Objects of 1 KiB and 100 KiB, one worker/process each. A bare
 // node:http server answering the same bytes from memory shows the ceiling of any Node.js server.
-// Usage: npm run bench -- proxy-cache [--rounds 3] [--duration 8] [--connections 50]
+// Usage: npm run bench -- proxy-cache [--rounds 3] [--duration 8] [--connections 50] [--node-args="<node flags for ours>"]
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { runBench, type Contender, type Workload } from '../lib/harness.js'
-import { ensureInstalled, freePort, spawnServer, startNginx, startNginxOrigin, startSwitchyard, stopChild, wrk, wrkScript } from './lib.js'
+import { ensureInstalled, freePort, nodeArgs, spawnServer, startNginx, startNginxOrigin, startSwitchyard, stopChild, wrk, wrkScript } from './lib.js'
 
 const here = new URL('.', import.meta.url).pathname
 
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '8' },
     connections: { type: 'string', default: '50' },
+    'node-args': { type: 'string' },
   },
 })
 const ROUNDS = Number(values.rounds)
@@ -69,6 +70,7 @@ limits: {maxRequestsPerConnection: 0}
 accessLog: {enabled: false}
 headers: {requestId: false}
 `,
+      nodeArgs(values['node-args']),
     )
     await warm(s.url)
     return { pid: s.pid, ctx: { url: s.url }, stop: s.stop }

@@ -1,18 +1,19 @@
 // bench/proxy: wrk through switchyard proxy, nginx, HAProxy, http-proxy and @fastify/http-proxy to
 // one nginx `return 200` origin; one worker/process each, keep-alive; small body, 100 KiB body, TLS.
 // Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
+// [--only <workload name prefix: small, 100, tls>,...] [--contenders <name part>,...] [--skip-scaling]
+// [--node-args="<node flags for ours only>"] (with "=": the value starts with a dash)
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generate } from 'selfsigned'
 import { newHistogram, runBench, type Contender, type RunningServer, type Sample, type Workload } from '../lib/harness.js'
 import { ensureInstalled } from '../lib/install.js'
-import { spawnServer as spawnWithin, startNginxOrigin, stopChild } from '../proxy-cache/lib.js'
+import { nodeArgs, oursCommand, spawnServer as spawnWithin, startNginxOrigin, stopChild } from '../proxy-cache/lib.js'
 import { freePort, waitForPort } from '../lib/net.js'
 
-const root = new URL('../..', import.meta.url).pathname
 const here = new URL('.', import.meta.url).pathname
 const { values } = parseArgs({
   options: {
@@ -20,7 +21,9 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '64' },
     only: { type: 'string' },
+    contenders: { type: 'string' },
     'skip-scaling': { type: 'boolean' },
+    'node-args': { type: 'string' },
   },
 })
 const ROUNDS = Number(values.rounds)
@@ -35,13 +38,7 @@ if (spawnSync('test', ['-d', join(here, 'node_modules/@fastify/http-proxy')]).st
   spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })
 }
 
-// Ours runs as compiled JavaScript (like an installed package), not through tsx: compile src/ into
-// .tmp/ (tsc emits even if an unrelated file has type errors). Falls back to tsx if that fails.
-const DIST = join(root, '.tmp', 'bench-proxy-dist')
-rmSync(DIST, { recursive: true, force: true })
-spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', DIST, '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'ignore' })
-const OURS_CMD = existsSync(join(DIST, 'cli/run.js')) ? [join(DIST, 'cli/run.js')] : ['--import', 'tsx', 'src/cli/run.ts']
-console.log(`ours runs as: node ${OURS_CMD.join(' ')}`)
+const OURS_CMD = [...nodeArgs(values['node-args']), ...oursCommand()]
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-bench-proxy-'))
 // nginx workers run as another user: they must be able to read the 100 KiB file.
@@ -236,13 +233,16 @@ const workloads: Workload<Ctx>[] = [
 ]
 const named = workloads
 const only = values.only?.split(',')
-const selected = only === undefined ? named : named.filter((w) => only.some((o) => w.name.includes(o)))
+const selected = only === undefined ? named : named.filter((w) => only.some((o) => w.name === o || w.name.startsWith(`${o} `)))
+// Quick A/B runs: only the contenders whose name contains one of the parts (ours always first).
+const pick = values.contenders?.split(',')
+const chosen = <T extends { name: string }>(cs: T[]): T[] => (pick === undefined ? cs : cs.filter((c, i) => i === 0 || pick.some((p) => c.name.includes(p))))
 
 try {
   await runBench<Ctx>({
     name: 'proxy',
     rounds: ROUNDS,
-    contenders: [oursContender('switchyard', 1), nginxContender('nginx', 1), haproxy, nodePeer('http-proxy', 'http-proxy.mjs'), nodePeer('@fastify/http-proxy', 'fastify-proxy.mjs')].map(warmed),
+    contenders: chosen([oursContender('switchyard', 1), nginxContender('nginx', 1), haproxy, nodePeer('http-proxy', 'http-proxy.mjs'), nodePeer('@fastify/http-proxy', 'fastify-proxy.mjs')]).map(warmed),
     workloads: selected,
   })
   if (values['skip-scaling'] !== true) {

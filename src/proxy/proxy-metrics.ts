@@ -1,38 +1,54 @@
-// Prometheus metrics of the proxy, per route and per upstream server. Children (label sets) are
-// cached so the hot path does one Map lookup and a counter add, not a label hash per request.
+// Prometheus metrics of the proxy, per route and per upstream server. The request path counts into
+// plain-number cells (metric-cells.ts) looked up by name; prom-client reads them at scrape time.
 import { Counter, Gauge, Histogram, type Registry } from '../internal/metrics.js'
+import { CounterCell, CounterCells, HistogramCells, type HistogramCell } from './metric-cells.js'
 import type { UpstreamPool } from './upstream-pool.js'
 
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
-interface Child {
-  inc(v?: number): void
+interface Series {
+  classes: CounterCell[]
+  duration: HistogramCell
 }
-interface HistChild {
-  observe(v: number): void
+
+/** Cells of one registry: every ProxyMetrics on it counts into the same ones, like into the same metrics. */
+interface Cells {
+  requests: CounterCells
+  upstream: CounterCells
+  duration: HistogramCells
+  upstreamDuration: HistogramCells
+  routes: Map<string, Series>
+  /** pool name, then server id */
+  servers: Map<string, Map<string, Series>>
+}
+
+const cellsByRegistry = new WeakMap<Registry, Cells>()
+
+function classIndex(status: number): number {
+  return Math.min(4, Math.max(0, Math.floor(status / 100) - 1))
 }
 
 export class ProxyMetrics {
-  readonly #requests: Counter<'route' | 'class'>
-  readonly #upstream: Counter<'pool' | 'server' | 'class'>
   readonly #upstreamErrors: Counter<'pool' | 'server' | 'kind'>
-  readonly #duration: Histogram<'route'>
-  readonly #upstreamDuration: Histogram<'pool' | 'server'>
   readonly connections: Gauge<'listener'>
-  readonly #routeChildren = new Map<string, Child[]>()
-  readonly #serverChildren = new Map<string, Child[]>()
-  readonly #durationChildren = new Map<string, HistChild>()
-  readonly #upstreamDurationChildren = new Map<string, HistChild>()
+  readonly #cells: Cells
   #pools: () => Iterable<UpstreamPool> = () => []
 
   constructor(registry: Registry) {
     const get = <M>(name: string, make: () => M): M => (registry.getSingleMetric(name) as M | undefined) ?? make()
-    this.#requests = get('switchyard_proxy_requests_total', () => new Counter({ name: 'switchyard_proxy_requests_total', help: 'Client requests by route and status class', labelNames: ['route', 'class'], registers: [registry] }))
-    this.#upstream = get('switchyard_proxy_upstream_responses_total', () => new Counter({ name: 'switchyard_proxy_upstream_responses_total', help: 'Upstream responses by server and status class', labelNames: ['pool', 'server', 'class'], registers: [registry] }))
+    let cells = cellsByRegistry.get(registry)
+    if (cells === undefined) {
+      cells = { requests: new CounterCells(), upstream: new CounterCells(), duration: new HistogramCells(BUCKETS), upstreamDuration: new HistogramCells(BUCKETS), routes: new Map(), servers: new Map() }
+      cellsByRegistry.set(registry, cells)
+    }
+    const c = cells
+    this.#cells = c
+    get('switchyard_proxy_requests_total', () => new Counter({ name: 'switchyard_proxy_requests_total', help: 'Client requests by route and status class', labelNames: ['route', 'class'], registers: [registry], collect: c.requests.collector() }))
+    get('switchyard_proxy_upstream_responses_total', () => new Counter({ name: 'switchyard_proxy_upstream_responses_total', help: 'Upstream responses by server and status class', labelNames: ['pool', 'server', 'class'], registers: [registry], collect: c.upstream.collector() }))
     this.#upstreamErrors = get('switchyard_proxy_upstream_errors_total', () => new Counter({ name: 'switchyard_proxy_upstream_errors_total', help: 'Upstream failures without a response (connect, reset, timeout)', labelNames: ['pool', 'server', 'kind'], registers: [registry] }))
-    this.#duration = get('switchyard_proxy_request_duration_seconds', () => new Histogram({ name: 'switchyard_proxy_request_duration_seconds', help: 'Time from request arrival to response end, by route', labelNames: ['route'], buckets: BUCKETS, registers: [registry] }))
-    this.#upstreamDuration = get('switchyard_proxy_upstream_header_seconds', () => new Histogram({ name: 'switchyard_proxy_upstream_header_seconds', help: 'Time from dispatch to upstream response headers, by server', labelNames: ['pool', 'server'], buckets: BUCKETS, registers: [registry] }))
+    get('switchyard_proxy_request_duration_seconds', () => new Histogram({ name: 'switchyard_proxy_request_duration_seconds', help: 'Time from request arrival to response end, by route', labelNames: ['route'], buckets: BUCKETS, registers: [registry], collect: c.duration.collector('switchyard_proxy_request_duration_seconds') }))
+    get('switchyard_proxy_upstream_header_seconds', () => new Histogram({ name: 'switchyard_proxy_upstream_header_seconds', help: 'Time from dispatch to upstream response headers, by server', labelNames: ['pool', 'server'], buckets: BUCKETS, registers: [registry], collect: c.upstreamDuration.collector('switchyard_proxy_upstream_header_seconds') }))
     this.connections = get('switchyard_proxy_client_connections', () => new Gauge({ name: 'switchyard_proxy_client_connections', help: 'Open client connections by listener', labelNames: ['listener'], registers: [registry] }))
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this
@@ -64,34 +80,30 @@ export class ProxyMetrics {
   }
 
   request(route: string, status: number, seconds: number): void {
-    let c = this.#routeChildren.get(route)
-    if (c === undefined) {
-      c = CLASSES.map((k) => this.#requests.labels(route, k))
-      this.#routeChildren.set(route, c)
+    const c = this.#cells
+    let r = c.routes.get(route)
+    if (r === undefined) {
+      r = { classes: CLASSES.map((k) => new CounterCell({ route, class: k })), duration: c.duration.cell({ route }) }
+      c.routes.set(route, r)
     }
-    c[Math.min(4, Math.max(0, Math.floor(status / 100) - 1))]?.inc()
-    let h = this.#durationChildren.get(route)
-    if (h === undefined) {
-      h = this.#duration.labels(route)
-      this.#durationChildren.set(route, h)
-    }
-    h.observe(seconds)
+    c.requests.inc(r.classes[classIndex(status)] as CounterCell)
+    c.duration.observe(r.duration, seconds)
   }
 
   upstream(pool: string, server: string, status: number, headerSeconds: number): void {
-    const key = `${pool}\u0000${server}`
-    let c = this.#serverChildren.get(key)
-    if (c === undefined) {
-      c = CLASSES.map((k) => this.#upstream.labels(pool, server, k))
-      this.#serverChildren.set(key, c)
+    const c = this.#cells
+    let byServer = c.servers.get(pool)
+    if (byServer === undefined) {
+      byServer = new Map()
+      c.servers.set(pool, byServer)
     }
-    c[Math.min(4, Math.max(0, Math.floor(status / 100) - 1))]?.inc()
-    let h = this.#upstreamDurationChildren.get(key)
-    if (h === undefined) {
-      h = this.#upstreamDuration.labels(pool, server)
-      this.#upstreamDurationChildren.set(key, h)
+    let s = byServer.get(server)
+    if (s === undefined) {
+      s = { classes: CLASSES.map((k) => new CounterCell({ pool, server, class: k })), duration: c.upstreamDuration.cell({ pool, server }) }
+      byServer.set(server, s)
     }
-    h.observe(headerSeconds)
+    c.upstream.inc(s.classes[classIndex(status)] as CounterCell)
+    c.upstreamDuration.observe(s.duration, headerSeconds)
   }
 
   upstreamError(pool: string, server: string, kind: string): void {

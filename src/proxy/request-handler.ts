@@ -50,19 +50,19 @@ export function hookFailed(deps: CoreDeps, ctx: RequestContext, err: unknown): v
   sendError(ctx, 500, ProxyErrorCodes.HOOK_FAILED, 'a proxy plugin failed')
 }
 
+type HookCall = (h: ProxyHooks, ctx: RequestContext) => HookResult | Promise<HookResult>
+type Next = (deps: CoreDeps, ctx: RequestContext) => void
+
+// The hot phases' calls are module functions, not per-request closures.
+const callOnRequest: HookCall = (h, ctx) => h.onRequest?.(ctx)
+const callOnRoute: HookCall = (h, ctx) => h.onRoute?.(ctx)
+
 /** Runs one hook phase; `next` continues the pipeline unless a hook answered. Sync when hooks are. */
-function runPhase(
-  deps: CoreDeps,
-  ctx: RequestContext,
-  hooks: readonly ProxyHooks[],
-  call: (h: ProxyHooks) => HookResult | Promise<HookResult>,
-  next: () => void,
-  from = 0,
-): void {
+function runPhase(deps: CoreDeps, ctx: RequestContext, hooks: readonly ProxyHooks[], call: HookCall, next: Next, from = 0): void {
   for (let i = from; i < hooks.length; i++) {
     let r: HookResult | Promise<HookResult>
     try {
-      r = call(hooks[i] as ProxyHooks)
+      r = call(hooks[i] as ProxyHooks, ctx)
     } catch (err) {
       hookFailed(deps, ctx, err)
       return
@@ -82,7 +82,7 @@ function runPhase(
       return
     }
   }
-  next()
+  next(deps, ctx)
 }
 
 export function sendError(ctx: RequestContext, status: number, code: string, message: string): void {
@@ -195,7 +195,11 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
     id = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID()
   }
   const ctx = new RequestContext(gen, req, res, id, peer, clientIp, hostOf(req), listener.name, listener.tls)
-  res.once('close', () => {
+  // on + a flag rather than once: no once-wrapper and no listener removal per request.
+  let closed = false
+  res.on('close', () => {
+    if (closed) return
+    closed = true
     ctx.done = true
     finishLog(deps, ctx)
     gen.leave()
@@ -210,7 +214,7 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
     return
   }
   if (gen.onRequest.length === 0) route(deps, ctx)
-  else runPhase(deps, ctx, gen.onRequest, (h) => h.onRequest?.(ctx), () => route(deps, ctx))
+  else runPhase(deps, ctx, gen.onRequest, callOnRequest, route)
 }
 
 function buildUpstreamHeaders(ctx: RequestContext): Record<string, string | string[]> {
@@ -256,11 +260,13 @@ function route(deps: CoreDeps, ctx: RequestContext): void {
   // onRoute never pays for hop-by-hop filtering and forwarding headers.
   ctx.deferUpstreamHeaders(buildUpstreamHeaders)
   if (gen.onRoute.length === 0 && gen.selectPool.length === 0) forward(deps, ctx, undefined, 0)
-  else runPhase(deps, ctx, gen.onRoute, (hk) => hk.onRoute?.(ctx), () => selectAndForward(deps, ctx))
+  else runPhase(deps, ctx, gen.onRoute, callOnRoute, selectAndForward)
 }
 
 function selectAndForward(deps: CoreDeps, ctx: RequestContext): void {
-  for (const h of ctx.gen.selectPool) {
+  const hooks = ctx.gen.selectPool
+  for (let i = 0; i < hooks.length; i++) {
+    const h = hooks[i] as ProxyHooks
     try {
       const name = h.selectPool?.(ctx)
       if (name !== undefined && ctx.gen.pools.has(name)) {

@@ -81,7 +81,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#onClose = () => {
       if (!this.#finished) this.#controller?.abort(Object.assign(new Error('client closed the connection'), { code: 'UND_ERR_ABORTED' }))
     }
-    ctx.res.once('close', this.#onClose)
+    // Removed in #finish; the handler does nothing once finished, so no once-wrapper is needed.
+    ctx.res.on('close', this.#onClose)
     const opts: Dispatcher.DispatchOptions = {
       origin: server.origin,
       path: ctx.upstreamPath,

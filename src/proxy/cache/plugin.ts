@@ -3,7 +3,8 @@
 // requests, and collapses concurrent misses; onResponse stores (body tee), merges 304s, serves
 // stale-if-error and invalidates after unsafe methods. X-Cache: HIT|MISS|STALE|BYPASS, Age.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { Counter, type Registry } from '../../internal/metrics.js'
+import type { Registry } from '../../internal/metrics.js'
+import { oneLabelCounter, type OneLabelCounter } from '../metric-cells.js'
 import { HANDLED, type BodyObserver, type HookResult, type ProxyHooks, type ProxyPlugin, type ProxyRequestContext } from '../hooks.js'
 import { parseCacheControl } from './cache-control.js'
 import { flatHeaders, HttpCache, isUnsafeMethod, type CacheRequest, type Lookup } from './http-cache.js'
@@ -28,30 +29,34 @@ interface RequestState {
 interface Shared {
   key: string
   cache: HttpCache
-  results: Counter<'result'>
+  results: OneLabelCounter
 }
 
 type CacheHooks = ProxyHooks & { [STATE]: Shared }
 
 const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-range', 'range', 'if-match', 'if-unmodified-since']
 
-function counter(registry: Registry): Counter<'result'> {
-  const name = 'switchyard_proxy_cache_requests_total'
-  return (registry.getSingleMetric(name) as Counter<'result'> | undefined) ?? new Counter({ name, help: 'Cache lookups by result (HIT, MISS, STALE, BYPASS, REVALIDATED)', labelNames: ['result'], registers: [registry] })
+function counter(registry: Registry): OneLabelCounter {
+  return oneLabelCounter(registry, 'switchyard_proxy_cache_requests_total', 'Cache lookups by result (HIT, MISS, STALE, BYPASS, REVALIDATED)', 'result')
 }
 
 function send(ctx: ProxyRequestContext, status: number, headers: StoredHeaders, body: Buffer, xCache: string, fullLength: number): typeof HANDLED {
-  const res = ctx.res as ServerResponse
-  if (res.headersSent || res.destroyed) return HANDLED
   // A flat [name, value, ...] list: node takes it without walking an object's keys.
   const out: (string | string[])[] = []
   for (const k in headers) {
     const v = headers[k]
     if (v !== undefined) out.push(k, v)
   }
+  return sendList(ctx, status, out, headers['x-request-id'] !== undefined, body, xCache, fullLength)
+}
+
+/** `out`: the stored fields as a flat list, which this extends; `hasId`: it holds an x-request-id. */
+function sendList(ctx: ProxyRequestContext, status: number, out: (string | string[])[], hasId: boolean, body: Buffer, xCache: string, fullLength: number): typeof HANDLED {
+  const res = ctx.res as ServerResponse
+  if (res.headersSent || res.destroyed) return HANDLED
   out.push('x-cache', xCache)
   if (status !== 304) out.push('content-length', String(ctx.method === 'HEAD' && status !== 206 && status !== 416 ? fullLength : body.length))
-  if (ctx.id !== '' && headers['x-request-id'] === undefined) out.push('x-request-id', ctx.id)
+  if (ctx.id !== '' && !hasId) out.push('x-request-id', ctx.id)
   res.writeHead(status, out as unknown as OutgoingHttpHeaders)
   const withBody = ctx.method !== 'HEAD' && status !== 304 && body.length > 0
   res.end(withBody ? body : undefined)
@@ -59,6 +64,48 @@ function send(ctx: ProxyRequestContext, status: number, headers: StoredHeaders, 
   ctx.log.body_bytes_sent = withBody ? body.length : 0
   ctx.log.cache = xCache
   return HANDLED
+}
+
+interface StoredList {
+  /** The stored fields minus Content-Length, Age last unless stored (its value set per answer). */
+  list: (string | string[])[]
+  ageAt: number
+  hasId: boolean
+}
+
+/** Per stored header object: what every plain hit sends, computed on its first hit. */
+const storedLists = new WeakMap<StoredHeaders, StoredList>()
+
+function storedList(headers: StoredHeaders): StoredList {
+  let s = storedLists.get(headers)
+  if (s === undefined) {
+    const list: (string | string[])[] = []
+    let ageAt = -1
+    for (const k in headers) {
+      const v = headers[k]
+      if (v === undefined || k === 'content-length') continue
+      if (k === 'age') ageAt = list.length + 1
+      list.push(k, v)
+    }
+    if (ageAt < 0) {
+      list.push('age', '')
+      ageAt = list.length - 1
+    }
+    s = { list, ageAt, hasId: headers['x-request-id'] !== undefined }
+    storedLists.set(headers, s)
+  }
+  return s
+}
+
+/**
+ * A hit whose request has no validators and no Range: answerFromCache would send the stored
+ * response unchanged (minus Content-Length, with a current Age), so send the per-entry list.
+ */
+function sendPlainHit(ctx: ProxyRequestContext, l: Lookup, xCache: string): typeof HANDLED {
+  const s = storedList(l.entry.headers)
+  const out = s.list.slice()
+  out[s.ageAt] = String(Math.floor(l.age))
+  return sendList(ctx, l.entry.status, out, s.hasId, l.entry.body, xCache, l.entry.body.length)
 }
 
 export const cachePlugin: ProxyPlugin = {
@@ -99,10 +146,14 @@ export const cachePlugin: ProxyPlugin = {
     const keyOf = (ctx: ProxyRequestContext): string => `${ctx.tls ? 'https' : 'http'}://${ctx.host}${ctx.path}`
 
     const hit = (ctx: ProxyRequestContext, l: Lookup, xCache: 'HIT' | 'STALE', logAs?: string): typeof HANDLED => {
-      shared.results.inc({ result: logAs ?? xCache })
-      const headers = cache.responseHeaders(l)
-      const a = answerFromCache(ctx.method, ctx.req.headers, l.entry.status, headers, l.entry.body)
-      const r = send(ctx, a.status, a.headers, a.body, xCache, l.entry.body.length)
+      shared.results.inc(logAs ?? xCache)
+      const rh = ctx.req.headers
+      let r: typeof HANDLED
+      if (rh['if-none-match'] === undefined && rh['if-modified-since'] === undefined && rh['range'] === undefined) r = sendPlainHit(ctx, l, xCache)
+      else {
+        const a = answerFromCache(ctx.method, rh, l.entry.status, cache.responseHeaders(l), l.entry.body)
+        r = send(ctx, a.status, a.headers, a.body, xCache, l.entry.body.length)
+      }
       if (logAs !== undefined) ctx.log.cache = logAs
       return r
     }
@@ -173,7 +224,7 @@ export const cachePlugin: ProxyPlugin = {
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
           st.mode = isUnsafeMethod(ctx.method) ? 'unsafe' : 'bypass'
           ctx.log.cache = 'BYPASS'
-          shared.results.inc({ result: 'BYPASS' })
+          shared.results.inc('BYPASS')
           return undefined
         }
         const mem = cache.findInMemory(creq)
@@ -216,7 +267,7 @@ export const cachePlugin: ProxyPlugin = {
           if (status === 304) {
             const updated = cache.freshen(l.entry, stripForStore(response.headers), st.requestTime, Date.now())
             if (updated !== undefined) {
-              shared.results.inc({ result: 'REVALIDATED' })
+              shared.results.inc('REVALIDATED')
               return hit(ctx, cache.evaluate(updated, st.creq), 'HIT', 'REVALIDATED')
             }
             // The 304 matched no stored validator: fetch the full response unconditionally.
@@ -225,7 +276,7 @@ export const cachePlugin: ProxyPlugin = {
             const r = await ctx.fetchUpstream({ method: 'GET', headers })
             const s = cache.storability(st.creq, r.statusCode, r.headers)
             if (s.ok && !st.noStore) cache.put(st.creq, r.statusCode, stripForStore(r.headers), r.body, s.vary, st.requestTime, Date.now())
-            shared.results.inc({ result: 'MISS' })
+            shared.results.inc('MISS')
             return send(ctx, r.statusCode, stripHop(r.headers), r.body, 'MISS', r.body.length)
           }
           if (status >= 500 && cache.staleIfErrorAllows(cache.evaluate(l.entry, st.creq), st.creq)) {
@@ -235,13 +286,13 @@ export const cachePlugin: ProxyPlugin = {
         }
         if (st.mode === 'pass') {
           // Looked up and missed, but not storable as asked (HEAD, Range): forwarded untouched.
-          shared.results.inc({ result: 'MISS' })
+          shared.results.inc('MISS')
           response.headers['x-cache'] = 'MISS'
           ctx.log.cache = 'MISS'
           return undefined
         }
         if (st.mode !== 'miss') return undefined
-        shared.results.inc({ result: 'MISS' })
+        shared.results.inc('MISS')
         response.headers['x-cache'] = 'MISS'
         ctx.log.cache = 'MISS'
         const s = cache.storability(st.creq, status, response.headers)

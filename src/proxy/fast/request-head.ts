@@ -109,7 +109,8 @@ export function parseRequestHead(buf: Buffer, start: number, limits: HeadLimits,
   return { method, url, headers, rawHeaders, end, close }
 }
 
-function trimOws(s: string): string {
+/** Strips optional whitespace (SP / HTAB) around a field value. */
+export function trimOws(s: string): string {
   let a = 0
   let b = s.length
   while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++
@@ -117,9 +118,11 @@ function trimOws(s: string): string {
   return a === 0 && b === s.length ? s : s.slice(a, b)
 }
 
-function hasToken(value: string, token: string): boolean {
+/** Whether a comma-separated field value (Connection) lists `token` (lower case). */
+export function hasToken(value: string, token: string): boolean {
   const v = value.toLowerCase()
   if (v === token) return true
+  if (!v.includes(token)) return false
   for (const t of v.split(',')) if (t.trim() === token) return true
   return false
 }

@@ -5,6 +5,7 @@
 // head it can write verbatim; dispatch() returns false for anything else (undici sends those).
 import { connect, type Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
+import { hasToken, trimOws } from './request-head.js'
 
 export interface FastUpstreamOptions {
   host: string
@@ -21,6 +22,7 @@ const BAD_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/
 const PATH_RE = /^[\x21-\x7e]+$/
 const STATUS_RE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/
 const MAX_HEAD_BYTES = 64 * 1024
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1')
 const MAX_CHUNK_LINE = 4096
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 const READ_BUFFER_BYTES = 64 * 1024
@@ -260,6 +262,16 @@ class UpConn {
       }
       switch (this.#state) {
         case State.HEAD: {
+          if (this.#head === '') {
+            // Usual case: the whole head is in this read; only the head becomes a string.
+            const end = view.indexOf(HEAD_END, i)
+            if (end >= 0) {
+              const text = view.toString('latin1', i, end)
+              i = end + 4
+              if (!this.#onHead(job, text, i < view.length)) return false
+              break
+            }
+          }
           const before = this.#head.length
           this.#head += view.toString('latin1', i)
           const end = this.#head.indexOf('\r\n\r\n', this.#scanned)
@@ -368,13 +380,12 @@ class UpConn {
     while (pos < text.length) {
       let next = text.indexOf('\r\n', pos)
       if (next < 0) next = text.length
-      const line = text.slice(pos, next)
-      pos = next + 2
-      const colon = line.indexOf(':')
-      if (colon <= 0) return this.#protocol('bad header line')
-      const name = line.slice(0, colon)
+      const colon = text.indexOf(':', pos)
+      if (colon <= pos || colon > next) return this.#protocol('bad header line')
+      const name = text.slice(pos, colon)
       if (!TOKEN_RE.test(name)) return this.#protocol('bad header name')
-      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')
+      const value = trimOws(text.slice(colon + 1, next))
+      pos = next + 2
       if (BAD_VALUE_RE.test(value)) return this.#protocol('bad header value')
       const lower = name.toLowerCase()
       if (lower === 'content-length') {
@@ -385,7 +396,7 @@ class UpConn {
         if (te !== undefined) return this.#protocol('repeated transfer-encoding')
         te = value.toLowerCase()
       } else if (lower === 'connection') {
-        for (const t of value.toLowerCase().split(',')) if (t.trim() === 'close') this.#keepAlive = false
+        if (hasToken(value, 'close')) this.#keepAlive = false
       }
       add(headers, lower, value)
     }

@@ -45,6 +45,15 @@ export function normalizeTarget(target: string, options: NormalizeOptions = {}):
       return fail(`invalid character 0x${c.toString(16)} in query`)
     }
   }
+  if (rawPath.indexOf('%') < 0 && !rawPath.includes('//') && !rawPath.includes('/.')) {
+    // Usual case: nothing to decode, no empty or dot segments, so normalising is the identity and
+    // only the characters need checking (same check as below).
+    for (let i = 0; i < rawPath.length; i++) {
+      const c = rawPath.charCodeAt(i)
+      if (c >= 128 || PATH_CHAR[c] !== 1) return fail(`invalid character 0x${c.toString(16)} in path`)
+    }
+    return { ok: true, path: rawPath, query }
+  }
   const keepSlashes = options.encodedSlashes === 'keep'
   let decoded = ''
   for (let i = 0; i < rawPath.length; i++) {

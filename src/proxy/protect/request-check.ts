@@ -6,6 +6,7 @@
 // versions other than 1.0/1.1, fragments and bad bytes in the target, absolute-form targets that
 // disagree with Host, and the size limits (414, 431, 413).
 import type { IncomingMessage } from 'node:http'
+import { FastRequest } from '../fast/fast-message.js'
 import { normalizeTarget, type NormalizeOptions } from './path-normalize.js'
 
 export interface RequestCheckOptions extends NormalizeOptions {
@@ -57,15 +58,17 @@ export function checkRequest(req: IncomingMessage, options: RequestCheckOptions)
   let cl: string | undefined
   let tes = 0
   let te: string | undefined
+  // The fast path's strict head parser admits only token names and printable values.
+  const fieldsChecked = req instanceof FastRequest
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     const value = raw[i + 1] as string
-    if (!h2 && !TOKEN.test(name)) return reject(400, 'bad_header_name', `invalid header name ${JSON.stringify(name)}`)
+    if (!h2 && !fieldsChecked && !TOKEN.test(name)) return reject(400, 'bad_header_name', `invalid header name ${JSON.stringify(name)}`)
     // CGI-style back ends map "_" to "-": Transfer_Encoding would become a second framing header.
     if (name.includes('_') && FRAMING_ALIASES.has(name.toLowerCase().replaceAll('_', '-'))) {
       return reject(400, 'ambiguous_header_name', `header name ${JSON.stringify(name)} aliases a framing header`)
     }
-    if (BAD_VALUE.test(value)) return reject(400, 'bad_header_value', `control character in header ${name}`)
+    if (!fieldsChecked && BAD_VALUE.test(value)) return reject(400, 'bad_header_value', `control character in header ${name}`)
     switch (name.length) {
       case 4:
         if (name.toLowerCase() === 'host') {

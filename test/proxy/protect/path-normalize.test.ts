@@ -67,3 +67,17 @@ test('normalisation is idempotent and never leaves dot segments or empty segment
     { numRuns: 500 },
   )
 })
+
+test('the no-decoding shortcut agrees with the full normaliser', () => {
+  // Appending "%41" forces the full path (decode, split, resolve) on the same path plus "A".
+  const seg = fc.constantFrom('a', 'b', 'x.y', '.hidden', '..x', '~', '-_', "!$&'()*+,;=:@", '', '.', '..')
+  fc.assert(
+    fc.property(fc.array(seg, { maxLength: 8 }), (segs) => {
+      const p = `/${[...segs, 'z'].join('/')}`
+      const fast = normalizeTarget(p)
+      const full = normalizeTarget(`${p}%41`)
+      assert.equal(fast.ok, full.ok)
+      if (fast.ok && full.ok) assert.equal(`${fast.path}A`, full.path)
+    }),
+  )
+})
