@@ -1,7 +1,7 @@
 // bench/proxy: wrk through switchyard proxy, nginx, HAProxy, http-proxy and @fastify/http-proxy to
 // one nginx `return 200` origin; one worker/process each, keep-alive; small body, 100 KiB body, TLS.
 // Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
-// [--only <workload name prefix: small, 100, tls>,...] [--contenders <name part>,...] [--skip-scaling]
+// [--only <workload name prefix: small, 100, tls>,...] [--contenders <name part>,...; "relay-floor" adds the Node byte-relay floor] [--skip-scaling]
 // [--node-args="<node flags for ours only>"] (with "=": the value starts with a dash)
 import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -236,13 +236,15 @@ const only = values.only?.split(',')
 const selected = only === undefined ? named : named.filter((w) => only.some((o) => w.name === o || w.name.startsWith(`${o} `)))
 // Quick A/B runs: only the contenders whose name contains one of the parts (ours always first).
 const pick = values.contenders?.split(',')
+// The byte-relay floor (peers/relay-floor.mjs) runs only when asked for by name.
+const relayFloor = pick?.includes('relay-floor') === true ? [nodePeer('node relay-floor', 'relay-floor.mjs')] : []
 const chosen = <T extends { name: string }>(cs: T[]): T[] => (pick === undefined ? cs : cs.filter((c, i) => i === 0 || pick.some((p) => c.name.includes(p))))
 
 try {
   await runBench<Ctx>({
     name: 'proxy',
     rounds: ROUNDS,
-    contenders: chosen([oursContender('switchyard', 1), nginxContender('nginx', 1), haproxy, nodePeer('http-proxy', 'http-proxy.mjs'), nodePeer('@fastify/http-proxy', 'fastify-proxy.mjs')]).map(warmed),
+    contenders: chosen([oursContender('switchyard', 1), nginxContender('nginx', 1), haproxy, nodePeer('http-proxy', 'http-proxy.mjs'), nodePeer('@fastify/http-proxy', 'fastify-proxy.mjs'), ...relayFloor]).map(warmed),
     workloads: selected,
   })
   if (values['skip-scaling'] !== true) {
