@@ -479,14 +479,14 @@ async function writeSave(ctx: TaskContext, output: Extract<TaskDescription['outp
     if (fusedSort !== null) {
       // Whole-stage fused sort reduce side (fused/sort.ts); false = nothing written, run the generic path.
       const locations = task.shuffleInputs[fusedSort.shuffleId] ?? []
-      if (await runSortReduce(fusedSort, locations, task.partition, ctx.services.fetcher, task.memoryBudgetBytes, fd, c)) return { kind: 'saved', file }
+      if (await runSortReduce(fusedSort, { locations, partition: task.partition, fetcher: ctx.services.fetcher, budgetBytes: task.memoryBudgetBytes, fd, counters: c })) return { kind: 'saved', file }
     }
     const fusedSum = matchSumSave(task.plan, output)
     if (fusedSum !== null) {
       // Fused reduce side of the word count (fused/sum-save.ts); false = nothing written, run the generic path.
       const locations = task.shuffleInputs[fusedSum.shuffleId] ?? []
       await warmUpWordCount()
-      if (await runSumSave(fusedSum, locations, task.partition, ctx.services.fetcher, task.memoryBudgetBytes, fd, c)) return { kind: 'saved', file }
+      if (await runSumSave(fusedSum, { locations, partition: task.partition, fetcher: ctx.services.fetcher, budgetBytes: task.memoryBudgetBytes, fd, counters: c })) return { kind: 'saved', file }
     }
     let pending = ''
     for await (const b of ctx.compute(task.plan, task.partition)) {

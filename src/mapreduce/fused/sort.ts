@@ -8,11 +8,12 @@
 // task start over on the generic path, and a reducer that meets a msgpack frame does the same.
 import { isAscii } from 'node:buffer'
 import { RAW_COUNT_FRAME, RAW_FRAME } from '../frames.js'
-import type { MapOutputWriter, ShuffleFetcher } from '../shuffle-store.js'
+import type { MapOutputWriter } from '../shuffle-store.js'
 import { readSplitBytes } from '../text-input.js'
 import { OutBuffer } from './out-buffer.js'
+import type { FusedReduceInput } from './reduce-input.js'
 import { RawFrameBuilders } from './raw-frames.js'
-import type { MapOutputLocation, PlanNode, TaskOutput, TextSplit } from '../task.js'
+import type { PlanNode, TaskOutput, TextSplit } from '../task.js'
 import { isPairConcat, sliceKeyValue } from './shapes.js'
 
 export interface FusedSortMap {
@@ -129,15 +130,8 @@ export function matchSortReduce(plan: PlanNode, output: TaskOutput): FusedSortRe
  * writes the lines to `fd`. Returns false, having written nothing, when a block holds msgpack
  * frames (a map task took the generic path) or the partition exceeds `budgetBytes`.
  */
-export async function runSortReduce(
-  m: FusedSortReduce,
-  locations: readonly MapOutputLocation[],
-  p: number,
-  fetcher: ShuffleFetcher,
-  budgetBytes: number,
-  fd: number,
-  counters: { recordsOut: number; shuffleReadBytes: number },
-): Promise<boolean> {
+export async function runSortReduce(m: FusedSortReduce, input: FusedReduceInput): Promise<boolean> {
+  const { locations, partition: p, fetcher, budgetBytes, fd, counters } = input
   let total = 0
   for (const loc of locations) total += loc.sizes[p] ?? 0
   if (total > budgetBytes) return false

@@ -5,10 +5,10 @@
 // re-encodes decoded non-ASCII keys), so equal bytes mean equal strings and the reverse.
 import { ENTRY_OVERHEAD } from '../aggregator.js'
 import { frameBodyBytes, RAW_COUNT_FRAME, readVarint } from '../frames.js'
-import type { ShuffleFetcher } from '../shuffle-store.js'
 import { estimateSize } from '../spill.js'
-import type { MapOutputLocation, PlanNode, TaskOutput } from '../task.js'
+import type { PlanNode, TaskOutput } from '../task.js'
 import { OutBuffer } from './out-buffer.js'
+import type { FusedReduceInput } from './reduce-input.js'
 import { isSum } from './shapes.js'
 
 export interface FusedSumSave {
@@ -183,15 +183,8 @@ function writeAll(table: SumTable, chunks: readonly Buffer[], fd: number): void 
  * when a block holds another frame kind (a map task took the generic path) or when the generic
  * aggregator would spill under `budgetBytes` (its output would then be in (hash, key) order).
  */
-export async function runSumSave(
-  m: FusedSumSave,
-  locations: readonly MapOutputLocation[],
-  p: number,
-  fetcher: ShuffleFetcher,
-  budgetBytes: number,
-  fd: number,
-  counters: { recordsOut: number; shuffleReadBytes: number },
-): Promise<boolean> {
+export async function runSumSave(m: FusedSumSave, input: FusedReduceInput): Promise<boolean> {
+  const { locations, partition: p, fetcher, budgetBytes, fd, counters } = input
   const chunks: Buffer[] = []
   const table = new SumTable()
   let charged = 0

@@ -72,7 +72,7 @@ async function run(): Promise<void> {
   const counters = { recordsOut: 0, shuffleReadBytes: 0 }
   const fd = openSync(devNull, 'w')
   try {
-    for (let r = 0; r < PARTITIONS; r++) await runSumSave({ shuffleId: 0 }, [location], r, fetcher, Number.POSITIVE_INFINITY, fd, counters)
+    for (let r = 0; r < PARTITIONS; r++) await runSumSave({ shuffleId: 0 }, { locations: [location], partition: r, fetcher, budgetBytes: Number.POSITIVE_INFINITY, fd, counters })
   } finally {
     closeSync(fd)
   }
