@@ -216,14 +216,16 @@ test('Vary, HEAD from GET, ranges, client 304, invalidation by unsafe methods', 
 test('stale-while-revalidate serves stale at once and refreshes in the background; stale-if-error hides a failing origin', async (t) => {
   let fail = false
   const c = await setup(t, {
-    '/swr': (_r, n) => ({ headers: { 'cache-control': 'max-age=1, stale-while-revalidate=30' }, body: `v${n}` }),
+    // max-age=2, not 1: Date has whole seconds, so a response can arrive already ~1 s old; with
+    // max-age=1 the refreshed copy could be stale again by the time it is checked.
+    '/swr': (_r, n) => ({ headers: { 'cache-control': 'max-age=2, stale-while-revalidate=30' }, body: `v${n}` }),
     '/sie': (_r, n) => (fail ? { status: 503, body: 'down' } : { headers: { 'cache-control': 'max-age=1, stale-if-error=30' }, body: `v${n}` }),
     '/plain': (_r, n) => (fail ? { status: 503, body: 'down' } : { headers: { 'cache-control': 'max-age=1' }, body: `v${n}` }),
   })
   await c.get('/swr')
   await c.get('/sie')
   await c.get('/plain')
-  await sleep(2100)
+  await sleep(3100)
   const s = await c.get('/swr')
   assert.deepEqual([s.xcache, s.body], ['STALE', 'v1'])
   // The background revalidation lands shortly after; until then the stale copy keeps being served
