@@ -62,32 +62,21 @@ const parse = (line: string): Float64Array => {
 // ---- logistic regression ----
 
 function lrGradient(points: Dataset<Float64Array>, w: number[]): Dataset<number[]> {
-  if (!PER_RECORD) {
-    return points.mapPartitions(async function* (pts, env) {
-      const g = new Array<number>(env.w.length).fill(0)
-      for await (const batch of pts.batches()) {
-        for (const p of batch) {
-          let dot = 0
-          for (let j = 0; j < env.w.length; j++) dot += (env.w[j] as number) * (p[j + 1] as number)
-          const y = p[0] as number
-          const s = (1 / (1 + Math.exp(-y * dot)) - 1) * y
-          for (let j = 0; j < env.w.length; j++) g[j] = (g[j] as number) + s * (p[j + 1] as number)
-        }
-      }
-      yield g
-    }, { env: { w } })
-  }
   return points.mapPartitions(async function* (pts, env) {
     const g = new Array<number>(env.w.length).fill(0)
-    for await (const p of pts) {
-      let dot = 0
-      for (let j = 0; j < env.w.length; j++) dot += (env.w[j] as number) * (p[j + 1] as number)
-      const y = p[0] as number
-      const s = (1 / (1 + Math.exp(-y * dot)) - 1) * y
-      for (let j = 0; j < env.w.length; j++) g[j] = (g[j] as number) + s * (p[j + 1] as number)
+    // --per-record: one await per point (each point handed on alone) instead of one per batch.
+    const batches = env.perRecord ? (async function* () { for await (const p of pts) yield [p] })() : pts.batches()
+    for await (const batch of batches) {
+      for (const p of batch) {
+        let dot = 0
+        for (let j = 0; j < env.w.length; j++) dot += (env.w[j] as number) * (p[j + 1] as number)
+        const y = p[0] as number
+        const s = (1 / (1 + Math.exp(-y * dot)) - 1) * y
+        for (let j = 0; j < env.w.length; j++) g[j] = (g[j] as number) + s * (p[j + 1] as number)
+      }
     }
     yield g
-  }, { env: { w } })
+  }, { env: { w, perRecord: PER_RECORD } })
 }
 
 const addVec = (a: number[], b: number[]): number[] => a.map((x, i) => x + (b[i] as number))
@@ -120,60 +109,34 @@ async function logisticRegression(ctx: Context, file: string, mode: 'cache' | 'h
 // ---- k-means ----
 
 function kmeansStep(points: Dataset<Float64Array>, centers: number[][]): Dataset<number[][]> {
-  if (!PER_RECORD) {
-    return points.mapPartitions(async function* (pts, env) {
-      const k = env.centers.length
-      const d = (env.centers[0] as number[]).length
-      const sums = Array.from({ length: k }, () => new Array<number>(d + 1).fill(0))
-      for await (const batch of pts.batches()) {
-        for (const p of batch) {
-          let best = 0
-          let bestDist = Infinity
-          for (let c = 0; c < k; c++) {
-            const ctr = env.centers[c] as number[]
-            let dist = 0
-            for (let j = 0; j < d; j++) {
-              const diff = (p[j + 1] as number) - (ctr[j] as number)
-              dist += diff * diff
-            }
-            if (dist < bestDist) {
-              bestDist = dist
-              best = c
-            }
-          }
-          const s = sums[best] as number[]
-          for (let j = 0; j < d; j++) s[j] = (s[j] as number) + (p[j + 1] as number)
-          s[d] = (s[d] as number) + 1
-        }
-      }
-      yield sums
-    }, { env: { centers } })
-  }
   return points.mapPartitions(async function* (pts, env) {
     const k = env.centers.length
     const d = (env.centers[0] as number[]).length
     const sums = Array.from({ length: k }, () => new Array<number>(d + 1).fill(0))
-    for await (const p of pts) {
-      let best = 0
-      let bestDist = Infinity
-      for (let c = 0; c < k; c++) {
-        const ctr = env.centers[c] as number[]
-        let dist = 0
-        for (let j = 0; j < d; j++) {
-          const diff = (p[j + 1] as number) - (ctr[j] as number)
-          dist += diff * diff
+    const batches = env.perRecord ? (async function* () { for await (const p of pts) yield [p] })() : pts.batches()
+    for await (const batch of batches) {
+      for (const p of batch) {
+        let best = 0
+        let bestDist = Infinity
+        for (let c = 0; c < k; c++) {
+          const ctr = env.centers[c] as number[]
+          let dist = 0
+          for (let j = 0; j < d; j++) {
+            const diff = (p[j + 1] as number) - (ctr[j] as number)
+            dist += diff * diff
+          }
+          if (dist < bestDist) {
+            bestDist = dist
+            best = c
+          }
         }
-        if (dist < bestDist) {
-          bestDist = dist
-          best = c
-        }
+        const s = sums[best] as number[]
+        for (let j = 0; j < d; j++) s[j] = (s[j] as number) + (p[j + 1] as number)
+        s[d] = (s[d] as number) + 1
       }
-      const s = sums[best] as number[]
-      for (let j = 0; j < d; j++) s[j] = (s[j] as number) + (p[j + 1] as number)
-      s[d] = (s[d] as number) + 1
     }
     yield sums
-  }, { env: { centers } })
+  }, { env: { centers, perRecord: PER_RECORD } })
 }
 
 const addSums = (a: number[][], b: number[][]): number[][] => a.map((row, i) => row.map((x, j) => x + ((b[i] as number[])[j] as number)))
