@@ -6,6 +6,7 @@
 import { connect, type Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
 import { hasToken, trimOws } from './request-head.js'
+import { BAD_VALUE_RE, serializeRequestHead, TOKEN_RE } from './upstream-request-head.js'
 
 export interface FastUpstreamOptions {
   host: string
@@ -17,9 +18,6 @@ export interface FastUpstreamOptions {
   keepAliveTimeoutMs: number
 }
 
-const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const BAD_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/
-const PATH_RE = /^[\x21-\x7e]+$/
 const STATUS_RE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/
 const MAX_HEAD_BYTES = 64 * 1024
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1')
@@ -492,7 +490,7 @@ export class FastUpstream {
   /** Starts the request; false (before any callback) when it is not one this client sends. */
   dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (this.#closed || opts.body !== null && opts.body !== undefined) return false
-    const head = this.#serialize(opts.method, opts.path, opts.headers as Record<string, string | string[] | undefined> | undefined)
+    const head = serializeRequestHead(opts.method, opts.path, opts.headers as Record<string, string | string[] | undefined> | undefined, this.#opts.hostHeader)
     if (head === undefined) return false
     const job = new Job(this, head, opts.method, handler, opts.headersTimeout ?? 300_000, opts.bodyTimeout ?? 300_000)
     try {
@@ -503,49 +501,6 @@ export class FastUpstream {
     }
     if (!job.done) this.#assign(job)
     return true
-  }
-
-  #serialize(method: string, path: string, headers: Record<string, string | string[] | undefined> | undefined): string | undefined {
-    if (!PATH_RE.test(path) || !TOKEN_RE.test(method)) return undefined
-    let s = `${method} ${path} HTTP/1.1\r\n`
-    let host = false
-    let cl = false
-    if (headers !== undefined) {
-      for (const name in headers) {
-        const v = headers[name]
-        if (v === undefined) continue
-        if (!TOKEN_RE.test(name)) return undefined
-        const lower = name.toLowerCase()
-        switch (lower) {
-          case 'host':
-            host = true
-            break
-          case 'content-length':
-            if (v !== '0') return undefined
-            cl = true
-            break
-          case 'transfer-encoding':
-          case 'connection':
-          case 'keep-alive':
-          case 'upgrade':
-          case 'expect':
-            // undici has rules for these; let it apply them.
-            return undefined
-        }
-        if (typeof v === 'string') {
-          if (BAD_VALUE_RE.test(v)) return undefined
-          s += `${name}: ${v}\r\n`
-        } else {
-          for (const x of v) {
-            if (BAD_VALUE_RE.test(x)) return undefined
-            s += `${name}: ${x}\r\n`
-          }
-        }
-      }
-    }
-    if (!host) s += `host: ${this.#opts.hostHeader}\r\n`
-    if (!cl && (method === 'POST' || method === 'PUT' || method === 'PATCH')) s += 'content-length: 0\r\n'
-    return `${s}\r\n`
   }
 
   #assign(job: Job): void {
