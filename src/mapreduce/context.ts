@@ -253,6 +253,10 @@ export class Context implements Engine {
 
   persist(node: LNode, level: StorageLevel | undefined): void {
     if (level === undefined) {
+      if (node.storage !== undefined) {
+        this.#scheduler.forgetCached(node.storage.cacheKey)
+        this.#executor.dropCached?.(node.storage.cacheKey)
+      }
       node.storage = undefined
       return
     }
@@ -268,11 +272,14 @@ export class Context implements Engine {
     node.checkpointFiles = results.map((r) => (r.kind === 'saved' ? r.file : ''))
   }
 
-  /** Stops the workers and deletes shuffle and spill files. */
+  /** Stops the workers, frees this context's persisted partitions and deletes shuffle and spill files. */
   async stop(): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
     await this.#queue.catch(() => {})
+    // Every cache key of this context starts with `${runId}-`: workers that outlive this driver
+    // (a cluster's) free all of its persisted partitions.
+    this.#executor.dropCached?.(this.#runId)
     await this.#executor.close()
     rmSync(this.#scratch, { recursive: true, force: true })
   }

@@ -65,5 +65,7 @@ export interface Executor {
    * job ends. `scratchDir` is the directory the job's TaskDescriptions carried.
    */
   endJob(jobId: string, scratchDir: string): void
+  /** unpersist(): every worker drops its partitions of `cacheKey` (memory and disk) and frees them. */
+  dropCached?(cacheKey: string): void
   close(): Promise<void>
 }

@@ -30,7 +30,8 @@ function workerEntry(): { file: string; execArgv: string[] } {
   // tsx lets workers run the TypeScript sources and import TypeScript job modules.
   let tsx: string | null = null
   try { tsx = import.meta.resolve('tsx') } catch { tsx = null }
-  return { file, execArgv: tsx === null ? [] : ['--import', tsx] }
+  // --expose-gc: an unpersist of a large dataset collects at once (cache-store.ts dropCached).
+  return { file, execArgv: [...(tsx === null ? [] : ['--import', tsx]), '--expose-gc'] }
 }
 
 export class LocalExecutor implements Executor {
@@ -118,6 +119,10 @@ export class LocalExecutor implements Executor {
 
   endJob(jobId: string, scratchDir: string): void {
     for (const w of this.#workers.values()) if (w.child.connected) w.child.send({ type: 'end-job', jobId, scratchDir } satisfies DriverMessage)
+  }
+
+  dropCached(cacheKey: string): void {
+    for (const w of this.#workers.values()) if (w.child.connected) w.child.send({ type: 'drop-cache', cacheKey } satisfies DriverMessage)
   }
 
   async close(): Promise<void> {

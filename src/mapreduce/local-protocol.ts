@@ -4,6 +4,7 @@ import type { TaskDescription, TaskFailure, TaskMetrics, TaskResult } from './ta
 export type DriverMessage =
   | { readonly type: 'task'; readonly task: TaskDescription }
   | { readonly type: 'end-job'; readonly jobId: string; readonly scratchDir: string }
+  | { readonly type: 'drop-cache'; readonly cacheKey: string }
 
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly pid: number }

@@ -140,6 +140,11 @@ export class Scheduler {
     await this.#started
   }
 
+  /** unpersist(): no worker holds partitions of `cacheKey` any more. */
+  forgetCached(cacheKey: string): void {
+    for (const k of this.#cacheLocations.keys()) if (k.startsWith(`${cacheKey}:`)) this.#cacheLocations.delete(k)
+  }
+
   /** Forgets every map output of a shuffle (unpersist / cleanup). */
   dropShuffle(shuffleId: number): void {
     this.#mapOutputs.delete(shuffleId)

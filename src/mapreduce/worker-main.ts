@@ -3,6 +3,7 @@
 import { rmSync } from 'node:fs'
 import { LocalShuffleFetcher, LocalShuffleStore } from './local-shuffle-store.js'
 import { runTask } from './task-runner.js'
+import { dropCached } from './cache-store.js'
 import type { TaskDescription, TaskFailure } from './task.js'
 import { FetchFailedError } from './fetch-failed.js'
 import type { DriverMessage, WorkerMessage } from './local-protocol.js'
@@ -35,6 +36,7 @@ async function run(task: TaskDescription): Promise<void> {
 process.on('message', (msg: DriverMessage) => {
   if (msg.type === 'task') void run(msg.task)
   else if (msg.type === 'end-job') rmSync(`${msg.scratchDir}/spill`, { recursive: true, force: true })
+  else if (msg.type === 'drop-cache') dropCached(msg.cacheKey)
 })
 process.on('disconnect', () => process.exit(0))
 send({ type: 'ready', pid: process.pid })

@@ -200,6 +200,10 @@ export class ClusterExecutor implements Executor {
     // Shuffle files stay until the executor closes: later jobs reuse map outputs.
   }
 
+  dropCached(cacheKey: string): void {
+    this.#conn?.send({ t: 'drop-cache', cacheKey })
+  }
+
   /** Pushes a status snapshot (jobs, stages, tasks) to the coordinator's UI. */
   publishStatus(status: unknown): void {
     this.#conn?.send({ t: 'status', status })
@@ -209,7 +213,12 @@ export class ClusterExecutor implements Executor {
     if (this.#statusTimer !== undefined) clearInterval(this.#statusTimer)
     this.#publish()
     this.#closed = true
-    this.#conn?.close()
+    const conn = this.#conn
+    if (conn === undefined) return
+    // A round trip first: the coordinator has then acted on everything sent before (the last
+    // status, Context.stop()'s drop-cache), which closing at once could lose to a reset.
+    if (!conn.closed) await conn.request({ t: 'bye' }, Math.min(2_000, this.options.requestTimeoutMs)).catch(() => {})
+    conn.close()
   }
 
   #failLaunch(taskId: string, workerId: string): void {

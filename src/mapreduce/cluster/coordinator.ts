@@ -320,7 +320,12 @@ export class Coordinator {
     conn.handle('status', (msg) => {
       record.status = msg.status
     })
+    conn.handle('drop-cache', (msg) => {
+      if (typeof msg.cacheKey !== 'string' || msg.cacheKey === '') return
+      for (const w of this.#workers.values()) if (w.state === 'alive') w.conn.send({ t: 'drop-cache', cacheKey: msg.cacheKey })
+    })
     conn.handle('workers', () => ({ workers: this.workers() }))
+    conn.handle('bye', () => ({ ok: true }))
     conn.onClose(() => {
       this.#drivers.delete(id)
       for (const w of this.#workers.values()) {

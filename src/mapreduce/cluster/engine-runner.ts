@@ -52,6 +52,8 @@ interface Proc {
   /** Tasks sent to it, in the order it runs them: the first is running, the rest wait there. */
   running: Map<string, Pending>
   dead: boolean
+  /** Bytes of persisted partitions it holds, as of its last report. */
+  cacheBytes: number
 }
 
 function entry(): { file: string; execArgv: string[] } {
@@ -63,7 +65,8 @@ function entry(): { file: string; execArgv: string[] } {
   } catch {
     tsx = null
   }
-  return { file, execArgv: tsx === null ? [] : ['--import', tsx] }
+  // --expose-gc: an unpersist of a large dataset collects at once (cache-store.ts dropCached).
+  return { file, execArgv: [...(tsx === null ? [] : ['--import', tsx]), '--expose-gc'] }
 }
 
 /** Replaces module URLs inside FnSpecs and broadcast file paths (anywhere in the plan) with local ones. */
@@ -123,17 +126,22 @@ export class EngineTaskRunner implements RemoteTaskRunner {
   #spawn(): Proc {
     const e = entry()
     const child = fork(e.file, [], { execArgv: [...e.execArgv, ...(this.#o.execArgv ?? [])], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    const proc: Proc = { child, ready: Promise.resolve(), running: new Map(), dead: false }
+    const proc: Proc = { child, ready: Promise.resolve(), running: new Map(), dead: false, cacheBytes: 0 }
     proc.ready = new Promise<void>((resolve, reject) => {
       child.on('message', (m: FromTaskProcess) => {
         if (m.type === 'ready') {
           resolve()
           return
         }
+        if (m.type === 'cache') {
+          proc.cacheBytes = m.cacheBytes
+          return
+        }
         const r = proc.running.get(m.key)
         if (r === undefined) return
         proc.running.delete(m.key)
         if (m.type === 'done') {
+          proc.cacheBytes = m.cacheBytes
           this.remoteBlocksRead += m.remoteBlocks
           const metrics = (m.outcome as { metrics?: { spillBytes?: number; shuffleWriteBytes?: number } }).metrics
           this.spillBytes += metrics?.spillBytes ?? 0
@@ -228,8 +236,20 @@ export class EngineTaskRunner implements RemoteTaskRunner {
     rmSync(join(this.#o.scratchRoot, scope.replace(/[^A-Za-z0-9_.-]/g, '_')), { recursive: true, force: true })
   }
 
+  dropCached(cacheKey: string): void {
+    for (const p of this.#procs) {
+      if (p.dead) continue
+      p.ready.then(
+        () => p.child.send({ type: 'drop-cache', cacheKey } satisfies ToTaskProcess),
+        () => {},
+      )
+    }
+  }
+
   stats(): Record<string, number> {
-    return { taskProcesses: this.#procs.filter((p) => !p.dead).length, remoteBlocksRead: this.remoteBlocksRead, tasksRun: this.tasksRun, spillBytes: this.spillBytes, shuffleWriteBytes: this.shuffleWriteBytes }
+    let cacheBytes = 0
+    for (const p of this.#procs) if (!p.dead) cacheBytes += p.cacheBytes
+    return { cacheBytes, taskProcesses: this.#procs.filter((p) => !p.dead).length, remoteBlocksRead: this.remoteBlocksRead, tasksRun: this.tasksRun, spillBytes: this.spillBytes, shuffleWriteBytes: this.shuffleWriteBytes }
   }
 
   async close(): Promise<void> {

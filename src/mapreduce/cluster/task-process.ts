@@ -2,7 +2,10 @@
 // runTask with the worker's local shuffle store and a fetcher that pulls remote blocks from other
 // workers over authenticated TCP. The secret arrives over the IPC channel, never in argv or env.
 // Exits when the worker daemon goes away (kill -9 of the daemon takes its tasks with it).
+import { readdirSync } from 'node:fs'
 import { setPriority } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import { dropCached, partitionCache } from '../cache-store.js'
 import { FetchFailedError } from '../fetch-failed.js'
 import { LocalShuffleStore } from '../local-shuffle-store.js'
 import { runTask } from '../task-runner.js'
@@ -14,11 +17,16 @@ import { RemoteShuffleFetcher } from './remote-fetcher.js'
 export type ToTaskProcess =
   | { readonly type: 'init'; readonly options: CommonClusterOptions; readonly ownAddress: string }
   | { readonly type: 'task'; readonly key: string; readonly scope: string; readonly task: TaskDescription }
+  | { readonly type: 'drop-cache'; readonly cacheKey: string }
 
 export type FromTaskProcess =
   | { readonly type: 'ready' }
-  | { readonly type: 'done'; readonly key: string; readonly outcome: unknown; readonly remoteBlocks: number }
+  | { readonly type: 'done'; readonly key: string; readonly outcome: unknown; readonly remoteBlocks: number; readonly cacheBytes: number }
+  /** Bytes of persisted partitions this process holds (estimated in memory, exact on disk), after an unpersist. */
+  | { readonly type: 'cache'; readonly cacheBytes: number }
   | { readonly type: 'failed'; readonly key: string; readonly failure: TaskFailure }
+
+const cacheBytes = (): number => partitionCache.stats.memoryBytes + partitionCache.stats.diskBytes
 
 let net: BlockFetcher | undefined
 let ownAddress = ''
@@ -31,10 +39,20 @@ let queue: Promise<void> = Promise.resolve()
  * workers' tasks, which are busy just then rerunning the lost worker's tasks.
  */
 function leave(): never {
+  // Every thread, not only the main one: on Linux a priority belongs to a thread, and the memory
+  // is freed by whichever thread of the process exits last (often a V8 or libuv worker thread).
+  let threads: number[] = [process.pid]
   try {
-    setPriority(process.pid, 19)
+    threads = readdirSync('/proc/self/task').map(Number)
   } catch {
-    // not permitted here: exit at the current priority
+    // no /proc: the main thread only
+  }
+  for (const tid of threads) {
+    try {
+      setPriority(tid, 19)
+    } catch {
+      // not permitted here, or the thread is gone: it exits at its current priority
+    }
   }
   process.exit(0)
 }
@@ -63,7 +81,7 @@ async function run(key: string, scope: string, task: TaskDescription): Promise<v
     const store = new LocalShuffleStore(task.scratchDir)
     const fetcher = new RemoteShuffleFetcher(scope, ownAddress, store, net)
     const outcome = await runTask(task, { store, fetcher })
-    send({ type: 'done', key, outcome, remoteBlocks: fetcher.remoteBlocks })
+    send({ type: 'done', key, outcome, remoteBlocks: fetcher.remoteBlocks, cacheBytes: cacheBytes() })
   } catch (err) {
     send({ type: 'failed', key, failure: failureOf(err) })
   }
@@ -77,6 +95,48 @@ process.on('message', (msg: ToTaskProcess) => {
   } else if (msg.type === 'task') {
     // One task at a time, in arrival order: the daemon sends a queued task before this one ends.
     queue = queue.then(() => run(msg.key, msg.scope, msg.task))
+  } else if (msg.type === 'drop-cache') {
+    // In turn with the tasks: a collection then runs between two tasks, not inside one.
+    queue = queue.then(() => {
+      dropCached(msg.cacheKey)
+      send({ type: 'cache', cacheBytes: cacheBytes() })
+    })
   }
 })
 process.on('disconnect', leave)
+
+/**
+ * The 'disconnect' event waits for the event loop, which a running task may hold for a long
+ * time, and comes only once the dead daemon's memory is freed (tens of ms): meanwhile the orphan
+ * would go on computing at full priority, taking CPU from the survivors that rerun its work. A
+ * watcher thread checks every 10 ms whether the daemon has begun to exit (Linux: the PF_EXITING
+ * flag in /proc/<ppid>/stat; elsewhere: this process was reparented), then lowers every thread of
+ * this process to nice 19 and kills it: the task processes go with their daemon, as they would
+ * with the machine.
+ */
+const ORPHAN_WATCHER = `
+const { workerData: daemon } = require('node:worker_threads')
+const { readdirSync, readFileSync } = require('node:fs')
+const { setPriority } = require('node:os')
+const PF_EXITING = 0x4
+function exiting() {
+  if (process.ppid !== daemon) return true
+  if (process.platform !== 'linux') return false
+  let stat
+  try {
+    stat = readFileSync('/proc/' + daemon + '/stat', 'latin1')
+  } catch {
+    return true
+  }
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return f[0] === 'Z' || f[0] === 'X' || (Number(f[6]) & PF_EXITING) !== 0
+}
+const timer = setInterval(() => {
+  if (!exiting()) return
+  clearInterval(timer)
+  let threads = [process.pid]
+  try { threads = readdirSync('/proc/self/task').map(Number) } catch {}
+  for (const tid of threads) { try { setPriority(tid, 19) } catch {} }
+  process.kill(process.pid, 'SIGKILL')
+}, 10)`
+if (process.platform !== 'win32') new Worker(ORPHAN_WATCHER, { eval: true, workerData: process.ppid, execArgv: [], stdout: false, stderr: false }).unref()

@@ -229,3 +229,34 @@ test('mapPartitions records.batches() yields the same records as per-record iter
     assert.deepEqual(mixed, perRecord)
   }
 })
+
+test('cluster mode: unpersist() frees a dataset on every worker (memory and disk) and Context.stop() frees the rest', async (t) => {
+  const cluster = await startCluster(2)
+  t.after(() => cluster.stop())
+  const ctx = new Context({ executor: new ClusterExecutor({ master: cluster.master, secret: SECRET, minWorkers: 2 }) })
+  t.after(() => ctx.stop())
+  // Per-worker bytes of persisted partitions, as the workers report them in their heartbeats.
+  const held = (): number[] => cluster.coordinator.workers().filter((w) => w.state === 'alive').map((w) => w.stats.cacheBytes ?? 0)
+  const sum = (v: number[]): number => v.reduce((x, y) => x + y, 0)
+  const until = async (what: string, ok: (v: number[]) => boolean): Promise<number[]> => {
+    const deadline = Date.now() + 10_000
+    while (!ok(held())) {
+      if (Date.now() > deadline) assert.fail(`${what}: cacheBytes per worker ${JSON.stringify(held())}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    return held()
+  }
+  const onDisk = ctx.range(0, N, 1, 4).map((x) => `disk-${x}`).persist('DISK')
+  const inMemory = ctx.range(0, N, 1, 4).map((x) => `mem-${x}`).cache()
+  assert.equal(await onDisk.count(), N)
+  assert.equal(await inMemory.count(), N)
+  const both = sum(await until('both datasets held', (v) => v.length === 2 && sum(v) > 0))
+  await new Promise((r) => setTimeout(r, 600)) // every worker has reported both by now
+  const before = sum(await until('both datasets held', (v) => sum(v) >= both))
+  onDisk.unpersist()
+  const after = sum(await until('the DISK dataset dropped', (v) => sum(v) < before))
+  assert.ok(after > 0, 'the cached dataset is still held')
+  assert.equal(await inMemory.count(), N)
+  await ctx.stop()
+  await until('everything freed after Context.stop()', (v) => sum(v) === 0)
+})
