@@ -9,7 +9,7 @@
 // The gradient / assignment functions read their points with `records.batches()` (one await per
 // array of points); `--per-record` uses `for await (const p of records)` (one await per point).
 // Both modes (cache and Hadoop) always run the same function.
-// Usage: npm run bench -- iterative [--points N] [--rounds R] [--per-record]
+// Usage: npm run bench -- iterative [--points N] [--rounds R] [--per-record] [--fault-only] [--fault-rounds F (3)] [--fault-level MEMORY|MEMORY_2]
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,6 +26,13 @@ const flag = (name: string, d: number): number => {
 const POINTS = flag('points', 1_000_000)
 const ROUNDS = flag('rounds', 1)
 const PER_RECORD = args.includes('--per-record')
+/** --fault-only: skip the cache-vs-Hadoop rounds and PageRank. */
+const FAULT_ONLY = args.includes('--fault-only')
+/** Fault runs per storage level: a single kill is one sample of a noisy moment, so several. */
+const FAULT_ROUNDS = flag('fault-rounds', 3)
+/** --fault-level L: only that storage level in the fault runs (default MEMORY and MEMORY_2). */
+const FAULT_LEVELS: readonly StorageLevel[] = args.includes('--fault-level') ? [args[args.indexOf('--fault-level') + 1] as StorageLevel] : ['MEMORY', 'MEMORY_2']
+for (const l of FAULT_LEVELS) if (l !== 'MEMORY' && l !== 'MEMORY_2') throw new Error(`--fault-level must be MEMORY or MEMORY_2, not ${String(l)}`)
 const D = 10
 const K = 4
 const ITER = 10
@@ -248,7 +255,7 @@ const workloads: Workload<Ctx>[] = [
   },
 ]
 try {
-  await runBench<Ctx>({ name: 'iterative', rounds: ROUNDS, contenders: [contender('cache'), contender('hadoop-mode')], workloads })
+  if (!FAULT_ONLY) await runBench<Ctx>({ name: 'iterative', rounds: ROUNDS, contenders: [contender('cache'), contender('hadoop-mode')], workloads })
 
   const fmt = (ms: number): string => `${ms.toFixed(0)} ms`
   const rows: string[] = []
@@ -270,7 +277,8 @@ try {
   }
   // Fault runs: k-means, a worker killed just before iteration 6; MEMORY (lineage) then MEMORY_2.
   const faultRows: string[] = []
-  for (const level of ['MEMORY', 'MEMORY_2'] as const) {
+  const faultRatios = new Map<StorageLevel, number[]>()
+  for (const level of Array.from({ length: FAULT_ROUNDS }, () => FAULT_LEVELS).flat()) {
     const fctx = cluster.context()
     const fcpu: number[] = []
     const ft = await kmeans(fctx, file, 'cache', { iteration: 6, cluster }, level, fcpu)
@@ -281,11 +289,13 @@ try {
     const cpuNormal = median([1, 2, 3, 4].map(iterCpu))
     const how = level === 'MEMORY' ? 'cache() = MEMORY: lost partitions recomputed from lineage' : "persist('MEMORY_2'): a second copy of every partition on another worker"
     faultRows.push(`| ${how}; per-iteration ms: ${ft.map((x) => x.toFixed(0)).join(', ')} | ${fmt(ft[0] as number)} | ${fmt(ft[5] as number)} | ${fmt(normal)} | ${((ft[5] as number) / normal).toFixed(1)}x | ${fmt(iterCpu(5))} / ${fmt(cpuNormal)} = ${(iterCpu(5) / cpuNormal).toFixed(1)}x |`)
+    faultRatios.set(level, [...(faultRatios.get(level) ?? []), (ft[5] as number) / normal])
     await cluster.addWorker(1024)
   }
+  const faultSummary = [...faultRatios].map(([level, r]) => `- ${level}: iteration 6 / normal, median ${median(r).toFixed(2)}x over ${r.length} runs (${[...r].sort((a, b) => a - b).map((x) => `${x.toFixed(2)}x`).join(', ')})`)
   // PageRank
   const pr: Record<string, number[]> = { co: [], plain: [] }
-  for (let r = 0; r < Math.max(1, ROUNDS); r++) {
+  for (let r = 0; r < (FAULT_ONLY ? 0 : Math.max(1, ROUNDS)); r++) {
     for (const co of r % 2 === 0 ? [true, false] : [false, true]) {
       const c = cluster.context()
       pr[co ? 'co' : 'plain']?.push(await pageRank(c, co))
@@ -298,21 +308,27 @@ try {
     `### iterative — ${POINTS.toLocaleString('en-US')} points x ${D} dims (${(statSync(file).size / 2 ** 20).toFixed(0)} MiB text), ${WORKERS} workers on loopback, points read ${PER_RECORD ? 'per record (--per-record)' : 'in batches (records.batches())'}, ${new Date().toISOString()}`,
     `Machine: ${machineLine()}`,
     '',
-    '| job | first iteration (cache) | later iterations, median (cache) | Hadoop-mode iteration, median | first / later | Hadoop / later |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...rows,
-    '',
-    '| CPU per iteration (driver + coordinator + all worker processes) | first iteration (cache) | later iterations (cache) | Hadoop-mode iteration | first / later | Hadoop / later |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...cpuRows,
-    '',
+    ...(FAULT_ONLY ? [] : [
+      '| job | first iteration (cache) | later iterations, median (cache) | Hadoop-mode iteration, median | first / later | Hadoop / later |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...rows,
+      '',
+      '| CPU per iteration (driver + coordinator + all worker processes) | first iteration (cache) | later iterations (cache) | Hadoop-mode iteration | first / later | Hadoop / later |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...cpuRows,
+      '',
+    ]),
     `| fault run (k-means, kill -9 one of ${WORKERS} workers before iteration 6) | first iteration | iteration 6 | normal iteration (median of 2-5) | iteration 6 / normal | CPU: iteration 6 / normal |`,
     '| --- | --- | --- | --- | --- | --- |',
     ...faultRows,
     '',
-    `| PageRank, 5,000 pages x 8 links, ${ITER} iterations | co-partitioned links/ranks | not co-partitioned | speed-up |`,
-    '| --- | --- | --- | --- |',
-    `| total time | ${fmt(co)} | ${fmt(plain)} | ${(plain / co).toFixed(2)}x |`,
+    ...faultSummary,
+    '',
+    ...(FAULT_ONLY ? [] : [
+      `| PageRank, 5,000 pages x 8 links, ${ITER} iterations | co-partitioned links/ranks | not co-partitioned | speed-up |`,
+      '| --- | --- | --- | --- |',
+      `| total time | ${fmt(co)} | ${fmt(plain)} | ${(plain / co).toFixed(2)}x |`,
+    ]),
   ].join('\n')
   console.log(`\n${table}\n`)
   console.log('raw iteration times (ms):', JSON.stringify(Object.fromEntries(Object.entries(detail).map(([k, v]) => [k, v.map((t) => t.map((x) => Math.round(x)))]))))
