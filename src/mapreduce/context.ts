@@ -1,6 +1,7 @@
 // The Context: entry point of the engine. Makes datasets from sources, owns the executor (local
 // worker processes by default) and the scheduler, runs one job at a time and keeps a JSON summary
 // of every job for UIs.
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Dataset, type Engine } from './dataset.js'
@@ -58,7 +59,11 @@ export class Context implements Engine {
   #jobSeq = 0
   #queue: Promise<unknown> = Promise.resolve()
   #stopped = false
-  readonly #runId = Math.random().toString(36).slice(2, 8)
+  /**
+   * Prefix of this context's cache keys, job ids and shared-variable ids. Workers of a cluster
+   * serve many drivers, so two contexts must never draw the same one: 64 random bits.
+   */
+  readonly #runId = randomBytes(8).toString('hex')
   readonly #accumulators = new Map<string, Accumulator>()
   #sharedSeq = 0
 
