@@ -76,6 +76,7 @@ export class Context implements Engine {
       cluster.attachJobs(() => this.jobs())
       this.#executor = cluster
     } else this.#executor = new LocalExecutor({ workers: this.options.workers, execArgv: this.options.workerExecArgv })
+    this.#executor.claimCacheNamespace?.(this.#runId)
     this.#scheduler = new Scheduler(this.#executor, {
       maxAttempts: this.options.maxTaskAttempts,
       speculation: this.options.speculation,
@@ -282,9 +283,6 @@ export class Context implements Engine {
     if (this.#stopped) return
     this.#stopped = true
     await this.#queue.catch(() => {})
-    // Every cache key of this context starts with `${runId}-`: workers that outlive this driver
-    // (a cluster's) free all of its persisted partitions.
-    this.#executor.dropCached?.(this.#runId)
     await this.#executor.close()
     rmSync(this.#scratch, { recursive: true, force: true })
   }

@@ -67,5 +67,10 @@ export interface Executor {
   endJob(jobId: string, scratchDir: string): void
   /** unpersist(): every worker drops its partitions of `cacheKey` (memory and disk) and frees them. */
   dropCached?(cacheKey: string): void
+  /**
+   * Cache keys starting with `prefix` belong to this driver: workers that outlive it (a cluster's)
+   * drop them when it goes away, cleanly or not.
+   */
+  claimCacheNamespace?(prefix: string): void
   close(): Promise<void>
 }

@@ -101,6 +101,7 @@ export class ClusterExecutor implements Executor {
   #jobsProvider: (() => unknown) | undefined
   #statusTimer: NodeJS.Timeout | undefined
   #dirty = false
+  readonly #cacheNamespaces = new Set<string>()
 
   constructor(options: ClusterExecutorOptions) {
     this.#o = options
@@ -145,6 +146,7 @@ export class ClusterExecutor implements Executor {
     conn.start()
     const hello = await conn.request({ t: 'hello-driver', app: this.#o.app ?? 'switchyard job', session: this.session }, this.options.requestTimeoutMs)
     for (const w of hello.workers as WireWorker[]) this.#workers.set(w.id, toInfo(w))
+    for (const prefix of this.#cacheNamespaces) conn.send({ t: 'cache-namespace', prefix })
     const min = this.#o.minWorkers ?? 1
     const deadline = Date.now() + (this.#o.waitForWorkersMs ?? 30_000)
     while (this.#workers.size < min) {
@@ -204,6 +206,11 @@ export class ClusterExecutor implements Executor {
     this.#conn?.send({ t: 'drop-cache', cacheKey })
   }
 
+  claimCacheNamespace(prefix: string): void {
+    this.#cacheNamespaces.add(prefix)
+    this.#conn?.send({ t: 'cache-namespace', prefix })
+  }
+
   /** Pushes a status snapshot (jobs, stages, tasks) to the coordinator's UI. */
   publishStatus(status: unknown): void {
     this.#conn?.send({ t: 'status', status })
@@ -216,7 +223,7 @@ export class ClusterExecutor implements Executor {
     const conn = this.#conn
     if (conn === undefined) return
     // A round trip first: the coordinator has then acted on everything sent before (the last
-    // status, Context.stop()'s drop-cache), which closing at once could lose to a reset.
+    // status, a final unpersist), which closing at once could lose to a reset.
     if (!conn.closed) await conn.request({ t: 'bye' }, Math.min(2_000, this.options.requestTimeoutMs)).catch(() => {})
     conn.close()
   }

@@ -55,6 +55,8 @@ interface DriverRecord {
   app: string
   /** Latest job/stage/task snapshot pushed by the driver for the UI. */
   status: unknown
+  /** Cache-key prefixes of this driver's persisted partitions, dropped on every worker when it leaves. */
+  cacheNamespaces: Set<string>
 }
 
 export interface CoordinatorCounters {
@@ -285,7 +287,7 @@ export class Coordinator {
 
   #serveDriver(conn: Connection): void {
     const id = `d${this.#nextDriver++}`
-    const record: DriverRecord = { id, conn, connectedAt: Date.now(), app: '', status: null }
+    const record: DriverRecord = { id, conn, connectedAt: Date.now(), app: '', status: null, cacheNamespaces: new Set() }
     this.#drivers.set(id, record)
     conn.handle('hello-driver', (msg) => {
       record.app = typeof msg.app === 'string' ? msg.app : ''
@@ -321,13 +323,17 @@ export class Coordinator {
       record.status = msg.status
     })
     conn.handle('drop-cache', (msg) => {
-      if (typeof msg.cacheKey !== 'string' || msg.cacheKey === '') return
-      for (const w of this.#workers.values()) if (w.state === 'alive') w.conn.send({ t: 'drop-cache', cacheKey: msg.cacheKey })
+      if (typeof msg.cacheKey === 'string' && msg.cacheKey !== '') this.#dropCached(msg.cacheKey)
+    })
+    conn.handle('cache-namespace', (msg) => {
+      if (typeof msg.prefix === 'string' && msg.prefix !== '' && record.cacheNamespaces.size < 1024) record.cacheNamespaces.add(msg.prefix)
     })
     conn.handle('workers', () => ({ workers: this.workers() }))
     conn.handle('bye', () => ({ ok: true }))
     conn.onClose(() => {
       this.#drivers.delete(id)
+      // Gone, cleanly or not: nobody can read its persisted partitions any more.
+      for (const prefix of record.cacheNamespaces) this.#dropCached(prefix)
       for (const w of this.#workers.values()) {
         if (w.state !== 'alive') continue
         for (const [key, drv] of w.running) {
@@ -338,6 +344,10 @@ export class Coordinator {
         w.runningTasks = w.running.size
       }
     })
+  }
+
+  #dropCached(cacheKey: string): void {
+    for (const w of this.#workers.values()) if (w.state === 'alive') w.conn.send({ t: 'drop-cache', cacheKey })
   }
 
   #broadcastToDrivers(msg: Message): void {

@@ -3,13 +3,16 @@
 // speculative execution with exactly-once output commit. Local mode (the same scheduler as
 // cluster mode); the cluster run checks cache locality and broadcast shipping over TCP.
 import { after, before, test } from 'node:test'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Context } from '../../../src/mapreduce/index.js'
 import { ClusterExecutor } from '../../../src/mapreduce/cluster/cluster-executor.js'
-import { SECRET, startCluster } from './fixtures/cluster.js'
+import { root, SECRET, startCluster } from './fixtures/cluster.js'
 
 const N = 2000
 
@@ -259,4 +262,31 @@ test('cluster mode: unpersist() frees a dataset on every worker (memory and disk
   assert.equal(await inMemory.count(), N)
   await ctx.stop()
   await until('everything freed after Context.stop()', (v) => sum(v) === 0)
+})
+
+test('cluster mode: a driver killed with SIGKILL leaves nothing cached on the workers', async (t) => {
+  const cluster = await startCluster(2)
+  t.after(() => cluster.stop())
+  const held = (): number => cluster.coordinator.workers().filter((w) => w.state === 'alive').reduce((n, w) => n + (w.stats.cacheBytes ?? 0), 0)
+  const script = `
+    import { Context } from './src/mapreduce/index.ts'
+    import { ClusterExecutor } from './src/mapreduce/cluster/cluster-executor.ts'
+    const ctx = new Context({ executor: new ClusterExecutor({ master: process.env.MASTER, secret: process.env.SWITCHYARD_SECRET, minWorkers: 2 }) })
+    const ds = ctx.range(0, ${N}, 1, 4).map((x) => 'kept-' + x).cache()
+    console.log(await ds.count())
+    setInterval(() => {}, 1000)`
+  const driver = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, env: { ...process.env, MASTER: cluster.master, SWITCHYARD_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] })
+  t.after(() => driver.kill('SIGKILL'))
+  const [line] = (await once(createInterface({ input: driver.stdout as NodeJS.ReadableStream }), 'line')) as [string]
+  assert.equal(Number(line), N)
+  const waitFor = async (what: string, ok: () => boolean): Promise<void> => {
+    const deadline = Date.now() + 10_000
+    while (!ok()) {
+      if (Date.now() > deadline) assert.fail(`${what}: ${held()} bytes held`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  await waitFor('the driver cached its dataset', () => held() > 0)
+  driver.kill('SIGKILL')
+  await waitFor('the workers dropped the dead driver\'s partitions', () => held() === 0)
 })
