@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
+import { estimateHeapBytes } from './size-estimate.js'
 import type { StorageLevel } from './task.js'
 
 export interface CacheStats {
@@ -24,15 +25,16 @@ interface Entry {
   diskPath: string
 }
 
-/** Estimated bytes of records: serialises a sample (exactly, for small partitions). */
+/** The partition's own array: JSArray (32 B) plus its elements' FixedArray header (16 B). */
+const ARRAY_OWN_BYTES = 48
+
+/**
+ * Estimated memory a partition holds: its array's 8-byte slots plus the records' V8 heap and
+ * off-heap bytes. A v8.serialize size understated this (by 2.5x for small typed arrays), letting a
+ * worker hold far more than its --memory-mb.
+ */
 function estimateBytes(records: readonly unknown[]): number {
-  if (records.length === 0) return 64
-  const n = Math.min(records.length, 200)
-  const step = records.length / n
-  const sample: unknown[] = []
-  for (let i = 0; i < n; i++) sample.push(records[Math.floor(i * step)])
-  // v8 bytes understate heap size (object headers, pointers): factor 2 is a fair middle.
-  return Math.ceil((serialize(sample).length / n) * records.length * 2)
+  return ARRAY_OWN_BYTES + records.length * 8 + estimateHeapBytes(records)
 }
 
 export class PartitionCache {
