@@ -41,8 +41,8 @@ export class PartitionCache {
   readonly #mem = new Map<string, Entry>()
   readonly #onDisk = new Map<string, { bytes: number; path: string }>()
   #memoryBytes = 0
-  /** Overrides the budget carried by plans (a cluster worker's --memory-mb). */
-  budgetOverrideBytes: number | undefined
+  /** This process's share of a cluster worker's --memory-mb: caps the budget plans carry. */
+  workerLimitBytes: number | undefined
   readonly stats: CacheStats = { memoryBytes: 0, diskBytes: 0, blocksInMemory: 0, hits: 0, diskHits: 0, misses: 0, evictions: 0 }
 
   static path(dir: string, key: string): string {
@@ -71,7 +71,7 @@ export class PartitionCache {
 
   /** Stores a computed partition; returns whether it is now held (memory or disk). */
   put(key: string, records: unknown[], level: StorageLevel, dir: string, budgetBytes: number): boolean {
-    const budget = this.budgetOverrideBytes ?? budgetBytes
+    const budget = Math.min(budgetBytes, this.workerLimitBytes ?? Infinity)
     const path = PartitionCache.path(dir, key)
     if (level === 'DISK') {
       this.#writeDisk(key, path, records)

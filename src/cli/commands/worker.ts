@@ -19,7 +19,7 @@ runs tasks in one process per core and serves its shuffle blocks to other worker
 Options:
   --connect HOST:PORT    Coordinator address (required)
   --cores N              Task processes / slots (default: CPU count)
-  --memory-mb M          Memory budget announced to the coordinator (MiB)
+  --memory-mb M          Memory of this worker (MiB): cached partitions stay under half of it
   --host ADDR            Address the shuffle block server binds (default 127.0.0.1)
   --advertise ADDR       Address other workers use to reach it (default: --host)
   --block-port N         Shuffle block port (default 0: any free port)
@@ -53,14 +53,15 @@ export const command: Command = {
       heartbeatTimeoutMs: intFlag(flags, 'heartbeat-timeout-ms', 6000),
     }
     const scratchRoot = flags.values.get('scratch-dir') ?? join(tmpdir(), `switchyard-worker-${process.pid}-${randomBytes(4).toString('hex')}`)
-    const runner = new EngineTaskRunner({ cores, scratchRoot, cluster: common, noSharedFs: flags.bools.has('no-shared-fs') })
+    const memoryMb = intFlag(flags, 'memory-mb', 0)
+    const runner = new EngineTaskRunner({ cores, scratchRoot, cluster: common, noSharedFs: flags.bools.has('no-shared-fs'), ...(memoryMb > 0 ? { memoryMb } : {}) })
     const bindHost = flags.values.get('host') ?? '127.0.0.1'
     const worker = new Worker({
       ...common,
       coordinatorHost: host,
       coordinatorPort: port,
       cores,
-      memoryMb: intFlag(flags, 'memory-mb', 0),
+      memoryMb,
       blockHost: bindHost,
       advertiseHost: flags.values.get('advertise') ?? bindHost,
       blockPort: intFlag(flags, 'block-port', 0),

@@ -36,9 +36,17 @@ export interface EngineRunnerOptions {
   scratchRoot: string
   cluster: CommonClusterOptions
   execArgv?: readonly string[]
+  /**
+   * This worker's memory (--memory-mb): its task processes together keep at most half of it in
+   * cached partitions (Spark's default storage fraction), whatever budget a driver asks for.
+   */
+  memoryMb?: number
   /** Never use the driver's paths even when this machine has them (behave as a separate machine). */
   noSharedFs?: boolean
 }
+
+/** Share of a worker's --memory-mb its cached partitions may hold. */
+const WORKER_STORAGE_FRACTION = 0.5
 
 interface Pending {
   resolve: (v: unknown) => void
@@ -170,7 +178,9 @@ export class EngineTaskRunner implements RemoteTaskRunner {
       })
     })
     proc.ready.catch(() => {})
-    child.send({ type: 'init', options: this.#o.cluster, ownAddress: this.#ownAddress } satisfies ToTaskProcess)
+    const cores = Math.max(1, this.#o.cores)
+    const cacheLimitBytes = this.#o.memoryMb === undefined ? undefined : Math.floor((this.#o.memoryMb * 2 ** 20 * WORKER_STORAGE_FRACTION) / cores)
+    child.send({ type: 'init', options: this.#o.cluster, ownAddress: this.#ownAddress, ...(cacheLimitBytes === undefined ? {} : { cacheLimitBytes }) } satisfies ToTaskProcess)
     return proc
   }
 

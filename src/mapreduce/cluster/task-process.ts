@@ -15,7 +15,7 @@ import { resolveCommon, type CommonClusterOptions } from './options.js'
 import { RemoteShuffleFetcher } from './remote-fetcher.js'
 
 export type ToTaskProcess =
-  | { readonly type: 'init'; readonly options: CommonClusterOptions; readonly ownAddress: string }
+  | { readonly type: 'init'; readonly options: CommonClusterOptions; readonly ownAddress: string; readonly cacheLimitBytes?: number }
   | { readonly type: 'task'; readonly key: string; readonly scope: string; readonly task: TaskDescription }
   | { readonly type: 'drop-cache'; readonly cacheKey: string }
 
@@ -91,6 +91,7 @@ process.on('message', (msg: ToTaskProcess) => {
   if (msg.type === 'init') {
     net = new BlockFetcher(resolveCommon(msg.options))
     ownAddress = msg.ownAddress
+    partitionCache.workerLimitBytes = msg.cacheLimitBytes
     send({ type: 'ready' })
   } else if (msg.type === 'task') {
     // One task at a time, in arrival order: the daemon sends a queued task before this one ends.

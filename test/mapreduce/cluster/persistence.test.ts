@@ -290,3 +290,25 @@ test('cluster mode: a driver killed with SIGKILL leaves nothing cached on the wo
   driver.kill('SIGKILL')
   await waitFor('the workers dropped the dead driver\'s partitions', () => held() === 0)
 })
+
+test('cluster mode: a worker\'s --memory-mb caps what it caches, whatever budget the driver asks for', async (t) => {
+  // --memory-mb 1: at most 0.5 MiB of cached partitions; each partition below is ~1.4 MiB.
+  const cluster = await startCluster(1, { workerArgs: ['--memory-mb', '1'] })
+  t.after(() => cluster.stop())
+  const roomy = await startCluster(1)
+  t.after(() => roomy.stop())
+  const computedTimes = async (master: string): Promise<number> => {
+    const ctx = new Context({ executor: new ClusterExecutor({ master, secret: SECRET, minWorkers: 1 }), memoryPerWorkerMb: 1024 })
+    try {
+      const computed = ctx.accumulator()
+      const ds = ctx.range(0, 40_000, 1, 2).map((x, env) => (env.acc.add(1), `record-${x}-${'y'.repeat(24)}`), { env: { acc: computed } }).cache()
+      await ds.count()
+      await ds.count()
+      return computed.value / 40_000
+    } finally {
+      await ctx.stop()
+    }
+  }
+  assert.equal(await computedTimes(roomy.master), 1, 'without --memory-mb the driver budget holds the dataset')
+  assert.equal(await computedTimes(cluster.master), 2, 'with --memory-mb 1 nothing fits: the second action recomputes')
+})
