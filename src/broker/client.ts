@@ -1,7 +1,8 @@
 // One network client connection: feeds socket bytes to the parser, applies CONNECT/auth,
 // permissions and subscriptions, and owns the outbound buffer. MSG frames are copied into a
 // per-connection buffer (large payloads are queued as views) and flushed once per event-loop turn.
-import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from './parser.js'
+import { Parser } from './parser.js'
+import { ParseError, type ParseErrorKind, type ParserHandler } from './parser-handler.js'
 import { PROTO_ERR } from './errors.js'
 import { isValidLiteralSubject, isValidSubject } from './subject.js'
 import { Sub, type OutFrame, type SubClient, type SubOwner } from './subscription.js'

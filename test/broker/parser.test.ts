@@ -3,7 +3,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { Parser, ParseError, type ParseErrorKind, type ParserHandler } from '../../src/broker/parser.js'
+import { Parser } from '../../src/broker/parser.js'
+import { ParseError, type ParseErrorKind, type ParserHandler } from '../../src/broker/parser-handler.js'
 
 type Event = [string, ...unknown[]]
 
