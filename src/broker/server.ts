@@ -1,26 +1,25 @@
-// The broker: accepts TCP/TLS and WebSocket clients, routes every message through the subject
-// index to network and in-process subscribers, flushes outbound buffers once per event-loop turn,
-// and implements the embedded API (publish/subscribe/hasInterest with no network hop).
+// The broker: listens for TCP/TLS and WebSocket clients (connections.ts accepts and admits them),
+// routes every message through the subject index to network and in-process subscribers, flushes
+// outbound buffers once per event-loop turn, and implements the embedded API (publish/subscribe/
+// hasInterest with no network hop).
 import { randomBytes } from 'node:crypto'
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net'
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
-import type { WebSocket } from 'ws'
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net'
 import type { Logger } from 'pino'
 import { silentLogger } from '../internal/logger.js'
-import { sharedTimers } from '../internal/timers.js'
 import type { AdminServer } from '../internal/admin-server.js'
 import type { DeepReadonly } from '../internal/freeze.js'
 import { packageVersion } from '../internal/version.js'
 import { Authenticator } from './auth.js'
 import { Client, type ClientHost, type ConnectOptions } from './client.js'
-import { BrokerError, BrokerErrorCodes, PROTO_ERR } from './errors.js'
+import { Connections, type ClosedConnection } from './connections.js'
+import { BrokerError, BrokerErrorCodes } from './errors.js'
 import { Frame } from './frame.js'
 import { MsgHeaders } from './headers.js'
 import { resolveOptions, type BrokerOptions, type ResolvedBrokerOptions } from './options.js'
 import { isValidLiteralSubject, isValidSubject, patternCovers } from './subject.js'
 import { Sub, type SubOwner } from './subscription.js'
 import { Sublist } from './sublist.js'
-import { SocketTransport, WsTransport, type Transport } from './transport.js'
+import type { Transport } from './transport.js'
 import type { EmbeddedBroker, MsgHandler, PublishOptions, SubscribeOptions, Subscription } from './types.js'
 import { startMonitor } from './monitor.js'
 import { listenWebSocket, type WsListener } from './ws-listener.js'
@@ -38,21 +37,6 @@ export interface BrokerStats {
   outBytes: number
   slowConsumers: number
   totalConnections: number
-}
-
-export interface ClosedConnection {
-  cid: number
-  ip: string
-  port: number
-  start: Date
-  stop: Date
-  reason: string
-  name: string
-  user: string
-  inMsgs: number
-  outMsgs: number
-  inBytes: number
-  outBytes: number
 }
 
 export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
@@ -74,11 +58,10 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   jetstream: JetStreamHandle | undefined
 
   #auth: Authenticator
+  readonly #conns: Connections
   #netServer: NetServer | undefined
   #ws: WsListener | undefined
-  #secure: SecureContext | undefined
   #port = 0
-  #nextCid = 1
   #dirty: Client[] = []
   #flushScheduled = false
   #frames: Frame[] = []
@@ -97,13 +80,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.maxControlLineBytes = options.maxControlLineBytes
     this.maxPendingBytes = options.maxPendingBytes
     this.#auth = new Authenticator(options.token, options.users as ResolvedBrokerOptions['users'])
-    if (options.tls !== undefined) {
-      try {
-        this.#secure = createSecureContext({ cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca }) })
-      } catch (err) {
-        throw new BrokerError(BrokerErrorCodes.TLS, `Cannot load TLS certificate or key: ${(err as Error).message}`, { cause: err })
-      }
-    }
+    this.#conns = new Connections(this)
   }
 
   get port(): number {
@@ -131,7 +108,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   async listen(): Promise<void> {
     const o = this.options
-    const server = createNetServer({ noDelay: true }, (socket) => this.#accept(socket))
+    const server = createNetServer({ noDelay: true }, (socket) => this.#conns.accept(socket))
     this.#netServer = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new BrokerError(BrokerErrorCodes.LISTEN, `Cannot listen on ${o.host}:${o.port}: ${err.message}`, { cause: err })))
@@ -141,12 +118,12 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.#port = (server.address() as AddressInfo).port
     if (o.websocket !== undefined) {
       const host = o.websocket.host ?? o.host
-      this.#ws = await listenWebSocket(o.websocket, host, this.logger, (sock, ip, port) => this.#acceptWs(sock, ip, port))
+      this.#ws = await listenWebSocket(o.websocket, host, this.logger, (sock, ip, port) => this.#conns.acceptWs(sock, ip, port))
     }
     this.#buildInfo()
-    this.#pingTimer = setInterval(() => this.#pingAll(), o.pingIntervalMs)
+    this.#pingTimer = setInterval(() => this.#conns.pingAll(), o.pingIntervalMs)
     this.#pingTimer.unref()
-    this.#sweepTimer = setInterval(() => this.#sweep(), Math.min(1000, o.writeDeadlineMs))
+    this.#sweepTimer = setInterval(() => this.#conns.sweep(), Math.min(1000, o.writeDeadlineMs))
     this.#sweepTimer.unref()
     if (o.monitorPort !== false) this.monitor = await startMonitor(this, o.monitorHost, o.monitorPort)
     this.logger.info({ port: this.#port, monitor: this.monitor?.port, ws: this.#ws?.port }, 'broker listening')
@@ -204,96 +181,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     return `INFO ${this.#infoBase},"client_id":${client.cid},"client_ip":${JSON.stringify(client.remoteAddress)}} \r\n`
   }
 
-  #tooMany(): boolean {
-    return this.clients.size >= this.options.maxConnections
-  }
-
-  #accept(socket: Socket): void {
-    socket.setNoDelay(true)
-    socket.on('error', () => {})
-    if (this.#closed) {
-      socket.destroy()
-      return
-    }
-    const cid = this.#nextCid++
-    const ip = socket.remoteAddress ?? ''
-    const port = socket.remotePort ?? 0
-    if (this.#secure === undefined) {
-      const client = new Client(this, cid, new SocketTransport(socket, 'tcp'), ip, port)
-      this.#register(client)
-      socket.on('data', (chunk: Buffer) => client.feed(chunk))
-      socket.on('drain', () => client.onDrain())
-      socket.on('close', () => this.#onTransportClose(client))
-      return
-    }
-    // TLS: INFO goes out in plain text, then the client starts the handshake (nats-server 2.9 style).
-    const tlsOpts = this.options.tls
-    const tlsSocket = new TLSSocket(socket, {
-      isServer: true,
-      secureContext: this.#secure,
-      requestCert: tlsOpts?.verify === true,
-      rejectUnauthorized: tlsOpts?.verify === true,
-    })
-    tlsSocket.on('error', () => socket.destroy())
-    const client = new Client(this, cid, new SocketTransport(tlsSocket, 'tls'), ip, port)
-    socket.write(this.info(client))
-    this.#register(client, false)
-    tlsSocket.on('data', (chunk: Buffer) => client.feed(chunk))
-    tlsSocket.on('drain', () => client.onDrain())
-    tlsSocket.on('close', () => this.#onTransportClose(client))
-    socket.on('close', () => this.#onTransportClose(client))
-  }
-
-  #acceptWs(ws: WebSocket, ip: string, port: number): void {
-    if (this.#closed) {
-      ws.terminate()
-      return
-    }
-    ws.binaryType = 'nodebuffer'
-    const client = new Client(this, this.#nextCid++, new WsTransport(ws), ip, port)
-    this.#register(client)
-    ws.on('message', (data: Buffer) => client.feed(data))
-    ws.on('close', () => this.#onTransportClose(client))
-    ws.on('error', () => ws.terminate())
-  }
-
-  #register(client: Client, sendInfo = true): void {
-    this.stats.totalConnections++
-    if (this.#tooMany()) {
-      if (sendInfo) client.sendText(this.info(client))
-      client.closeWithError(PROTO_ERR.MAX_CONNECTIONS, 'max connections')
-      return
-    }
-    this.clients.set(client.cid, client)
-    if (sendInfo) client.sendText(this.info(client))
-    if (this.#auth.required || this.#secure !== undefined) {
-      sharedTimers.setTimeout(() => {
-        if (!client.connected && !client.closed) client.closeWithError(PROTO_ERR.AUTH_TIMEOUT, 'auth timeout')
-      }, this.options.authTimeoutMs)
-    }
-  }
-
-  #onTransportClose(client: Client): void {
-    client.onTransportClosed()
-  }
-
   clientClosed(client: Client, reason: string): void {
-    if (!this.clients.delete(client.cid)) return
-    this.closedConnections.push({
-      cid: client.cid,
-      ip: client.remoteAddress,
-      port: client.remotePort,
-      start: client.start,
-      stop: new Date(),
-      reason,
-      name: client.name,
-      user: client.user,
-      inMsgs: client.inMsgs,
-      outMsgs: client.outMsgs,
-      inBytes: client.inBytes,
-      outBytes: client.outBytes,
-    })
-    if (this.closedConnections.length > 1000) this.closedConnections.shift()
+    this.#conns.remove(client, reason)
   }
 
   authenticate(connect: ConnectOptions): ReturnType<Authenticator['authenticate']> {
@@ -302,25 +191,6 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   countSlowConsumer(): void {
     this.stats.slowConsumers++
-  }
-
-  #pingAll(): void {
-    const max = this.options.maxPingsOut
-    for (const c of this.clients.values()) {
-      if (c.closed) continue
-      if (c.pingsOut + 1 > max) c.closeWithError(PROTO_ERR.STALE, 'stale connection')
-      else c.sendPing()
-    }
-  }
-
-  #sweep(): void {
-    const now = Date.now()
-    const deadline = this.options.writeDeadlineMs
-    for (const c of this.clients.values()) {
-      if (c.stallSince === 0) continue
-      if (!c.transport.needsDrain) c.stallSince = 0
-      else if (now - c.stallSince > deadline) c.slowConsumer()
-    }
   }
 
   // ---- outbound batching ----------------------------------------------------------------------
