@@ -3,16 +3,19 @@
 // storage live under storeDir/streams/<name>/ (meta.json, msgs/, consumers/<name>.json).
 import { join } from 'node:path'
 import type { BrokerMsg, EmbeddedBroker, Subscription } from '../types.js'
+import type { ApiContext } from './api-context.js'
 import { ApiErrors, type ApiError } from './api-errors.js'
-import { isApiError, normalizeConsumerConfig, normalizeStreamConfig, validName, type ConsumerConfig, type StreamConfig } from './config.js'
+import type { ConsumerConfig, StreamConfig } from './config.js'
 import type { Consumer, ConsumerState } from './consumer.js'
+import { consumerCreate, consumerDelete, consumerInfo, consumerList } from './consumer-api.js'
 import { JetStreamError, JetStreamErrorCodes } from './errors.js'
 import { JsHeaders } from './js-headers.js'
+import { directGet, msgDelete, msgGet } from './msg-api.js'
 import { MsgStore } from './msg-store.js'
 import { resolveJetStreamOptions, type JetStreamOptions, type ResolvedJetStreamOptions } from './options.js'
 import { NodeStorageIO, readWholeFile, writeFileAtomic, type StorageIO } from './storage-io.js'
 import { Stream, type StreamHost } from './stream.js'
-import { subjectsOverlap } from './subjects.js'
+import { streamCreate, streamDelete, streamInfo, streamList, streamPurge, streamUpdate } from './stream-api.js'
 import { registerJetStreamMetrics } from './metrics.js'
 
 export interface JetStreamHandle {
@@ -44,7 +47,6 @@ const enc = new TextEncoder()
 const dec = new TextDecoder()
 const API = '$JS.API.'
 const T = (t: string): string => `io.nats.jetstream.api.v1.${t}`
-const PAGE = 256
 
 /** The subject a delivered message is presented with (see PublishOptions.msgSubject). */
 type DeliverPublish = (subject: string, data: Uint8Array, options: { reply?: string; headers?: JsHeaders; msgSubject?: string }) => void
@@ -73,12 +75,31 @@ class JetStream implements JetStreamHandle, StreamHost {
   #closed = false
   #ephemeralSeq = 0
   readonly #publish: DeliverPublish
+  /** What the $JS.API handlers (stream-api, msg-api, consumer-api) see of this instance. */
+  readonly #api: ApiContext
 
   constructor(broker: EmbeddedBroker, options: ResolvedJetStreamOptions) {
     this.broker = broker
     this.options = options
     this.#io = options.io ?? new NodeStorageIO()
     this.#publish = broker.publish.bind(broker) as DeliverPublish
+    const js = this
+    this.#api = {
+      host: this,
+      streams: this.streams,
+      options,
+      io: this.#io,
+      get root() {
+        return js.#root
+      },
+      reply: (reply, type, body) => this.#reply(reply, type, body),
+      error: (reply, type, err) => this.#error(reply, type, err),
+      openStore: (cfg, dir) => this.#openStore(cfg, dir),
+      saveConsumer: (s, c) => this.#saveConsumer(s, c),
+      forgetDirty: (c) => {
+        this.#dirty.delete(c)
+      },
+    }
   }
 
   get #root(): string | undefined {
@@ -200,7 +221,7 @@ class JetStream implements JetStreamHandle, StreamHost {
       return
     }
     if (toks[0] === 'DIRECT' && toks[1] === 'GET') {
-      this.#directGet(toks, m)
+      directGet(this.#api, toks, m)
       return
     }
     const data = m.data.slice()
@@ -223,82 +244,37 @@ class JetStream implements JetStreamHandle, StreamHost {
         return this.#error(reply, 'api_error', ApiErrors.badRequest())
       }
     }
+    const ctx = this.#api
     const [a, b, c, d] = t
     if (a === 'INFO' && t.length === 1) return this.#accountInfo(reply)
     if (a === 'STREAM') {
       switch (b) {
         case 'CREATE':
-          return this.#streamCreate(c ?? '', body, reply)
+          return streamCreate(ctx, c ?? '', body, reply)
         case 'UPDATE':
-          return this.#streamUpdate(c ?? '', body, reply)
+          return streamUpdate(ctx, c ?? '', body, reply)
         case 'INFO':
-          return this.#withStream(c, reply, 'stream_info_response', (s) => this.#reply(reply, 'stream_info_response', this.#streamInfo(s, body)))
+          return streamInfo(ctx, c, body, reply)
         case 'DELETE':
-          return this.#streamDelete(c ?? '', reply)
+          return streamDelete(ctx, c ?? '', reply)
         case 'PURGE':
-          return this.#withStream(c, reply, 'stream_purge_response', (s) => {
-            if (s.config.deny_purge) return this.#error(reply, 'stream_purge_response', ApiErrors.purgeFailed('stream purge not permitted'))
-            const purged = s.purge({
-              ...(typeof body['filter'] === 'string' ? { filter: body['filter'] } : {}),
-              ...(typeof body['seq'] === 'number' ? { seq: body['seq'] } : {}),
-              ...(typeof body['keep'] === 'number' ? { keep: body['keep'] } : {}),
-            })
-            this.#reply(reply, 'stream_purge_response', { success: true, purged })
-          })
+          return streamPurge(ctx, c, body, reply)
         case 'NAMES':
         case 'LIST':
-          return this.#streamList(b, body, reply)
+          return streamList(ctx, b, body, reply)
         case 'MSG':
-          if (c === 'GET') return this.#msgGet(d ?? '', body, reply)
-          if (c === 'DELETE') {
-            return this.#withStream(d, reply, 'stream_msg_delete_response', (s) => {
-              const seq = typeof body['seq'] === 'number' ? body['seq'] : 0
-              if (s.config.deny_delete) return this.#error(reply, 'stream_msg_delete_response', ApiErrors.streamInvalidConfig('message delete not permitted'))
-              if (!s.store.delete(seq)) return this.#error(reply, 'stream_msg_delete_response', e404msg(seq))
-              for (const cons of s.consumers.values()) cons.onStreamPurged()
-              this.#reply(reply, 'stream_msg_delete_response', { success: true })
-            })
-          }
+          if (c === 'GET') return msgGet(ctx, d ?? '', body, reply)
+          if (c === 'DELETE') return msgDelete(ctx, d, body, reply)
       }
     }
     if (a === 'CONSUMER') {
-      if (b === 'CREATE') return this.#consumerCreate(c ?? '', d, t.length > 4 ? t.slice(4).join('.') : undefined, body, reply)
-      if (b === 'DURABLE' && c === 'CREATE') return this.#consumerCreate(d ?? '', t[4], undefined, body, reply, true)
-      if (b === 'INFO') return this.#withConsumer(c, d, reply, 'consumer_info_response', (_s, cons) => this.#reply(reply, 'consumer_info_response', cons.info()))
-      if (b === 'DELETE') {
-        return this.#withConsumer(c, d, reply, 'consumer_delete_response', async (s, cons) => {
-          s.removeConsumer(cons.name)
-          this.#dirty.delete(cons)
-          const root = this.#root
-          if (root !== undefined && s.config.storage === 'file') this.#io.remove(join(root, s.name, 'consumers', `${cons.name}.json`))
-          this.#reply(reply, 'consumer_delete_response', { success: true })
-        })
-      }
-      if (b === 'NAMES' || b === 'LIST') {
-        return this.#withStream(c, reply, b === 'NAMES' ? 'consumer_names_response' : 'consumer_list_response', (s) => {
-          const offset = typeof body['offset'] === 'number' ? body['offset'] : 0
-          const all = [...s.consumers.values()].sort((x, y) => (x.name < y.name ? -1 : 1))
-          const page = all.slice(offset, offset + PAGE)
-          const consumers = b === 'NAMES' ? page.map((x) => x.name) : page.map((x) => x.info())
-          this.#reply(reply, b === 'NAMES' ? 'consumer_names_response' : 'consumer_list_response', { total: all.length, offset, limit: PAGE, consumers })
-        })
-      }
+      if (b === 'CREATE') return consumerCreate(ctx, c ?? '', d, t.length > 4 ? t.slice(4).join('.') : undefined, body, reply)
+      if (b === 'DURABLE' && c === 'CREATE') return consumerCreate(ctx, d ?? '', t[4], undefined, body, reply, true)
+      if (b === 'INFO') return consumerInfo(ctx, c, d, reply)
+      if (b === 'DELETE') return consumerDelete(ctx, c, d, reply)
+      if (b === 'NAMES' || b === 'LIST') return consumerList(ctx, b, c, body, reply)
     }
     this.#error(reply, 'api_error', { code: 400, err_code: 10003, description: 'bad request' })
-  }
-
-  async #withStream(name: string | undefined, reply: string, type: string, fn: (s: Stream) => void | Promise<void>): Promise<void> {
-    const s = this.streams.get(name ?? '')
-    if (s === undefined) return this.#error(reply, type, ApiErrors.streamNotFound())
-    await fn(s)
-  }
-
-  async #withConsumer(stream: string | undefined, name: string | undefined, reply: string, type: string, fn: (s: Stream, c: Consumer) => void | Promise<void>): Promise<void> {
-    const s = this.streams.get(stream ?? '')
-    if (s === undefined) return this.#error(reply, type, ApiErrors.streamNotFound())
-    const c = s.consumers.get(name ?? '')
-    if (c === undefined) return this.#error(reply, type, ApiErrors.consumerNotFound())
-    await fn(s, c)
   }
 
   #accountInfo(reply: string): void {
@@ -318,196 +294,6 @@ class JetStream implements JetStreamHandle, StreamHost {
       limits: { max_memory: -1, max_storage: -1, max_streams: -1, max_consumers: -1, max_ack_pending: -1, memory_max_stream_bytes: -1, storage_max_stream_bytes: -1, max_bytes_required: false },
       api: { total: this.#apiTotal, errors: this.#apiErrors },
     })
-  }
-
-  #streamInfo(s: Stream, body: Record<string, unknown>): Record<string, unknown> {
-    const info = s.info()
-    const filter = body['subjects_filter']
-    if (typeof filter === 'string' && filter !== '') {
-      const { matcher } = { matcher: (p: string) => (sub: string) => p === '>' || subjectsOverlap(p, sub) }
-      const subjects = s.store.subjectCounts(matcher(filter))
-      ;(info['state'] as Record<string, unknown>)['subjects'] = subjects
-      ;(info['state'] as Record<string, unknown>)['num_subjects'] = Object.keys(subjects).length
-    }
-    return info
-  }
-
-  async #streamCreate(name: string, body: Record<string, unknown>, reply: string): Promise<void> {
-    const type = 'stream_create_response'
-    const cfg = normalizeStreamConfig(body, name, this.options)
-    if (isApiError(cfg)) return this.#error(reply, type, cfg)
-    if (cfg.storage === 'file' && this.#root === undefined) return this.#error(reply, type, ApiErrors.streamInvalidConfig('file storage requires a store directory (--store-dir)'))
-    const existing = this.streams.get(name)
-    if (existing !== undefined) {
-      if (JSON.stringify(existing.config) === JSON.stringify(cfg)) return this.#reply(reply, type, existing.info())
-      return this.#error(reply, type, ApiErrors.streamNameExists())
-    }
-    for (const other of this.streams.values()) {
-      for (const a of other.config.subjects) for (const b of cfg.subjects) if (subjectsOverlap(a, b)) return this.#error(reply, type, ApiErrors.streamSubjectOverlap())
-    }
-    const created = new Date().toISOString()
-    const dir = this.#root === undefined ? undefined : join(this.#root, name)
-    if (cfg.storage === 'file' && dir !== undefined) {
-      this.#io.remove(dir) // leftovers of a stream deleted before a crash
-      this.#io.mkdirp(dir)
-      await writeFileAtomic(this.#io, join(dir, 'meta.json'), enc.encode(JSON.stringify({ config: cfg, created })))
-    }
-    const stream = new Stream(this, cfg, created, this.#openStore(cfg, dir))
-    this.streams.set(name, stream)
-    stream.start()
-    this.#reply(reply, type, stream.info())
-  }
-
-  async #streamUpdate(name: string, body: Record<string, unknown>, reply: string): Promise<void> {
-    const type = 'stream_update_response'
-    const s = this.streams.get(name)
-    if (s === undefined) return this.#error(reply, type, ApiErrors.streamNotFound())
-    const cfg = normalizeStreamConfig(body, name, this.options)
-    if (isApiError(cfg)) return this.#error(reply, type, cfg)
-    const old = s.config
-    if (cfg.storage !== old.storage) return this.#error(reply, type, ApiErrors.streamInvalidConfig('stream configuration update can not change storage type'))
-    if (cfg.retention !== old.retention) return this.#error(reply, type, ApiErrors.streamInvalidConfig('stream configuration update can not change retention policy'))
-    for (const other of this.streams.values()) {
-      if (other === s) continue
-      for (const a of other.config.subjects) for (const b of cfg.subjects) if (subjectsOverlap(a, b)) return this.#error(reply, type, ApiErrors.streamSubjectOverlap())
-    }
-    if (cfg.storage === 'file' && this.#root !== undefined) {
-      await writeFileAtomic(this.#io, join(this.#root, name, 'meta.json'), enc.encode(JSON.stringify({ config: cfg, created: s.created })))
-    }
-    const subjectsChanged = JSON.stringify(cfg.subjects) !== JSON.stringify(old.subjects)
-    s.config = cfg
-    if (subjectsChanged) s.restart()
-    s.enforceLimits()
-    for (const c of s.consumers.values()) c.onStreamPurged()
-    this.#reply(reply, type, s.info())
-  }
-
-  async #streamDelete(name: string, reply: string): Promise<void> {
-    const type = 'stream_delete_response'
-    const s = this.streams.get(name)
-    if (s === undefined) return this.#error(reply, type, ApiErrors.streamNotFound())
-    s.stop(true)
-    this.streams.delete(name)
-    for (const c of s.consumers.values()) this.#dirty.delete(c)
-    await s.store.destroy()
-    if (this.#root !== undefined) this.#io.remove(join(this.#root, name))
-    this.#reply(reply, type, { success: true })
-  }
-
-  #streamList(kind: 'NAMES' | 'LIST', body: Record<string, unknown>, reply: string): void {
-    const type = kind === 'NAMES' ? 'stream_names_response' : 'stream_list_response'
-    const offset = typeof body['offset'] === 'number' ? body['offset'] : 0
-    const subject = typeof body['subject'] === 'string' ? body['subject'] : ''
-    let all = [...this.streams.values()].sort((x, y) => (x.name < y.name ? -1 : 1))
-    if (subject !== '') all = all.filter((s) => s.config.subjects.some((p) => subjectsOverlap(p, subject)))
-    const page = all.slice(offset, offset + PAGE)
-    this.#reply(reply, type, { total: all.length, offset, limit: PAGE, streams: kind === 'NAMES' ? page.map((s) => s.name) : page.map((s) => s.info()) })
-  }
-
-  #findMsg(s: Stream, body: Record<string, unknown>): number {
-    const store = s.store
-    if (typeof body['last_by_subj'] === 'string') {
-      const subj = body['last_by_subj']
-      const { matcher } = { matcher: (p: string) => (sub: string) => p === sub || subjectsOverlap(p, sub) }
-      return /[*>]/.test(subj) ? store.lastSeqFor('', matcher(subj)) : store.lastSeqFor(subj)
-    }
-    const seq = typeof body['seq'] === 'number' ? body['seq'] : 0
-    if (typeof body['next_by_subj'] === 'string') {
-      const subj = body['next_by_subj']
-      return store.nextSeq(Math.max(seq, 1), (x) => x === subj || subjectsOverlap(subj, x))
-    }
-    return store.has(seq) ? seq : 0
-  }
-
-  #msgGet(name: string, body: Record<string, unknown>, reply: string): void {
-    const type = 'stream_msg_get_response'
-    const s = this.streams.get(name)
-    if (s === undefined) return this.#error(reply, type, ApiErrors.streamNotFound())
-    const seq = this.#findMsg(s, body)
-    const m = seq === 0 ? undefined : s.store.get(seq)
-    if (m === undefined) return this.#error(reply, type, ApiErrors.noMessageFound())
-    const message: Record<string, unknown> = { subject: m.subject, seq: m.seq, data: Buffer.from(m.data).toString('base64'), time: new Date(m.ts).toISOString() }
-    if (m.hdr !== undefined) message['hdrs'] = Buffer.from(m.hdr).toString('base64')
-    this.#reply(reply, type, { message })
-  }
-
-  #directGet(t: string[], m: BrokerMsg): void {
-    const s = this.streams.get(t[2] ?? '')
-    if (s === undefined || !s.config.allow_direct || m.reply === '') return
-    let body: Record<string, unknown> = {}
-    if (t.length > 3) body = { last_by_subj: t.slice(3).join('.') }
-    else {
-      try {
-        const parsed: unknown = JSON.parse(dec.decode(m.data) || '{}')
-        if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>
-      } catch {
-        this.broker.publish(m.reply, new Uint8Array(0), { headers: JsHeaders.status(408, 'Bad Request') })
-        return
-      }
-    }
-    const seq = this.#findMsg(s, body)
-    const msg = seq === 0 ? undefined : s.store.get(seq)
-    if (msg === undefined) {
-      this.broker.publish(m.reply, new Uint8Array(0), { headers: JsHeaders.status(404, 'Message Not Found') })
-      return
-    }
-    const h = msg.hdr === undefined ? new JsHeaders() : JsHeaders.parse(msg.hdr)
-    h.set('Nats-Stream', s.name)
-    h.set('Nats-Subject', msg.subject)
-    h.set('Nats-Sequence', String(msg.seq))
-    h.set('Nats-Time-Stamp', new Date(msg.ts).toISOString())
-    this.broker.publish(m.reply, msg.data, { headers: h })
-  }
-
-  async #consumerCreate(streamName: string, nameInSubject: string | undefined, filterInSubject: string | undefined, body: Record<string, unknown>, reply: string, legacyDurable = false): Promise<void> {
-    const type = 'consumer_create_response'
-    const s = this.streams.get(streamName)
-    if (s === undefined) return this.#error(reply, type, ApiErrors.streamNotFound())
-    if (typeof body['stream_name'] === 'string' && body['stream_name'] !== streamName) return this.#error(reply, type, ApiErrors.streamNameMismatch())
-    const raw = (typeof body['config'] === 'object' && body['config'] !== null ? body['config'] : {}) as Record<string, unknown>
-    const cfg = normalizeConsumerConfig(raw, this.options)
-    if (isApiError(cfg)) return this.#error(reply, type, cfg)
-    if (legacyDurable) {
-      if (cfg.durable_name === undefined && nameInSubject !== undefined) cfg.durable_name = nameInSubject
-      if (cfg.durable_name !== nameInSubject) return this.#error(reply, type, ApiErrors.consumerCreate('consumer name in subject does not match durable name in request'))
-    } else if (nameInSubject !== undefined) {
-      if (cfg.name !== undefined && cfg.name !== nameInSubject) return this.#error(reply, type, ApiErrors.consumerCreate('consumer name in subject does not match name in request'))
-      if (cfg.durable_name !== undefined && cfg.durable_name !== nameInSubject) return this.#error(reply, type, ApiErrors.consumerDurableNameMismatch())
-      if (filterInSubject !== undefined && cfg.filter_subject !== undefined && cfg.filter_subject !== filterInSubject) return this.#error(reply, type, ApiErrors.consumerCreate('consumer filter subject does not match subject in request'))
-    }
-    if (cfg.name !== undefined && cfg.durable_name !== undefined && cfg.name !== cfg.durable_name) return this.#error(reply, type, ApiErrors.consumerDurableNameMismatch())
-    const name = cfg.durable_name ?? cfg.name ?? nameInSubject ?? this.#ephemeralName()
-    if (!validName(name)) return this.#error(reply, type, ApiErrors.consumerCreate('consumer name is invalid'))
-    const existing = s.consumers.get(name)
-    if (existing !== undefined) {
-      const a = { ...existing.config, name: undefined }
-      const b = { ...cfg, name: undefined }
-      if (JSON.stringify(a) === JSON.stringify(b)) return this.#reply(reply, type, existing.info())
-      const immutable = ['deliver_policy', 'opt_start_seq', 'opt_start_time', 'ack_policy', 'replay_policy', 'filter_subject'] as const
-      if (immutable.some((k) => JSON.stringify(existing.config[k]) !== JSON.stringify(cfg[k])) || (existing.isPush !== (cfg.deliver_subject !== undefined))) {
-        return this.#error(reply, type, ApiErrors.consumerNameExists())
-      }
-      existing.update(cfg)
-      this.consumerDirty(s, existing)
-      return this.#reply(reply, type, existing.info())
-    }
-    const err = s.checkNewConsumer(cfg)
-    if (err !== undefined) return this.#error(reply, type, err)
-    const created = new Date().toISOString()
-    const consumer = s.addConsumer(name, cfg, created)
-    if (s.config.storage === 'file' && !consumer.ephemeral && cfg.mem_storage !== true && this.#root !== undefined) {
-      this.#io.mkdirp(join(this.#root, s.name, 'consumers'))
-      await this.#saveConsumer(s, consumer)
-    }
-    this.#reply(reply, type, consumer.info())
-    consumer.pump()
-  }
-
-  #ephemeralName(): string {
-    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
-    let out = ''
-    for (let i = 0; i < 8; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)]
-    return out
   }
 
   // ---- acks, flow control, timers ----------------------------------------------------------
@@ -605,8 +391,4 @@ class JetStream implements JetStreamHandle, StreamHost {
     await this.#flushConsumers()
     for (const s of this.streams.values()) await s.store.close()
   }
-}
-
-function e404msg(_seq: number): ApiError {
-  return ApiErrors.noMessageFound()
 }

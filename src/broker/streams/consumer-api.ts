@@ -1,0 +1,81 @@
+// $JS.API.CONSUMER.* handlers: create (also DURABLE.CREATE), info, delete, names and list.
+// CONSUMER.MSG.NEXT goes straight to the consumer (see jetstream.ts).
+import { join } from 'node:path'
+import { ApiErrors } from './api-errors.js'
+import { isApiError, normalizeConsumerConfig, validName } from './config.js'
+import { PAGE, type ApiContext, withConsumer, withStream } from './api-context.js'
+
+export async function consumerCreate(ctx: ApiContext, streamName: string, nameInSubject: string | undefined, filterInSubject: string | undefined, body: Record<string, unknown>, reply: string, legacyDurable = false): Promise<void> {
+  const type = 'consumer_create_response'
+  const s = ctx.streams.get(streamName)
+  if (s === undefined) return ctx.error(reply, type, ApiErrors.streamNotFound())
+  if (typeof body['stream_name'] === 'string' && body['stream_name'] !== streamName) return ctx.error(reply, type, ApiErrors.streamNameMismatch())
+  const raw = (typeof body['config'] === 'object' && body['config'] !== null ? body['config'] : {}) as Record<string, unknown>
+  const cfg = normalizeConsumerConfig(raw, ctx.options)
+  if (isApiError(cfg)) return ctx.error(reply, type, cfg)
+  if (legacyDurable) {
+    if (cfg.durable_name === undefined && nameInSubject !== undefined) cfg.durable_name = nameInSubject
+    if (cfg.durable_name !== nameInSubject) return ctx.error(reply, type, ApiErrors.consumerCreate('consumer name in subject does not match durable name in request'))
+  } else if (nameInSubject !== undefined) {
+    if (cfg.name !== undefined && cfg.name !== nameInSubject) return ctx.error(reply, type, ApiErrors.consumerCreate('consumer name in subject does not match name in request'))
+    if (cfg.durable_name !== undefined && cfg.durable_name !== nameInSubject) return ctx.error(reply, type, ApiErrors.consumerDurableNameMismatch())
+    if (filterInSubject !== undefined && cfg.filter_subject !== undefined && cfg.filter_subject !== filterInSubject) return ctx.error(reply, type, ApiErrors.consumerCreate('consumer filter subject does not match subject in request'))
+  }
+  if (cfg.name !== undefined && cfg.durable_name !== undefined && cfg.name !== cfg.durable_name) return ctx.error(reply, type, ApiErrors.consumerDurableNameMismatch())
+  const name = cfg.durable_name ?? cfg.name ?? nameInSubject ?? ephemeralName()
+  if (!validName(name)) return ctx.error(reply, type, ApiErrors.consumerCreate('consumer name is invalid'))
+  const existing = s.consumers.get(name)
+  if (existing !== undefined) {
+    const a = { ...existing.config, name: undefined }
+    const b = { ...cfg, name: undefined }
+    if (JSON.stringify(a) === JSON.stringify(b)) return ctx.reply(reply, type, existing.info())
+    const immutable = ['deliver_policy', 'opt_start_seq', 'opt_start_time', 'ack_policy', 'replay_policy', 'filter_subject'] as const
+    if (immutable.some((k) => JSON.stringify(existing.config[k]) !== JSON.stringify(cfg[k])) || (existing.isPush !== (cfg.deliver_subject !== undefined))) {
+      return ctx.error(reply, type, ApiErrors.consumerNameExists())
+    }
+    existing.update(cfg)
+    ctx.host.consumerDirty(s, existing)
+    return ctx.reply(reply, type, existing.info())
+  }
+  const err = s.checkNewConsumer(cfg)
+  if (err !== undefined) return ctx.error(reply, type, err)
+  const created = new Date().toISOString()
+  const consumer = s.addConsumer(name, cfg, created)
+  if (s.config.storage === 'file' && !consumer.ephemeral && cfg.mem_storage !== true && ctx.root !== undefined) {
+    ctx.io.mkdirp(join(ctx.root, s.name, 'consumers'))
+    await ctx.saveConsumer(s, consumer)
+  }
+  ctx.reply(reply, type, consumer.info())
+  consumer.pump()
+}
+
+function ephemeralName(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+  let out = ''
+  for (let i = 0; i < 8; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)]
+  return out
+}
+
+export function consumerInfo(ctx: ApiContext, stream: string | undefined, name: string | undefined, reply: string): Promise<void> {
+  return withConsumer(ctx, stream, name, reply, 'consumer_info_response', (_s, cons) => ctx.reply(reply, 'consumer_info_response', cons.info()))
+}
+
+export function consumerDelete(ctx: ApiContext, stream: string | undefined, name: string | undefined, reply: string): Promise<void> {
+  return withConsumer(ctx, stream, name, reply, 'consumer_delete_response', async (s, cons) => {
+    s.removeConsumer(cons.name)
+    ctx.forgetDirty(cons)
+    const root = ctx.root
+    if (root !== undefined && s.config.storage === 'file') ctx.io.remove(join(root, s.name, 'consumers', `${cons.name}.json`))
+    ctx.reply(reply, 'consumer_delete_response', { success: true })
+  })
+}
+
+export function consumerList(ctx: ApiContext, b: 'NAMES' | 'LIST', stream: string | undefined, body: Record<string, unknown>, reply: string): Promise<void> {
+  return withStream(ctx, stream, reply, b === 'NAMES' ? 'consumer_names_response' : 'consumer_list_response', (s) => {
+    const offset = typeof body['offset'] === 'number' ? body['offset'] : 0
+    const all = [...s.consumers.values()].sort((x, y) => (x.name < y.name ? -1 : 1))
+    const page = all.slice(offset, offset + PAGE)
+    const consumers = b === 'NAMES' ? page.map((x) => x.name) : page.map((x) => x.info())
+    ctx.reply(reply, b === 'NAMES' ? 'consumer_names_response' : 'consumer_list_response', { total: all.length, offset, limit: PAGE, consumers })
+  })
+}
