@@ -5,97 +5,15 @@
 // A lost worker's running tasks are rerun elsewhere (not counted as attempts) and its map outputs
 // are forgotten, so the stages that wrote them recompute just those partitions from lineage.
 import { JobError, JobErrorCodes } from './errors.js'
-import type { Executor, ExecutorEvent, WorkerInfo } from './executor.js'
+import type { Executor, ExecutorEvent } from './executor.js'
+import { anyQueueSlot, cacheKeysOf, firstFree, freeWorker, holdersOf, queueSlot } from './placement.js'
+import { recordCachedBlocks, replicate } from './replication.js'
+import { stageOrder, type ActiveJob, type JobRequest, type RunningTask, type ShuffleStageDef, type WorkerState } from './scheduler-state.js'
+import { speculate } from './speculation.js'
 import { addMetrics, newStageSummary, type JobSummary, type StageSummary } from './summary.js'
-import { taskId, type MapOutputLocation, type PlanNode, type TaskDescription, type TaskMetrics, type TaskOutput, type TaskResult } from './task.js'
+import { taskId, type MapOutputLocation, type TaskDescription, type TaskMetrics } from './task.js'
 
-export interface ShuffleStageDef {
-  readonly shuffleId: number
-  readonly name: string
-  readonly partitions: number
-  readonly plan: PlanNode
-  readonly output: Extract<TaskOutput, { kind: 'shuffle' }>
-  /** Shuffle ids this stage's plan reads. */
-  readonly parents: readonly number[]
-}
-
-export interface JobRequest {
-  readonly jobId: string
-  readonly action: string
-  readonly name: string
-  readonly plan: PlanNode
-  /** Partitions of `plan` to compute. */
-  readonly partitions: readonly number[]
-  readonly output: TaskOutput
-  readonly parents: readonly number[]
-  /** Every shuffle stage reachable from the result stage. */
-  readonly shuffles: ReadonlyMap<number, ShuffleStageDef>
-  readonly scratchDir: string
-  readonly memoryBudgetBytes: number
-  /** Called once per partition with the first successful result; later attempts are `duplicate`. */
-  onResult(partition: number, result: TaskResult, duplicate: boolean): void
-  onProgress?(job: JobSummary): void
-}
-
-interface RunningTask {
-  readonly stageKey: string
-  readonly partition: number
-  readonly workerId: string
-  readonly shuffleId: number | null
-  readonly attempt: number
-  readonly jobId: string
-  readonly startedAt: number
-  /** A backup copy launched by speculation. */
-  readonly speculative: boolean
-  /** A second copy run only to cache a MEMORY_2 partition on another worker (its result is a duplicate). */
-  readonly replica: boolean
-}
-
-/** A MEMORY_2 partition cached on one worker so far: its task is run again on another worker. */
-interface PendingReplica {
-  readonly stageKey: string
-  readonly partition: number
-  readonly holder: string
-  /** Worker computing the second copy, once launched. */
-  on: string | null
-}
-
-/** Ops whose partition p reads partition p of their single input (cache locality follows them). */
-const ONE_TO_ONE = new Set(['map', 'flatMap', 'filter', 'mapValues', 'flatMapValues', 'keyBy', 'mapPartitions', 'sample', 'zipWithIndex', 'keys', 'values', 'tagged'])
-
-/** Cache keys whose partition p feeds partition p of `plan` (only the replicated ones with `replicated`). */
-function cacheKeysOf(plan: PlanNode, replicated = false): string[] {
-  const keys: string[] = []
-  let node: PlanNode | undefined = plan
-  while (node !== undefined) {
-    if (node.op === 'cached' && (!replicated || node.level === 'MEMORY_2')) keys.push(node.cacheKey)
-    if (node.op === 'cached' || ONE_TO_ONE.has(node.op)) {
-      const input: unknown = (node as { input?: unknown }).input
-      node = (input as { kind?: string } | undefined)?.kind === 'narrow' ? (input as { node: PlanNode }).node : undefined
-    } else if (node.op === 'shuffled') {
-      const narrow = node.inputs.find((i) => i.kind === 'narrow')
-      node = narrow?.kind === 'narrow' ? narrow.node : undefined
-    } else node = undefined
-  }
-  return keys
-}
-
-interface ActiveJob {
-  readonly req: JobRequest
-  readonly summary: JobSummary
-  readonly order: readonly (number | null)[]
-  readonly done: Set<number>
-  readonly failures: Map<string, number>
-  readonly stageSummaries: Map<string, StageSummary>
-  failed: JobError | null
-  resolve: () => void
-  /** Durations (ms) of successful tasks per stage key, for speculation. */
-  readonly durations: Map<string, number[]>
-  /** When a task first waited for its preferred (cache-holding) worker, per stage:partition. */
-  readonly localityWait: Map<string, number>
-  /** MEMORY_2 partitions waiting for (or computing) their second copy, per stage:partition. */
-  readonly replicas: Map<string, PendingReplica>
-}
+export type { JobRequest, ShuffleStageDef } from './scheduler-state.js'
 
 export interface SchedulerOptions {
   readonly maxAttempts: number
@@ -114,7 +32,7 @@ export interface SchedulerOptions {
 export class Scheduler {
   readonly #executor: Executor
   readonly #options: SchedulerOptions
-  readonly #workers = new Map<string, { info: WorkerInfo; running: Set<string> }>()
+  readonly #workers = new Map<string, WorkerState>()
   readonly #mapOutputs = new Map<number, (MapOutputLocation | null)[]>()
   readonly #stageIds = new Map<number, number>()
   readonly #attemptSeq = new Map<string, number>()
@@ -176,19 +94,7 @@ export class Scheduler {
 
   async runJob(req: JobRequest): Promise<JobSummary> {
     await this.start()
-    // Topological order of the shuffle stages this job needs (parents first), then the result stage.
-    const order: (number | null)[] = []
-    const seen = new Set<number>()
-    const visit = (id: number): void => {
-      if (seen.has(id)) return
-      seen.add(id)
-      const def = req.shuffles.get(id)
-      if (def === undefined) throw new Error(`Missing definition of shuffle ${id}`)
-      for (const p of def.parents) visit(p)
-      order.push(id)
-    }
-    for (const p of req.parents) visit(p)
-    order.push(null)
+    const order = stageOrder(req)
     const summary: JobSummary = { jobId: req.jobId, action: req.action, status: 'running', stages: [], ms: 0, workersLost: 0 }
     const stageSummaries = new Map<string, StageSummary>()
     for (const id of order) {
@@ -249,49 +155,6 @@ export class Scheduler {
     job.resolve()
   }
 
-  #freeWorker(among?: ReadonlySet<string>): { info: WorkerInfo; running: Set<string> } | null {
-    let best: { info: WorkerInfo; running: Set<string> } | null = null
-    for (const w of this.#workers.values()) {
-      if (among !== undefined && !among.has(w.info.id)) continue
-      const free = w.info.slots - w.running.size
-      if (free > 0 && (best === null || free > best.info.slots - best.running.size)) best = w
-    }
-    return best
-  }
-
-  /** The first worker of `among` (in its order) with a free slot. */
-  #firstFree(among: ReadonlySet<string>): { info: WorkerInfo; running: Set<string> } | null {
-    for (const id of among) {
-      const w = this.#workers.get(id)
-      if (w !== undefined && w.running.size < w.info.slots) return w
-    }
-    return null
-  }
-
-  /**
-   * A holder with every slot busy and nothing queued yet (one queued task per worker at most),
-   * busy only with tasks of the same stage, so the queued task waits about one task's time and
-   * never behind an unrelated long task (then the locality wait applies as before).
-   */
-  #queueSlot(among: ReadonlySet<string>, stageKey: string, jobId: string): { info: WorkerInfo; running: Set<string> } | null {
-    for (const id of among) {
-      const w = this.#workers.get(id)
-      if (w === undefined || w.running.size !== w.info.slots) continue
-      let same = true
-      for (const tid of w.running) {
-        const t = this.#running.get(tid)
-        if (t === undefined || t.stageKey !== stageKey || t.jobId !== jobId) same = false
-      }
-      if (same) return w
-    }
-    return null
-  }
-
-  #anyQueueSlot(): boolean {
-    for (const w of this.#workers.values()) if (w.running.size <= w.info.slots) return true
-    return false
-  }
-
   #isRunning(stageKey: string, partition: number): boolean {
     for (const t of this.#running.values()) if (t.stageKey === stageKey && t.partition === partition) return true
     return false
@@ -341,15 +204,15 @@ export class Scheduler {
       for (const p of missing) {
         if (this.#isRunning(key, p)) continue
         unlaunched++
-        let w = this.#freeWorker()
-        if (w === null && (!pipelined || !this.#anyQueueSlot())) return
+        let w = freeWorker(this.#workers)
+        if (w === null && (!pipelined || !anyQueueSlot(this.#workers))) return
         if (cacheKeys.length > 0) {
           // Prefer a free worker that holds this partition's persisted input; else queue behind a
           // holder's running task (it would wait for that worker anyway; queued, it starts the
           // moment the worker is done, without a round trip to the driver); else wait a little.
-          const holders = this.#holders(cacheKeys, p)
+          const holders = holdersOf(this.#workers, this.#cacheLocations, cacheKeys, p)
           if (holders.size > 0) {
-            const local = this.#firstFree(holders) ?? (pipelined ? this.#queueSlot(holders, key, req.jobId) : null)
+            const local = firstFree(this.#workers, holders) ?? (pipelined ? queueSlot(this.#workers, this.#running, holders, key, req.jobId) : null)
             const waitKey = `${key}:${p}`
             if (local !== null) w = local
             else if (w !== null) {
@@ -373,95 +236,35 @@ export class Scheduler {
     req.onProgress?.(job.summary)
   }
 
-  /**
-   * Second copies of MEMORY_2 partitions this stage cached for the first time: the same task again
-   * on a free worker that does not hold it (its result is a duplicate and is dropped; accumulators
-   * and output commit count the first attempt only). Pending tasks of the stage go first.
-   */
-  #replicate(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, stage: StageSummary): void {
-    let copies: Map<string, number> | null = null
-    for (const [rk, r] of job.replicas) {
-      if (r.stageKey !== key || r.on !== null) continue
-      const others = [...this.#workers.keys()].filter((w) => w !== r.holder)
-      if (others.length === 0) {
-        job.replicas.delete(rk) // a single worker: nowhere to put a second copy
-        continue
-      }
-      // Only the workers holding the fewest second copies of the holder's partitions: the tasks
-      // a lost worker ran (its first copies, see #holders) then find their other copies spread
-      // over the survivors instead of queueing behind one (that queue made a fault iteration ~2x long).
-      copies ??= this.#secondCopies(job)
-      const shared = others.map((w) => copies?.get(`${r.holder} ${w}`) ?? 0)
-      const least = Math.min(...shared)
-      const w = this.#freeWorker(new Set(others.filter((_, i) => shared[i] === least)))
-      if (w === null) continue
-      r.on = w.info.id
-      copies.set(`${r.holder} ${r.on}`, least + 1)
-      this.#launch(job, key, id, def, r.partition, w, stage, false, true)
-    }
-  }
-
-  /**
-   * Per `first second` worker pair: persisted partitions first cached on `first` whose second copy
-   * is on (or going to) `second`. One pass over the cache locations.
-   */
-  #secondCopies(job: ActiveJob): Map<string, number> {
-    const n = new Map<string, number>()
-    const add = (pair: string): void => void n.set(pair, (n.get(pair) ?? 0) + 1)
-    for (const holders of this.#cacheLocations.values()) {
-      const [first, ...rest] = holders
-      for (const second of rest) add(`${first} ${second}`)
-    }
-    for (const r of job.replicas.values()) if (r.on !== null) add(`${r.holder} ${r.on}`)
-    return n
-  }
-
   #replicasPending(job: ActiveJob): boolean {
     return job.replicas.size > 0
   }
 
   /**
-   * Workers holding partition p of any of these persisted datasets, the one that cached it first
-   * (its first copy) first: tasks go to the first copy's worker when it is free, so every worker
-   * runs the partitions whose second copies #replicate spread over the others.
+   * Second copies of MEMORY_2 partitions this stage cached for the first time (see replication.ts).
+   * Called after the stage's pending tasks are placed, so those go first.
    */
-  #holders(cacheKeys: readonly string[], p: number): Set<string> {
-    const out = new Set<string>()
-    for (const k of cacheKeys) for (const w of this.#cacheLocations.get(`${k}:${p}`) ?? []) if (this.#workers.has(w)) out.add(w)
-    return out
+  #replicate(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, stage: StageSummary): void {
+    replicate(job.replicas, key, this.#workers, this.#cacheLocations, (p, w) => this.#launch(job, key, id, def, p, w, stage, false, true))
   }
 
-  /**
-   * Backup attempts for tasks running much longer than the stage's median. Considered once
-   * `speculationQuantile` of the stage is done, or earlier as soon as every task of the stage has
-   * been launched (the tail): then a free slot has nothing better to do, so a backup costs no
-   * other task its place.
-   */
+  /** Backup attempts of this stage's stragglers (see speculation.ts). */
   #speculate(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, stage: StageSummary, unlaunched: number): void {
-    const durations = job.durations.get(key)
-    if (durations === undefined || durations.length === 0) return
-    const total = id === null ? job.req.partitions.length : (def as ShuffleStageDef).partitions
-    const done = id === null ? job.done.size : (this.#mapOutputs.get(id) ?? []).filter((o) => o !== null).length
-    if (unlaunched > 0 && done < Math.ceil((this.#options.speculationQuantile ?? 0.75) * total)) return
-    const sorted = [...durations].sort((a, b) => a - b)
-    const median = sorted[sorted.length >> 1] as number
-    const threshold = Math.max(20, (this.#options.speculationMultiplier ?? 1.5) * median)
-    const now = performance.now()
-    for (const t of [...this.#running.values()]) {
-      if (t.stageKey !== key || t.jobId !== job.req.jobId || t.speculative || t.replica) continue
-      if (now - t.startedAt <= threshold) continue
-      let copies = 0
-      for (const o of this.#running.values()) if (o.stageKey === key && o.partition === t.partition && o.jobId === t.jobId) copies++
-      if (copies > 1) continue
-      const others = new Set([...this.#workers.keys()].filter((w) => w !== t.workerId))
-      const w = this.#freeWorker(others)
-      if (w === null) return
-      this.speculativeLaunches++
-      this.#launch(job, key, id, def, t.partition, w, stage, true)
+    const progress = {
+      key,
+      jobId: job.req.jobId,
+      durations: job.durations.get(key),
+      total: id === null ? job.req.partitions.length : (def as ShuffleStageDef).partitions,
+      done: () => (id === null ? job.done.size : (this.#mapOutputs.get(id) ?? []).filter((o) => o !== null).length),
+      unlaunched,
     }
+    speculate(progress, this.#running, this.#workers, this.#options, (p, w) => {
+      this.speculativeLaunches++
+      this.#launch(job, key, id, def, p, w, stage, true)
+    })
   }
 
-  #launch(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, p: number, w: { info: WorkerInfo; running: Set<string> }, stage: StageSummary, speculative: boolean, replica = false): void {
+  #launch(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, p: number, w: WorkerState, stage: StageSummary, speculative: boolean, replica = false): void {
     const req = job.req
     const parents = def === null ? req.parents : def.parents
     const seqKey = `${id === null ? req.jobId : `s${id}`}:${p}`
@@ -531,16 +334,7 @@ export class Scheduler {
         if (t.jobId !== job.req.jobId) break
         if (t.replica) job.replicas.delete(`${t.stageKey}:${t.partition}`)
         if (e.type === 'task-succeeded') {
-          const replicated = t.replica ? [] : this.#replicatedBlocks(job, t)
-          let fresh = false
-          for (const b of e.metrics.cachedBlocks ?? []) {
-            let holders = this.#cacheLocations.get(b)
-            if (holders === undefined) this.#cacheLocations.set(b, (holders = new Set()))
-            // First copy of a MEMORY_2 partition (not a cache hit): it needs its second copy.
-            if (holders.size === 0 && replicated.includes(b)) fresh = true
-            holders.add(e.workerId)
-          }
-          if (fresh) job.replicas.set(`${t.stageKey}:${t.partition}`, { stageKey: t.stageKey, partition: t.partition, holder: e.workerId, on: null })
+          recordCachedBlocks(this.#cacheLocations, job, t, e.workerId, e.metrics.cachedBlocks)
           if (!t.replica) {
             const list = job.durations.get(t.stageKey)
             if (list === undefined) job.durations.set(t.stageKey, [performance.now() - t.startedAt])
@@ -553,12 +347,6 @@ export class Scheduler {
     }
     if (this.#running.size === 0) for (const r of this.#idleResolvers.splice(0)) r()
     this.#schedule()
-  }
-
-  /** `cacheKey:partition` of the MEMORY_2 partitions task t reads in place. */
-  #replicatedBlocks(job: ActiveJob, t: RunningTask): string[] {
-    const plan = t.shuffleId === null ? job.req.plan : job.req.shuffles.get(t.shuffleId)?.plan
-    return plan === undefined ? [] : cacheKeysOf(plan, true).map((k) => `${k}:${t.partition}`)
   }
 
   #succeeded(job: ActiveJob, t: RunningTask, stage: StageSummary, e: Extract<ExecutorEvent, { type: 'task-succeeded' }>): void {
