@@ -1,0 +1,137 @@
+// The result side of a task other than a shuffle write: part files of a save or a checkpoint, and
+// the per-partition values of actions (collect, count, take, fold, foreach, sort sampling).
+import { closeSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { serialize as v8Serialize } from 'node:v8'
+import { compileFn } from './closure.js'
+import { matchSumSave, runSumSave } from './fused/sum-save.js'
+import { warmUpWordCount } from './fused/warm-up.js'
+import { matchSortReduce, runSortReduce } from './fused/sort.js'
+import { writeShuffle } from './shuffle-write.js'
+import type { Batches } from './task-batches.js'
+import type { TaskContext } from './task-runner.js'
+import type { TaskDescription, TaskResult } from './task.js'
+import { prng } from '../internal/prng.js'
+
+async function writeSave(ctx: TaskContext, output: Extract<TaskDescription['output'], { kind: 'save' }>): Promise<TaskResult> {
+  const { task, counters: c } = ctx
+  const dir = join(output.dir, '_attempts', `${task.partition}-${task.attempt}`)
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `part-${String(task.partition).padStart(5, '0')}`)
+  const fd = openSync(file, 'w')
+  try {
+    const fusedSort = matchSortReduce(task.plan, output)
+    if (fusedSort !== null) {
+      // Whole-stage fused sort reduce side (fused/sort.ts); false = nothing written, run the generic path.
+      const locations = task.shuffleInputs[fusedSort.shuffleId] ?? []
+      if (await runSortReduce(fusedSort, { locations, partition: task.partition, fetcher: ctx.services.fetcher, budgetBytes: task.memoryBudgetBytes, fd, counters: c })) return { kind: 'saved', file }
+    }
+    const fusedSum = matchSumSave(task.plan, output)
+    if (fusedSum !== null) {
+      // Fused reduce side of the word count (fused/sum-save.ts); false = nothing written, run the generic path.
+      const locations = task.shuffleInputs[fusedSum.shuffleId] ?? []
+      await warmUpWordCount()
+      if (await runSumSave(fusedSum, { locations, partition: task.partition, fetcher: ctx.services.fetcher, budgetBytes: task.memoryBudgetBytes, fd, counters: c })) return { kind: 'saved', file }
+    }
+    let pending = ''
+    for await (const b of ctx.compute(task.plan, task.partition)) {
+      const lines = new Array<string>(b.length)
+      for (let i = 0; i < b.length; i++) {
+        const x = b[i]
+        lines[i] = output.format === 'text' && typeof x === 'string' ? x : JSON.stringify(x)
+      }
+      c.recordsOut += b.length
+      if (b.length > 0) pending += `${lines.join('\n')}\n`
+      if (pending.length >= 1 << 20) { writeSync(fd, pending); pending = '' }
+    }
+    if (pending.length > 0) writeSync(fd, pending)
+  } finally {
+    closeSync(fd)
+  }
+  return { kind: 'saved', file }
+}
+
+/** Computes the task's partition and delivers it as its output kind asks. */
+export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
+  const { task, counters: c } = ctx
+  const output = task.output
+  const records = (): Batches => ctx.compute(task.plan, task.partition)
+  switch (output.kind) {
+    case 'shuffle': return writeShuffle(ctx, output)
+    case 'save': return writeSave(ctx, output)
+    case 'checkpoint': {
+      const all: unknown[] = []
+      for await (const b of records()) for (let i = 0; i < b.length; i++) all.push(b[i])
+      mkdirSync(output.dir, { recursive: true })
+      const file = join(output.dir, `part-${String(task.partition).padStart(5, '0')}.v8`)
+      const tmp = `${file}.${task.attempt}.${process.pid}.tmp`
+      writeFileSync(tmp, v8Serialize(all))
+      renameSync(tmp, file)
+      c.recordsOut = all.length
+      return { kind: 'saved', file }
+    }
+    case 'collect': {
+      const all: unknown[] = []
+      for await (const b of records()) for (let i = 0; i < b.length; i++) all.push(b[i])
+      c.recordsOut = all.length
+      return { kind: 'value', value: all }
+    }
+    case 'count': {
+      let n = 0
+      await ctx.drive(task.plan, task.partition, () => { n++ })
+      c.recordsOut = n
+      return { kind: 'value', value: n }
+    }
+    case 'take': {
+      const out: unknown[] = []
+      if (output.n > 0) {
+        for await (const b of records()) {
+          for (const x of b) { out.push(x); if (out.length >= output.n) break }
+          if (out.length >= output.n) break
+        }
+      }
+      c.recordsOut = out.length
+      return { kind: 'value', value: out }
+    }
+    case 'fold': {
+      const { fn, env } = await ctx.compileFn(output.fn)
+      let acc: unknown = output.hasZero ? structuredCloneIfObject(output.zero) : undefined
+      let has = output.hasZero
+      for await (const b of records()) {
+        for (const x of b) {
+          if (!has) { acc = x; has = true } else acc = fn(acc, x, env)
+        }
+      }
+      return { kind: 'value', value: { has, acc } }
+    }
+    case 'foreach': {
+      const { fn, env } = await ctx.compileFn(output.fn)
+      for await (const b of records()) for (const x of b) fn(x, env)
+      return { kind: 'value', value: null }
+    }
+    case 'sample-keys': {
+      const rand = prng(output.seed * 7919 + task.partition)
+      const keyFn = output.keyFn === undefined ? null : await compileFn(output.keyFn)
+      const limit = output.maxRecords ?? output.size * 100
+      const sample: unknown[] = []
+      let seen = 0
+      for await (const b of records()) {
+        for (const x of b) {
+          const k = keyFn === null ? (x as [unknown, unknown])[0] : keyFn.fn(x, keyFn.env)
+          seen++
+          if (sample.length < output.size) sample.push(k)
+          else {
+            const j = Math.floor(rand() * seen)
+            if (j < output.size) sample[j] = k
+          }
+        }
+        if (seen >= limit) break
+      }
+      return { kind: 'value', value: { sample, count: seen } }
+    }
+  }
+}
+
+function structuredCloneIfObject(z: unknown): unknown {
+  return z !== null && typeof z === 'object' ? structuredClone(z) : z
+}
