@@ -2,58 +2,16 @@
 // A dataset of pairs (`Dataset<readonly [K, V]>`) gets the by-key operators; their `this` type
 // carries K and V through, so results stay typed end to end.
 import { builtin, compileFn, toFnSpec } from './closure.js'
+import type { CustomPartitioner, Engine, FnOptions, PartitionRecords, Shaped, ShuffleOptions, Widen } from './dataset-types.js'
 import { JobError, JobErrorCodes } from './errors.js'
-import { PlanBuilder, type LNode, type ShuffleDep } from './lineage.js'
-import { rangeBounds, samePartitioner } from './partitioner.js'
-import type { AggregatorSpec, FnSpec, PartitionerSpec, PlanNode, StorageLevel, TaskOutput, TaskResult } from './task.js'
+import { deriveNode, type DeriveOptions, type LNode, type PlanBuilder } from './lineage.js'
+import { samePartitioner } from './partitioner.js'
+import { cogroupNode, combineNode, partitionByNode, sortByKeyNode } from './shuffle-lineage.js'
+import type { AggregatorSpec, FnSpec, PartitionerSpec, PlanNode, StorageLevel } from './task.js'
 
-/** What a Dataset needs from its Context. */
-export interface Engine {
-  nextId(): number
-  nextShuffleId(): number
-  readonly defaultPartitions: number
-  readonly cartesianMaxPairs: number
-  /** Runs one job over `partitions` of `node` (all by default); results in partition order. */
-  run(node: LNode, output: TaskOutput, action: string, partitions?: readonly number[]): Promise<TaskResult[]>
-  save(node: LNode, dir: string, format: 'text' | 'json'): Promise<void>
-  /** Marks `node` persisted (cache()/persist()); undefined level = unpersist. */
-  persist(node: LNode, level: StorageLevel | undefined): void
-  /** Materialises `node` to files and cuts its lineage. */
-  checkpoint(node: LNode): Promise<void>
-}
-
-/** Widens literal types so `[w, 1] as const` gives a dataset of [string, number]. */
-type Widen<T> = T extends string ? string : T extends number ? number : T extends boolean ? boolean : T
-/** Pairs become readonly [K, V] with widened members. */
-export type Shaped<U> = U extends readonly [infer K, infer V] ? readonly [Widen<K>, Widen<V>] : U
+export type { CustomPartitioner, Engine, FnOptions, PartitionRecords, Shaped, ShuffleOptions } from './dataset-types.js'
 
 export type PairDataset<K, V> = Dataset<readonly [K, V]>
-
-/**
- * The records of one partition as a mapPartitions function gets them: `for await (const x of
- * records)`, or `for await (const batch of records.batches())` for arrays of records (one await
- * per batch instead of per record; treat the arrays as read-only).
- */
-export interface PartitionRecords<T> extends AsyncIterable<T> {
-  batches(): AsyncIterable<readonly T[]>
-}
-
-export interface FnOptions<E> {
-  /** Passed as the last argument of every call (captured values travel this way). */
-  env?: E
-}
-
-export interface ShuffleOptions {
-  /** Reduce partitions; default: the parent's partitioner or Context defaultPartitions. */
-  partitions?: number
-}
-
-/** A custom partitioner: `fn(key, partitions)` returns the partition (shipped like any function). */
-export interface CustomPartitioner<K> {
-  partitions: number
-  fn: (key: K, partitions: number) => number
-  env?: unknown
-}
 
 const clone = (z: unknown): unknown => (z !== null && typeof z === 'object' ? structuredClone(z) : z)
 
@@ -117,18 +75,8 @@ export class Dataset<T> {
     return this.node.checkpointFiles !== undefined
   }
 
-  #derive<U>(name: string, build: (b: PlanBuilder, id: number) => PlanNode, extra: { partitions?: number; partitioner?: PartitionerSpec | undefined; parents?: LNode[]; prepare?: () => Promise<void> } = {}): Dataset<U> {
-    const id = this.#engine.nextId()
-    const node: LNode = {
-      id,
-      name,
-      partitions: extra.partitions ?? this.node.partitions,
-      partitioner: extra.partitioner,
-      parents: extra.parents ?? [this.node],
-      build: (b) => build(b, id),
-      ...(extra.prepare === undefined ? {} : { prepare: extra.prepare }),
-    }
-    return new Dataset<U>(this.#engine, node)
+  #derive<U>(name: string, build: (b: PlanBuilder, id: number) => PlanNode, extra: DeriveOptions = {}): Dataset<U> {
+    return new Dataset<U>(this.#engine, deriveNode(this.#engine.nextId(), this.node, name, build, extra))
   }
 
   #fnOp<U>(op: 'map' | 'flatMap' | 'filter' | 'mapValues' | 'flatMapValues' | 'keyBy' | 'mapPartitions', fn: FnSpec, keepPartitioner = false): Dataset<U> {
@@ -260,25 +208,8 @@ export class Dataset<T> {
 
   // ---- shuffles ----
 
-  #targetPartitioner(options: ShuffleOptions, others: LNode[] = []): PartitionerSpec {
-    if (options.partitions !== undefined) return { kind: 'hash', partitions: options.partitions }
-    const withP = [this.node, ...others].map((n) => n.partitioner).filter((p): p is PartitionerSpec => p !== undefined)
-    if (withP.length > 0) return withP.reduce((a, b) => (b.partitions > a.partitions ? b : a))
-    return { kind: 'hash', partitions: Math.max(this.#engine.defaultPartitions, ...[this.node, ...others].map((n) => n.partitions)) }
-  }
-
   #combine<U>(agg: AggregatorSpec, mapSide: boolean, name: string, options: ShuffleOptions | PartitionerSpec): Dataset<U> {
-    const parent = this.node
-    const target = 'kind' in options ? options : this.#targetPartitioner(options)
-    if (samePartitioner(parent.partitioner, target)) {
-      // Already partitioned this way: combine in place, no shuffle.
-      return this.#derive<U>(name, (b, id) => ({ id, partitions: parent.partitions, op: 'shuffled', inputs: [b.narrow(parent)], aggregator: agg }), { partitioner: parent.partitioner })
-    }
-    const dep: ShuffleDep = { shuffleId: this.#engine.nextShuffleId(), parent, partitioner: () => target, ...(mapSide ? { combine: agg } : {}), name }
-    return this.#derive<U>(name, (b, id) => ({ id, partitions: target.partitions, op: 'shuffled', inputs: [b.shuffle(dep)], aggregator: agg, combined: mapSide }), {
-      partitions: target.partitions,
-      partitioner: target,
-    })
+    return new Dataset<U>(this.#engine, combineNode(this.#engine, this.node, agg, mapSide, name, options))
   }
 
   /** Moves pairs to partitions by key: a partition count (hash) or a custom partitioner. */
@@ -289,8 +220,7 @@ export class Dataset<T> {
         : { kind: 'custom', partitions: partitioner.partitions, fn: toFnSpec(partitioner.fn, { what: 'partitionBy', env: partitioner.env }) }
     const parent = this.node
     if (samePartitioner(parent.partitioner, spec)) return this
-    const dep: ShuffleDep = { shuffleId: this.#engine.nextShuffleId(), parent, partitioner: () => spec, name: 'partitionBy' }
-    return this.#derive('partitionBy', (b, id) => ({ id, partitions: spec.partitions, op: 'shuffled', inputs: [b.shuffle(dep)] }), { partitions: spec.partitions, partitioner: spec })
+    return new Dataset(this.#engine, partitionByNode(this.#engine, parent, spec))
   }
 
   reduceByKey<K, V, E = undefined>(this: Dataset<readonly [K, V]>, fn: (a: V, b: V, env: E) => V, options: ShuffleOptions & FnOptions<E> = {}): Dataset<readonly [K, V]> {
@@ -327,25 +257,7 @@ export class Dataset<T> {
 
   /** For each key, one array of values per input: [key, [values of this, values of other, ...]]. */
   cogroup<K, V, W>(this: Dataset<readonly [K, V]>, other: Dataset<readonly [K, W]>, options: ShuffleOptions = {}): Dataset<readonly [K, readonly [V[], W[]]]> {
-    const inputs = [this.node, other.node]
-    const target = this.#targetPartitioner(options, [other.node])
-    const deps = inputs.map((n, tag): ShuffleDep | null =>
-      samePartitioner(n.partitioner, target) ? null : { shuffleId: this.#engine.nextShuffleId(), parent: n, partitioner: () => target, tag, name: 'cogroup' },
-    )
-    return this.#derive(
-      'cogroup',
-      (b, id) => ({
-        id,
-        partitions: target.partitions,
-        op: 'shuffled',
-        inputs: inputs.map((n, i) => {
-          const d = deps[i]
-          return d === null || d === undefined ? b.narrow(n) : b.shuffle(d)
-        }),
-        aggregator: { kind: 'cogroup', inputs: inputs.length },
-      }),
-      { partitions: target.partitions, partitioner: target, parents: inputs },
-    )
+    return new Dataset(this.#engine, cogroupNode(this.#engine, [this.node, other.node], options))
   }
 
   join<K, V, W>(this: Dataset<readonly [K, V]>, other: Dataset<readonly [K, W]>, options: ShuffleOptions = {}): Dataset<readonly [K, readonly [V, W]]> {
@@ -380,30 +292,7 @@ export class Dataset<T> {
 
   /** Sorts pairs by key: a range partitioner from a sample (one extra job), then a sort per partition. */
   sortByKey<K, V>(this: Dataset<readonly [K, V]>, ascending = true, options: ShuffleOptions = {}): Dataset<readonly [K, V]> {
-    const parent = this.node
-    const n = options.partitions ?? parent.partitions
-    let spec: PartitionerSpec | null = null
-    const prepare = async (): Promise<void> => {
-      if (spec !== null) return
-      if (n === 1) { spec = { kind: 'range', partitions: 1, bounds: [], ascending }; return }
-      const perPartition = Math.ceil((60 * n) / Math.max(1, parent.partitions))
-      const results = await this.#engine.run(parent, { kind: 'sample-keys', size: Math.min(10_000, perPartition), seed: 17 }, 'sortByKey (sample)')
-      const sample: unknown[] = []
-      for (const r of results) sample.push(...((r as { value: { sample: unknown[] } }).value.sample))
-      spec = { kind: 'range', partitions: n, bounds: rangeBounds(sample, n), ascending }
-    }
-    const dep: ShuffleDep = { shuffleId: this.#engine.nextShuffleId(), parent, partitioner: () => spec as PartitionerSpec, name: 'sortByKey' }
-    const id = this.#engine.nextId()
-    const node: LNode = {
-      id,
-      name: 'sortByKey',
-      partitions: n,
-      get partitioner() { return spec ?? undefined },
-      parents: [parent],
-      prepare,
-      build: (b) => ({ id, partitions: n, op: 'shuffled', inputs: [b.shuffle(dep)], sort: { ascending } }),
-    }
-    return new Dataset(this.#engine, node)
+    return new Dataset(this.#engine, sortByKeyNode(this.#engine, this.node, ascending, options))
   }
 
   sortBy<K, E = undefined>(fn: (x: T, env: E) => K, ascending = true, options: ShuffleOptions & FnOptions<E> = {}): Dataset<T> {

@@ -21,6 +21,27 @@ export interface LNode {
   checkpointFiles?: readonly string[] | undefined
 }
 
+/** Options of deriveNode: what differs from a one-to-one child of `parent`. */
+export interface DeriveOptions {
+  partitions?: number
+  partitioner?: PartitionerSpec | undefined
+  parents?: LNode[]
+  prepare?: () => Promise<void>
+}
+
+/** Node `id` computed from `parent` (same partitions, no partitioner unless `extra` says otherwise). */
+export function deriveNode(id: number, parent: LNode, name: string, build: (b: PlanBuilder, id: number) => PlanNode, extra: DeriveOptions = {}): LNode {
+  return {
+    id,
+    name,
+    partitions: extra.partitions ?? parent.partitions,
+    partitioner: extra.partitioner,
+    parents: extra.parents ?? [parent],
+    build: (b) => build(b, id),
+    ...(extra.prepare === undefined ? {} : { prepare: extra.prepare }),
+  }
+}
+
 /** A node's plan, honouring checkpoint (lineage cut) and persistence (cached wrapper). */
 export function buildNode(node: LNode, b: PlanBuilder): PlanNode {
   if (node.checkpointFiles !== undefined) return { id: node.id, partitions: node.partitions, op: 'checkpointed', files: node.checkpointFiles }
