@@ -118,6 +118,7 @@ export class ResponseParser<J extends { readonly paused: boolean }> {
           if (this.#head === '') {
             // Usual case: the whole head is in this read; only the head becomes a string.
             const end = view.indexOf(HEAD_END, i)
+            if (end - i > MAX_HEAD_BYTES) return conn.protocol('response head too large')
             if (end >= 0) {
               const text = view.toString('latin1', i, end)
               i = end + 4
@@ -128,8 +129,9 @@ export class ResponseParser<J extends { readonly paused: boolean }> {
           const before = this.#head.length
           this.#head += view.toString('latin1', i)
           const end = this.#head.indexOf('\r\n\r\n', this.#scanned)
+          // The limit holds wherever the head ends: in this read or a later one.
+          if (end > MAX_HEAD_BYTES || (end < 0 && this.#head.length > MAX_HEAD_BYTES)) return conn.protocol('response head too large')
           if (end < 0) {
-            if (this.#head.length > MAX_HEAD_BYTES) return conn.protocol('response head too large')
             this.#scanned = Math.max(0, this.#head.length - 3)
             return true
           }

@@ -242,6 +242,13 @@ test('chunked answers stream through, HEAD keeps the length without a body, 304 
 })
 
 test('upstream errors: refused connection 502, garbage answer 502, headers timeout 504, retry to a live server', async (t) => {
+  // A 70 KB answer head (over the 64 KiB limit) whose end arrives in a second write.
+  const huge = createTcpServer((sock) => sock.once('data', () => {
+    sock.write(`HTTP/1.1 200 OK\r\nX-A: ${'a'.repeat(40_000)}\r\n`)
+    setTimeout(() => sock.end(`X-B: ${'b'.repeat(30_000)}\r\nContent-Length: 0\r\n\r\n`), 50)
+  }))
+  await new Promise<void>((r) => huge.listen(0, '127.0.0.1', r))
+  t.after(() => huge.close())
   const garbage = createTcpServer((sock) => sock.on('data', () => sock.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello')))
   await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r))
   t.after(() => garbage.close())
@@ -258,12 +265,14 @@ test('upstream errors: refused connection 502, garbage answer 502, headers timeo
     pools: {
       dead: { servers: [`http://127.0.0.1:${deadPort}`], retry: { attempts: 0 } },
       garbage: { servers: [`http://127.0.0.1:${(garbage.address() as AddressInfo).port}`] },
+      huge: { servers: [`http://127.0.0.1:${(huge.address() as AddressInfo).port}`], retry: { attempts: 0 } },
       silent: { servers: [`http://127.0.0.1:${(silent.address() as AddressInfo).port}`] },
       mixed: { servers: [`http://127.0.0.1:${deadPort}`, live.url], balance: 'round-robin', outlier: { consecutiveConnectErrors: 0 } },
     },
     routes: [
       { match: { pathPrefix: '/dead' }, pool: 'dead' },
       { match: { pathPrefix: '/garbage' }, pool: 'garbage' },
+      { match: { pathPrefix: '/huge' }, pool: 'huge' },
       { match: { pathPrefix: '/silent' }, pool: 'silent', timeouts: { headersMs: 200 } },
       { match: { pathPrefix: '/mixed' }, pool: 'mixed' },
     ],
@@ -276,6 +285,7 @@ test('upstream errors: refused connection 502, garbage answer 502, headers timeo
   }
   assert.deepEqual(await get('/dead'), [502, 'ERR_PROXY_UPSTREAM_CONNECT'])
   assert.deepEqual(await get('/garbage'), [502, 'ERR_PROXY_UPSTREAM_PROTOCOL'])
+  assert.deepEqual(await get('/huge'), [502, 'ERR_PROXY_UPSTREAM_PROTOCOL'])
   assert.deepEqual(await get('/silent'), [504, 'ERR_PROXY_UPSTREAM_TIMEOUT'])
   for (let i = 0; i < 4; i++) assert.deepEqual(await get(`/mixed/${i}`), [200, undefined])
 })
