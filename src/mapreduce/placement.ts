@@ -77,3 +77,40 @@ export function holdersOf(workers: ReadonlyMap<string, WorkerState>, cacheLocati
   for (const k of cacheKeys) for (const w of cacheLocations.get(`${k}:${p}`) ?? []) if (workers.has(w)) out.add(w)
   return out
 }
+
+/**
+ * First copies per worker of the MEMORY_2 partitions behind `replicatedKeys`, counting the fresh
+ * ones its running tasks of this stage are computing. Tasks later run where the first copy lives,
+ * and a dead worker's partitions rerun on the survivors holding their second copies; only with
+ * first copies spread evenly does every survivor then get the same share (with 3/2/1 first copies
+ * over 3 workers a survivor ran 4 of 6 tasks while the other idled).
+ */
+export function firstCopyCounts(workers: ReadonlyMap<string, WorkerState>, cacheLocations: ReadonlyMap<string, Set<string>>, running: ReadonlyMap<string, RunningTask>, replicatedKeys: readonly string[], stageKey: string, jobId: string): Map<string, number> {
+  const n = new Map<string, number>()
+  for (const id of workers.keys()) n.set(id, 0)
+  const bump = (id: string | undefined): void => {
+    if (id !== undefined && n.has(id)) n.set(id, (n.get(id) as number) + 1)
+  }
+  for (const [block, holders] of cacheLocations) {
+    if (replicatedKeys.some((k) => block.startsWith(`${k}:`))) bump(holders.values().next().value)
+  }
+  for (const t of running.values()) {
+    if (t.stageKey !== stageKey || t.jobId !== jobId || t.replica || t.speculative) continue
+    if (holdersOf(workers, cacheLocations, replicatedKeys, t.partition).size === 0) bump(t.workerId)
+  }
+  return n
+}
+
+/** A free worker still under its share (`perWorker`) of first copies, or null (then a replica task can have the slot). */
+export function underShare(workers: ReadonlyMap<string, WorkerState>, counts: ReadonlyMap<string, number>, perWorker: number): WorkerState | null {
+  const among = new Set<string>()
+  for (const [id, c] of counts) if (c < perWorker) among.add(id)
+  return among.size === 0 ? null : freeWorker(workers, among)
+}
+
+/** `partitions` ordered by how many live workers hold their persisted input, fewest first (stable). */
+export function byHolderCount(workers: ReadonlyMap<string, WorkerState>, cacheLocations: ReadonlyMap<string, Set<string>>, cacheKeys: readonly string[], partitions: readonly number[]): number[] {
+  const n = new Map<number, number>()
+  for (const p of partitions) n.set(p, holdersOf(workers, cacheLocations, cacheKeys, p).size)
+  return [...partitions].sort((a, b) => (n.get(a) as number) - (n.get(b) as number))
+}

@@ -6,7 +6,7 @@
 // are forgotten, so the stages that wrote them recompute just those partitions from lineage.
 import { JobError, JobErrorCodes } from './errors.js'
 import type { Executor, ExecutorEvent } from './executor.js'
-import { anyQueueSlot, cacheKeysOf, firstFree, freeWorker, holdersOf, queueSlot } from './placement.js'
+import { anyQueueSlot, byHolderCount, cacheKeysOf, firstCopyCounts, firstFree, freeWorker, holdersOf, queueSlot, underShare } from './placement.js'
 import { recordCachedBlocks, replicate } from './replication.js'
 import { stageOrder, type ActiveJob, type JobRequest, type RunningTask, type ShuffleStageDef, type WorkerState } from './scheduler-state.js'
 import { speculate } from './speculation.js'
@@ -201,6 +201,12 @@ export class Scheduler {
       // Tasks reading a cached partition may queue behind the task running on the worker that
       // holds it (pipelining). Not with speculation: a queued task's wait would look like straggling.
       const pipelined = cacheKeys.length > 0 && this.#executor.queuesTasks === true && this.#options.speculation !== true
+      const replicatedKeys = cacheKeysOf(plan, true)
+      let firstCopies: Map<string, number> | null = null
+      const total = id === null ? req.partitions.length : (def as ShuffleStageDef).partitions
+      // Partitions with the fewest live holders first: the ones only one worker can run take their
+      // places before the ones any of two can, which then go where there is room.
+      if (cacheKeys.length > 0 && missing.length > 1) missing = byHolderCount(this.#workers, this.#cacheLocations, cacheKeys, missing)
       for (const p of missing) {
         if (this.#isRunning(key, p)) continue
         unlaunched++
@@ -223,6 +229,11 @@ export class Scheduler {
                 continue
               }
             }
+          } else if (replicatedKeys.length > 0 && w !== null) {
+            // A fresh MEMORY_2 partition: its first copy goes to a worker under its even share.
+            firstCopies ??= firstCopyCounts(this.#workers, this.#cacheLocations, this.#running, replicatedKeys, key, req.jobId)
+            w = underShare(this.#workers, firstCopies, Math.ceil(total / this.#workers.size))
+            if (w !== null) firstCopies.set(w.info.id, (firstCopies.get(w.info.id) ?? 0) + 1)
           }
         }
         if (w === null) continue

@@ -29,6 +29,8 @@ class FakeCluster implements Executor {
   #listener: ExecutorListener = () => {}
   /** Tasks sent to a worker in this set never finish (it is about to be lost). */
   readonly frozen = new Set<string>()
+  /** How long a worker takes per task (default: the next turn of the event loop). */
+  readonly taskMs = new Map<string, number>()
 
   constructor(n: number) {
     this.workers = Array.from({ length: n }, (_, i) => ({ id: `w${i + 1}`, slots: 1, address: '' }))
@@ -47,7 +49,13 @@ class FakeCluster implements Executor {
     this.launches.push({ block: `${cacheKeyOf(task.plan)}:${task.partition}`, workerId })
     const q = this.#queues.get(workerId) as TaskDescription[]
     q.push(task)
-    if (q.length === 1) setImmediate(() => this.#runNext(workerId))
+    if (q.length === 1) this.#later(workerId)
+  }
+
+  #later(workerId: string): void {
+    const ms = this.taskMs.get(workerId)
+    if (ms === undefined) setImmediate(() => this.#runNext(workerId))
+    else setTimeout(() => this.#runNext(workerId), ms)
   }
 
   #runNext(workerId: string): void {
@@ -64,7 +72,7 @@ class FakeCluster implements Executor {
       result: { kind: 'value', value: { has: true, acc: task.partition } },
       metrics: { recordsIn: 1, recordsOut: 1, bytesRead: 0, shuffleWriteBytes: 0, shuffleReadBytes: 0, spillBytes: 0, durationMs: 1, cachedBlocks: [block] },
     })
-    if (q.length > 0) setImmediate(() => this.#runNext(workerId))
+    if (q.length > 0) this.#later(workerId)
   }
 
   lose(workerId: string): void {
@@ -116,4 +124,39 @@ test("MEMORY_2: a worker's partitions have their second copies on different work
   const reruns = cluster.launches.slice(start + P).map((l) => l.workerId)
   assert.equal(reruns.length, lost.length, 'each lost task was rerun once, from a surviving copy')
   assert.equal(new Set(reruns).size, reruns.length, `the lost tasks (${lost.join(', ')}) were rerun on different survivors (${reruns.join(', ')})`)
+})
+
+test('MEMORY_2: first copies are spread evenly even when one worker is much faster, so a lost worker leaves every survivor the same share', async (t) => {
+  const cluster = new FakeCluster(3)
+  cluster.taskMs.set('w2', 15)
+  cluster.taskMs.set('w3', 15) // w1 answers at once: left alone it would take most of the first job
+  const ctx = new Context({ executor: cluster })
+  t.after(() => ctx.stop())
+  const P = 6
+  const ds = ctx.range(0, P, 1, P).persist('MEMORY_2')
+  const expected = (P * (P - 1)) / 2
+  assert.equal(await ds.reduce((a, b) => a + b), expected)
+  // The first launch of each block computed its first copy; later ones are second copies.
+  const first = new Map<string, string>()
+  for (const l of cluster.launches) if (!first.has(l.block)) first.set(l.block, l.workerId)
+  const perWorker = cluster.workers.map((w) => [...first.values()].filter((id) => id === w.id).length)
+  assert.deepEqual(perWorker, [2, 2, 2], `first copies per worker: ${perWorker.join(', ')}`)
+  // A job in which w2 is lost before any of its tasks finishes: each survivor runs 3 of the 6.
+  cluster.frozen.add('w2')
+  const start = cluster.launches.length
+  const result = ds.reduce((a, b) => a + b)
+  while (cluster.launches.filter((l, i) => i >= start && l.workerId === 'w2').length < 2) await new Promise((r) => setImmediate(r))
+  cluster.lose('w2')
+  assert.equal(await result, expected)
+  const ran = cluster.launches.slice(start).filter((l) => l.workerId !== 'w2')
+  const survivors = ['w1', 'w3'].map((id) => ran.filter((l) => l.workerId === id).length)
+  assert.deepEqual(survivors, [3, 3], `tasks per survivor (w1, w3): ${survivors.join(', ')}`)
+  // And the jobs after it: partitions only one survivor holds are placed first, so the others
+  // fill in around them and the split stays even.
+  for (let job = 0; job < 3; job++) {
+    const from = cluster.launches.length
+    assert.equal(await ds.reduce((a, b) => a + b), expected)
+    const after = ['w1', 'w3'].map((id) => cluster.launches.slice(from).filter((l) => l.workerId === id).length)
+    assert.deepEqual(after, [3, 3], `job ${job + 1} after the loss, tasks per survivor (w1, w3): ${after.join(', ')}`)
+  }
 })
