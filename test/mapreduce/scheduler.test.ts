@@ -1,9 +1,9 @@
 // Scheduler placement of MEMORY_2 copies, over a fake executor (no processes): the second copies of
 // one worker's partitions are spread over the other workers, so when that worker is lost its tasks
 // are rerun on different survivors instead of queueing behind one.
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { Context } from '../../src/mapreduce/index.js'
+import { Context, type Dataset } from '../../src/mapreduce/index.js'
 import type { Executor, ExecutorListener, WorkerInfo } from '../../src/mapreduce/executor.js'
 import type { PlanNode, TaskDescription } from '../../src/mapreduce/task.js'
 
@@ -89,14 +89,21 @@ class FakeCluster implements Executor {
   async close(): Promise<void> {}
 }
 
-test("MEMORY_2: a worker's partitions have their second copies on different workers, and a lost worker's tasks rerun on different survivors", async (t) => {
-  const cluster = new FakeCluster(3)
+const P = 6
+const expected = (P * (P - 1)) / 2
+
+/** A MEMORY_2 dataset of P partitions on `cluster`, computed (and copied) once. */
+async function persistedOn(t: TestContext, cluster: FakeCluster): Promise<Dataset<number>> {
   const ctx = new Context({ executor: cluster })
   t.after(() => ctx.stop())
-  const P = 6
   const ds = ctx.range(0, P, 1, P).persist('MEMORY_2')
-  const expected = (P * (P - 1)) / 2
   assert.equal(await ds.reduce((a, b) => a + b), expected)
+  return ds
+}
+
+test("MEMORY_2: a worker's partitions have their second copies on different workers, and a lost worker's tasks rerun on different survivors", async (t) => {
+  const cluster = new FakeCluster(3)
+  const ds = await persistedOn(t, cluster)
   // Second job: every partition runs once, on one of its two holders.
   const before = cluster.launches.length
   assert.equal(await ds.reduce((a, b) => a + b), expected)
@@ -130,12 +137,7 @@ test('MEMORY_2: first copies are spread evenly even when one worker is much fast
   const cluster = new FakeCluster(3)
   cluster.taskMs.set('w2', 15)
   cluster.taskMs.set('w3', 15) // w1 answers at once: left alone it would take most of the first job
-  const ctx = new Context({ executor: cluster })
-  t.after(() => ctx.stop())
-  const P = 6
-  const ds = ctx.range(0, P, 1, P).persist('MEMORY_2')
-  const expected = (P * (P - 1)) / 2
-  assert.equal(await ds.reduce((a, b) => a + b), expected)
+  const ds = await persistedOn(t, cluster)
   // The first launch of each block computed its first copy; later ones are second copies.
   const first = new Map<string, string>()
   for (const l of cluster.launches) if (!first.has(l.block)) first.set(l.block, l.workerId)
