@@ -2,6 +2,7 @@
 // reference however many runs were spilled; a job with a small memoryPerWorkerMb spills and
 // still gets the right answer.
 import { test } from 'node:test'
+import { workerArgs } from '../../src/mapreduce/context.js'
 import assert from 'node:assert/strict'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -79,4 +80,11 @@ test('a job with a small memory budget spills during reduceByKey, groupByKey and
   assert.deepEqual(sorted, Array.from({ length: n }, (_, i) => n - 1 - i))
   const spilled = sc.jobs().flatMap((j) => j.stages).reduce((a, s) => a + s.spillBytes, 0)
   assert.ok(spilled > 0, 'the budget was small enough to force spills')
+})
+
+test('local workers with little memory get a small young generation; the default 512 MiB and a caller\'s own flag are left alone', () => {
+  assert.deepEqual(workerArgs(128, undefined), ['--max-semi-space-size=4'])
+  assert.deepEqual(workerArgs(2, ['--trace-gc']), ['--trace-gc', '--max-semi-space-size=1'])
+  assert.deepEqual(workerArgs(512, undefined), [])
+  assert.deepEqual(workerArgs(128, ['--max-semi-space-size=32']), ['--max-semi-space-size=32'])
 })
