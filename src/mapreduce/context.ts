@@ -8,7 +8,7 @@ import { Dataset, type Engine } from './dataset.js'
 import { JobError, JobErrorCodes } from './errors.js'
 import type { Executor } from './executor.js'
 import { buildNode, PlanBuilder, prepareLineage, type LNode } from './lineage.js'
-import { LocalExecutor } from './local-executor.js'
+import { LocalExecutor, workerArgs } from './local-executor.js'
 import { ClusterExecutor } from './cluster/cluster-executor.js'
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js'
 import { OutputCommitter } from './output-commit.js'
@@ -45,19 +45,6 @@ function firstLine(path: string): string {
   } finally {
     closeSync(fd)
   }
-}
-
-/**
- * V8 flags for local worker processes. A worker told to live in little memory also gets a small
- * young generation: V8's default semi-spaces (16 MiB each, up to 48 MiB of young generation) made
- * a 128 MiB worker's peak RSS swing between 300 and 416 MB with the same work; at 4 MiB it stayed
- * at 314-346 MB. Flags the caller passes win.
- */
-export function workerArgs(memoryPerWorkerMb: number, given: readonly string[] | undefined): string[] {
-  const args = [...(given ?? [])]
-  const semiMb = Math.max(1, Math.min(16, Math.floor(memoryPerWorkerMb / 32)))
-  if (semiMb < 16 && !args.some((a) => a.startsWith('--max-semi-space-size'))) args.push(`--max-semi-space-size=${semiMb}`)
-  return args
 }
 
 export class Context implements Engine {

@@ -2,7 +2,7 @@
 // reference however many runs were spilled; a job with a small memoryPerWorkerMb spills and
 // still gets the right answer.
 import { test } from 'node:test'
-import { workerArgs } from '../../src/mapreduce/context.js'
+import { workerArgs } from '../../src/mapreduce/local-executor.js'
 import assert from 'node:assert/strict'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -2,8 +2,6 @@
 // runTask with the worker's local shuffle store and a fetcher that pulls remote blocks from other
 // workers over authenticated TCP. The secret arrives over the IPC channel, never in argv or env.
 // Exits when the worker daemon goes away (kill -9 of the daemon takes its tasks with it).
-import { readdirSync } from 'node:fs'
-import { setPriority } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { dropCached, partitionCache } from '../cache-store.js'
 import { FetchFailedError } from '../fetch-failed.js'
@@ -31,31 +29,6 @@ const cacheBytes = (): number => partitionCache.stats.memoryBytes + partitionCac
 let net: BlockFetcher | undefined
 let ownAddress = ''
 let queue: Promise<void> = Promise.resolve()
-
-/**
- * The worker daemon died (kill -9): nobody can take results any more, so exit. At the lowest CPU
- * priority first: freeing this process's memory (its cached partitions, hundreds of MB) takes the
- * kernel tens of ms of CPU, charged to this process; at nice 19 it yields to the surviving
- * workers' tasks, which are busy just then rerunning the lost worker's tasks.
- */
-function leave(): never {
-  // Every thread, not only the main one: on Linux a priority belongs to a thread, and the memory
-  // is freed by whichever thread of the process exits last (often a V8 or libuv worker thread).
-  let threads: number[] = [process.pid]
-  try {
-    threads = readdirSync('/proc/self/task').map(Number)
-  } catch {
-    // no /proc: the main thread only
-  }
-  for (const tid of threads) {
-    try {
-      setPriority(tid, 19)
-    } catch {
-      // not permitted here, or the thread is gone: it exits at its current priority
-    }
-  }
-  process.exit(0)
-}
 
 const send = (m: FromTaskProcess): void => {
   // The daemon died while this task ran: leave quietly instead of crashing on EPIPE.
@@ -104,7 +77,6 @@ process.on('message', (msg: ToTaskProcess) => {
     })
   }
 })
-process.on('disconnect', leave)
 
 /**
  * The 'disconnect' event waits for the event loop, which a running task may hold for a long
@@ -113,7 +85,8 @@ process.on('disconnect', leave)
  * watcher thread checks every 10 ms whether the daemon has begun to exit (Linux: the PF_EXITING
  * flag in /proc/<ppid>/stat; elsewhere: this process was reparented), then lowers every thread of
  * this process to nice 19 and kills it: the task processes go with their daemon, as they would
- * with the machine.
+ * with the machine. Freeing this process's memory (hundreds of MB of cached partitions) costs the
+ * kernel tens of ms of CPU; at nice 19 that yields to the survivors rerunning the lost work.
  */
 const ORPHAN_WATCHER = `
 const { workerData: daemon } = require('node:worker_threads')
@@ -132,12 +105,24 @@ function exiting() {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return f[0] === 'Z' || f[0] === 'X' || (Number(f[6]) & PF_EXITING) !== 0
 }
-const timer = setInterval(() => {
-  if (!exiting()) return
+// Every thread, not only the main one: on Linux a priority belongs to a thread, and the memory is
+// freed by whichever thread exits last (often a V8 or libuv worker thread).
+function leave() {
   clearInterval(timer)
   let threads = [process.pid]
   try { threads = readdirSync('/proc/self/task').map(Number) } catch {}
   for (const tid of threads) { try { setPriority(tid, 19) } catch {} }
   process.kill(process.pid, 'SIGKILL')
-}, 10)`
-if (process.platform !== 'win32') new Worker(ORPHAN_WATCHER, { eval: true, workerData: process.ppid, execArgv: [], stdout: false, stderr: false }).unref()
+}
+const timer = setInterval(() => { if (exiting()) leave() }, 10)
+require('node:worker_threads').parentPort.on('message', leave)`
+const watcher = process.platform === 'win32' ? undefined : new Worker(ORPHAN_WATCHER, { eval: true, workerData: process.ppid, execArgv: [], stdout: false, stderr: false })
+watcher?.unref()
+
+/** The daemon is gone (IPC closed or a send failed): nobody can take results any more. */
+function leave(): void {
+  if (watcher === undefined) process.exit(0)
+  else watcher.postMessage('leave')
+}
+
+process.on('disconnect', leave)
