@@ -6,3 +6,4 @@ export { DEFAULTS, resolveOptions, type BrokerOptions, type BrokerUser, type Use
 export { isValidSubject, isValidLiteralSubject, subjectMatches } from './subject.js'
 export type { EmbeddedBroker, BrokerMsg, MsgHeadersLike, PublishOptions, SubscribeOptions, Subscription, MsgHandler } from './types.js'
 export { brokerConfigSchema, loadBrokerConfig, parseBrokerConfig, configToOptions, parseSize, parseDurationMs, type BrokerConfig } from './config.js'
+export { JETSTREAM_DEFAULTS, JetStreamError, JetStreamErrorCodes, type JetStreamOptions, type JetStreamErrorCode, type JetStreamHandle, type JszInfo, type StreamConfig, type ConsumerConfig } from './streams/index.js'

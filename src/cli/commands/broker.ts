@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
 import { resolve as resolvePath } from 'node:path'
 import { configToOptions, DEFAULTS, loadBrokerConfig, parseDurationMs, parseSize, resolveOptions, startBroker, type BrokerOptions } from '../../broker/index.js'
-import type { JetStreamOptions } from '../../broker/streams/index.js'
+import type { JetStreamOptions } from '../../broker/index.js'
 
 const help = `Usage: switchyard broker [options]
 

@@ -5,8 +5,7 @@ import type { Command } from '../commands.js'
 import { UsageError } from '../../internal/errors.js'
 import { createLogger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
-import { Coordinator } from '../../mapreduce/cluster/coordinator.js'
-import { startClusterUi } from '../../mapreduce/cluster/ui-server.js'
+import { Coordinator, startClusterUi } from '../../mapreduce/index.js'
 
 export interface ParsedFlags {
   values: Map<string, string>

@@ -9,7 +9,7 @@ import { UsageError } from '../../internal/errors.js'
 import { createLogger, type Logger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
 import { ConfigWatcher, loadProxyConfig, ProxyServer, type ProxyConfig } from '../../proxy/index.js'
-import { builtinPlugins } from '../../proxy/plugins.js'
+import { builtinPlugins } from '../../proxy/index.js'
 import { mountDashboard } from '../../internal/dashboard/mount.js'
 import { AccessCounters, accessCountersPlugin, proxySnapshot } from '../dashboard-sources.js'
 

@@ -6,7 +6,7 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Command } from '../commands.js'
 import { UsageError } from '../../internal/errors.js'
-import { Context, JobError, JobErrorCodes, formatSummary, type ContextOptions, type Executor } from '../../mapreduce/index.js'
+import { ClusterExecutor, Context, JobError, JobErrorCodes, formatSummary, type ContextOptions, type Executor } from '../../mapreduce/index.js'
 
 const HELP = `Usage: switchyard run <job.ts|job.js> [options] [-- job arguments]
 
@@ -74,9 +74,7 @@ function int(flags: RunFlags, name: string): number | undefined {
 async function clusterExecutor(master: string, secretFile: string | undefined): Promise<Executor> {
   const { readFileSync } = await import('node:fs')
   const secret = secretFile !== undefined ? readFileSync(secretFile, 'utf8').trim() : (process.env.SWITCHYARD_SECRET ?? '')
-  const path = '../../mapreduce/cluster/cluster-executor.js'
-  const mod = (await import(path)) as { ClusterExecutor: new (o: { master: string; secret: string; app: string }) => Executor }
-  return new mod.ClusterExecutor({ master, secret, app: 'switchyard run' })
+  return new ClusterExecutor({ master, secret, app: 'switchyard run' })
 }
 
 type JobMain = (sc: Context, args: string[]) => unknown

@@ -1,6 +1,6 @@
 // Demo alerting: a queue group of subscribers watching 5xx access events. Each event goes to exactly
 // one member of the group (the broker's "deliver to some"), so alerts are not raised twice.
-import type { EmbeddedBroker, Subscription } from '../../broker/types.js'
+import type { EmbeddedBroker, Subscription } from '../../broker/index.js'
 
 export interface AlertGroup {
   /** Events handled by each member; their sum is the number of 5xx events. */
