@@ -19,7 +19,7 @@ export const DEFAULTS = {
   defaultPartitions: 0,
   /** Largest cartesian() result allowed, in pairs. */
   cartesianMaxPairs: 10_000_000,
-  /** Progress bars on stderr (only shown when stderr is a TTY). */
+  /** Progress bars on stderr (redrawn in place on a TTY, printed as lines every 2 s elsewhere). */
   progress: false,
   /** Where shuffle and spill files go (a fresh directory is made inside). */
   scratchDir: tmpdir(),

@@ -1,5 +1,6 @@
-// Terminal progress: one bar per stage (tasks done / total, records, bytes, spill) on stderr, only
-// when it is a TTY; silent otherwise.
+// Progress: one bar per stage (tasks done / total, records, bytes, spill) on stderr. Drawn in place
+// on a terminal; on anything else (a pipe, a log file) the bars are printed as plain lines every 2 s.
+// Whether to show them at all is the caller's choice (the CLI's default is "when stderr is a TTY").
 import cliProgress from 'cli-progress'
 import type { JobSummary, StageSummary } from './summary.js'
 
@@ -11,7 +12,7 @@ export interface ProgressSink {
 const mb = (n: number): string => (n / 2 ** 20).toFixed(1)
 
 export function createProgress(enabled: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressSink | null {
-  if (!enabled || stream.isTTY !== true) return null
+  if (!enabled) return null
   const multi = new cliProgress.MultiBar(
     {
       stream,
@@ -20,6 +21,9 @@ export function createProgress(enabled: boolean, stream: NodeJS.WriteStream = pr
       clearOnComplete: false,
       stopOnComplete: false,
       fps: 5,
+      // Off a terminal, cli-progress draws nothing unless told to; --progress means draw anyway.
+      noTTYOutput: true,
+      notTTYSchedule: 2000,
     },
     cliProgress.Presets.shades_classic,
   )

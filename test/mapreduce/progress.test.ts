@@ -14,11 +14,18 @@ const job = (): JobSummary => {
   return { jobId: 'j-1', action: 'collect', status: 'succeeded', stages: [s], ms: 1234, workersLost: 1 }
 }
 
-test('progress is silent when the stream is not a terminal or progress is off', () => {
-  const out = new PassThrough() as unknown as NodeJS.WriteStream
-  assert.equal(createProgress(true, out), null)
+test('progress is silent when it is off, and drawn as lines when forced on a stream that is not a terminal', async () => {
   const tty = Object.assign(new PassThrough(), { isTTY: true }) as unknown as NodeJS.WriteStream
   assert.equal(createProgress(false, tty), null)
+  const pipe = new PassThrough()
+  let text = ''
+  pipe.on('data', (c: Buffer) => (text += c.toString()))
+  const sink = createProgress(true, pipe as unknown as NodeJS.WriteStream)
+  assert.ok(sink !== null, 'forced progress on a pipe gives a sink')
+  sink.update(job())
+  sink.end(job())
+  await new Promise((r) => setImmediate(r))
+  assert.match(text, /stage 0 reduceByKey \(map side\)\s+\[[^\]]+\] 4\/4 tasks/)
 })
 
 test('the job summary names stages, tasks, attempts and lost workers', () => {
