@@ -186,7 +186,6 @@ export class Context implements Engine {
       const parts = partitions ?? Array.from({ length: node.partitions }, (_, i) => i)
       const budget = Math.floor(this.options.memoryPerWorkerMb * 2 ** 20 * this.options.spillFraction)
       let summary: JobSummary | null = null
-      this.#executor.keepAlive?.(true)
       try {
         await this.#scheduler.runJob({
           jobId,
@@ -206,8 +205,6 @@ export class Context implements Engine {
           },
         })
       } finally {
-        // Jobs run one at a time (#queue), so none runs now.
-        this.#executor.keepAlive?.(false)
         if (summary !== null) progress?.end(summary)
       }
     }

@@ -72,10 +72,5 @@ export interface Executor {
    * drop them when it goes away, cleanly or not.
    */
   claimCacheNamespace?(prefix: string): void
-  /**
-   * Called with true when a job starts and false when none runs: between jobs an executor's
-   * processes and sockets must not keep the driver alive, so a script that forgets sc.stop() exits.
-   */
-  keepAlive?(on: boolean): void
   close(): Promise<void>
 }

@@ -47,17 +47,6 @@ export function workerArgs(memoryPerWorkerMb: number, given: readonly string[] |
   return args
 }
 
-/** Whether a worker process (and its IPC channel) keeps this process's event loop alive. */
-function hold(child: ChildProcess, on: boolean): void {
-  if (on) {
-    child.ref()
-    child.channel?.ref()
-  } else {
-    child.unref()
-    child.channel?.unref()
-  }
-}
-
 export class LocalExecutor implements Executor {
   readonly kind = 'local'
   readonly #options: LocalExecutorOptions
@@ -66,8 +55,6 @@ export class LocalExecutor implements Executor {
   #seq = 0
   #restarts = 0
   #closing = false
-  /** Whether the workers keep this process alive: only while a job runs (see keepAlive). */
-  #held = false
 
   constructor(options: LocalExecutorOptions) {
     this.#options = options
@@ -97,7 +84,6 @@ export class LocalExecutor implements Executor {
       child.on('message', (msg: WorkerMessage) => {
         if (msg.type === 'ready') {
           w.ready = true
-          hold(child, this.#held)
           resolve(info)
           return
         }
@@ -140,13 +126,6 @@ export class LocalExecutor implements Executor {
     w.child.send({ type: 'task', task } satisfies DriverMessage)
   }
 
-  /** Idle workers do not hold the driver's event loop open: a script that forgets sc.stop() still
-   * exits when its work is done (the workers then see their IPC channel close and exit too). */
-  keepAlive(on: boolean): void {
-    this.#held = on
-    for (const w of this.#workers.values()) if (w.ready) hold(w.child, on)
-  }
-
   cancel(): void {
     // Tasks run to completion; the scheduler ignores results it no longer needs.
   }
@@ -166,7 +145,6 @@ export class LocalExecutor implements Executor {
         new Promise<void>((resolve) => {
           if (w.child.exitCode !== null || w.child.signalCode !== null) { resolve(); return }
           w.child.once('exit', () => resolve())
-          hold(w.child, true) // an unref'd child's exit would not keep close() waiting
           w.child.kill('SIGKILL')
         }),
     )
