@@ -9,6 +9,7 @@ import type { ListenerConfig } from './config.js'
 import { ProxyErrorCodes } from './errors.js'
 import { addForwardingHeaders, applyHeaderEdits, clientIpOf, normaliseIp, upstreamRequestHeaders } from './forwarding-headers.js'
 import type { Generation } from './generation.js'
+import { headerPolicy } from './header-policy.js'
 import { HANDLED, type ClientRequest, type ClientResponse, type HookResult, type ProxyHooks } from './hooks.js'
 import type { ProxyMetrics } from './proxy-metrics.js'
 import { cookieValue } from './cookies.js'
@@ -240,7 +241,7 @@ function answerAdmission(ctx: RequestContext, a: NotAdmitted): void {
 function buildUpstreamHeaders(ctx: RequestContext): Record<string, string | string[]> {
   const req = ctx.req
   const gen = ctx.gen
-  const h = upstreamRequestHeaders(req.rawHeaders, req.headers.connection)
+  const h = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, headerPolicy(gen.config, ctx.route))
   // undici refuses `expect`; the client got its 100 Continue from us already.
   delete h['expect']
   // What routing and the cache keyed on is what the origin sees (request-admission.ts).
