@@ -212,6 +212,8 @@ export const proxyConfigSchema = z
         forwarded: z.boolean().default(true),
         /** CIDRs whose X-Forwarded-For / Forwarded chain is kept; others' is replaced. */
         trustedProxies: z.array(z.string()).default([]),
+        /** Forward header names containing `_` (nginx: underscores_in_headers); off drops them. */
+        underscoresInHeaders: z.boolean().default(false),
       })
       .prefault({}),
     admin: z.strictObject({ address: z.string().default(DEFAULTS.adminAddress), port }).optional(),

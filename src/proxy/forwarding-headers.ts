@@ -79,15 +79,24 @@ function connectionTokens(value: string | string[] | undefined): string[] {
 
 /**
  * Builds the upstream request headers from the client's raw header list (keeps repeated
- * headers apart), minus hop-by-hop ones and HTTP/2 pseudo-headers.
+ * headers apart), minus hop-by-hop ones and HTTP/2 pseudo-headers. `keep`: names a Connection
+ * listing may not remove (undefined: listings are ignored); names with `_` are dropped unless
+ * `underscores` (see header-policy.ts).
  */
-export function upstreamRequestHeaders(raw: readonly string[], connection: string | string[] | undefined): Record<string, string | string[]> {
-  const named = connectionTokens(connection)
+export function upstreamRequestHeaders(
+  raw: readonly string[],
+  connection: string | string[] | undefined,
+  policy: { readonly keep: ReadonlySet<string> | undefined; readonly underscores: boolean } = DEFAULT_POLICY,
+): Record<string, string | string[]> {
+  const keep = policy.keep
+  const named = keep === undefined ? [] : connectionTokens(connection).filter((n) => !keep.has(n))
+  const underscores = policy.underscores
   const out: Record<string, string | string[]> = {}
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase()
     if (name.charCodeAt(0) === 58 /* : */ || HOP_BY_HOP.has(name)) continue
     if (named.length > 0 && named.includes(name)) continue
+    if (!underscores && name.includes('_')) continue
     const value = raw[i + 1] as string
     const prev = out[name]
     if (prev === undefined) out[name] = value
@@ -96,6 +105,9 @@ export function upstreamRequestHeaders(raw: readonly string[], connection: strin
   }
   return out
 }
+
+/** Without a config (upgrades, embedders): Host and the forwarding chain stay, `_` names go. */
+const DEFAULT_POLICY = { keep: new Set(['host', 'content-length', 'cookie', 'authorization', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']), underscores: false }
 
 /** Response headers from undici's parsed object, minus hop-by-hop ones; mutates and returns it. */
 export function downstreamResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {

@@ -77,6 +77,13 @@ export class Listener implements ListenerInfo {
           () => cb.fastEligible(),
         )
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => cb.upgrade(this, req, socket, head))
+    // node:http hands CONNECT to 'connect' and drops the socket silently when nobody listens; a
+    // reverse proxy tunnels nothing, so it answers 400 like nginx.
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.on('error', () => socket.destroy())
+      const body = `400 CONNECT is not supported by a reverse proxy (${ProxyErrorCodes.BAD_REQUEST})\n`
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-switchyard-error: ${ProxyErrorCodes.BAD_REQUEST}\r\nconnection: close\r\n\r\n${body}`)
+    })
     this.server.on('connection', (socket: Socket) => {
       if (!cb.connection(this, socket)) {
         socket.destroy()

@@ -15,6 +15,8 @@ export class RequestContext implements ProxyRequestContext {
   readonly peerIp: string
   readonly method: string
   readonly host: string
+  /** The admitted `host[:port]` (request-admission.ts): the Host sent upstream. */
+  authority = ''
   path: string
   readonly listener: string
   readonly tls: boolean

@@ -9,9 +9,13 @@ import type { ListenerConfig } from './config.js'
 import { ProxyErrorCodes } from './errors.js'
 import { addForwardingHeaders, applyHeaderEdits, clientIpOf, normaliseIp, upstreamRequestHeaders } from './forwarding-headers.js'
 import type { Generation } from './generation.js'
+import { headerPolicy } from './header-policy.js'
 import { HANDLED, type ClientRequest, type ClientResponse, type HookResult, type ProxyHooks } from './hooks.js'
 import type { ProxyMetrics } from './proxy-metrics.js'
+import { cookieValue } from './cookies.js'
 import { RequestContext } from './request-context.js'
+import { admitRequest, ALLOWED_METHODS } from './request-admission.js'
+import { guarded, requestCrashed } from './request-guard.js'
 import { Exchange } from './upstream-exchange.js'
 import type { UpstreamPool } from './upstream-pool.js'
 import type { UpstreamServer } from './upstream-server.js'
@@ -75,7 +79,7 @@ function runPhase(deps: CoreDeps, ctx: RequestContext, hooks: readonly ProxyHook
       ;(r as Promise<HookResult>).then(
         (v) => {
           if (v === HANDLED) ctx.done = true
-          else if (!ctx.res.writableEnded && !ctx.res.destroyed) runPhase(deps, ctx, hooks, call, next, i + 1)
+          else if (!ctx.res.writableEnded && !ctx.res.destroyed) guarded(deps, ctx, runPhase, hooks, call, next, i + 1)
         },
         (err: unknown) => hookFailed(deps, ctx, err),
       )
@@ -105,26 +109,6 @@ export function sendError(ctx: RequestContext, status: number, code: string, mes
   res.writeHead(status, headers)
   res.end(ctx.method === 'HEAD' ? undefined : body)
   ctx.bytesSent = ctx.method === 'HEAD' ? 0 : Buffer.byteLength(body)
-}
-
-function hostOf(req: ClientRequest): string {
-  const raw = (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? ''
-  let end = raw.length
-  if (raw.charCodeAt(0) === 91 /* [ */) end = raw.indexOf(']') + 1 || raw.length
-  else {
-    const colon = raw.lastIndexOf(':')
-    if (colon >= 0) end = colon
-  }
-  return raw.slice(0, end).toLowerCase()
-}
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim())
-  }
-  return undefined
 }
 
 function hashKey(pool: UpstreamPool, ctx: RequestContext): string | undefined {
@@ -194,7 +178,8 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
     const incoming = req.headers[idHeader]
     id = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID()
   }
-  const ctx = new RequestContext(gen, req, res, id, peer, clientIp, hostOf(req), listener.name, listener.tls)
+  const admission = admitRequest(req)
+  const ctx = new RequestContext(gen, req, res, id, peer, clientIp, admission.kind === 'admit' ? admission.host : '', listener.name, listener.tls)
   // on + a flag rather than once: no once-wrapper and no listener removal per request.
   let closed = false
   res.on('close', () => {
@@ -204,26 +189,63 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
     finishLog(deps, ctx)
     gen.leave()
   })
+  // A response queued behind another on a pipelining connection that then closes never gets the
+  // socket, and node never emits its 'close': emit it when the request goes with its socket, or
+  // the request would count as in flight forever (and block reload and shutdown).
+  if (!('stream' in req) && (res as ServerResponse).socket === null) {
+    req.once('close', () => {
+      if (!closed && (res as ServerResponse).socket === null && req.socket?.destroyed !== false) res.emit('close')
+    })
+  }
+  try {
+    if (admission.kind === 'admit') {
+      ctx.authority = admission.authority
+      if (admission.path !== undefined) ctx.path = ctx.log.path = admission.path
+    } else {
+      // Answered after the onRequest hooks: the protection layer sees (and logs, and closes the
+      // connection of) a malformed request first, as it does for every other malformed shape.
+      refusals.set(ctx, admission)
+    }
+    const redirect = listener.config.redirectToHttps
+    if (redirect !== undefined && redirect !== false && !listener.tls) {
+      const port = redirect === true ? 443 : redirect
+      const location = `https://${ctx.host}${port === 443 ? '' : `:${port}`}${ctx.path}`
+      ;(res as ServerResponse).writeHead(308, { location, 'content-length': 0 })
+      res.end()
+      return
+    }
+    if (gen.onRequest.length === 0) route(deps, ctx)
+    else runPhase(deps, ctx, gen.onRequest, callOnRequest, route)
+  } catch (err) {
+    requestCrashed(deps, ctx, err)
+  }
+}
 
-  const redirect = listener.config.redirectToHttps
-  if (redirect !== undefined && redirect !== false && !listener.tls) {
-    const port = redirect === true ? 443 : redirect
-    const location = `https://${ctx.host}${port === 443 ? '' : `:${port}`}${ctx.path}`
-    ;(res as ServerResponse).writeHead(308, { location, 'content-length': 0 })
-    res.end()
+type NotAdmitted = Exclude<ReturnType<typeof admitRequest>, { kind: 'admit' }>
+const refusals = new WeakMap<RequestContext, NotAdmitted>()
+
+/** The answers of request-admission.ts: a refusal, or the proxy's own reply to `OPTIONS *`. */
+function answerAdmission(ctx: RequestContext, a: NotAdmitted): void {
+  if (a.kind === 'options') {
+    ctx.done = true
+    ;(ctx.res as ServerResponse).writeHead(204, { allow: ALLOWED_METHODS })
+    ctx.res.end()
     return
   }
-  if (gen.onRequest.length === 0) route(deps, ctx)
-  else runPhase(deps, ctx, gen.onRequest, callOnRequest, route)
+  if (a.allow !== undefined) ctx.res.setHeader('allow', a.allow)
+  // What follows a malformed HTTP/1 request on its connection is not trusted to be framed right.
+  if (ctx.req.httpVersionMajor === 1) ctx.res.setHeader('connection', 'close')
+  sendError(ctx, a.status, a.code, a.message)
 }
 
 function buildUpstreamHeaders(ctx: RequestContext): Record<string, string | string[]> {
   const req = ctx.req
   const gen = ctx.gen
-  const h = upstreamRequestHeaders(req.rawHeaders, req.headers.connection)
+  const h = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, headerPolicy(gen.config, ctx.route))
   // undici refuses `expect`; the client got its 100 Continue from us already.
   delete h['expect']
-  if (req.httpVersionMajor >= 2) h['host'] = (req.headers[':authority'] as string | undefined) ?? ctx.host
+  // What routing and the cache keyed on is what the origin sees (request-admission.ts).
+  if (ctx.authority !== '') h['host'] = ctx.authority
   const cfg = gen.config.headers
   addForwardingHeaders(h, ctx.peerIp, ctx.tls ? 'https' : 'http', (h['host'] as string | undefined) ?? ctx.host, req.httpVersion, gen.forwarding)
   if (cfg.requestId !== false) h[cfg.requestId] = ctx.id
@@ -241,6 +263,11 @@ function route(deps: CoreDeps, ctx: RequestContext): void {
   // (The protection plugin refuses these earlier with a 400; this covers configs without it.)
   if (req.httpVersionMajor !== 1 && !('stream' in req)) {
     sendError(ctx, 505, ProxyErrorCodes.HTTP_VERSION, `HTTP version ${req.httpVersion} is not supported on this listener`)
+    return
+  }
+  const refusal = refusals.get(ctx)
+  if (refusal !== undefined) {
+    answerAdmission(ctx, refusal)
     return
   }
   const compiled = gen.router.match(ctx.host, ctx.path, ctx.method, (n) => {
@@ -314,7 +341,12 @@ export function upstreamFailed(deps: CoreDeps, ctx: RequestContext, err: Error, 
   runPhase(deps, ctx, hooks, (h) => h.onUpstreamError?.(ctx, err, status), () => sendError(ctx, status, code, message))
 }
 
+/** Picks a server and starts one attempt; also called from undici callbacks (retries), hence guarded. */
 export function forward(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamServer> | undefined, attempt: number): void {
+  guarded(deps, ctx, forwardAttempt, skip, attempt)
+}
+
+function forwardAttempt(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamServer> | undefined, attempt: number): void {
   if (ctx.res.writableEnded || ctx.res.destroyed) return
   const pool = ctx.gen.pools.get(ctx.poolName) as UpstreamPool
   if (attempt === 0) pool.retryBudget.onRequest()

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
 import { ConfigWatcher, loadProxyConfig, ProxyServer, type ProxyConfig } from '../../proxy/index.js'
 import { builtinPlugins } from '../../proxy/index.js'
+import { RestartBackoff } from '../restart-backoff.js'
 import { mountDashboard } from '../../internal/dashboard/mount.js'
 import { AccessCounters, accessCountersPlugin, proxySnapshot } from '../dashboard-sources.js'
 
@@ -157,11 +158,22 @@ async function runPrimary(flags: Flags, logger: Logger): Promise<number> {
     })
   }
   for (let i = 0; i < flags.workers; i++) fork()
+  const backoff = new RestartBackoff()
+  const pending = new Set<NodeJS.Timeout>()
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return
-    logger.warn({ worker: worker.id, code, signal }, 'proxy worker exited; starting a new one')
     if (adminWorker === worker.id) adminWorker = undefined
-    fork()
+    const delayMs = backoff.onDeath(Date.now())
+    logger.warn({ worker: worker.id, pid: worker.process.pid, code, signal, delayMs }, 'proxy worker exited; starting a new one')
+    if (delayMs === 0) {
+      fork()
+      return
+    }
+    const timer = setTimeout(() => {
+      pending.delete(timer)
+      if (!stopping) fork()
+    }, delayMs)
+    pending.add(timer)
   })
   const broadcastReload = (why: string): void => {
     try {
@@ -180,6 +192,7 @@ async function runPrimary(flags: Flags, logger: Logger): Promise<number> {
       logger,
       onShutdown: async () => {
         stopping = true
+        for (const timer of pending) clearTimeout(timer)
         watcher.close()
         const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined)
         await Promise.all(

@@ -7,6 +7,7 @@
 // disagree with Host, and the size limits (414, 431, 413).
 import type { IncomingMessage } from 'node:http'
 import { FastRequest } from '../fast/fast-message.js'
+import { parseAuthority } from '../request-admission.js'
 import { normalizeTarget, type NormalizeOptions } from './path-normalize.js'
 
 export interface RequestCheckOptions extends NormalizeOptions {
@@ -36,7 +37,6 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 // Header values: VCHAR / obs-text / SP / HTAB, no controls (llhttp checks too; cheap to repeat).
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/
 const FRAMING_ALIASES = new Set(['content-length', 'transfer-encoding', 'host'])
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d{0,5})?$/
 
 export function isRejection(v: Rejection | Accepted): v is Rejection {
   return 'status' in v
@@ -93,7 +93,7 @@ export function checkRequest(req: IncomingMessage, options: RequestCheckOptions)
   if (!h2) {
     if (hosts > 1) return reject(400, 'dup_host', 'more than one Host header')
     if (hosts === 0 && req.httpVersionMinor === 1) return reject(400, 'no_host', 'HTTP/1.1 request without Host')
-    if (host !== undefined && !HOST.test(host)) return reject(400, 'bad_host', `invalid Host ${JSON.stringify(host)}`)
+    if (host !== undefined && parseAuthority(host) === undefined) return reject(400, 'bad_host', `invalid Host ${JSON.stringify(host)}`)
     if (cls > 1) return reject(400, 'dup_content_length', 'more than one Content-Length')
     if (tes > 1) return reject(400, 'dup_transfer_encoding', 'more than one Transfer-Encoding')
     if (te !== undefined) {
