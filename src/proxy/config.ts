@@ -52,6 +52,12 @@ export const DEFAULTS = {
   stickyCookieTtlSec: 0,
   ewmaDecayMs: 10_000,
   shutdownGraceMs: 10_000,
+  /** Upgrade tokens a route forwards unless it lists its own (`routes[].upgrade`); h2c is never a default. */
+  upgradeProtocols: ['websocket'],
+  /** Below this share of available servers a pool balances over every non-drained one (Envoy's panic threshold). */
+  panicThresholdPercent: 50,
+  /** At most this share of a pool's servers is ejected at once (at least one always stays in). */
+  maxEjectionPercent: 50,
 } as const
 
 const durationMs = z.number().int().min(0)
@@ -163,6 +169,8 @@ const routeSchema = z.strictObject({
     })
     .prefault({}),
   retry: z.strictObject({ attempts: z.number().int().min(0).max(10) }).optional(),
+  /** Upgrade protocols forwarded to the origin (lower-case tokens); anything else is refused (400). */
+  upgrade: z.array(z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/).toLowerCase()).default([...DEFAULTS.upgradeProtocols]),
   limits: routeLimitsSchema,
   cache: routeCacheSchema,
   acl: routeAclSchema,

@@ -17,6 +17,8 @@ export const ProxyErrorCodes = {
   ADMIN_UNKNOWN_SERVER: 'ERR_PROXY_ADMIN_UNKNOWN_SERVER',
   HOOK_FAILED: 'ERR_PROXY_HOOK_FAILED',
   HTTP_VERSION: 'ERR_PROXY_HTTP_VERSION',
+  UPGRADE_REFUSED: 'ERR_PROXY_UPGRADE_REFUSED',
+  UPSTREAM_STATUS: 'ERR_PROXY_UPSTREAM_STATUS',
 } as const
 
 export type ProxyErrorCode = (typeof ProxyErrorCodes)[keyof typeof ProxyErrorCodes]

@@ -44,6 +44,11 @@ function classify(err: Error & { code?: string }): ErrorKind {
   }
 }
 
+/** The Set-Cookie value that pins a client to server `id` of a sticky pool. */
+export function stickyCookie(st: { readonly cookie: string; readonly ttlSec: number }, id: string): string {
+  return `${st.cookie}=${encodeURIComponent(id)}; Path=/; HttpOnly${st.ttlSec > 0 ? `; Max-Age=${st.ttlSec}` : ''}`
+}
+
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #deps: CoreDeps
   readonly #ctx: RequestContext
@@ -119,8 +124,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const idHeader = ctx.gen.config.headers.requestId
     if (idHeader !== false && out[idHeader] === undefined) out[idHeader] = ctx.id
     if (ctx.stickySet !== undefined && this.#pool.config.sticky !== undefined) {
-      const st = this.#pool.config.sticky
-      const cookie = `${st.cookie}=${encodeURIComponent(ctx.stickySet)}; Path=/; HttpOnly${st.ttlSec > 0 ? `; Max-Age=${st.ttlSec}` : ''}`
+      const cookie = stickyCookie(this.#pool.config.sticky, ctx.stickySet)
       const prev = out['set-cookie']
       out['set-cookie'] = prev === undefined ? cookie : Array.isArray(prev) ? [...prev, cookie] : [String(prev), cookie]
     }
