@@ -114,6 +114,8 @@ const poolSchema = z.strictObject({
       consecutiveConnectErrors: z.number().int().min(0).default(DEFAULTS.outlierConsecutiveConnectErrors),
       baseEjectionMs: durationMs.default(DEFAULTS.outlierBaseEjectionMs),
       maxEjectionMs: durationMs.default(DEFAULTS.outlierMaxEjectionMs),
+      /** At most this share of the pool ejected at once; at least one server always stays in. */
+      maxEjectionPercent: z.number().min(0).max(100).default(DEFAULTS.maxEjectionPercent),
     })
     .prefault({}),
   circuitBreaker: z
@@ -130,6 +132,8 @@ const poolSchema = z.strictObject({
     })
     .prefault({}),
   ewmaDecayMs: durationMs.default(DEFAULTS.ewmaDecayMs),
+  /** Below this share of available servers, balance over every non-drained one; 0 turns it off. */
+  panicThresholdPercent: z.number().min(0).max(100).default(DEFAULTS.panicThresholdPercent),
   region: poolRegionSchema,
 })
 

@@ -111,7 +111,7 @@ export class RequestContext implements ProxyRequestContext {
 
   async fetchUpstream(init: UpstreamFetchInit = {}): Promise<UpstreamFetchResult> {
     const pool = this.gen.pools.get(init.pool ?? this.poolName)
-    const server = pool?.balancer.pick(undefined)
+    const server = pool?.pick(undefined)
     if (pool === undefined || server === undefined) {
       throw new ProxyError(ProxyErrorCodes.NO_HEALTHY_SERVER, `Cannot fetch upstream: no available server in pool ${JSON.stringify(init.pool ?? this.poolName)}`)
     }

@@ -332,6 +332,9 @@ export function forward(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamS
   if (ctx.res.writableEnded || ctx.res.destroyed) return
   const pool = ctx.gen.pools.get(ctx.poolName) as UpstreamPool
   if (attempt === 0) pool.retryBudget.onRequest()
+  const change = pool.refreshPanic()
+  if (change !== 0) deps.logger.warn({ pool: pool.name, panic: change > 0, up: pool.availableCount(), servers: pool.servers.length }, change > 0 ? 'pool in panic: balancing over every non-drained server' : 'pool left panic')
+  if (pool.panic) deps.metrics.poolPanic(pool.name)
   const { server, circuitOpen } = pickServer(pool, ctx, skip)
   if (server === undefined) {
     const code = circuitOpen ? ProxyErrorCodes.CIRCUIT_OPEN : ProxyErrorCodes.NO_HEALTHY_SERVER
