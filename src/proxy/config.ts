@@ -52,6 +52,12 @@ export const DEFAULTS = {
   stickyCookieTtlSec: 0,
   ewmaDecayMs: 10_000,
   shutdownGraceMs: 10_000,
+  /** Upgrade tokens a route forwards unless it lists its own (`routes[].upgrade`); h2c is never a default. */
+  upgradeProtocols: ['websocket'],
+  /** Below this share of available servers a pool balances over every non-drained one (Envoy's panic threshold). */
+  panicThresholdPercent: 50,
+  /** At most this share of a pool's servers is ejected at once (at least one always stays in). */
+  maxEjectionPercent: 50,
 } as const
 
 const durationMs = z.number().int().min(0)
@@ -108,6 +114,8 @@ const poolSchema = z.strictObject({
       consecutiveConnectErrors: z.number().int().min(0).default(DEFAULTS.outlierConsecutiveConnectErrors),
       baseEjectionMs: durationMs.default(DEFAULTS.outlierBaseEjectionMs),
       maxEjectionMs: durationMs.default(DEFAULTS.outlierMaxEjectionMs),
+      /** At most this share of the pool ejected at once; at least one server always stays in. */
+      maxEjectionPercent: z.number().min(0).max(100).default(DEFAULTS.maxEjectionPercent),
     })
     .prefault({}),
   circuitBreaker: z
@@ -124,6 +132,8 @@ const poolSchema = z.strictObject({
     })
     .prefault({}),
   ewmaDecayMs: durationMs.default(DEFAULTS.ewmaDecayMs),
+  /** Below this share of available servers, balance over every non-drained one; 0 turns it off. */
+  panicThresholdPercent: z.number().min(0).max(100).default(DEFAULTS.panicThresholdPercent),
   region: poolRegionSchema,
 })
 
@@ -163,6 +173,8 @@ const routeSchema = z.strictObject({
     })
     .prefault({}),
   retry: z.strictObject({ attempts: z.number().int().min(0).max(10) }).optional(),
+  /** Upgrade protocols forwarded to the origin (lower-case tokens); anything else is refused (400). */
+  upgrade: z.array(z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/).toLowerCase()).default([...DEFAULTS.upgradeProtocols]),
   limits: routeLimitsSchema,
   cache: routeCacheSchema,
   acl: routeAclSchema,

@@ -21,6 +21,8 @@ export const ProxyErrorCodes = {
   BAD_HOST: 'ERR_PROXY_BAD_HOST',
   BAD_REQUEST: 'ERR_PROXY_BAD_REQUEST',
   METHOD_NOT_ALLOWED: 'ERR_PROXY_METHOD_NOT_ALLOWED',
+  UPGRADE_REFUSED: 'ERR_PROXY_UPGRADE_REFUSED',
+  UPSTREAM_STATUS: 'ERR_PROXY_UPSTREAM_STATUS',
 } as const
 
 export type ProxyErrorCode = (typeof ProxyErrorCodes)[keyof typeof ProxyErrorCodes]

@@ -31,6 +31,7 @@ function classIndex(status: number): number {
 
 export class ProxyMetrics {
   readonly #upstreamErrors: Counter<'pool' | 'server' | 'kind'>
+  readonly #poolPanic: Counter<'pool'>
   readonly connections: Gauge<'listener'>
   readonly #cells: Cells
   #pools: () => Iterable<UpstreamPool> = () => []
@@ -47,6 +48,7 @@ export class ProxyMetrics {
     get('switchyard_proxy_requests_total', () => new Counter({ name: 'switchyard_proxy_requests_total', help: 'Client requests by route and status class', labelNames: ['route', 'class'], registers: [registry], collect: c.requests.collector() }))
     get('switchyard_proxy_upstream_responses_total', () => new Counter({ name: 'switchyard_proxy_upstream_responses_total', help: 'Upstream responses by server and status class', labelNames: ['pool', 'server', 'class'], registers: [registry], collect: c.upstream.collector() }))
     this.#upstreamErrors = get('switchyard_proxy_upstream_errors_total', () => new Counter({ name: 'switchyard_proxy_upstream_errors_total', help: 'Upstream failures without a response (connect, reset, timeout)', labelNames: ['pool', 'server', 'kind'], registers: [registry] }))
+    this.#poolPanic = get('switchyard_proxy_pool_panic_total', () => new Counter({ name: 'switchyard_proxy_pool_panic_total', help: 'Requests balanced over every non-drained server because too few were up (panicThresholdPercent)', labelNames: ['pool'], registers: [registry] }))
     get('switchyard_proxy_request_duration_seconds', () => new Histogram({ name: 'switchyard_proxy_request_duration_seconds', help: 'Time from request arrival to response end, by route', labelNames: ['route'], buckets: BUCKETS, registers: [registry], collect: c.duration.collector('switchyard_proxy_request_duration_seconds') }))
     get('switchyard_proxy_upstream_header_seconds', () => new Histogram({ name: 'switchyard_proxy_upstream_header_seconds', help: 'Time from dispatch to upstream response headers, by server', labelNames: ['pool', 'server'], buckets: BUCKETS, registers: [registry], collect: c.upstreamDuration.collector('switchyard_proxy_upstream_header_seconds') }))
     this.connections = get('switchyard_proxy_client_connections', () => new Gauge({ name: 'switchyard_proxy_client_connections', help: 'Open client connections by listener', labelNames: ['listener'], registers: [registry] }))
@@ -69,7 +71,7 @@ export class ProxyMetrics {
       registers: [registry],
       collect() {
         this.reset()
-        for (const p of self.#pools()) for (const s of p.servers) this.set({ pool: p.name, server: s.id, state: s.state }, s.available ? 1 : 0)
+        for (const p of self.#pools()) for (const s of p.servers) this.set({ pool: p.name, server: s.id, state: s.state }, s.up ? 1 : 0)
       },
     }))
   }
@@ -104,6 +106,11 @@ export class ProxyMetrics {
     }
     c.upstream.inc(s.classes[classIndex(status)] as CounterCell)
     c.upstreamDuration.observe(s.duration, headerSeconds)
+  }
+
+  /** A request balanced while its pool was in panic mode (Envoy's upstream_rq_pool_panic). */
+  poolPanic(pool: string): void {
+    this.#poolPanic.labels(pool).inc()
   }
 
   upstreamError(pool: string, server: string, kind: string): void {

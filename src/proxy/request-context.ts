@@ -6,6 +6,7 @@ import type { AccessLogRecord, ClientRequest, ClientResponse, ProxyRequestContex
 import type { RouteConfig } from './config.js'
 import { ProxyError, ProxyErrorCodes } from './errors.js'
 import type { CompiledRoute } from './router.js'
+import type { UpgradeState } from './upgrade-handler.js'
 
 export class RequestContext implements ProxyRequestContext {
   readonly req: ClientRequest
@@ -37,6 +38,10 @@ export class RequestContext implements ProxyRequestContext {
   /** Sticky cookie to set on the response (server id), when the pool is sticky. */
   stickySet: string | undefined = undefined
   bytesSent = 0
+  /** Set for an `Upgrade` request (upgrade-handler.ts): the client socket and bytes read past the head. */
+  upgrade: UpgradeState | undefined = undefined
+  /** The origin answered 101: the connection is a tunnel now and the request is over for the core. */
+  upgraded = false
 
   constructor(gen: Generation, req: ClientRequest, res: ClientResponse, id: string, peer: string, clientIp: string, host: string, listener: string, tls: boolean) {
     this.gen = gen
@@ -108,7 +113,7 @@ export class RequestContext implements ProxyRequestContext {
 
   async fetchUpstream(init: UpstreamFetchInit = {}): Promise<UpstreamFetchResult> {
     const pool = this.gen.pools.get(init.pool ?? this.poolName)
-    const server = pool?.balancer.pick(undefined)
+    const server = pool?.pick(undefined)
     if (pool === undefined || server === undefined) {
       throw new ProxyError(ProxyErrorCodes.NO_HEALTHY_SERVER, `Cannot fetch upstream: no available server in pool ${JSON.stringify(init.pool ?? this.poolName)}`)
     }

@@ -19,6 +19,8 @@ import { guarded, requestCrashed } from './request-guard.js'
 import { Exchange } from './upstream-exchange.js'
 import type { UpstreamPool } from './upstream-pool.js'
 import type { UpstreamServer } from './upstream-server.js'
+import { forwardUpgrade } from './upgrade-exchange.js'
+import { refuseUpgrade, type UpgradeState } from './upgrade-handler.js'
 
 export interface CoreDeps {
   readonly logger: Logger
@@ -141,8 +143,10 @@ export function finishLog(deps: CoreDeps, ctx: RequestContext): void {
   const log = ctx.log
   const seconds = Number(process.hrtime.bigint() - ctx.startNs) / 1e9
   log.status = log.status || (res.headersSent ? res.statusCode : 499)
-  if (!res.writableFinished && log.status !== 499 && !res.headersSent) log.status = 499
-  if (!res.writableFinished && log.error === undefined) log.error = ProxyErrorCodes.CLIENT_ABORTED
+  // An upgraded request ends with its 101; the tunnel after it is not part of the request.
+  const finished = res.writableFinished || ctx.upgraded
+  if (!finished && log.status !== 499 && !res.headersSent) log.status = 499
+  if (!finished && log.error === undefined) log.error = ProxyErrorCodes.CLIENT_ABORTED
   log.body_bytes_sent ||= ctx.bytesSent
   log.request_time = Math.round(seconds * 1e6) / 1e6
   log.route = ctx.routeName
@@ -165,8 +169,11 @@ export function finishLog(deps: CoreDeps, ctx: RequestContext): void {
   }
 }
 
-/** Entry point for every client request on every listener. */
-export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | ClientResponse): void {
+/**
+ * Entry point for every client request on every listener and every way in (node:http, the fast
+ * path, HTTP/2, and `Upgrade` requests, which pass `upgrade`): one pipeline for all of them.
+ */
+export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | ClientResponse, upgrade?: UpgradeState): void {
   const gen = deps.current()
   gen.enter()
   const peer = normaliseIp(req.socket?.remoteAddress)
@@ -180,6 +187,7 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
   }
   const admission = admitRequest(req)
   const ctx = new RequestContext(gen, req, res, id, peer, clientIp, admission.kind === 'admit' ? admission.host : '', listener.name, listener.tls)
+  if (upgrade !== undefined) ctx.upgrade = upgrade
   // on + a flag rather than once: no once-wrapper and no listener removal per request.
   let closed = false
   res.on('close', () => {
@@ -283,6 +291,7 @@ function route(deps: CoreDeps, ctx: RequestContext): void {
   ctx.routeName = compiled.name
   ctx.poolName = compiled.pool
   ctx.upstreamPath = compiled.rewrite(ctx.path)
+  if (ctx.upgrade !== undefined && refuseUpgrade(ctx)) return
   // Built on first use (the upstream exchange, or a hook that edits them): a cache hit answered in
   // onRoute never pays for hop-by-hop filtering and forwarding headers.
   ctx.deferUpstreamHeaders(buildUpstreamHeaders)
@@ -332,6 +341,11 @@ function pickServer(pool: UpstreamPool, ctx: RequestContext, skip: Set<UpstreamS
   return { server: undefined, circuitOpen }
 }
 
+/** Statuses an origin may answer with; anything else is answered 502 and never counts for health. */
+export function validUpstreamStatus(status: number): boolean {
+  return status >= 100 && status <= 599
+}
+
 export function upstreamFailed(deps: CoreDeps, ctx: RequestContext, err: Error, status: number, code: string, message: string): void {
   const hooks = ctx.gen.onUpstreamError
   if (hooks.length === 0) {
@@ -350,11 +364,18 @@ function forwardAttempt(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamS
   if (ctx.res.writableEnded || ctx.res.destroyed) return
   const pool = ctx.gen.pools.get(ctx.poolName) as UpstreamPool
   if (attempt === 0) pool.retryBudget.onRequest()
+  const change = pool.refreshPanic()
+  if (change !== 0) deps.logger.warn({ pool: pool.name, panic: change > 0, up: pool.availableCount(), servers: pool.servers.length }, change > 0 ? 'pool in panic: balancing over every non-drained server' : 'pool left panic')
+  if (pool.panic) deps.metrics.poolPanic(pool.name)
   const { server, circuitOpen } = pickServer(pool, ctx, skip)
   if (server === undefined) {
     const code = circuitOpen ? ProxyErrorCodes.CIRCUIT_OPEN : ProxyErrorCodes.NO_HEALTHY_SERVER
     const msg = circuitOpen ? `every server of pool "${pool.name}" is at its connection limit` : `no healthy server in pool "${pool.name}"`
     upstreamFailed(deps, ctx, new Error(msg), 503, code, msg)
+    return
+  }
+  if (ctx.upgrade !== undefined) {
+    forwardUpgrade(deps, ctx, ctx.upgrade, pool, server)
     return
   }
   const exchange = new Exchange(deps, ctx, pool, server, skip, attempt)

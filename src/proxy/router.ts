@@ -85,7 +85,7 @@ export class Router {
     const pools = Object.keys(config.pools)
     // No routes and a single pool: everything goes there (the 5-line config).
     if (routes.length === 0 && pools.length === 1) {
-      routes.push(compileRoute({ name: 'default', match: {}, pool: pools[0] as string, timeouts: {} } as RouteConfig, 0))
+      routes.push(compileRoute({ name: 'default', match: {}, pool: pools[0] as string, timeouts: {}, upgrade: ['websocket'] } as RouteConfig, 0))
     }
     this.routes = routes
   }

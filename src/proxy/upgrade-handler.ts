@@ -1,25 +1,15 @@
-// Upgrade (WebSocket and others) proxying: the handshake goes through routing, header rules and
-// balancing; after a 101 both sockets are piped byte for byte, independent of config generations,
-// so open WebSockets survive reloads.
-import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { request as httpsRequest } from 'node:https'
-import type { Duplex } from 'node:stream'
+// `Upgrade` requests (WebSocket, and what a route opts in to) enter the same pipeline as every other
+// request: handleRequest runs the connection-level checks' successors (request checks, path
+// normalisation, ACLs, rate limits, in-flight caps, routing, GSLB, balancing with hash/sticky keys).
+// Only the last step differs: forward() hands an upgrade to UpgradeExchange (upgrade-exchange.ts)
+// instead of an HTTP exchange. Refusals are ordinary answers written through a ServerResponse bound
+// to the socket, so the access log and metrics see them like any other.
+import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { ProxyErrorCodes } from './errors.js'
-import { addForwardingHeaders, clientIpOf, normaliseIp, upstreamRequestHeaders } from './forwarding-headers.js'
-import type { CoreDeps, ListenerInfo } from './request-handler.js'
-import type { UpstreamServer } from './upstream-server.js'
-
-function rawResponse(status: number, message: string, code: string): string {
-  const body = `${status} ${message} (${code})\n`
-  return `HTTP/1.1 ${status} ${message}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\nx-switchyard-error: ${code}\r\n\r\n${body}`
-}
-
-function headBlock(status: number, message: string, rawHeaders: readonly string[]): string {
-  let s = `HTTP/1.1 ${status} ${message}\r\n`
-  for (let i = 0; i < rawHeaders.length; i += 2) s += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`
-  return `${s}\r\n`
-}
+import type { RequestContext } from './request-context.js'
+import { handleRequest, requestHasBody, sendError, type CoreDeps, type ListenerInfo } from './request-handler.js'
 
 export class UpgradeTracker {
   readonly sockets = new Set<Duplex>()
@@ -33,97 +23,63 @@ export class UpgradeTracker {
   }
 }
 
+/** What the core keeps of an upgrade request until it is forwarded. */
+export interface UpgradeState {
+  readonly socket: Socket
+  /** Bytes the client sent after the head (the first frames), written upstream after the 101. */
+  readonly head: Buffer
+  readonly tracker: UpgradeTracker
+}
+
+/** The protocol names of an Upgrade header, lower-cased (`websocket`, `h2c`, `foo/2`). */
+export function upgradeTokens(value: string | string[] | undefined): string[] {
+  if (value === undefined) return []
+  const text = Array.isArray(value) ? value.join(',') : value
+  const out: string[] = []
+  for (const part of text.split(',')) {
+    const t = part.trim().toLowerCase()
+    if (t !== '') out.push(t)
+  }
+  return out
+}
+
+/**
+ * Called once the route is known: true when the upgrade was refused (answered). A route forwards
+ * only the protocols in its `upgrade` list (default `websocket`); an upgrade with a body is refused
+ * too, since the bytes after its head would reach the origin unframed.
+ */
+export function refuseUpgrade(ctx: RequestContext): boolean {
+  const allowed = ctx.route?.upgrade ?? []
+  const tokens = upgradeTokens(ctx.req.headers.upgrade)
+  if (tokens.length === 0) {
+    sendError(ctx, 400, ProxyErrorCodes.UPGRADE_REFUSED, 'Connection: upgrade without an Upgrade protocol')
+    return true
+  }
+  for (const t of tokens) {
+    // "websocket/13" names a version; the route lists protocol names.
+    const slash = t.indexOf('/')
+    const name = slash < 0 ? t : t.slice(0, slash)
+    if (!allowed.includes(name)) {
+      sendError(ctx, 400, ProxyErrorCodes.UPGRADE_REFUSED, `upgrade to ${JSON.stringify(t)} is not allowed on route ${ctx.routeName}`)
+      return true
+    }
+  }
+  if (requestHasBody(ctx.req)) {
+    sendError(ctx, 400, ProxyErrorCodes.UPGRADE_REFUSED, 'an upgrade request must not carry a body')
+    return true
+  }
+  return false
+}
+
+/** The listener's 'upgrade' event: wraps the socket in a response and runs the request pipeline. */
 export function handleUpgrade(deps: CoreDeps, listener: ListenerInfo, tracker: UpgradeTracker, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  const gen = deps.current()
-  socket.on('error', () => socket.destroy())
-  const fail = (status: number, message: string, code: string): void => {
-    if (socket.writable) socket.end(rawResponse(status, message, code))
-    else socket.destroy()
-  }
-  const hostHeader = req.headers.host ?? ''
-  const host = hostHeader.replace(/:\d+$/, '').toLowerCase()
-  const path = req.url ?? '/'
-  const route = gen.router.match(host, path, req.method ?? 'GET', (n) => {
-    const v = req.headers[n]
-    return Array.isArray(v) ? v.join(', ') : v
-  })
-  if (route === undefined) return fail(404, 'Not Found', ProxyErrorCodes.NO_ROUTE)
-  const pool = gen.pools.get(route.pool)
-  const peer = normaliseIp((socket as Socket).remoteAddress)
-  const xff = req.headers['x-forwarded-for']
-  const clientIp = clientIpOf(peer, Array.isArray(xff) ? xff.join(',') : xff, gen.forwarding.trusted)
-  let server: UpstreamServer | undefined
-  if (pool !== undefined) {
-    const key = pool.hashOn?.source === 'ip' ? clientIp : undefined
-    server = pool.balancer.pick(key)
-  }
-  if (pool === undefined || server === undefined) return fail(503, 'Service Unavailable', ProxyErrorCodes.NO_HEALTHY_SERVER)
-  const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection)
-  headers['connection'] = 'upgrade'
-  if (req.headers.upgrade !== undefined) headers['upgrade'] = req.headers.upgrade
-  addForwardingHeaders(headers, peer, listener.tls ? 'https' : 'http', host, req.httpVersion, gen.forwarding)
-  const idHeader = gen.config.headers.requestId
-  if (idHeader !== false && headers[idHeader] === undefined) headers[idHeader] = crypto.randomUUID()
-  const url = new URL(server.url)
-  const target = server
-  target.active++
-  let released = false
-  const release = (): void => {
-    if (!released) {
-      released = true
-      target.active--
-    }
-  }
-  const options = {
-    host: url.hostname,
-    port: url.port,
-    method: req.method ?? 'GET',
-    path: route.rewrite(path),
-    headers,
-    agent: false as const,
-    timeout: pool.config.connectTimeoutMs,
-  }
-  const ureq = url.protocol === 'https:' ? httpsRequest({ ...options, rejectUnauthorized: false }) : httpRequest(options)
-  socket.once('close', () => {
-    release()
-    ureq.destroy()
-  })
-  ureq.on('timeout', () => ureq.destroy(Object.assign(new Error('upstream connect timeout'), { code: 'ETIMEDOUT' })))
-  ureq.on('error', (err: Error & { code?: string }) => {
-    release()
-    if (err.code === 'ECONNREFUSED' || err.code === 'ETIMEDOUT') target.onConnectError()
-    fail(502, 'Bad Gateway', ProxyErrorCodes.UPSTREAM_CONNECT)
-  })
-  ureq.on('response', (ures: IncomingMessage) => {
-    // The upstream refused the upgrade: relay its answer and close.
-    target.onResponse(ures.statusCode ?? 502)
-    const raw: string[] = []
-    for (let i = 0; i < ures.rawHeaders.length; i += 2) {
-      const name = ures.rawHeaders[i] as string
-      if (!/^(connection|transfer-encoding|keep-alive|content-length)$/i.test(name)) raw.push(name, ures.rawHeaders[i + 1] as string)
-    }
-    raw.push('connection', 'close')
-    socket.write(headBlock(ures.statusCode ?? 502, ures.statusMessage ?? '', raw))
-    ures.pipe(socket)
-  })
-  ureq.on('upgrade', (ures: IncomingMessage, usocket: Socket, uhead: Buffer) => {
-    ureq.setTimeout(0)
-    target.onResponse(101)
-    tracker.sockets.add(socket)
-    usocket.setNoDelay(true)
-    ;(socket as Socket).setNoDelay?.(true)
-    usocket.on('error', () => socket.destroy())
-    socket.on('error', () => usocket.destroy())
-    usocket.once('close', () => socket.destroy())
-    socket.once('close', () => {
-      tracker.sockets.delete(socket)
-      usocket.destroy()
-    })
-    socket.write(headBlock(ures.statusCode ?? 101, ures.statusMessage ?? 'Switching Protocols', ures.rawHeaders))
-    if (uhead.length > 0) socket.write(uhead)
-    if (head.length > 0) usocket.write(head)
-    usocket.pipe(socket)
-    socket.pipe(usocket)
-  })
-  ureq.end()
+  const sock = socket as Socket
+  sock.on('error', () => sock.destroy())
+  const res = new ServerResponse(req)
+  // Any answer that is not a 101 ends the connection: the client's next bytes were meant for
+  // another protocol.
+  res.shouldKeepAlive = false
+  res.assignSocket(sock)
+  res.once('finish', () => sock.end())
+  handleRequest(deps, listener, req, res, { socket: sock, head, tracker })
 }

@@ -9,7 +9,7 @@ import { ProxyErrorCodes } from './errors.js'
 import { applyHeaderEdits, downstreamResponseHeaders } from './forwarding-headers.js'
 import { HANDLED, type BodyObserver, type ProxyHooks, type UpstreamResponse } from './hooks.js'
 import type { RequestContext } from './request-context.js'
-import { forward, hookFailed, requestHasBody, upstreamFailed, type CoreDeps } from './request-handler.js'
+import { forward, hookFailed, requestHasBody, upstreamFailed, validUpstreamStatus, type CoreDeps } from './request-handler.js'
 import type { UpstreamPool } from './upstream-pool.js'
 import type { UpstreamServer } from './upstream-server.js'
 
@@ -42,6 +42,11 @@ function classify(err: Error & { code?: string }): ErrorKind {
     default:
       return ErrorKind.PROTOCOL
   }
+}
+
+/** The Set-Cookie value that pins a client to server `id` of a sticky pool. */
+export function stickyCookie(st: { readonly cookie: string; readonly ttlSec: number }, id: string): string {
+  return `${st.cookie}=${encodeURIComponent(id)}; Path=/; HttpOnly${st.ttlSec > 0 ? `; Max-Age=${st.ttlSec}` : ''}`
 }
 
 export class Exchange implements Dispatcher.DispatchHandler {
@@ -108,6 +113,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#responded = true
     const ctx = this.#ctx
     const server = this.#server
+    if (!validUpstreamStatus(statusCode)) {
+      // 600-999 parse as a status line but mean nothing: a 502 of ours, and no health verdict either
+      // way (a 999 must not eject a server, nor clear its 5xx streak).
+      this.#discard = true
+      ctx.log.upstream_status = statusCode
+      this.#deps.metrics.upstreamError(this.#pool.name, server.id, 'status')
+      upstreamFailed(this.#deps, ctx, new Error(`upstream status ${statusCode}`), 502, ProxyErrorCodes.UPSTREAM_STATUS, `upstream answered with status ${statusCode}, outside 100-599`)
+      return
+    }
     const headerSeconds = Number(process.hrtime.bigint() - this.#startNs) / 1e9
     server.onResponse(statusCode)
     server.observeLatency(headerSeconds * 1000)
@@ -119,8 +133,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const idHeader = ctx.gen.config.headers.requestId
     if (idHeader !== false && out[idHeader] === undefined) out[idHeader] = ctx.id
     if (ctx.stickySet !== undefined && this.#pool.config.sticky !== undefined) {
-      const st = this.#pool.config.sticky
-      const cookie = `${st.cookie}=${encodeURIComponent(ctx.stickySet)}; Path=/; HttpOnly${st.ttlSec > 0 ? `; Max-Age=${st.ttlSec}` : ''}`
+      const cookie = stickyCookie(this.#pool.config.sticky, ctx.stickySet)
       const prev = out['set-cookie']
       out['set-cookie'] = prev === undefined ? cookie : Array.isArray(prev) ? [...prev, cookie] : [String(prev), cookie]
     }

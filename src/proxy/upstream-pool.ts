@@ -114,11 +114,53 @@ export class UpstreamPool implements UpstreamPoolView {
         ? { source: balance.hashOn?.source ?? 'ip', name: balance.hashOn?.name?.toLowerCase() }
         : undefined
     this.retryBudget = new RetryBudget(config.retry.budgetPercent, config.retry.minPerSec)
+    for (const s of servers) s.pool = this
   }
 
+  /** True while fewer than panicThresholdPercent of the non-drained servers are up (see refreshPanic). */
+  panic = false
+
+  /**
+   * Recomputes panic mode before a pick (Envoy's healthy_panic_threshold): when too few servers are
+   * up, spreading the load over all of them beats sending everything to the few left, or a self-made
+   * 503. Returns 1 when the pool entered panic, -1 when it left, 0 otherwise.
+   */
+  refreshPanic(): -1 | 0 | 1 {
+    const threshold = this.config.panicThresholdPercent
+    let total = 0
+    let up = 0
+    if (threshold > 0) {
+      for (const s of this.servers) {
+        if (s.drained || s.weight === 0) continue
+        total++
+        if (s.up) up++
+      }
+    }
+    const panic = total > 0 && up * 100 < threshold * total
+    if (panic === this.panic) return 0
+    this.panic = panic
+    return panic ? 1 : -1
+  }
+
+  /** A pick for side requests (cache revalidation): the same panic rule, no hash key. */
+  pick(key: string | undefined): UpstreamServer | undefined {
+    this.refreshPanic()
+    return this.balancer.pick(key)
+  }
+
+  /** maxEjectionPercent: may one more server be ejected? At least one server always stays in. */
+  mayEject(now = Date.now()): boolean {
+    const n = this.servers.length
+    let ejected = 0
+    for (const s of this.servers) if (s.ejectedUntil !== 0 && now < s.ejectedUntil) ejected++
+    const max = Math.min(n - 1, Math.floor((n * this.config.outlier.maxEjectionPercent) / 100))
+    return ejected + 1 <= max
+  }
+
+  /** Servers that are up (GSLB and health views count these; panic mode does not change them). */
   availableCount(): number {
     let n = 0
-    for (const s of this.servers) if (s.available) n++
+    for (const s of this.servers) if (s.up) n++
     return n
   }
 
@@ -138,6 +180,7 @@ export class UpstreamPool implements UpstreamPoolView {
       name: this.name,
       policy: this.policy,
       available: this.availableCount(),
+      panic: this.panic,
       servers: this.servers.map((s) => s.view()),
     }
   }

@@ -82,8 +82,20 @@ export class UpstreamServer implements BalancerTarget, UpstreamServerView {
         : undefined
   }
 
-  get available(): boolean {
+  /**
+   * Set by the pool that owns this server (the latest generation's): `panic` turns on while the pool
+   * balances over every non-drained server; `mayEject` enforces maxEjectionPercent.
+   */
+  pool: { panic: boolean; mayEject(): boolean } | undefined = undefined
+
+  /** Healthy, not ejected, not drained: what the pool's panic threshold counts. */
+  get up(): boolean {
     return this.healthy && !this.drained && this.weight > 0 && (this.ejectedUntil === 0 || Date.now() >= this.ejectedUntil)
+  }
+
+  /** The balancer may pick it: up, or not drained while the pool is in panic. */
+  get available(): boolean {
+    return this.up || (this.pool?.panic === true && !this.drained && this.weight > 0)
   }
 
   get state(): ServerState {
@@ -114,7 +126,8 @@ export class UpstreamServer implements BalancerTarget, UpstreamServerView {
   onResponse(status: number): void {
     this.totals.requests++
     this.#consecutiveConnect = 0
-    if (status >= 500) {
+    // Statuses outside 100-599 are answered 502 by the core and never reach here; 5xx only.
+    if (status >= 500 && status <= 599) {
       this.totals.failures++
       this.#consecutive5xx++
       if (this.options.consecutive5xx > 0 && this.#consecutive5xx >= this.options.consecutive5xx) this.eject()
@@ -136,8 +149,13 @@ export class UpstreamServer implements BalancerTarget, UpstreamServerView {
     if (this.options.consecutiveConnectErrors > 0 && this.#consecutiveConnect >= this.options.consecutiveConnectErrors) this.eject()
   }
 
-  /** Ejects for base x 2^(ejections) ms, capped at maxEjectionMs. */
+  /** Ejects for base x 2^(ejections) ms, capped at maxEjectionMs; not past the pool's maxEjectionPercent. */
   eject(now = Date.now()): void {
+    if (this.pool !== undefined && !this.pool.mayEject()) {
+      this.#consecutive5xx = 0
+      this.#consecutiveConnect = 0
+      return
+    }
     const ms = Math.min(this.options.baseEjectionMs * 2 ** this.ejections, this.options.maxEjectionMs)
     this.ejectedUntil = now + ms
     this.ejections++

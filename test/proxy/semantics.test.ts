@@ -109,13 +109,13 @@ test('bodies stream both ways without buffering (ping-pong over one request)', a
   assert.equal(text, 'echo:m0;echo:m1;echo:m2;echo:m3;done')
 })
 
-test('502 on connection refused, 504 on timeout, 503 with a clear body when all servers are down', async (t) => {
+test('502 on connection refused, 504 on timeout, 503 with a clear body when all servers are drained', async (t) => {
   const slow = await backend(t, 'slow', (_req, res) => {
     setTimeout(() => res.end('late'), 2000).unref()
   })
   const dead = await backend(t, 'dead')
   await dead.close()
-  const { url } = await startProxy(t, {
+  const { url, proxy } = await startProxy(t, {
     listeners: [{ port: 0, address: '127.0.0.1' }],
     pools: {
       slow: { servers: [slow.url] },
@@ -135,8 +135,12 @@ test('502 on connection refused, 504 on timeout, 503 with a clear body when all 
   assert.equal(r502.statusCode, 502)
   assert.equal(r502.headers['x-switchyard-error'], 'ERR_PROXY_UPSTREAM_CONNECT')
   await r502.body.dump()
-  // Second connect error ejects the only server: from now on a fast 503, never a hang.
-  await (await request(`${url}/dead`, { dispatcher: d })).body.dump()
+  // The only server of a pool is never ejected (maxEjectionPercent): each attempt is a fast 502.
+  const again = await request(`${url}/dead`, { dispatcher: d })
+  assert.equal(again.headers['x-switchyard-error'], 'ERR_PROXY_UPSTREAM_CONNECT')
+  await again.body.dump()
+  // With every server drained the pool has none: a fast 503, never a hang.
+  assert.ok(proxy.setDrained('dead', dead.url.slice('http://'.length), true))
   const started = Date.now()
   const r503 = await request(`${url}/dead`, { dispatcher: d })
   assert.equal(r503.statusCode, 503)
