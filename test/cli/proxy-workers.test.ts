@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,12 +13,21 @@ import { freePort } from '../../bench/lib/net.js'
 
 const root = new URL('../..', import.meta.url).pathname
 
+/** A cluster worker re-runs the CLI entry; tsx's esbuild service is a child of the primary too. */
+function isWorker(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('src/cli/run.ts')
+  } catch {
+    return false
+  }
+}
+
 function childPids(pid: number): number[] {
   try {
     return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
       .split('\n')
       .map((l) => Number(l.trim()))
-      .filter((n) => n > 0)
+      .filter((n) => n > 0 && isWorker(n))
   } catch {
     return []
   }
