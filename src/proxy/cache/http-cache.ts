@@ -11,8 +11,10 @@ import { CacheStore, variantId, type CacheEntry, type StoredHeaders } from './st
 
 export interface CacheRequest {
   method: string
-  /** scheme://host/path?query */
+  /** scheme://authority/path?query, the authority as forwarded (port included). */
   key: string
+  /** Route and pool that forward the request (see CacheEntry.scope); absent = ''. */
+  scope?: string
   headers: IncomingHttpHeaders
 }
 
@@ -79,6 +81,32 @@ function varyValues(headers: IncomingHttpHeaders, names: readonly string[]): str
   return names.map((n) => varyValue(headers, n)).join('\u0001')
 }
 
+const AUTHORITY_RE = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/is
+
+/** `scheme://authority` of a key, as stored. */
+function originOf(key: string): string {
+  const m = AUTHORITY_RE.exec(key)
+  return m === null ? key : `${m[1]}${m[2]}`
+}
+
+function splitPort(authority: string): { host: string; port: string | undefined } {
+  const close = authority.lastIndexOf(']')
+  const colon = authority.lastIndexOf(':')
+  if (colon < 0 || colon < close) return { host: authority, port: undefined }
+  return { host: authority.slice(0, colon), port: authority.slice(colon + 1) }
+}
+
+function hasPort(url: string): boolean {
+  const m = AUTHORITY_RE.exec(url)
+  return m !== null && splitPort(m[2] as string).port !== undefined
+}
+
+function withoutPort(url: string): string {
+  const m = AUTHORITY_RE.exec(url)
+  if (m === null) return url
+  return `${m[1]}${splitPort(m[2] as string).host}${m[3]}`
+}
+
 function stripEtag(e: string): string {
   return e.trim().replace(/^W\//, '')
 }
@@ -116,7 +144,7 @@ export class HttpCache {
     for (const id of this.store.variants(req.key)) {
       if (!this.store.onDisk(id) || this.store.getMemory(id) !== undefined) continue
       const e = await this.store.getDisk(id)
-      if (e !== undefined && varyValues(req.headers, e.vary) === e.varyValues) return e
+      if (e !== undefined && (e.scope ?? '') === (req.scope ?? '') && varyValues(req.headers, e.vary) === e.varyValues) return e
     }
     return undefined
   }
@@ -124,10 +152,11 @@ export class HttpCache {
   /** Synchronous memory-tier variant match; the hot path of a cache hit. */
   findInMemory(req: CacheRequest): CacheEntry | undefined {
     const ids = this.store.variants(req.key)
+    const scope = req.scope ?? ''
     let best: CacheEntry | undefined
     for (const id of ids) {
       const e = this.store.getMemory(id)
-      if (e === undefined) continue
+      if (e === undefined || (e.scope ?? '') !== scope) continue
       if (e.vary.length > 0 && varyValues(req.headers, e.vary) !== e.varyValues) continue
       // §4.1: with several matches, the most recent response is used.
       if (best === undefined || e.responseTime > best.responseTime) best = e
@@ -177,8 +206,12 @@ export class HttpCache {
     return staleness <= allowance
   }
 
-  /** Whether a response may be stored (§3), and the vary names when it may. */
-  storability(req: CacheRequest, status: number, headers: OutgoingHttpHeaders | IncomingHttpHeaders): { ok: true; vary: string[] } | { ok: false; reason: string } {
+  /**
+   * Whether a response may be stored (§3), and the vary names when it may. `allowSetCookie`: a
+   * response with Set-Cookie may be stored (a route's opt-in; by default a shared cache does not
+   * hand one user's cookie to another, as nginx does not).
+   */
+  storability(req: CacheRequest, status: number, headers: OutgoingHttpHeaders | IncomingHttpHeaders, allowSetCookie = false): { ok: true; vary: string[] } | { ok: false; reason: string } {
     if (req.method !== 'GET') return { ok: false, reason: 'method' }
     if (status === 206 || status === 304) return { ok: false, reason: 'status' }
     const res = flatHeaders(headers)
@@ -187,9 +220,7 @@ export class HttpCache {
     const reqFlat = flatHeaders(req.headers)
     const policy = new CachePolicy({ method: 'GET', url: '/', headers: reqFlat }, { status, headers: res }, { shared: true })
     if (!policy.storable()) return { ok: false, reason: 'policy' }
-    const cc = parseCacheControl(res['cache-control'])
-    // Never share a response that sets cookies unless the origin says it is public.
-    if (res['set-cookie'] !== undefined && !cc.has('public')) return { ok: false, reason: 'set-cookie' }
+    if (res['set-cookie'] !== undefined && !allowSetCookie) return { ok: false, reason: 'set-cookie' }
     const len = Number(res['content-length'])
     if (Number.isFinite(len) && len > this.#maxObjectBytes) return { ok: false, reason: 'too-large' }
     return { ok: true, vary }
@@ -212,7 +243,7 @@ export class HttpCache {
     if (rq['host'] !== undefined) reqHeaders['host'] = rq['host']
     if (rq['authorization'] !== undefined) reqHeaders['authorization'] = 'present'
     for (const n of vary) if (rq[n] !== undefined) reqHeaders[n] = rq[n] as string
-    const entry: CacheEntry = { key: req.key, vary: [...vary], varyValues: varyValues(req.headers, vary), status, headers: stored, body, reqHeaders, requestTime, responseTime }
+    const entry: CacheEntry = { key: req.key, ...(req.scope === undefined || req.scope === '' ? {} : { scope: req.scope }), vary: [...vary], varyValues: varyValues(req.headers, vary), status, headers: stored, body, reqHeaders, requestTime, responseTime }
     // §4.1: a new response for a URL replaces older variants with the same vary values.
     this.store.set(entry)
     return entry
@@ -264,13 +295,21 @@ export class HttpCache {
   invalidate(key: string, responseHeaders?: OutgoingHttpHeaders | IncomingHttpHeaders): number {
     let n = this.store.deleteKey(key)
     if (responseHeaders === undefined) return n
-    const base = new URL(key)
+    const origin = originOf(key)
+    let base: URL
+    try {
+      base = new URL(key)
+    } catch {
+      return n // an authority URL cannot parse: only the target itself is known
+    }
+    const flat = flatHeaders(responseHeaders)
     for (const name of ['location', 'content-location']) {
-      const v = flatHeaders(responseHeaders)[name]
+      const v = flat[name]
       if (v === undefined) continue
       try {
         const u = new URL(v, base)
-        if (u.origin === base.origin) n += this.store.deleteKey(`${u.origin}${u.pathname}${u.search}`)
+        // Keyed under the authority as the request spelled it (URL would drop a default port).
+        if (u.origin === base.origin) n += this.store.deleteKey(`${origin}${u.pathname}${u.search}`)
       } catch {
         // not a URL: nothing to invalidate
       }
@@ -278,12 +317,19 @@ export class HttpCache {
     return n
   }
 
-  purgeUrl(key: string): number {
-    return this.store.deleteKey(key)
+  /**
+   * Purges one URL. Keys hold the authority as clients sent it, port included; a URL without a
+   * port purges that host on every port (so copies stored under an odd port go too).
+   */
+  purgeUrl(url: string): number {
+    if (hasPort(url)) return this.store.deleteKey(url)
+    return this.store.deleteWhere((key) => key === url || withoutPort(key) === url)
   }
 
+  /** Purges every URL under a prefix; without a port in the prefix, on every port (see purgeUrl). */
   purgePrefix(prefix: string): number {
-    return this.store.deletePrefix(prefix)
+    if (hasPort(prefix)) return this.store.deletePrefix(prefix)
+    return this.store.deleteWhere((key) => key.startsWith(prefix) || withoutPort(key).startsWith(prefix))
   }
 
   /** Request collapsing: the first miss for a key leads; the others wait for it (bounded). */

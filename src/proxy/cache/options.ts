@@ -24,7 +24,19 @@ export const cacheSchema = z.strictObject({
   allRoutes: z.boolean().optional(),
 })
 
-export const routeCacheSchema = z.union([z.boolean(), z.strictObject({ enabled: z.boolean().default(true) })])
+/**
+ * What a route does with responses that carry an origin `Set-Cookie` (the proxy's own sticky cookie
+ * is never stored whatever this says): `bypass` (default, as nginx): not stored; `strip`: stored
+ * without the Set-Cookie fields (only the client whose request reached the origin gets them);
+ * `store`: stored and replayed to every client, as RFC 9111 allows for `public` responses.
+ */
+export const SET_COOKIE_POLICIES = ['bypass', 'strip', 'store'] as const
+export type SetCookiePolicy = (typeof SET_COOKIE_POLICIES)[number]
+
+export const routeCacheSchema = z.union([
+  z.boolean(),
+  z.strictObject({ enabled: z.boolean().default(true), setCookie: z.enum(SET_COOKIE_POLICIES).default('bypass') }),
+])
 
 export type CacheConfig = z.input<typeof cacheSchema>
 
@@ -53,4 +65,14 @@ export function routeCacheEnabled(value: unknown, allRoutes: boolean): boolean {
   if (value === undefined || value === null) return allRoutes
   if (typeof value === 'boolean') return value
   return (value as { enabled?: boolean }).enabled !== false
+}
+
+export interface RouteCacheSettings {
+  setCookie: SetCookiePolicy
+}
+
+/** The per-route settings of a route that caches (see routeCacheEnabled). */
+export function routeCacheSettings(value: unknown): RouteCacheSettings {
+  const setCookie = typeof value === 'object' && value !== null ? (value as { setCookie?: SetCookiePolicy }).setCookie : undefined
+  return { setCookie: setCookie ?? 'bypass' }
 }
