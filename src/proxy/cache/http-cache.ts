@@ -1,12 +1,12 @@
 // The RFC 9111 shared cache engine, independent of the proxy: variant selection (Vary),
 // storability, reuse decisions (fresh, max-stale, stale-while-revalidate, must-revalidate,
 // request directives), validation requests and 304 merging, invalidation after unsafe methods,
-// purges, and request collapsing. http-cache-semantics supplies storability, the freshness
-// lifetime and validator headers; freshness.ts fixes where it departs from the RFC.
+// purges, and request collapsing. freshness.ts computes lifetimes and ages, storable.ts decides
+// what may be stored.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
-import CachePolicy from 'http-cache-semantics'
 import { deltaSeconds, parseCacheControl } from './cache-control.js'
 import { currentAge, freshness, type Freshness, type HeaderMap } from './freshness.js'
+import { storability, storedFields, type Storability } from './storable.js'
 import { CacheStore, variantId, type CacheEntry, type StoredHeaders } from './store.js'
 
 export interface CacheRequest {
@@ -44,7 +44,6 @@ export interface HttpCacheOptions {
   now?: () => number
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 /** Not taken from a 304 into the stored response (§3.2): they describe the body we keep. */
 const NOT_UPDATED = new Set(['content-length', 'content-encoding', 'content-range', 'transfer-encoding'])
 const UNSAFE_SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
@@ -170,7 +169,7 @@ export class HttpCache {
     let derived = DERIVED.get(entry)
     if (derived === undefined) {
       const flat = flatHeaders(entry.headers)
-      derived = { flat, fresh: freshness(entry.reqHeaders, entry.status, flat, 'GET') }
+      derived = { flat, fresh: freshness(entry.status, flat, entry.responseTime) }
       DERIVED.set(entry, derived)
     }
     const fresh = derived.fresh
@@ -196,13 +195,20 @@ export class HttpCache {
     return lookup('validate')
   }
 
-  /** stale-if-error (RFC 5861 §4): the response's or the request's allowance. */
-  staleIfErrorAllows(l: Lookup, req: CacheRequest): boolean {
-    if (l.fresh.mustRevalidate) return false
+  /**
+   * Whether a stored response may stand in for an error: stale-if-error (RFC 5861 §4, the
+   * response's or the request's allowance) or `unreachableSec` more when the origin could not be
+   * reached at all (§4.2.4: a disconnected cache may serve stale). Never past must-revalidate,
+   * proxy-revalidate, s-maxage or no-cache (response or request): those need a validation.
+   */
+  staleIfErrorAllows(l: Lookup, req: CacheRequest, unreachableSec = 0): boolean {
+    if (l.fresh.mustRevalidate || l.fresh.noCache) return false
+    const reqCc = parseCacheControl(req.headers['cache-control'])
+    if (reqCc.has('no-cache')) return false
     const staleness = l.age - l.fresh.lifetime
     if (staleness <= 0) return true
-    const reqSie = deltaSeconds(parseCacheControl(req.headers['cache-control']).get('stale-if-error'))
-    const allowance = Math.max(l.fresh.staleIfError, reqSie !== undefined && reqSie > 0 ? reqSie : 0)
+    const reqSie = deltaSeconds(reqCc.get('stale-if-error'))
+    const allowance = Math.max(l.fresh.staleIfError, reqSie !== undefined && reqSie > 0 ? reqSie : 0, unreachableSec)
     return staleness <= allowance
   }
 
@@ -211,15 +217,11 @@ export class HttpCache {
    * response with Set-Cookie may be stored (a route's opt-in; by default a shared cache does not
    * hand one user's cookie to another, as nginx does not).
    */
-  storability(req: CacheRequest, status: number, headers: OutgoingHttpHeaders | IncomingHttpHeaders, allowSetCookie = false): { ok: true; vary: string[] } | { ok: false; reason: string } {
-    if (req.method !== 'GET') return { ok: false, reason: 'method' }
-    if (status === 206 || status === 304) return { ok: false, reason: 'status' }
+  storability(req: CacheRequest, status: number, headers: OutgoingHttpHeaders | IncomingHttpHeaders, allowSetCookie = false): Storability {
     const res = flatHeaders(headers)
-    const vary = varyNames(res)
-    if (vary === '*') return { ok: false, reason: 'vary-star' }
-    const reqFlat = flatHeaders(req.headers)
-    const policy = new CachePolicy({ method: 'GET', url: '/', headers: reqFlat }, { status, headers: res }, { shared: true })
-    if (!policy.storable()) return { ok: false, reason: 'policy' }
+    const s = storability(req.method, flatHeaders(req.headers), status, res, varyNames(res))
+    if (!s.ok) return s
+    const vary = s.vary
     if (res['set-cookie'] !== undefined && !allowSetCookie) return { ok: false, reason: 'set-cookie' }
     const len = Number(res['content-length'])
     if (Number.isFinite(len) && len > this.#maxObjectBytes) return { ok: false, reason: 'too-large' }
@@ -232,12 +234,7 @@ export class HttpCache {
 
   /** Stores a complete response. */
   put(req: CacheRequest, status: number, headers: OutgoingHttpHeaders | IncomingHttpHeaders, body: Buffer, vary: readonly string[], requestTime: number, responseTime: number): CacheEntry {
-    const stored: StoredHeaders = {}
-    for (const [k, v] of Object.entries(headers)) {
-      const name = k.toLowerCase()
-      if (v === undefined || HOP_BY_HOP.has(name) || name === 'x-cache') continue
-      stored[name] = Array.isArray(v) ? v.map(String) : String(v)
-    }
+    const stored = storedFields(headers)
     const reqHeaders: Record<string, string> = {}
     const rq = flatHeaders(req.headers)
     if (rq['host'] !== undefined) reqHeaders['host'] = rq['host']
@@ -273,12 +270,10 @@ export class HttpCache {
     else if (res['last-modified'] !== undefined) matches = storedLm === res['last-modified']
     else matches = true // no validator in the 304: the one stored response is selected
     if (!matches) return undefined
-    const merged: StoredHeaders = { ...entry.headers }
-    for (const [k, v] of Object.entries(headers)) {
-      const name = k.toLowerCase()
-      if (v === undefined || HOP_BY_HOP.has(name) || NOT_UPDATED.has(name) || name === 'x-cache') continue
-      merged[name] = Array.isArray(v) ? v.map(String) : String(v)
-    }
+    const fromResponse = storedFields(headers)
+    for (const name of NOT_UPDATED) delete fromResponse[name]
+    // Then the merged Cache-Control's no-cache="..." / private="..." lists apply to the result.
+    const merged = storedFields({ ...entry.headers, ...fromResponse })
     // The 304's own Age describes it, not the stored body's age; drop a stale one if absent.
     if (res['age'] === undefined) delete merged['age']
     const updated: CacheEntry = { ...entry, headers: merged, requestTime, responseTime }
@@ -286,9 +281,11 @@ export class HttpCache {
     return updated
   }
 
-  /** Headers to send with a stored response: the stored ones with a current Age (§4, §5.1). */
+  /** Headers to send with a stored response: the stored ones with a current Age (§4, §5.1), minus Surrogate-Control (for this cache only). */
   responseHeaders(l: Lookup): StoredHeaders {
-    return { ...l.entry.headers, age: String(Math.floor(l.age)) }
+    const h: StoredHeaders = { ...l.entry.headers, age: String(Math.floor(l.age)) }
+    delete h['surrogate-control']
+    return h
   }
 
   /** Invalidation after an unsafe method (§4.4): the target URI and same-origin Location / Content-Location. */

@@ -14,6 +14,12 @@ export const CACHE_DEFAULTS = {
   lockTimeoutMs: 5_000,
   /** Cache all routes unless a route says `cache: false`; default: routes opt in with `cache: true`. */
   allRoutes: false,
+  /**
+   * Seconds past its lifetime a stored response may still be served when the origin cannot be
+   * reached at all (connect error, connection closed or reset before an answer, timeout, no
+   * available server): RFC 9111 §4.2.4's disconnected cache. 0 = only when stale-if-error allows.
+   */
+  staleIfUnreachableSec: 3_600,
 } as const
 
 export const cacheSchema = z.strictObject({
@@ -22,6 +28,7 @@ export const cacheSchema = z.strictObject({
   disk: z.strictObject({ dir: z.string().min(1), maxBytes: z.number().int().min(1024).optional() }).optional(),
   lockTimeoutMs: z.number().int().min(0).optional(),
   allRoutes: z.boolean().optional(),
+  staleIfUnreachableSec: z.number().int().min(0).optional(),
 })
 
 /**
@@ -46,6 +53,7 @@ export type ResolvedCacheOptions = DeepReadonly<{
   maxDiskBytes: number
   lockTimeoutMs: number
   allRoutes: boolean
+  staleIfUnreachableSec: number
   diskDir: string | undefined
 }>
 
@@ -57,6 +65,7 @@ export function resolveCacheOptions(config: CacheConfig = {}): ResolvedCacheOpti
     maxDiskBytes: c.disk?.maxBytes ?? CACHE_DEFAULTS.maxDiskBytes,
     lockTimeoutMs: c.lockTimeoutMs ?? CACHE_DEFAULTS.lockTimeoutMs,
     allRoutes: c.allRoutes ?? CACHE_DEFAULTS.allRoutes,
+    staleIfUnreachableSec: c.staleIfUnreachableSec ?? CACHE_DEFAULTS.staleIfUnreachableSec,
     diskDir: c.disk?.dir,
   })
 }

@@ -85,7 +85,7 @@ function storedList(headers: StoredHeaders): StoredList {
     let ageAt = -1
     for (const k in headers) {
       const v = headers[k]
-      if (v === undefined || k === 'content-length') continue
+      if (v === undefined || k === 'content-length' || k === 'surrogate-control') continue
       if (k === 'age') ageAt = list.length + 1
       list.push(k, v)
     }
@@ -280,6 +280,10 @@ export const cachePlugin: ProxyPlugin = {
         const st = ctx.locals.get(LOCAL) as RequestState | undefined
         if (st === undefined) return undefined
         const status = response.statusCode
+        // Surrogate-Control is addressed to this cache; the stored copy keeps it, the client never sees it.
+        const surrogate = response.headers['surrogate-control']
+        if (surrogate !== undefined) delete response.headers['surrogate-control']
+        const upstreamHeaders: OutgoingHttpHeaders = surrogate === undefined ? response.headers : { ...response.headers, 'surrogate-control': surrogate }
         if (st.mode === 'unsafe' || st.mode === 'bypass') {
           if (st.mode === 'unsafe' && status < 400) cache.invalidate(st.creq.key, response.headers)
           response.headers['x-cache'] = 'BYPASS'
@@ -288,7 +292,7 @@ export const cachePlugin: ProxyPlugin = {
         if (st.mode === 'validate' && st.lookup !== undefined) {
           const l = st.lookup
           if (status === 304) {
-            const updated = cache.freshen(l.entry, stripForStore(response.headers, st.settings.setCookie === 'store' ? 'store' : 'strip'), st.requestTime, Date.now())
+            const updated = cache.freshen(l.entry, stripForStore(upstreamHeaders, st.settings.setCookie === 'store' ? 'store' : 'strip'), st.requestTime, Date.now())
             if (updated !== undefined) {
               shared.results.inc('REVALIDATED')
               return hit(ctx, cache.evaluate(updated, st.creq), 'HIT', 'REVALIDATED', ownCookies(response.headers, updated.headers))
@@ -319,7 +323,7 @@ export const cachePlugin: ProxyPlugin = {
         shared.results.inc('MISS')
         response.headers['x-cache'] = 'MISS'
         ctx.log.cache = 'MISS'
-        const headers = stripForStore(response.headers, st.settings.setCookie)
+        const headers = stripForStore(upstreamHeaders, st.settings.setCookie)
         const s = cache.storability(st.creq, status, headers, st.settings.setCookie === 'store')
         if (!s.ok || st.noStore) {
           st.done?.()
@@ -355,8 +359,9 @@ export const cachePlugin: ProxyPlugin = {
         if (st === undefined) return undefined
         st.done?.()
         if (st.mode === 'validate' && st.lookup !== undefined) {
+          // No answer from any origin server: the cache is disconnected (RFC 9111 §4.2.4).
           const l = cache.evaluate(st.lookup.entry, st.creq)
-          if (cache.staleIfErrorAllows(l, st.creq)) return hit(ctx, l, 'STALE')
+          if (cache.staleIfErrorAllows(l, st.creq, opts.staleIfUnreachableSec)) return hit(ctx, l, 'STALE')
         }
         return undefined
       },
@@ -387,7 +392,7 @@ function ownCookies(response: OutgoingHttpHeaders, stored: StoredHeaders): strin
 function stripHop(h: IncomingHttpHeaders): StoredHeaders {
   const out: StoredHeaders = {}
   for (const [k, v] of Object.entries(h)) {
-    if (v === undefined || ['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade'].includes(k)) continue
+    if (v === undefined || ['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade', 'surrogate-control'].includes(k)) continue
     out[k] = v
   }
   return out
