@@ -365,9 +365,13 @@ export const cachePlugin: ProxyPlugin = {
         }
         return undefined
       },
-      onLog(ctx) {
+      onLog(ctx, record) {
         const st = ctx.locals.get(LOCAL) as RequestState | undefined
-        st?.done?.()
+        if (st === undefined) return
+        st.done?.()
+        // Answers the cache did not write nor see (an upstream error, a client gone while waiting
+        // for a collapsed miss) still get a verdict: what the cache decided for the request.
+        record.cache ??= st.mode === 'unsafe' || st.mode === 'bypass' ? 'BYPASS' : 'MISS'
       },
     }
     return hooks

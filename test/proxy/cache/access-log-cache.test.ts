@@ -50,3 +50,12 @@ for (const fast of [true, false]) {
     }
   })
 }
+
+test('access log: an answer the cache did not write (the origin is down, nothing stored) still has a verdict', async (t) => {
+  const origin = await scriptedOrigin(t, { '/gone': () => ({ disconnect: true }) })
+  const p = await cacheProxy(t, origin)
+  const r = await p.get('/gone')
+  assert.ok(r.status >= 500)
+  await p.waitLogs(1)
+  assert.deepEqual([p.logs[0]?.['status'], p.logs[0]?.['cache']], [r.status, 'MISS'])
+})
