@@ -3,7 +3,13 @@
 // an origin's Set-Cookie (issue 22, items 6, 8, 9).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { connect as h2connect } from 'node:http2'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generate } from 'selfsigned'
 import { request } from 'undici'
+import { resolveProxyConfig } from '../../../src/proxy/index.js'
 import { cacheProxy, scriptedOrigin } from './_scripted.js'
 
 const PUBLIC = ['cache-control', 'public, max-age=600'] as [string, string]
@@ -115,4 +121,46 @@ test('a purge without a port removes the copies stored under every port; with a 
   assert.deepEqual(await purge(`url=${encodeURIComponent('http://shop.test/q')}`), { purged: 2 })
   assert.deepEqual(await purge(`prefix=${encodeURIComponent('http://shop.test/')}`), { purged: 0 })
   assert.equal((await p.get('/q', { host: 'shop.test:7777' })).xcache, 'MISS')
+})
+
+async function cert(name: string): Promise<{ cert: string; key: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-cache-key-'))
+  const pems = await generate([{ name: 'commonName', value: name }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: name }] }],
+  } as Parameters<typeof generate>[1])
+  const files = { cert: join(dir, 'c.crt'), key: join(dir, 'c.key') }
+  writeFileSync(files.cert, pems.cert)
+  writeFileSync(files.key, pems.private)
+  return files
+}
+
+test('HTTP/2: the :authority as sent (port, userinfo junk) is the key, so it cannot feed other clients', async (t) => {
+  const origin = await scriptedOrigin(t, { '/h': (req) => ({ headers: [PUBLIC], body: `host=${req.headers.host} xfh=${req.headers['x-forwarded-host']}` }) })
+  const p = await cacheProxy(t, origin, { listeners: [{ port: 0, address: '127.0.0.1', protocol: 'https', tls: { certs: [await cert('a.test')] } }] })
+  const session = h2connect(p.url.replace('http:', 'https:'), { rejectUnauthorized: false })
+  t.after(() => session.close())
+  const h2get = (authority: string) =>
+    new Promise<{ status: number; xcache: unknown; body: string }>((resolve, reject) => {
+      const s = session.request({ ':path': '/h', ':authority': authority })
+      let body = ''
+      let head: Record<string, unknown> = {}
+      s.on('response', (h) => (head = h))
+      s.setEncoding('utf8')
+      s.on('data', (c: string) => (body += c))
+      s.on('end', () => resolve({ status: Number(head[':status']), xcache: head['x-cache'], body }))
+      s.on('error', reject)
+    })
+  await h2get('a.test:6666')
+  await h2get('a.test:@evil.example')
+  const plain = await h2get('a.test')
+  assert.deepEqual([plain.xcache, plain.body], ['MISS', 'host=a.test xfh=a.test'])
+  assert.equal((await h2get('a.test')).xcache, 'HIT')
+})
+
+test('route cache options are checked at load: an unknown setCookie policy or a negative staleIfUnreachableSec is refused', () => {
+  const base = { listeners: [{ port: 0 }], pools: { app: { servers: ['http://127.0.0.1:1'] } } }
+  assert.throws(() => resolveProxyConfig({ ...base, routes: [{ pool: 'app', cache: { setCookie: 'sometimes' } }] } as never), { code: 'ERR_CONFIG_INVALID' })
+  assert.throws(() => resolveProxyConfig({ ...base, cache: { staleIfUnreachableSec: -1 } } as never), { code: 'ERR_CONFIG_INVALID' })
 })
