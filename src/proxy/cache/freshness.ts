@@ -1,8 +1,10 @@
 // Freshness and age per RFC 9111 §4.2 for a shared cache, with Surrogate-Control (Edge
-// Architecture Specification) taking precedence over Cache-Control for the lifetime: the lifetime
+// Architecture Specification) taking precedence over Cache-Control for the lifetime, and
+// CDN-Cache-Control (RFC 9213) replacing Cache-Control and Expires when present: the lifetime
 // (Surrogate-Control max-age > s-maxage > max-age > Expires - Date > heuristic), the current age
 // (§4.2.3, invalid Age values ignored as §5.1 asks) and the directives that limit stale use.
-import { deltaSeconds, parseCacheControl, parseSurrogateControl, type Directives } from './cache-control.js'
+import { deltaSeconds, parseSurrogateControl, type Directives } from './cache-control.js'
+import { responseControl } from './cdn-cache-control.js'
 
 export type HeaderMap = Record<string, string>
 
@@ -74,7 +76,7 @@ function surrogateMaxAge(v: string | true | undefined): { lifetime: number; stal
 
 /** The stored response's freshness (§4.2.1); `responseTime` stands in for a missing Date. */
 export function freshness(status: number, res: HeaderMap, responseTime: number): Freshness {
-  const cc = parseCacheControl(res['cache-control'])
+  const { cc, expires: expiresField } = responseControl(res)
   const sc = parseSurrogateControl(res['surrogate-control'])
   const scMax = surrogateMaxAge(sc.get('max-age'))
   const sm = deltaSeconds(cc.get('s-maxage'))
@@ -84,9 +86,9 @@ export function freshness(status: number, res: HeaderMap, responseTime: number):
   // Invalid or conflicting delta-seconds make the response stale (§1.2.2, §4.2.1).
   else if (sm !== undefined) lifetime = Math.max(0, sm)
   else if (ma !== undefined) lifetime = Math.max(0, ma)
-  else if (res['expires'] !== undefined) {
+  else if (expiresField !== undefined) {
     // §5.3: an invalid Expires (e.g. "0") means already expired.
-    const expires = parseDate(res['expires'])
+    const expires = parseDate(expiresField)
     const date = parseDate(res['date'])
     lifetime = Number.isFinite(expires) ? Math.max(0, (expires - (Number.isFinite(date) ? date : responseTime)) / 1000) : 0
   } else {

@@ -3,6 +3,7 @@
 // `no-cache="..."` or (shared cache) `private="..."` names.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import { fieldList, parseCacheControl, parseSurrogateControl } from './cache-control.js'
+import { responseControl } from './cdn-cache-control.js'
 import { HEURISTIC_STATUSES, type HeaderMap } from './freshness.js'
 import type { StoredHeaders } from './store.js'
 
@@ -23,7 +24,8 @@ export function storability(method: string, reqHeaders: HeaderMap, status: numbe
   if (method !== 'GET') return { ok: false, reason: 'method' }
   if (status < 200 || status === 206 || status === 304) return { ok: false, reason: 'status' }
   if (vary === '*') return { ok: false, reason: 'vary-star' }
-  const cc = parseCacheControl(res['cache-control'])
+  // A valid CDN-Cache-Control stands in for Cache-Control and Expires (RFC 9213 §2.2).
+  const { cc, expires } = responseControl(res)
   const sc = parseSurrogateControl(res['surrogate-control'])
   if (sc.has('no-store')) return { ok: false, reason: 'no-store' }
   if (cc.has('must-understand')) {
@@ -31,7 +33,7 @@ export function storability(method: string, reqHeaders: HeaderMap, status: numbe
   } else if (cc.has('no-store')) return { ok: false, reason: 'no-store' }
   if (cc.get('private') === true) return { ok: false, reason: 'private' }
   if (reqHeaders['authorization'] !== undefined && !cc.has('public') && !cc.has('must-revalidate') && !cc.has('s-maxage')) return { ok: false, reason: 'authorization' }
-  const explicit = cc.has('public') || cc.has('max-age') || cc.has('s-maxage') || res['expires'] !== undefined || sc.has('max-age')
+  const explicit = cc.has('public') || cc.has('max-age') || cc.has('s-maxage') || expires !== undefined || sc.has('max-age')
   if (!explicit && !HEURISTIC_STATUSES.has(status)) return { ok: false, reason: 'status' }
   return { ok: true, vary }
 }

@@ -314,3 +314,42 @@ test('Vary: variants by normalised request values; Vary: * is never reused; two 
   await p.get('/star')
   assert.equal(origin.hits('/star'), 2)
 })
+
+test('CDN-Cache-Control (RFC 9213) replaces Cache-Control and Expires when valid; an invalid one is ignored whole', async (t) => {
+  const past = httpDate(-10)
+  const cdn = (v: string): [string, string] => ['cdn-cache-control', v]
+  const fresh: Record<string, H> = {
+    '/cdn-max-age': [cdn('max-age=3600')],
+    '/cdn-extension': [cdn('foobar, max-age=3600')],
+    '/cdn-huge': [cdn('max-age=99999999999')],
+    '/cdn-past-expires': [cdn('max-age=3600'), ['expires', httpDate(-10000)]],
+    '/cdn-bad-expires': [cdn('max-age=3600'), ['expires', '0']],
+    '/cdn-over-short-cc': [['cache-control', 'max-age=1'], cdn('max-age=3600'), ['date', past]],
+    '/cdn-over-cc-no-store': [['cache-control', 'no-store'], cdn('max-age=10000')],
+  }
+  const notFresh: Record<string, H> = {
+    '/cdn-zero': [cdn('max-age=0')],
+    '/cdn-zero-future-expires': [cdn('max-age=0'), ['expires', httpDate(10000)]],
+    '/cdn-under-long-cc': [['cache-control', 'max-age=3600'], cdn('max-age=1'), ['date', past]],
+    '/cdn-age': [cdn('max-age=3600'), ['age', '7200']],
+    '/cdn-private': [cdn('private'), ['cache-control', 'max-age=10000'], ['expires', httpDate(10000)]],
+    '/cdn-no-cache': [cdn('no-cache'), ['cache-control', 'max-age=10000'], ['expires', httpDate(10000)]],
+    '/cdn-no-store': [cdn('no-store'), ['cache-control', 'max-age=10000'], ['expires', httpDate(10000)]],
+    '/cdn-invalid-sf': [cdn('max-age=10000, &&&&&'), ['cache-control', 'no-store']],
+    '/cdn-wrong-type': [cdn('max-age="10000"'), ['cache-control', 'no-store']],
+    '/cdn-uppercase-key': [cdn('MaX-aGe=3600'), ['cache-control', 'no-store']],
+  }
+  const scripts: Record<string, Script> = {}
+  for (const [path, h] of Object.entries({ ...fresh, ...notFresh })) scripts[path] = twice(h)
+  const origin = await scriptedOrigin(t, scripts)
+  const p = await cacheProxy(t, origin)
+  for (const path of Object.keys(fresh)) {
+    const first = await p.get(path)
+    assert.ok(first.headers['cdn-cache-control'] !== undefined, `${path}: CDN-Cache-Control is forwarded`)
+    assert.deepEqual([(await p.get(path)).xcache, origin.hits(path)], ['HIT', 1], path)
+  }
+  for (const path of Object.keys(notFresh)) {
+    await p.get(path)
+    assert.deepEqual([(await p.get(path)).body, origin.hits(path)], ['v2', 2], path)
+  }
+})
