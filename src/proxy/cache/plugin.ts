@@ -2,13 +2,15 @@
 // stale-while-revalidate, max-stale) directly, turns stale entries into conditional upstream
 // requests, and collapses concurrent misses; onResponse stores (body tee), merges 304s, serves
 // stale-if-error and invalidates after unsafe methods. X-Cache: HIT|MISS|STALE|BYPASS, Age.
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import type { Registry } from '../../internal/metrics.js'
 import { oneLabelCounter, type OneLabelCounter } from '../metric-cells.js'
 import { HANDLED, type BodyObserver, type HookResult, type ProxyHooks, type ProxyPlugin, type ProxyRequestContext } from '../hooks.js'
 import { parseCacheControl } from './cache-control.js'
 import { flatHeaders, HttpCache, isUnsafeMethod, type CacheRequest, type Lookup } from './http-cache.js'
 import { resolveCacheOptions, routeCacheEnabled, routeCacheSettings, type CacheConfig, type RouteCacheSettings, type SetCookiePolicy } from './options.js'
+import { adminTargets, registerAdmin } from './admin.js'
+import { send, sendPlainHit } from './respond.js'
 import { answerFromCache } from './serve.js'
 import { CacheStore, type CacheEntry, type StoredHeaders } from './store.js'
 
@@ -41,75 +43,6 @@ function counter(registry: Registry): OneLabelCounter {
   return oneLabelCounter(registry, 'switchyard_proxy_cache_requests_total', 'Cache lookups by result (HIT, MISS, STALE, BYPASS, REVALIDATED)', 'result')
 }
 
-function send(ctx: ProxyRequestContext, status: number, headers: StoredHeaders, body: Buffer, xCache: string, fullLength: number): typeof HANDLED {
-  // A flat [name, value, ...] list: node takes it without walking an object's keys.
-  const out: (string | string[])[] = []
-  for (const k in headers) {
-    const v = headers[k]
-    if (v !== undefined) out.push(k, v)
-  }
-  return sendList(ctx, status, out, headers['x-request-id'] !== undefined, body, xCache, fullLength)
-}
-
-/** `out`: the stored fields as a flat list, which this extends; `hasId`: it holds an x-request-id. */
-function sendList(ctx: ProxyRequestContext, status: number, out: (string | string[])[], hasId: boolean, body: Buffer, xCache: string, fullLength: number): typeof HANDLED {
-  const res = ctx.res as ServerResponse
-  if (res.headersSent || res.destroyed) return HANDLED
-  out.push('x-cache', xCache)
-  if (status !== 304) out.push('content-length', String(ctx.method === 'HEAD' && status !== 206 && status !== 416 ? fullLength : body.length))
-  if (ctx.id !== '' && !hasId) out.push('x-request-id', ctx.id)
-  const withBody = ctx.method !== 'HEAD' && status !== 304 && body.length > 0
-  // The log fields first: the fast path emits 'close', which writes the log line, inside end().
-  ctx.log.status = status
-  ctx.log.body_bytes_sent = withBody ? body.length : 0
-  ctx.log.cache ??= xCache
-  res.writeHead(status, out as unknown as OutgoingHttpHeaders)
-  res.end(withBody ? body : undefined)
-  return HANDLED
-}
-
-interface StoredList {
-  /** The stored fields minus Content-Length, Age last unless stored (its value set per answer). */
-  list: (string | string[])[]
-  ageAt: number
-  hasId: boolean
-}
-
-/** Per stored header object: what every plain hit sends, computed on its first hit. */
-const storedLists = new WeakMap<StoredHeaders, StoredList>()
-
-function storedList(headers: StoredHeaders): StoredList {
-  let s = storedLists.get(headers)
-  if (s === undefined) {
-    const list: (string | string[])[] = []
-    let ageAt = -1
-    for (const k in headers) {
-      const v = headers[k]
-      if (v === undefined || k === 'content-length' || k === 'surrogate-control') continue
-      if (k === 'age') ageAt = list.length + 1
-      list.push(k, v)
-    }
-    if (ageAt < 0) {
-      list.push('age', '')
-      ageAt = list.length - 1
-    }
-    s = { list, ageAt, hasId: headers['x-request-id'] !== undefined }
-    storedLists.set(headers, s)
-  }
-  return s
-}
-
-/**
- * A hit whose request has no validators and no Range: answerFromCache would send the stored
- * response unchanged (minus Content-Length, with a current Age), so send the per-entry list.
- */
-function sendPlainHit(ctx: ProxyRequestContext, l: Lookup, xCache: string, cookies: string[] | undefined): typeof HANDLED {
-  const s = storedList(l.entry.headers)
-  const out = s.list.slice()
-  out[s.ageAt] = String(Math.floor(l.age))
-  if (cookies !== undefined) out.push('set-cookie', cookies)
-  return sendList(ctx, l.entry.status, out, s.hasId, l.entry.body, xCache, l.entry.body.length)
-}
 
 export const cachePlugin: ProxyPlugin = {
   name: 'cache',
@@ -402,34 +335,5 @@ function stripHop(h: IncomingHttpHeaders): StoredHeaders {
   return out
 }
 
-const adminTargets = new WeakMap<object, { cache: HttpCache }>()
-
-interface AdminLike {
-  route(method: string, path: string, handler: (req: import('node:http').IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>): void
-}
-
-/** Admin purge: `POST /proxy/cache/purge?url=<absolute url>` or `?prefix=<absolute url prefix>`. */
-function registerAdmin(admin: AdminLike, cache: () => HttpCache): void {
-  const handler = (_req: import('node:http').IncomingMessage, res: ServerResponse, url: URL): void => {
-    const u = url.searchParams.get('url')
-    const p = url.searchParams.get('prefix')
-    let purged = 0
-    if (u !== null) purged = cache().purgeUrl(u)
-    else if (p !== null) purged = cache().purgePrefix(p)
-    else {
-      res.writeHead(400, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ error: 'give ?url=<absolute url> or ?prefix=<absolute url prefix>' }))
-      return
-    }
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ purged }))
-  }
-  admin.route('POST', '/proxy/cache/purge', handler)
-  admin.route('GET', '/proxy/cache', (_req, res) => {
-    const s = cache().store
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ variants: s.variantCount, memoryBytes: s.memoryBytes, diskBytes: s.diskBytes }))
-  })
-}
 
 export { flatHeaders }
