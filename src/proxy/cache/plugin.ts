@@ -326,10 +326,14 @@ function ownCookies(response: OutgoingHttpHeaders, stored: StoredHeaders): strin
   return own.length === 0 ? undefined : own
 }
 
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade', 'surrogate-control'])
+
+/** A side fetch's response headers as the client may see them: no hop-by-hop, Connection-listed or Surrogate-Control fields. */
 function stripHop(h: IncomingHttpHeaders): StoredHeaders {
+  const listed = h['connection'] === undefined ? [] : String(h['connection']).split(',').map((t) => t.trim().toLowerCase())
   const out: StoredHeaders = {}
   for (const [k, v] of Object.entries(h)) {
-    if (v === undefined || ['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade', 'surrogate-control'].includes(k)) continue
+    if (v === undefined || NOT_FORWARDED.has(k) || listed.includes(k)) continue
     out[k] = v
   }
   return out

@@ -353,3 +353,20 @@ test('CDN-Cache-Control (RFC 9213) replaces Cache-Control and Expires when valid
     assert.deepEqual([(await p.get(path)).body, origin.hits(path)], ['v2', 2], path)
   }
 })
+
+test('a 304 that matches no stored validator is followed by a full fetch, answered without hop-by-hop or surrogate fields', async (t) => {
+  const origin = await scriptedOrigin(t, {
+    '/mismatch': (req, n) =>
+      req.headers['if-none-match'] !== undefined
+        ? { status: 304, headers: [['etag', '"other"']] }
+        : {
+            headers: [['cache-control', 'max-age=1'], ['date', httpDate(-10)], ['etag', '"e1"'], ['connection', 'x-hop'], ['x-hop', '1'], ['surrogate-control', 'max-age=1'], ['x-end', '2']],
+            body: `v${n}`,
+          },
+  })
+  const p = await cacheProxy(t, origin)
+  await p.get('/mismatch')
+  const r = await p.get('/mismatch')
+  assert.deepEqual([r.status, r.body, r.headers['x-end'], r.headers['x-hop'], r.headers['surrogate-control']], [200, 'v3', '2', undefined, undefined])
+  assert.equal(origin.hits('/mismatch'), 3)
+})
