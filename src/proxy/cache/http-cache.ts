@@ -1,18 +1,20 @@
 // The RFC 9111 shared cache engine, independent of the proxy: variant selection (Vary),
 // storability, reuse decisions (fresh, max-stale, stale-while-revalidate, must-revalidate,
 // request directives), validation requests and 304 merging, invalidation after unsafe methods,
-// purges, and request collapsing. http-cache-semantics supplies storability, the freshness
-// lifetime and validator headers; freshness.ts fixes where it departs from the RFC.
+// purges, and request collapsing. freshness.ts computes lifetimes and ages, storable.ts decides
+// what may be stored.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
-import CachePolicy from 'http-cache-semantics'
 import { deltaSeconds, parseCacheControl } from './cache-control.js'
 import { currentAge, freshness, type Freshness, type HeaderMap } from './freshness.js'
+import { storability, storedFields, type Storability } from './storable.js'
 import { CacheStore, variantId, type CacheEntry, type StoredHeaders } from './store.js'
 
 export interface CacheRequest {
   method: string
-  /** scheme://host/path?query */
+  /** scheme://authority/path?query, the authority as forwarded (port included). */
   key: string
+  /** Route and pool that forward the request (see CacheEntry.scope); absent = ''. */
+  scope?: string
   headers: IncomingHttpHeaders
 }
 
@@ -42,7 +44,6 @@ export interface HttpCacheOptions {
   now?: () => number
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 /** Not taken from a 304 into the stored response (§3.2): they describe the body we keep. */
 const NOT_UPDATED = new Set(['content-length', 'content-encoding', 'content-range', 'transfer-encoding'])
 const UNSAFE_SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
@@ -77,6 +78,32 @@ function varyValue(headers: IncomingHttpHeaders, name: string): string {
 
 function varyValues(headers: IncomingHttpHeaders, names: readonly string[]): string {
   return names.map((n) => varyValue(headers, n)).join('\u0001')
+}
+
+const AUTHORITY_RE = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/is
+
+/** `scheme://authority` of a key, as stored. */
+function originOf(key: string): string {
+  const m = AUTHORITY_RE.exec(key)
+  return m === null ? key : `${m[1]}${m[2]}`
+}
+
+function splitPort(authority: string): { host: string; port: string | undefined } {
+  const close = authority.lastIndexOf(']')
+  const colon = authority.lastIndexOf(':')
+  if (colon < 0 || colon < close) return { host: authority, port: undefined }
+  return { host: authority.slice(0, colon), port: authority.slice(colon + 1) }
+}
+
+function hasPort(url: string): boolean {
+  const m = AUTHORITY_RE.exec(url)
+  return m !== null && splitPort(m[2] as string).port !== undefined
+}
+
+function withoutPort(url: string): string {
+  const m = AUTHORITY_RE.exec(url)
+  if (m === null) return url
+  return `${m[1]}${splitPort(m[2] as string).host}${m[3]}`
 }
 
 function stripEtag(e: string): string {
@@ -116,7 +143,7 @@ export class HttpCache {
     for (const id of this.store.variants(req.key)) {
       if (!this.store.onDisk(id) || this.store.getMemory(id) !== undefined) continue
       const e = await this.store.getDisk(id)
-      if (e !== undefined && varyValues(req.headers, e.vary) === e.varyValues) return e
+      if (e !== undefined && (e.scope ?? '') === (req.scope ?? '') && varyValues(req.headers, e.vary) === e.varyValues) return e
     }
     return undefined
   }
@@ -124,10 +151,11 @@ export class HttpCache {
   /** Synchronous memory-tier variant match; the hot path of a cache hit. */
   findInMemory(req: CacheRequest): CacheEntry | undefined {
     const ids = this.store.variants(req.key)
+    const scope = req.scope ?? ''
     let best: CacheEntry | undefined
     for (const id of ids) {
       const e = this.store.getMemory(id)
-      if (e === undefined) continue
+      if (e === undefined || (e.scope ?? '') !== scope) continue
       if (e.vary.length > 0 && varyValues(req.headers, e.vary) !== e.varyValues) continue
       // §4.1: with several matches, the most recent response is used.
       if (best === undefined || e.responseTime > best.responseTime) best = e
@@ -141,7 +169,7 @@ export class HttpCache {
     let derived = DERIVED.get(entry)
     if (derived === undefined) {
       const flat = flatHeaders(entry.headers)
-      derived = { flat, fresh: freshness(entry.reqHeaders, entry.status, flat, 'GET') }
+      derived = { flat, fresh: freshness(entry.status, flat, entry.responseTime) }
       DERIVED.set(entry, derived)
     }
     const fresh = derived.fresh
@@ -167,29 +195,34 @@ export class HttpCache {
     return lookup('validate')
   }
 
-  /** stale-if-error (RFC 5861 §4): the response's or the request's allowance. */
-  staleIfErrorAllows(l: Lookup, req: CacheRequest): boolean {
-    if (l.fresh.mustRevalidate) return false
+  /**
+   * Whether a stored response may stand in for an error: stale-if-error (RFC 5861 §4, the
+   * response's or the request's allowance) or `unreachableSec` more when the origin could not be
+   * reached at all (§4.2.4: a disconnected cache may serve stale). Never past must-revalidate,
+   * proxy-revalidate, s-maxage or no-cache (response or request): those need a validation.
+   */
+  staleIfErrorAllows(l: Lookup, req: CacheRequest, unreachableSec = 0): boolean {
+    if (l.fresh.mustRevalidate || l.fresh.noCache) return false
+    const reqCc = parseCacheControl(req.headers['cache-control'])
+    if (reqCc.has('no-cache')) return false
     const staleness = l.age - l.fresh.lifetime
     if (staleness <= 0) return true
-    const reqSie = deltaSeconds(parseCacheControl(req.headers['cache-control']).get('stale-if-error'))
-    const allowance = Math.max(l.fresh.staleIfError, reqSie !== undefined && reqSie > 0 ? reqSie : 0)
+    const reqSie = deltaSeconds(reqCc.get('stale-if-error'))
+    const allowance = Math.max(l.fresh.staleIfError, reqSie !== undefined && reqSie > 0 ? reqSie : 0, unreachableSec)
     return staleness <= allowance
   }
 
-  /** Whether a response may be stored (§3), and the vary names when it may. */
-  storability(req: CacheRequest, status: number, headers: OutgoingHttpHeaders | IncomingHttpHeaders): { ok: true; vary: string[] } | { ok: false; reason: string } {
-    if (req.method !== 'GET') return { ok: false, reason: 'method' }
-    if (status === 206 || status === 304) return { ok: false, reason: 'status' }
+  /**
+   * Whether a response may be stored (§3), and the vary names when it may. `allowSetCookie`: a
+   * response with Set-Cookie may be stored (a route's opt-in; by default a shared cache does not
+   * hand one user's cookie to another, as nginx does not).
+   */
+  storability(req: CacheRequest, status: number, headers: OutgoingHttpHeaders | IncomingHttpHeaders, allowSetCookie = false): Storability {
     const res = flatHeaders(headers)
-    const vary = varyNames(res)
-    if (vary === '*') return { ok: false, reason: 'vary-star' }
-    const reqFlat = flatHeaders(req.headers)
-    const policy = new CachePolicy({ method: 'GET', url: '/', headers: reqFlat }, { status, headers: res }, { shared: true })
-    if (!policy.storable()) return { ok: false, reason: 'policy' }
-    const cc = parseCacheControl(res['cache-control'])
-    // Never share a response that sets cookies unless the origin says it is public.
-    if (res['set-cookie'] !== undefined && !cc.has('public')) return { ok: false, reason: 'set-cookie' }
+    const s = storability(req.method, flatHeaders(req.headers), status, res, varyNames(res))
+    if (!s.ok) return s
+    const vary = s.vary
+    if (res['set-cookie'] !== undefined && !allowSetCookie) return { ok: false, reason: 'set-cookie' }
     const len = Number(res['content-length'])
     if (Number.isFinite(len) && len > this.#maxObjectBytes) return { ok: false, reason: 'too-large' }
     return { ok: true, vary }
@@ -201,18 +234,13 @@ export class HttpCache {
 
   /** Stores a complete response. */
   put(req: CacheRequest, status: number, headers: OutgoingHttpHeaders | IncomingHttpHeaders, body: Buffer, vary: readonly string[], requestTime: number, responseTime: number): CacheEntry {
-    const stored: StoredHeaders = {}
-    for (const [k, v] of Object.entries(headers)) {
-      const name = k.toLowerCase()
-      if (v === undefined || HOP_BY_HOP.has(name) || name === 'x-cache') continue
-      stored[name] = Array.isArray(v) ? v.map(String) : String(v)
-    }
+    const stored = storedFields(headers)
     const reqHeaders: Record<string, string> = {}
     const rq = flatHeaders(req.headers)
     if (rq['host'] !== undefined) reqHeaders['host'] = rq['host']
     if (rq['authorization'] !== undefined) reqHeaders['authorization'] = 'present'
     for (const n of vary) if (rq[n] !== undefined) reqHeaders[n] = rq[n] as string
-    const entry: CacheEntry = { key: req.key, vary: [...vary], varyValues: varyValues(req.headers, vary), status, headers: stored, body, reqHeaders, requestTime, responseTime }
+    const entry: CacheEntry = { key: req.key, ...(req.scope === undefined || req.scope === '' ? {} : { scope: req.scope }), vary: [...vary], varyValues: varyValues(req.headers, vary), status, headers: stored, body, reqHeaders, requestTime, responseTime }
     // §4.1: a new response for a URL replaces older variants with the same vary values.
     this.store.set(entry)
     return entry
@@ -242,12 +270,10 @@ export class HttpCache {
     else if (res['last-modified'] !== undefined) matches = storedLm === res['last-modified']
     else matches = true // no validator in the 304: the one stored response is selected
     if (!matches) return undefined
-    const merged: StoredHeaders = { ...entry.headers }
-    for (const [k, v] of Object.entries(headers)) {
-      const name = k.toLowerCase()
-      if (v === undefined || HOP_BY_HOP.has(name) || NOT_UPDATED.has(name) || name === 'x-cache') continue
-      merged[name] = Array.isArray(v) ? v.map(String) : String(v)
-    }
+    const fromResponse = storedFields(headers)
+    for (const name of NOT_UPDATED) delete fromResponse[name]
+    // Then the merged Cache-Control's no-cache="..." / private="..." lists apply to the result.
+    const merged = storedFields({ ...entry.headers, ...fromResponse })
     // The 304's own Age describes it, not the stored body's age; drop a stale one if absent.
     if (res['age'] === undefined) delete merged['age']
     const updated: CacheEntry = { ...entry, headers: merged, requestTime, responseTime }
@@ -255,22 +281,32 @@ export class HttpCache {
     return updated
   }
 
-  /** Headers to send with a stored response: the stored ones with a current Age (§4, §5.1). */
+  /** Headers to send with a stored response: the stored ones with a current Age (§4, §5.1), minus Surrogate-Control (for this cache only). */
   responseHeaders(l: Lookup): StoredHeaders {
-    return { ...l.entry.headers, age: String(Math.floor(l.age)) }
+    const h: StoredHeaders = { ...l.entry.headers, age: String(Math.floor(l.age)) }
+    delete h['surrogate-control']
+    return h
   }
 
   /** Invalidation after an unsafe method (§4.4): the target URI and same-origin Location / Content-Location. */
   invalidate(key: string, responseHeaders?: OutgoingHttpHeaders | IncomingHttpHeaders): number {
     let n = this.store.deleteKey(key)
     if (responseHeaders === undefined) return n
-    const base = new URL(key)
+    const origin = originOf(key)
+    let base: URL
+    try {
+      base = new URL(key)
+    } catch {
+      return n // an authority URL cannot parse: only the target itself is known
+    }
+    const flat = flatHeaders(responseHeaders)
     for (const name of ['location', 'content-location']) {
-      const v = flatHeaders(responseHeaders)[name]
+      const v = flat[name]
       if (v === undefined) continue
       try {
         const u = new URL(v, base)
-        if (u.origin === base.origin) n += this.store.deleteKey(`${u.origin}${u.pathname}${u.search}`)
+        // Keyed under the authority as the request spelled it (URL would drop a default port).
+        if (u.origin === base.origin) n += this.store.deleteKey(`${origin}${u.pathname}${u.search}`)
       } catch {
         // not a URL: nothing to invalidate
       }
@@ -278,12 +314,19 @@ export class HttpCache {
     return n
   }
 
-  purgeUrl(key: string): number {
-    return this.store.deleteKey(key)
+  /**
+   * Purges one URL. Keys hold the authority as clients sent it, port included; a URL without a
+   * port purges that host on every port (so copies stored under an odd port go too).
+   */
+  purgeUrl(url: string): number {
+    if (hasPort(url)) return this.store.deleteKey(url)
+    return this.store.deleteWhere((key) => key === url || withoutPort(key) === url)
   }
 
+  /** Purges every URL under a prefix; without a port in the prefix, on every port (see purgeUrl). */
   purgePrefix(prefix: string): number {
-    return this.store.deletePrefix(prefix)
+    if (hasPort(prefix)) return this.store.deletePrefix(prefix)
+    return this.store.deleteWhere((key) => key.startsWith(prefix) || withoutPort(key).startsWith(prefix))
   }
 
   /** Request collapsing: the first miss for a key leads; the others wait for it (bounded). */

@@ -2,13 +2,15 @@
 // stale-while-revalidate, max-stale) directly, turns stale entries into conditional upstream
 // requests, and collapses concurrent misses; onResponse stores (body tee), merges 304s, serves
 // stale-if-error and invalidates after unsafe methods. X-Cache: HIT|MISS|STALE|BYPASS, Age.
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import type { Registry } from '../../internal/metrics.js'
 import { oneLabelCounter, type OneLabelCounter } from '../metric-cells.js'
 import { HANDLED, type BodyObserver, type HookResult, type ProxyHooks, type ProxyPlugin, type ProxyRequestContext } from '../hooks.js'
 import { parseCacheControl } from './cache-control.js'
 import { flatHeaders, HttpCache, isUnsafeMethod, type CacheRequest, type Lookup } from './http-cache.js'
-import { resolveCacheOptions, routeCacheEnabled, type CacheConfig } from './options.js'
+import { resolveCacheOptions, routeCacheEnabled, routeCacheSettings, type CacheConfig, type RouteCacheSettings, type SetCookiePolicy } from './options.js'
+import { adminTargets, registerAdmin } from './admin.js'
+import { send, sendPlainHit } from './respond.js'
 import { answerFromCache } from './serve.js'
 import { CacheStore, type CacheEntry, type StoredHeaders } from './store.js'
 
@@ -24,6 +26,7 @@ interface RequestState {
   done?: () => void
   requestTime: number
   noStore: boolean
+  settings: RouteCacheSettings
 }
 
 interface Shared {
@@ -40,73 +43,6 @@ function counter(registry: Registry): OneLabelCounter {
   return oneLabelCounter(registry, 'switchyard_proxy_cache_requests_total', 'Cache lookups by result (HIT, MISS, STALE, BYPASS, REVALIDATED)', 'result')
 }
 
-function send(ctx: ProxyRequestContext, status: number, headers: StoredHeaders, body: Buffer, xCache: string, fullLength: number): typeof HANDLED {
-  // A flat [name, value, ...] list: node takes it without walking an object's keys.
-  const out: (string | string[])[] = []
-  for (const k in headers) {
-    const v = headers[k]
-    if (v !== undefined) out.push(k, v)
-  }
-  return sendList(ctx, status, out, headers['x-request-id'] !== undefined, body, xCache, fullLength)
-}
-
-/** `out`: the stored fields as a flat list, which this extends; `hasId`: it holds an x-request-id. */
-function sendList(ctx: ProxyRequestContext, status: number, out: (string | string[])[], hasId: boolean, body: Buffer, xCache: string, fullLength: number): typeof HANDLED {
-  const res = ctx.res as ServerResponse
-  if (res.headersSent || res.destroyed) return HANDLED
-  out.push('x-cache', xCache)
-  if (status !== 304) out.push('content-length', String(ctx.method === 'HEAD' && status !== 206 && status !== 416 ? fullLength : body.length))
-  if (ctx.id !== '' && !hasId) out.push('x-request-id', ctx.id)
-  res.writeHead(status, out as unknown as OutgoingHttpHeaders)
-  const withBody = ctx.method !== 'HEAD' && status !== 304 && body.length > 0
-  res.end(withBody ? body : undefined)
-  ctx.log.status = status
-  ctx.log.body_bytes_sent = withBody ? body.length : 0
-  ctx.log.cache = xCache
-  return HANDLED
-}
-
-interface StoredList {
-  /** The stored fields minus Content-Length, Age last unless stored (its value set per answer). */
-  list: (string | string[])[]
-  ageAt: number
-  hasId: boolean
-}
-
-/** Per stored header object: what every plain hit sends, computed on its first hit. */
-const storedLists = new WeakMap<StoredHeaders, StoredList>()
-
-function storedList(headers: StoredHeaders): StoredList {
-  let s = storedLists.get(headers)
-  if (s === undefined) {
-    const list: (string | string[])[] = []
-    let ageAt = -1
-    for (const k in headers) {
-      const v = headers[k]
-      if (v === undefined || k === 'content-length') continue
-      if (k === 'age') ageAt = list.length + 1
-      list.push(k, v)
-    }
-    if (ageAt < 0) {
-      list.push('age', '')
-      ageAt = list.length - 1
-    }
-    s = { list, ageAt, hasId: headers['x-request-id'] !== undefined }
-    storedLists.set(headers, s)
-  }
-  return s
-}
-
-/**
- * A hit whose request has no validators and no Range: answerFromCache would send the stored
- * response unchanged (minus Content-Length, with a current Age), so send the per-entry list.
- */
-function sendPlainHit(ctx: ProxyRequestContext, l: Lookup, xCache: string): typeof HANDLED {
-  const s = storedList(l.entry.headers)
-  const out = s.list.slice()
-  out[s.ageAt] = String(Math.floor(l.age))
-  return sendList(ctx, l.entry.status, out, s.hasId, l.entry.body, xCache, l.entry.body.length)
-}
 
 export const cachePlugin: ProxyPlugin = {
   name: 'cache',
@@ -115,8 +51,12 @@ export const cachePlugin: ProxyPlugin = {
     const cfg = pctx.config
     const cacheCfg = cfg.cache as CacheConfig | undefined
     const opts = resolveCacheOptions(cacheCfg ?? {})
-    const enabledRoutes = new Set<unknown>(cfg.routes.filter((r) => routeCacheEnabled(r.cache, opts.allRoutes)))
+    const enabledRoutes = new Map<unknown, RouteCacheSettings>()
+    for (const r of cfg.routes) if (routeCacheEnabled(r.cache, opts.allRoutes)) enabledRoutes.set(r, routeCacheSettings(r.cache))
     if (cacheCfg === undefined && enabledRoutes.size === 0) return undefined
+    // The proxy's own cookies (sticky) pin one client to one server: never stored, whatever a route says.
+    const proxyCookies = new Set<string>()
+    for (const p of Object.values(cfg.pools)) if (p.sticky !== undefined) proxyCookies.add(p.sticky.cookie)
     const requestIdHeader = cfg.headers.requestId === false ? undefined : cfg.headers.requestId.toLowerCase()
 
     const previous = pctx.previous as CacheHooks | undefined
@@ -143,22 +83,27 @@ export const cachePlugin: ProxyPlugin = {
       } else target.cache = cache
     }
 
-    const keyOf = (ctx: ProxyRequestContext): string => `${ctx.tls ? 'https' : 'http'}://${ctx.host}${ctx.path}`
+    // What is keyed is what is forwarded: the authority with its port (Host and X-Forwarded-Host
+    // carry it to the origin), the path, and (as the scope) the route and pool.
+    const keyOf = (ctx: ProxyRequestContext): string => {
+      const h = ctx.req.headers
+      const authority = (h[':authority'] as string | undefined) ?? h.host ?? ctx.host
+      return `${ctx.tls ? 'https' : 'http'}://${authority.toLowerCase()}${ctx.path}`
+    }
+    const scopeOf = (ctx: ProxyRequestContext): string => `${ctx.routeName} ${ctx.poolName}`
 
-    const hit = (ctx: ProxyRequestContext, l: Lookup, xCache: 'HIT' | 'STALE', logAs?: string): typeof HANDLED => {
+    /** `cookies`: Set-Cookie values for this client only (a 304 that revalidated its request). */
+    const hit = (ctx: ProxyRequestContext, l: Lookup, xCache: 'HIT' | 'STALE', logAs?: string, cookies?: string[]): typeof HANDLED => {
       shared.results.inc(logAs ?? xCache)
-      const rh = ctx.req.headers
-      let r: typeof HANDLED
-      if (rh['if-none-match'] === undefined && rh['if-modified-since'] === undefined && rh['range'] === undefined) r = sendPlainHit(ctx, l, xCache)
-      else {
-        const a = answerFromCache(ctx.method, rh, l.entry.status, cache.responseHeaders(l), l.entry.body)
-        r = send(ctx, a.status, a.headers, a.body, xCache, l.entry.body.length)
-      }
       if (logAs !== undefined) ctx.log.cache = logAs
-      return r
+      const rh = ctx.req.headers
+      if (rh['if-none-match'] === undefined && rh['if-modified-since'] === undefined && rh['range'] === undefined) return sendPlainHit(ctx, l, xCache, cookies)
+      const a = answerFromCache(ctx.method, rh, l.entry.status, cache.responseHeaders(l), l.entry.body)
+      if (cookies !== undefined) a.headers['set-cookie'] = cookies
+      return send(ctx, a.status, a.headers, a.body, xCache, l.entry.body.length)
     }
 
-    const backgroundRevalidate = (ctx: ProxyRequestContext, l: Lookup, creq: CacheRequest): void => {
+    const backgroundRevalidate = (ctx: ProxyRequestContext, l: Lookup, creq: CacheRequest, settings: RouteCacheSettings): void => {
       const c = cache.collapse(`reval:${HttpCache.variantId(l.entry)}`, opts.lockTimeoutMs)
       if (!c.leader) return
       const headers: Record<string, string> = {}
@@ -169,10 +114,10 @@ export const cachePlugin: ProxyPlugin = {
         .fetchUpstream({ method: 'GET', headers })
         .then((r) => {
           const responseTime = Date.now()
-          const rh = stripForStore(r.headers)
-          if (r.statusCode === 304) cache.freshen(l.entry, rh, requestTime, responseTime)
+          if (r.statusCode === 304) cache.freshen(l.entry, stripForStore(r.headers, settings.setCookie === 'store' ? 'store' : 'strip'), requestTime, responseTime)
           else {
-            const s = cache.storability(creq, r.statusCode, rh)
+            const rh = stripForStore(r.headers, settings.setCookie)
+            const s = cache.storability(creq, r.statusCode, rh, settings.setCookie === 'store')
             if (s.ok && r.body.length <= cache.maxObjectBytes) cache.put(creq, r.statusCode, rh, r.body, s.vary, requestTime, responseTime)
           }
         })
@@ -180,9 +125,19 @@ export const cachePlugin: ProxyPlugin = {
         .finally(() => c.done())
     }
 
-    const stripForStore = (h: IncomingHttpHeaders | OutgoingHttpHeaders): OutgoingHttpHeaders => {
+    /**
+     * The headers to store: without the request id, the proxy's own cookies, and (policy `strip`)
+     * the origin's Set-Cookie. Under `bypass` an origin cookie stays, so storability refuses it.
+     */
+    const stripForStore = (h: IncomingHttpHeaders | OutgoingHttpHeaders, policy: SetCookiePolicy): OutgoingHttpHeaders => {
       const out: OutgoingHttpHeaders = { ...h }
       if (requestIdHeader !== undefined) delete out[requestIdHeader]
+      const sc = out['set-cookie']
+      if (sc !== undefined) {
+        const kept = policy === 'strip' ? [] : (Array.isArray(sc) ? sc : [String(sc)]).filter((c) => !proxyCookies.has(cookieName(c)))
+        if (kept.length === 0) delete out['set-cookie']
+        else out['set-cookie'] = kept
+      }
       return out
     }
 
@@ -198,7 +153,7 @@ export const cachePlugin: ProxyPlugin = {
         case 'stale-allowed':
           return hit(ctx, l, 'STALE')
         case 'stale-while-revalidate':
-          backgroundRevalidate(ctx, l, creq)
+          backgroundRevalidate(ctx, l, creq, (ctx.locals.get(LOCAL) as RequestState).settings)
           return hit(ctx, l, 'STALE')
         default: {
           if (reqCc.has('only-if-cached')) return send(ctx, 504, { 'content-type': 'text/plain' }, Buffer.from('504 not in cache\n'), 'MISS', 0)
@@ -216,10 +171,11 @@ export const cachePlugin: ProxyPlugin = {
     const hooks: CacheHooks = {
       [STATE]: shared,
       onRoute(ctx): HookResult | Promise<HookResult> {
-        if (ctx.route === undefined || !enabledRoutes.has(ctx.route)) return undefined
-        const creq: CacheRequest = { method: ctx.method, key: keyOf(ctx), headers: ctx.req.headers }
+        const settings = ctx.route === undefined ? undefined : enabledRoutes.get(ctx.route)
+        if (settings === undefined) return undefined
+        const creq: CacheRequest = { method: ctx.method, key: keyOf(ctx), scope: scopeOf(ctx), headers: ctx.req.headers }
         const reqCc = parseCacheControl(ctx.req.headers['cache-control'])
-        const st: RequestState = { mode: 'pass', creq, requestTime: Date.now(), noStore: reqCc.has('no-store') }
+        const st: RequestState = { mode: 'pass', creq, requestTime: Date.now(), noStore: reqCc.has('no-store'), settings }
         ctx.locals.set(LOCAL, st)
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
           st.mode = isUnsafeMethod(ctx.method) ? 'unsafe' : 'bypass'
@@ -235,13 +191,13 @@ export const cachePlugin: ProxyPlugin = {
         return (async (): Promise<HookResult> => {
           let entry = await cache.find(creq)
           if (entry === undefined && ctx.method === 'GET' && ctx.req.headers['range'] === undefined) {
-            const c = cache.collapse(creq.key, opts.lockTimeoutMs)
+            const c = cache.collapse(`${creq.scope}\n${creq.key}`, opts.lockTimeoutMs)
             if (!c.leader) {
               await c.wait
               entry = await cache.find(creq)
               if (entry === undefined) {
                 // The leader's response was not storable: go upstream too, and lead the next wave.
-                const again = cache.collapse(creq.key, opts.lockTimeoutMs)
+                const again = cache.collapse(`${creq.scope}\n${creq.key}`, opts.lockTimeoutMs)
                 if (again.leader) st.done = again.done
               }
             } else st.done = c.done
@@ -257,6 +213,10 @@ export const cachePlugin: ProxyPlugin = {
         const st = ctx.locals.get(LOCAL) as RequestState | undefined
         if (st === undefined) return undefined
         const status = response.statusCode
+        // Surrogate-Control is addressed to this cache; the stored copy keeps it, the client never sees it.
+        const surrogate = response.headers['surrogate-control']
+        if (surrogate !== undefined) delete response.headers['surrogate-control']
+        const upstreamHeaders: OutgoingHttpHeaders = surrogate === undefined ? response.headers : { ...response.headers, 'surrogate-control': surrogate }
         if (st.mode === 'unsafe' || st.mode === 'bypass') {
           if (st.mode === 'unsafe' && status < 400) cache.invalidate(st.creq.key, response.headers)
           response.headers['x-cache'] = 'BYPASS'
@@ -265,17 +225,18 @@ export const cachePlugin: ProxyPlugin = {
         if (st.mode === 'validate' && st.lookup !== undefined) {
           const l = st.lookup
           if (status === 304) {
-            const updated = cache.freshen(l.entry, stripForStore(response.headers), st.requestTime, Date.now())
+            const updated = cache.freshen(l.entry, stripForStore(upstreamHeaders, st.settings.setCookie === 'store' ? 'store' : 'strip'), st.requestTime, Date.now())
             if (updated !== undefined) {
               shared.results.inc('REVALIDATED')
-              return hit(ctx, cache.evaluate(updated, st.creq), 'HIT', 'REVALIDATED')
+              return hit(ctx, cache.evaluate(updated, st.creq), 'HIT', 'REVALIDATED', ownCookies(response.headers, updated.headers))
             }
             // The 304 matched no stored validator: fetch the full response unconditionally.
             const headers: Record<string, string> = {}
             for (const [k, v] of Object.entries(ctx.upstreamHeaders)) if (!CONDITIONAL.includes(k.toLowerCase())) headers[k] = Array.isArray(v) ? v.join(', ') : v
             const r = await ctx.fetchUpstream({ method: 'GET', headers })
-            const s = cache.storability(st.creq, r.statusCode, r.headers)
-            if (s.ok && !st.noStore) cache.put(st.creq, r.statusCode, stripForStore(r.headers), r.body, s.vary, st.requestTime, Date.now())
+            const rh = stripForStore(r.headers, st.settings.setCookie)
+            const s = cache.storability(st.creq, r.statusCode, rh, st.settings.setCookie === 'store')
+            if (s.ok && !st.noStore) cache.put(st.creq, r.statusCode, rh, r.body, s.vary, st.requestTime, Date.now())
             shared.results.inc('MISS')
             return send(ctx, r.statusCode, stripHop(r.headers), r.body, 'MISS', r.body.length)
           }
@@ -295,13 +256,13 @@ export const cachePlugin: ProxyPlugin = {
         shared.results.inc('MISS')
         response.headers['x-cache'] = 'MISS'
         ctx.log.cache = 'MISS'
-        const s = cache.storability(st.creq, status, response.headers)
+        const headers = stripForStore(upstreamHeaders, st.settings.setCookie)
+        const s = cache.storability(st.creq, status, headers, st.settings.setCookie === 'store')
         if (!s.ok || st.noStore) {
           st.done?.()
           return undefined
         }
         const responseTime = Date.now()
-        const headers = stripForStore(response.headers)
         const chunks: Buffer[] = []
         let size = 0
         const observer: BodyObserver = {
@@ -331,57 +292,52 @@ export const cachePlugin: ProxyPlugin = {
         if (st === undefined) return undefined
         st.done?.()
         if (st.mode === 'validate' && st.lookup !== undefined) {
+          // No answer from any origin server: the cache is disconnected (RFC 9111 §4.2.4).
           const l = cache.evaluate(st.lookup.entry, st.creq)
-          if (cache.staleIfErrorAllows(l, st.creq)) return hit(ctx, l, 'STALE')
+          if (cache.staleIfErrorAllows(l, st.creq, opts.staleIfUnreachableSec)) return hit(ctx, l, 'STALE')
         }
         return undefined
       },
-      onLog(ctx) {
+      onLog(ctx, record) {
         const st = ctx.locals.get(LOCAL) as RequestState | undefined
-        st?.done?.()
+        if (st === undefined) return
+        st.done?.()
+        // Answers the cache did not write nor see (an upstream error, a client gone while waiting
+        // for a collapsed miss) still get a verdict: what the cache decided for the request.
+        record.cache ??= st.mode === 'unsafe' || st.mode === 'bypass' ? 'BYPASS' : 'MISS'
       },
     }
     return hooks
   },
 }
 
+function cookieName(setCookie: string): string {
+  const eq = setCookie.indexOf('=')
+  return (eq < 0 ? setCookie : setCookie.slice(0, eq)).trim()
+}
+
+/** The Set-Cookie values of a 304 that were not stored: they go to the revalidating client only. */
+function ownCookies(response: OutgoingHttpHeaders, stored: StoredHeaders): string[] | undefined {
+  const sc = response['set-cookie']
+  if (sc === undefined) return undefined
+  const kept = stored['set-cookie']
+  const keptList = kept === undefined ? [] : Array.isArray(kept) ? kept : [kept]
+  const own = (Array.isArray(sc) ? sc : [String(sc)]).filter((c) => !keptList.includes(c))
+  return own.length === 0 ? undefined : own
+}
+
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade', 'surrogate-control'])
+
+/** A side fetch's response headers as the client may see them: no hop-by-hop, Connection-listed or Surrogate-Control fields. */
 function stripHop(h: IncomingHttpHeaders): StoredHeaders {
+  const listed = h['connection'] === undefined ? [] : String(h['connection']).split(',').map((t) => t.trim().toLowerCase())
   const out: StoredHeaders = {}
   for (const [k, v] of Object.entries(h)) {
-    if (v === undefined || ['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade'].includes(k)) continue
+    if (v === undefined || NOT_FORWARDED.has(k) || listed.includes(k)) continue
     out[k] = v
   }
   return out
 }
 
-const adminTargets = new WeakMap<object, { cache: HttpCache }>()
-
-interface AdminLike {
-  route(method: string, path: string, handler: (req: import('node:http').IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>): void
-}
-
-/** Admin purge: `POST /proxy/cache/purge?url=<absolute url>` or `?prefix=<absolute url prefix>`. */
-function registerAdmin(admin: AdminLike, cache: () => HttpCache): void {
-  const handler = (_req: import('node:http').IncomingMessage, res: ServerResponse, url: URL): void => {
-    const u = url.searchParams.get('url')
-    const p = url.searchParams.get('prefix')
-    let purged = 0
-    if (u !== null) purged = cache().purgeUrl(u)
-    else if (p !== null) purged = cache().purgePrefix(p)
-    else {
-      res.writeHead(400, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ error: 'give ?url=<absolute url> or ?prefix=<absolute url prefix>' }))
-      return
-    }
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ purged }))
-  }
-  admin.route('POST', '/proxy/cache/purge', handler)
-  admin.route('GET', '/proxy/cache', (_req, res) => {
-    const s = cache().store
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ variants: s.variantCount, memoryBytes: s.memoryBytes, diskBytes: s.diskBytes }))
-  })
-}
 
 export { flatHeaders }

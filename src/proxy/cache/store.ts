@@ -10,8 +10,13 @@ import { LRUCache } from 'lru-cache'
 export type StoredHeaders = Record<string, string | string[]>
 
 export interface CacheEntry {
-  /** Primary key: scheme://host/path?query. */
+  /** Primary key: scheme://authority/path?query, the authority as the client sent it (port included). */
   readonly key: string
+  /**
+   * Who forwarded the request: route and pool. One URL answered through two routes (a canary
+   * pool, a rewrite) gives two responses, so it is part of the variant; purges ignore it.
+   */
+  readonly scope?: string
   /** Request header names the response varies on (lower case), in the order given by Vary. */
   readonly vary: readonly string[]
   /** Normalised request values of those headers; `key + '\n' + varyValues` identifies the variant. */
@@ -26,8 +31,8 @@ export interface CacheEntry {
   responseTime: number
 }
 
-export function variantId(e: Pick<CacheEntry, 'key' | 'varyValues'>): string {
-  return `${e.key}\n${e.varyValues}`
+export function variantId(e: Pick<CacheEntry, 'key' | 'varyValues' | 'scope'>): string {
+  return `${e.key}\n${e.scope ?? ''}\n${e.varyValues}`
 }
 
 export function entrySize(e: CacheEntry): number {
@@ -146,6 +151,13 @@ export class CacheStore {
     return ids.length
   }
 
+  /** Removes every variant whose primary key passes `test`; returns how many. */
+  deleteWhere(test: (key: string) => boolean): number {
+    let n = 0
+    for (const key of [...this.#byKey.keys()]) if (test(key)) n += this.deleteKey(key)
+    return n
+  }
+
   /** Removes every variant whose primary key starts with `prefix`; returns how many. */
   deletePrefix(prefix: string): number {
     let n = 0
@@ -240,7 +252,7 @@ export class CacheStore {
         const len = head.readUInt32BE(0)
         const metaBuf = Buffer.alloc(len)
         readSync(fd, metaBuf, 0, len, 4)
-        const meta = JSON.parse(metaBuf.toString('utf8')) as { key: string; varyValues: string }
+        const meta = JSON.parse(metaBuf.toString('utf8')) as { key: string; varyValues: string; scope?: string }
         const st = statSync(file)
         const id = variantId(meta)
         this.#disk.set(id, { file, size: st.size, key: meta.key, varyValues: meta.varyValues, mtime: st.mtimeMs })
