@@ -146,6 +146,8 @@ export interface ProxyRequestContext {
   readonly method: string
   /** Host without port, lower-cased. */
   readonly host: string
+  /** The admitted `host[:port]`, exactly the Host the origin is sent ('' when none was admitted). */
+  readonly authority: string
   /** Path + query as routed. onRequest may replace it with a normalised one. */
   path: string
   readonly listener: string

@@ -87,7 +87,7 @@ export const cachePlugin: ProxyPlugin = {
     // carry it to the origin), the path, and (as the scope) the route and pool.
     const keyOf = (ctx: ProxyRequestContext): string => {
       const h = ctx.req.headers
-      const authority = (h[':authority'] as string | undefined) ?? h.host ?? ctx.host
+      const authority = ctx.authority !== '' ? ctx.authority : ((h[':authority'] as string | undefined) ?? h.host ?? ctx.host)
       return `${ctx.tls ? 'https' : 'http'}://${authority.toLowerCase()}${ctx.path}`
     }
     const scopeOf = (ctx: ProxyRequestContext): string => `${ctx.routeName} ${ctx.poolName}`
