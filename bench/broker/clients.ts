@@ -20,14 +20,17 @@ const SUBJECT = 'bench.fanout'
 
 export async function openFanOut(protocol: Protocol, port: number, subscribers: number, onMsg: OnMsg): Promise<FanOut> {
   if (protocol === 'nats') {
+    // `--wildcard`/`--deny` (bench/broker/index.ts): subscribers use `bench.>`; with deny they log in as the bench user.
+    const WILDCARD = process.env['BENCH_WILDCARD'] === '1' || process.env['BENCH_DENY'] === '1'
+    const AUTH = process.env['BENCH_DENY'] === '1' ? { user: 'bench', pass: 'bench' } : {}
     const subs: NatsConnection[] = []
     for (let i = 0; i < subscribers; i++) {
-      const nc = await natsConnect({ servers: `127.0.0.1:${port}`, noEcho: true })
-      nc.subscribe(SUBJECT, { callback: (_e, m) => onMsg(i, m.data) })
+      const nc = await natsConnect({ servers: `127.0.0.1:${port}`, noEcho: true, ...AUTH })
+      nc.subscribe(WILDCARD ? 'bench.>' : SUBJECT, { callback: (_e, m) => onMsg(i, m.data) })
       await nc.flush()
       subs.push(nc)
     }
-    const pub = await natsConnect({ servers: `127.0.0.1:${port}` })
+    const pub = await natsConnect({ servers: `127.0.0.1:${port}`, ...AUTH })
     return {
       publish: (d) => pub.publish(SUBJECT, d),
       flush: () => pub.flush(),

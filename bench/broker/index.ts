@@ -1,7 +1,7 @@
 // bench/broker: 1 publisher -> N subscribers (N = 1, 10, 100), 128 B and 16 KiB payloads, the same
 // workload against our broker, nats-server (same `nats` client), redis-server pub/sub (ioredis) and
 // Aedes (mqtt client). Reports deliveries/s, p50/p99 latency, server CPU s per 1M deliveries, peak RSS.
-// Usage: npm run bench -- broker [--rounds R] [--quick]
+// Usage: npm run bench -- broker [--rounds R] [--quick] [--wildcard | --deny]
 import { runBench, newHistogram, type Contender, type Workload } from '../lib/harness.js'
 import { openFanOut, type Protocol } from './clients.js'
 import { startAedes, startNats, startOurs, startRedis, startRelay, type Peer } from './peers.js'
@@ -18,6 +18,10 @@ const quick = args.includes('--quick')
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
 const peers = args.includes('--peers') ? (args[args.indexOf('--peers') + 1] ?? '').split(',') : undefined
 const scale = args.includes('--scale') ? Number(args[args.indexOf('--scale') + 1]) || 1 : 1
+// `--wildcard`: subscribers use `bench.>`; `--deny`: also as a user whose subscribe deny rule overlaps
+// it (the per-delivery deny check). Read by clients.ts and by our server process.
+if (args.includes('--wildcard')) process.env['BENCH_WILDCARD'] = '1'
+if (args.includes('--deny')) process.env['BENCH_DENY'] = '1'
 
 /** An unmeasured burst so every server (and our JIT) is warm before round 1. */
 async function warmUp(protocol: Protocol, port: number): Promise<void> {

@@ -2,6 +2,7 @@
 // permissions with allow and deny subject lists, checked the way nats-server does.
 import bcrypt from 'bcryptjs'
 import { timingSafeEqual } from 'node:crypto'
+import { DenyFilter } from './deny-filter.js'
 import type { BrokerUser, SubjectPermission, UserPermissions } from './options.js'
 import { subjectMatches } from './subject.js'
 
@@ -39,6 +40,11 @@ export class Permissions {
 
   canSubscribe(subject: string, _queue: string | undefined): boolean {
     return allowed(this.#perms.subscribe, subject)
+  }
+
+  /** The per-delivery deny check for an accepted subscription (undefined when none is needed). */
+  denyFilter(subject: string): DenyFilter | undefined {
+    return DenyFilter.forSubscription(subject, this.#perms.subscribe?.deny)
   }
 }
 

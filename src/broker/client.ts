@@ -362,6 +362,7 @@ export class Client implements ParserHandler, SubClient, SubOwner {
     if (!this.subs.has(sid)) {
       const sub = new Sub(this, subject, queue, sid, this, undefined)
       sub.drop = this.#host.dropFor(subject)
+      sub.deny = this.permissions?.denyFilter(subject)
       this.subs.set(sid, sub)
       this.#host.addSub(sub)
     }

@@ -249,6 +249,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       for (let i = 0; i < psubs.length; i++) {
         const sub = psubs[i] as Sub
         if (sub.closed || (noEcho !== undefined && sub.client === noEcho)) continue
+        if (sub.deny !== undefined && sub.deny.denies(subject)) continue
         this.#deliverTo(sub, frame)
         delivered = true
       }
@@ -259,7 +260,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
         r.cursors[g] = start + 1
         for (let k = 0; k < n; k++) {
           const sub = members[(start + k) % n] as Sub
-          if (sub.closed || (noEcho !== undefined && sub.client === noEcho)) continue
+          // A member denied this subject passes it to the next one (nats-server does the same).
+          if (sub.closed || (noEcho !== undefined && sub.client === noEcho) || (sub.deny !== undefined && sub.deny.denies(subject))) continue
           this.#deliverTo(sub, frame)
           delivered = true
           break

@@ -70,3 +70,17 @@ export function patternCovers(outer: string, inner: string): boolean {
   }
   return o.length === n.length
 }
+
+/** Could some literal subject match both patterns? (A deny pattern that overlaps a wildcard subscription.) */
+export function patternsOverlap(a: string, b: string): boolean {
+  const x = a.split('.')
+  const y = b.split('.')
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const xt = x[i]
+    const yt = y[i]
+    if (xt === '>' || yt === '>') return xt !== undefined && yt !== undefined
+    if (xt === undefined || yt === undefined) return false
+    if (xt !== '*' && yt !== '*' && xt !== yt) return false
+  }
+  return true
+}

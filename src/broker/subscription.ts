@@ -1,5 +1,6 @@
 // One subscription, network or in-process. The broker's index stores these objects directly.
 import type { BrokerMsg, MsgHandler, Subscription } from './types.js'
+import type { DenyFilter } from './deny-filter.js'
 import type { IndexedSub } from './sublist.js'
 
 /** What a subscription needs from its owner; implemented by the network client and the broker. */
@@ -24,6 +25,8 @@ export class Sub implements Subscription, IndexedSub {
   closed = false
   /** Drop messages instead of disconnecting a slow consumer. */
   drop = false
+  /** Subscribe deny rules that overlap this subscription: checked per delivered subject. */
+  deny: DenyFilter | undefined = undefined
 
   constructor(owner: SubOwner, subject: string, queue: string | undefined, sid: string, client: SubClient | undefined, handler: MsgHandler | undefined) {
     this.owner = owner

@@ -13,8 +13,8 @@ interface Pending {
   deliveries: number
 }
 
-/** What an ack payload asks for: +ACK (or empty), -NAK, +WPI, +TERM, +NXT. */
-export const AckKind = { ACK: 0, NAK: 1, WPI: 2, TERM: 3, NXT: 4 } as const
+/** What an ack payload asks for: +ACK (or empty, or +OK), -NAK, +WPI, +TERM, +NXT; anything else is UNKNOWN and does nothing. */
+export const AckKind = { ACK: 0, NAK: 1, WPI: 2, TERM: 3, NXT: 4, UNKNOWN: 5 } as const
 export type AckKindValue = (typeof AckKind)[keyof typeof AckKind]
 
 export class AckTracker {
@@ -169,7 +169,9 @@ export class AckTracker {
           const m = /^-NAK\s+(\{.*\})\s*$/s.exec(new TextDecoder().decode(payload))
           if (m !== null) {
             try {
-              delayMs = Number((JSON.parse(m[1] as string) as { delay?: number }).delay ?? 0) / NS_PER_MS
+              const delay = (JSON.parse(m[1] as string) as { delay?: unknown }).delay
+              // Nanoseconds; anything but a non-negative safe integer is a plain -NAK.
+              delayMs = Number.isSafeInteger(delay) && (delay as number) > 0 ? (delay as number) / NS_PER_MS : 0
             } catch {
               delayMs = 0
             }
@@ -300,14 +302,25 @@ export class AckTracker {
   }
 }
 
-function ackKind(p: Uint8Array): AckKindValue {
+/** Verb, what it asks for, and whether it must be the whole payload (the others may carry arguments). */
+const ACK_VERBS: readonly (readonly [string, AckKindValue, boolean])[] = [
+  ['+ACK', AckKind.ACK, true],
+  ['+OK', AckKind.ACK, true],
+  ['+NXT', AckKind.NXT, false],
+  ['-NAK', AckKind.NAK, false],
+  ['+WPI', AckKind.WPI, true],
+  ['+TERM', AckKind.TERM, false],
+]
+
+/** nats-server's rules: empty, `+ACK` or `+OK` ack; `+NXT`, `-NAK`, `+TERM` may carry arguments; anything else is ignored. */
+export function ackKind(p: Uint8Array): AckKindValue {
   if (p.length === 0) return AckKind.ACK
-  if (p[0] === 0x2d) return AckKind.NAK // -NAK
-  if (p[0] === 0x2b && p.length >= 4) {
-    if (p[1] === 0x41) return AckKind.ACK // +ACK
-    if (p[1] === 0x57) return AckKind.WPI // +WPI
-    if (p[1] === 0x54) return AckKind.TERM // +TERM
-    if (p[1] === 0x4e) return AckKind.NXT // +NXT
+  if (p[0] !== 0x2b && p[0] !== 0x2d) return AckKind.UNKNOWN
+  for (const [verb, kind, exact] of ACK_VERBS) {
+    if (p.length < verb.length || (exact && p.length !== verb.length)) continue
+    let same = true
+    for (let i = 0; i < verb.length && same; i++) same = p[i] === verb.charCodeAt(i)
+    if (same) return kind
   }
-  return AckKind.ACK
+  return AckKind.UNKNOWN
 }

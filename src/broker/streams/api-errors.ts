@@ -11,6 +11,10 @@ const e = (code: number, err_code: number, description: string): ApiError => ({ 
 
 export const ApiErrors = {
   badRequest: () => e(400, 10003, 'bad request'),
+  /** A field of the wrong JSON type or out of range (nats-server: Go's json.Unmarshal failed). */
+  invalidJson: () => e(400, 10025, 'invalid JSON'),
+  replicasNegative: () => e(400, 10133, 'replicas count cannot be negative'),
+  maxWaitingNegative: () => e(400, 10087, 'consumer max waiting needs to be positive'),
   streamNotFound: () => e(404, 10059, 'stream not found'),
   consumerNotFound: () => e(404, 10014, 'consumer not found'),
   noMessageFound: () => e(404, 10037, 'no message found'),

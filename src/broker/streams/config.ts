@@ -1,6 +1,7 @@
 // Stream and consumer configuration as the JetStream API carries it (snake_case, durations in
 // nanoseconds), normalised with nats-server's defaults so info replies look like the real thing.
 import { ApiErrors, type ApiError } from './api-errors.js'
+import { badField, ConsumerConfigFields, StreamConfigFields } from './api-fields.js'
 import { hasWildcard, subjectsOverlap, validSubject } from './subjects.js'
 
 export type Retention = 'limits' | 'interest' | 'workqueue'
@@ -76,6 +77,7 @@ export function validName(name: unknown): name is string {
 
 export function normalizeStreamConfig(raw: unknown, nameFromSubject: string, defaults: { duplicateWindowMs: number }): StreamConfig | ApiError {
   if (!isObj(raw)) return ApiErrors.badRequest()
+  if (badField(raw, StreamConfigFields) !== undefined) return ApiErrors.invalidJson()
   const name = raw['name'] ?? nameFromSubject
   if (name !== nameFromSubject) return ApiErrors.streamNameMismatch()
   if (!validName(name)) return ApiErrors.streamInvalidConfig('invalid stream name')
@@ -93,6 +95,9 @@ export function normalizeStreamConfig(raw: unknown, nameFromSubject: string, def
   if (storage !== 'file' && storage !== 'memory') return ApiErrors.streamInvalidConfig('invalid storage type')
   const dw = num(raw['duplicate_window'], 0)
   const maxAge = num(raw['max_age'], 0)
+  if (num(raw['num_replicas'], 0) < 0) return ApiErrors.replicasNegative()
+  if (dw < 0) return ApiErrors.streamInvalidConfig('duplicates window can not be negative')
+  if (maxAge < 0) return ApiErrors.streamInvalidConfig('max age needs to be >= 0')
   const cfg: StreamConfig = {
     name,
     subjects: subjects as string[],
@@ -122,6 +127,9 @@ export function normalizeStreamConfig(raw: unknown, nameFromSubject: string, def
 
 export function normalizeConsumerConfig(raw: unknown, defaults: { maxAckPending: number; maxWaiting: number }): ConsumerConfig | ApiError {
   if (!isObj(raw)) return ApiErrors.badRequest()
+  if (badField(raw, ConsumerConfigFields) !== undefined) return ApiErrors.invalidJson()
+  if (num(raw['max_waiting'], 0) < 0) return ApiErrors.maxWaitingNegative()
+  if (num(raw['num_replicas'], 0) < 0) return ApiErrors.replicasNegative()
   const deliverPolicy = (raw['deliver_policy'] ?? 'all') as DeliverPolicy
   if (!['all', 'last', 'new', 'by_start_sequence', 'by_start_time', 'last_per_subject'].includes(deliverPolicy)) return ApiErrors.consumerCreate('invalid deliver policy')
   const ackPolicy = (raw['ack_policy'] ?? 'none') as AckPolicy

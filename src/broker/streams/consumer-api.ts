@@ -2,6 +2,7 @@
 // CONSUMER.MSG.NEXT goes straight to the consumer (see jetstream.ts).
 import { join } from 'node:path'
 import { ApiErrors } from './api-errors.js'
+import { badField, ConsumerRequestFields, ListFields } from './api-fields.js'
 import { isApiError, normalizeConsumerConfig, validName } from './config.js'
 import { PAGE, type ApiContext, withConsumer, withStream } from './api-context.js'
 
@@ -9,6 +10,7 @@ export async function consumerCreate(ctx: ApiContext, streamName: string, nameIn
   const type = 'consumer_create_response'
   const s = ctx.streams.get(streamName)
   if (s === undefined) return ctx.error(reply, type, ApiErrors.streamNotFound())
+  if (badField(body, ConsumerRequestFields) !== undefined) return ctx.error(reply, type, ApiErrors.invalidJson())
   if (typeof body['stream_name'] === 'string' && body['stream_name'] !== streamName) return ctx.error(reply, type, ApiErrors.streamNameMismatch())
   const raw = (typeof body['config'] === 'object' && body['config'] !== null ? body['config'] : {}) as Record<string, unknown>
   const cfg = normalizeConsumerConfig(raw, ctx.options)
@@ -71,8 +73,10 @@ export function consumerDelete(ctx: ApiContext, stream: string | undefined, name
 }
 
 export function consumerList(ctx: ApiContext, b: 'NAMES' | 'LIST', stream: string | undefined, body: Record<string, unknown>, reply: string): Promise<void> {
-  return withStream(ctx, stream, reply, b === 'NAMES' ? 'consumer_names_response' : 'consumer_list_response', (s) => {
-    const offset = typeof body['offset'] === 'number' ? body['offset'] : 0
+  const type = b === 'NAMES' ? 'consumer_names_response' : 'consumer_list_response'
+  if (badField(body, ListFields) !== undefined) return Promise.resolve(ctx.error(reply, type, ApiErrors.invalidJson()))
+  return withStream(ctx, stream, reply, type, (s) => {
+    const offset = typeof body['offset'] === 'number' ? Math.max(0, body['offset']) : 0
     const all = [...s.consumers.values()].sort((x, y) => (x.name < y.name ? -1 : 1))
     const page = all.slice(offset, offset + PAGE)
     const consumers = b === 'NAMES' ? page.map((x) => x.name) : page.map((x) => x.info())

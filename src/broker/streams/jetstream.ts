@@ -304,7 +304,10 @@ class JetStream implements JetStreamHandle, StreamHost {
     if (t.length < 9) return
     const c = this.streams.get(t[2] as string)?.consumers.get(t[3] as string)
     if (c === undefined) return
-    c.onAck(Number(t[5]), m.data, m.reply)
+    // The stream sequence must be exact: "1e999" as +ACK with ack_policy all would ack everything.
+    const sseq = /^[1-9]\d{0,15}$/.test(t[5] as string) ? Number(t[5]) : 0
+    if (!Number.isSafeInteger(sseq) || sseq === 0) return
+    c.onAck(sseq, m.data, m.reply)
   }
 
   #onFlowControl(m: BrokerMsg): void {

@@ -2,6 +2,7 @@
 // DIRECT.GET (the stored message itself, with Nats-Stream/Subject/Sequence/Time-Stamp headers).
 import type { BrokerMsg } from '../types.js'
 import { ApiErrors, type ApiError } from './api-errors.js'
+import { badField, MsgDeleteFields, MsgGetFields } from './api-fields.js'
 import { type ApiContext, withStream } from './api-context.js'
 import { JsHeaders } from './js-headers.js'
 import type { Stream } from './stream.js'
@@ -28,6 +29,7 @@ export function msgGet(ctx: ApiContext, name: string, body: Record<string, unkno
   const type = 'stream_msg_get_response'
   const s = ctx.streams.get(name)
   if (s === undefined) return ctx.error(reply, type, ApiErrors.streamNotFound())
+  if (badField(body, MsgGetFields) !== undefined) return ctx.error(reply, type, ApiErrors.invalidJson())
   const seq = findMsg(s, body)
   const m = seq === 0 ? undefined : s.store.get(seq)
   if (m === undefined) return ctx.error(reply, type, ApiErrors.noMessageFound())
@@ -37,6 +39,7 @@ export function msgGet(ctx: ApiContext, name: string, body: Record<string, unkno
 }
 
 export function msgDelete(ctx: ApiContext, name: string | undefined, body: Record<string, unknown>, reply: string): Promise<void> {
+  if (badField(body, MsgDeleteFields) !== undefined) return Promise.resolve(ctx.error(reply, 'stream_msg_delete_response', ApiErrors.invalidJson()))
   return withStream(ctx, name, reply, 'stream_msg_delete_response', (s) => {
     const seq = typeof body['seq'] === 'number' ? body['seq'] : 0
     if (s.config.deny_delete) return ctx.error(reply, 'stream_msg_delete_response', ApiErrors.streamInvalidConfig('message delete not permitted'))
@@ -50,15 +53,20 @@ export function directGet(ctx: ApiContext, t: string[], m: BrokerMsg): void {
   const s = ctx.streams.get(t[2] ?? '')
   if (s === undefined || !s.config.allow_direct || m.reply === '') return
   let body: Record<string, unknown> = {}
+  let bad = false
   if (t.length > 3) body = { last_by_subj: t.slice(3).join('.') }
   else {
     try {
       const parsed: unknown = JSON.parse(dec.decode(m.data) || '{}')
       if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>
     } catch {
-      ctx.host.broker.publish(m.reply, new Uint8Array(0), { headers: JsHeaders.status(408, 'Bad Request') })
-      return
+      bad = true
     }
+  }
+  if (bad || badField(body, MsgGetFields) !== undefined) {
+    // nats-server's status for a bad direct get body is 408 (sic).
+    ctx.host.broker.publish(m.reply, new Uint8Array(0), { headers: JsHeaders.status(408, 'Bad Request') })
+    return
   }
   const seq = findMsg(s, body)
   const msg = seq === 0 ? undefined : s.store.get(seq)

@@ -1,6 +1,7 @@
 // A pull consumer's CONSUMER.MSG.NEXT request: its body (a bare batch number or JSON with batch,
 // expires, no_wait, max_bytes, idle_heartbeat) checked against the consumer's limits the way
 // nats-server checks it, with the same status codes and descriptions.
+import { badField, PullFields } from './api-fields.js'
 import { type ConsumerConfig, NS_PER_MS } from './config.js'
 
 export interface PullRequest {
@@ -30,18 +31,24 @@ export function parsePullRequest(reply: string, payload: Uint8Array, c: Consumer
   let maxBytes = 0
   let hbNs = 0
   const text = new TextDecoder().decode(payload).trim()
-  if (/^\d+$/.test(text)) batch = Number(text)
+  if (/^\d{1,15}$/.test(text)) batch = Number(text)
   else if (text !== '') {
+    let j: Record<string, unknown>
     try {
-      const j = JSON.parse(text) as Record<string, unknown>
-      batch = typeof j['batch'] === 'number' ? j['batch'] : 1
-      expiresNs = typeof j['expires'] === 'number' ? j['expires'] : 0
-      noWait = j['no_wait'] === true
-      maxBytes = typeof j['max_bytes'] === 'number' ? j['max_bytes'] : 0
-      hbNs = typeof j['idle_heartbeat'] === 'number' ? j['idle_heartbeat'] : 0
+      const parsed: unknown = JSON.parse(text)
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return refuse(400, 'Bad Request')
+      j = parsed as Record<string, unknown>
     } catch {
       return refuse(400, 'Bad Request')
     }
+    // nats-server answers a field of the wrong type with 400 `Bad Request - <decode error>`.
+    const bad = badField(j, PullFields)
+    if (bad !== undefined) return refuse(400, `Bad Request - invalid ${bad}`)
+    batch = typeof j['batch'] === 'number' ? j['batch'] : 1
+    expiresNs = typeof j['expires'] === 'number' ? j['expires'] : 0
+    noWait = j['no_wait'] === true
+    maxBytes = typeof j['max_bytes'] === 'number' ? j['max_bytes'] : 0
+    hbNs = typeof j['idle_heartbeat'] === 'number' ? j['idle_heartbeat'] : 0
   }
   if (batch <= 0) batch = 1
   if (c.max_batch !== undefined && batch > c.max_batch) return refuse(409, `Exceeded MaxRequestBatch of ${c.max_batch}`)

@@ -1,6 +1,7 @@
 // $JS.API.STREAM.* handlers: create, update, info, delete, purge, names and list.
 import { join } from 'node:path'
 import { ApiErrors } from './api-errors.js'
+import { badField, ListFields, PurgeFields, StreamInfoFields } from './api-fields.js'
 import { isApiError, normalizeStreamConfig } from './config.js'
 import { PAGE, type ApiContext, withStream } from './api-context.js'
 import { writeFileAtomic } from './storage-io.js'
@@ -10,6 +11,7 @@ import { subjectsOverlap } from './subjects.js'
 const enc = new TextEncoder()
 
 export function streamInfo(ctx: ApiContext, name: string | undefined, body: Record<string, unknown>, reply: string): Promise<void> {
+  if (badField(body, StreamInfoFields) !== undefined) return Promise.resolve(ctx.error(reply, 'stream_info_response', ApiErrors.invalidJson()))
   return withStream(ctx, name, reply, 'stream_info_response', (s) => ctx.reply(reply, 'stream_info_response', streamInfoWithSubjects(s, body)))
 }
 
@@ -26,6 +28,8 @@ function streamInfoWithSubjects(s: Stream, body: Record<string, unknown>): Recor
 }
 
 export function streamPurge(ctx: ApiContext, name: string | undefined, body: Record<string, unknown>, reply: string): Promise<void> {
+  // A wrong type used to be ignored: {"filter": 123} purged everything, {"seq": 1e18} broke the stream.
+  if (badField(body, PurgeFields) !== undefined) return Promise.resolve(ctx.error(reply, 'stream_purge_response', ApiErrors.invalidJson()))
   return withStream(ctx, name, reply, 'stream_purge_response', (s) => {
     if (s.config.deny_purge) return ctx.error(reply, 'stream_purge_response', ApiErrors.purgeFailed('stream purge not permitted'))
     const purged = s.purge({
@@ -101,7 +105,8 @@ export async function streamDelete(ctx: ApiContext, name: string, reply: string)
 
 export function streamList(ctx: ApiContext, kind: 'NAMES' | 'LIST', body: Record<string, unknown>, reply: string): void {
   const type = kind === 'NAMES' ? 'stream_names_response' : 'stream_list_response'
-  const offset = typeof body['offset'] === 'number' ? body['offset'] : 0
+  if (badField(body, ListFields) !== undefined) return ctx.error(reply, type, ApiErrors.invalidJson())
+  const offset = typeof body['offset'] === 'number' ? Math.max(0, body['offset']) : 0
   const subject = typeof body['subject'] === 'string' ? body['subject'] : ''
   let all = [...ctx.streams.values()].sort((x, y) => (x.name < y.name ? -1 : 1))
   if (subject !== '') all = all.filter((s) => s.config.subjects.some((p) => subjectsOverlap(p, subject)))

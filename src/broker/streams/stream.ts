@@ -140,6 +140,8 @@ export class Stream {
       hdr = headers.encode()
     }
     const hlen = hdr?.length ?? 0
+    // Sequences are JS numbers: past 2^53 - 1 they would repeat (a purge can move the stream there).
+    if (store.lastSeq >= Number.MAX_SAFE_INTEGER) return this.#fail(reply, ApiErrors.storeFailed('sequence space exhausted'))
     if (cfg.max_msg_size > 0 && hlen + data.length > cfg.max_msg_size) return this.#fail(reply, ApiErrors.msgTooBig())
     if (cfg.discard === 'new') {
       if (cfg.max_msgs > 0 && store.msgs >= cfg.max_msgs) return this.#fail(reply, ApiErrors.storeFailed('maximum messages exceeded'))

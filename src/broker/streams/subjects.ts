@@ -35,18 +35,7 @@ export function subjectMatches(pattern: string, subject: string): boolean {
 }
 
 /** Could some subject match both patterns? */
-export function subjectsOverlap(a: string, b: string): boolean {
-  const x = a.split('.')
-  const y = b.split('.')
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const xt = x[i]
-    const yt = y[i]
-    if (xt === '>' || yt === '>') return xt !== undefined && yt !== undefined
-    if (xt === undefined || yt === undefined) return false
-    if (xt !== '*' && yt !== '*' && xt !== yt) return false
-  }
-  return true
-}
+export { patternsOverlap as subjectsOverlap } from '../subject.js'
 
 /** Is every subject matching `sub` also matched by `sup`? */
 export function subjectIsSubset(sub: string, sup: string): boolean {
