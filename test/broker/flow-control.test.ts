@@ -180,3 +180,29 @@ test('a subscriber that is behind but draining is not cut by write_deadline', as
   assert.equal(closed, false, 'not cut while it kept reading')
   assert.equal(b.stats.slowConsumers, 0)
 })
+
+test('drop_subjects keeps its meaning: a slow subscription there drops and never pauses the publisher', async (t) => {
+  const b = await startBroker({ host: '127.0.0.1', port: 0, monitorPort: 0, maxPendingBytes: 4 * 1024 * KiB, dropSubjects: ['flood.>'] })
+  t.after(() => b.close())
+  const sock = netConnect(b.port, '127.0.0.1')
+  t.after(() => sock.destroy())
+  sock.on('error', () => {})
+  let text = ''
+  sock.on('data', (d: Buffer) => (text += d.toString('latin1')))
+  sock.write('CONNECT {"verbose":false}\r\nSUB flood.x 1\r\nPING\r\n')
+  await until(() => text.includes('PONG'), 5_000, 'PONG')
+  sock.pause()
+  const pub = await connect({ port: b.port })
+  t.after(() => pub.close())
+  const payload = new Uint8Array(16 * KiB)
+  for (let i = 0; i < 2_000; i++) {
+    pub.publish('flood.x', payload)
+    if (i % 100 === 99) await pub.flush()
+  }
+  await pub.flush()
+  const slow = [...b.clients.values()].find((c) => c.subs.size === 1)
+  assert.ok(slow !== undefined && slow.dropped > 0, 'messages were dropped for the slow subscription')
+  const varz = await getJson<Varz>(b, '/varz')
+  assert.equal(varz.stalled_clients, 0)
+  assert.equal(varz.slow_consumers, 0)
+})
