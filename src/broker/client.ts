@@ -8,6 +8,7 @@ import { isValidLiteralSubject, isValidSubject } from './subject.js'
 import { Sub, type OutFrame, type SubClient, type SubOwner } from './subscription.js'
 import type { Transport } from './transport.js'
 import type { Permissions } from './auth.js'
+import type { ProducerFlow, StallableClient } from './flow-control.js'
 
 /** What a client needs from the server; implemented by the Broker. */
 export interface ClientHost {
@@ -24,6 +25,8 @@ export interface ClientHost {
   unindexSub(sub: Sub): void
   dropFor(subject: string): boolean
   markDirty(client: Client): void
+  /** Producer flow control (flow-control.ts). */
+  readonly flow: ProducerFlow
   clientClosed(client: Client, reason: string): void
   countSlowConsumer(): void
 }
@@ -51,8 +54,10 @@ const OK = Buffer.from('+OK\r\n')
 const BIG_PAYLOAD = 8 * 1024
 const MIN_OUT = 1024
 const MAX_OUT = 256 * 1024
+/** Bytes per transport write while it keeps up (see flush). */
+const MAX_WRITE = 256 * 1024
 
-export class Client implements ParserHandler, SubClient, SubOwner {
+export class Client implements ParserHandler, SubClient, SubOwner, StallableClient {
   readonly cid: number
   readonly transport: Transport
   readonly parser: Parser
@@ -83,8 +88,10 @@ export class Client implements ParserHandler, SubClient, SubOwner {
   outBytes = 0
   pingsOut = 0
   dropped = 0
-  /** When the transport last started needing a drain; 0 when it is keeping up. */
-  stallSince = 0
+  /** Times this client's reads were paused because a subscriber of its messages was behind. */
+  stalls = 0
+  /** Set during a read when a message went to a subscriber over the stall threshold. */
+  stallTarget: Client | undefined
   dirty = false
 
   #out: Buffer | undefined
@@ -96,6 +103,9 @@ export class Client implements ParserHandler, SubClient, SubOwner {
   /** Transport backlog as of the last flush; it only shrinks until the next one, so this is conservative. */
   #transportPending = 0
   #closing = false
+  /** Write-deadline bookkeeping: bytes the peer had taken at the last check, and when that changed. */
+  #doneAtCheck = 0
+  #progressAt = Date.now()
 
   constructor(host: ClientHost, cid: number, transport: Transport, remoteAddress: string, remotePort: number) {
     this.#host = host
@@ -111,6 +121,19 @@ export class Client implements ParserHandler, SubClient, SubOwner {
     return this.#queued + this.transport.pendingBytes
   }
 
+  /** `pendingBytes` without asking the transport (its backlog as of the last flush, which can only have shrunk). */
+  get backlogBytes(): number {
+    return this.#queued + this.#transportPending
+  }
+
+  pauseReads(): void {
+    this.transport.pauseReads()
+  }
+
+  resumeReads(): void {
+    this.transport.resumeReads()
+  }
+
   /** Feeds received bytes; never throws (a failure ends this connection only). */
   feed(chunk: Buffer): void {
     if (this.closed) return
@@ -119,6 +142,13 @@ export class Client implements ParserHandler, SubClient, SubOwner {
       this.parser.parse(chunk)
     } catch (err) {
       this.closeWithError(PROTO_ERR.UNKNOWN_OP, `internal error: ${(err as Error).message}`)
+    }
+    // Flow control acts between reads, as nats-server stalls its read loop after a read.
+    const target = this.stallTarget
+    if (target === undefined) this.#host.flow.clear(this)
+    else {
+      this.stallTarget = undefined
+      if (this.#host.flow.stall(this, target)) this.stalls++
     }
   }
 
@@ -207,30 +237,59 @@ export class Client implements ParserHandler, SubClient, SubOwner {
     this.#touch(size)
   }
 
-  /** Hands everything queued to the transport in one write; called once per event-loop turn. */
-  flush(): void {
+  /**
+   * Hands what is queued to the transport, called once per event-loop turn: in writes of about
+   * MAX_WRITE bytes while the transport keeps up; the rest stays here until 'drain'. Bounded writes
+   * keep the transport's completions (the write deadline's sign of progress) frequent: Node reports
+   * a write done only when all of it reached the kernel. `force` hands everything (closing).
+   */
+  flush(force = false): void {
     this.dirty = false
     if (this.closed && this.#chunks.length === 0 && this.#outPos === this.#outStart) return
     this.#seal()
-    if (this.#chunks.length === 0) return
-    const written = this.#queued
-    this.transport.write(this.#chunks)
-    this.#chunks = []
-    this.#queued = 0
+    const chunks = this.#chunks
+    const t = this.transport
+    let i = 0
+    let written = 0
+    while (i < chunks.length && (force || t.canWrite)) {
+      let j = i
+      let n = 0
+      while (j < chunks.length && (force || n < MAX_WRITE)) n += (chunks[j++] as Buffer).length
+      t.write(i === 0 && j === chunks.length ? chunks : chunks.slice(i, j))
+      written += n
+      i = j
+    }
+    if (written === 0) return
+    this.#chunks = i === chunks.length ? [] : chunks.slice(i)
+    this.#queued -= written
     // Adapt the next buffer to the traffic: small for idle connections, larger for busy ones.
     this.#nextOutSize = Math.min(MAX_OUT, Math.max(MIN_OUT, written * 2))
     // Start the next turn on a buffer big enough for it, so a flush is usually one chunk (no writev).
     if (this.#out !== undefined && this.#out.length - this.#outPos < this.#nextOutSize) this.#out = undefined
     this.#transportPending = this.transport.pendingBytes
-    if (this.transport.needsDrain) {
-      if (this.stallSince === 0) this.stallSince = Date.now()
-      if (this.transport.pendingBytes > this.#host.maxPendingBytes) this.slowConsumer()
-    }
+    if (this.#transportPending > this.#host.maxPendingBytes) this.slowConsumer()
   }
 
   onDrain(): void {
-    this.stallSince = 0
     this.#transportPending = this.transport.pendingBytes
+    if (this.#chunks.length > 0 && !this.dirty && !this.closed) {
+      this.dirty = true
+      this.#host.markDirty(this)
+    }
+  }
+
+  /**
+   * Cuts this client as a slow consumer when it has had bytes pending and the peer has taken none
+   * of them for `deadlineMs` (nats-server's write_deadline). A client that is behind but draining
+   * is not cut here: progress, not an empty queue, is what counts.
+   */
+  checkWriteDeadline(now: number, deadlineMs: number): void {
+    const pending = this.transport.pendingBytes
+    const done = this.transport.writtenBytes - pending
+    if (pending === 0 || done !== this.#doneAtCheck) {
+      this.#doneAtCheck = done
+      this.#progressAt = now
+    } else if (now - this.#progressAt > deadlineMs) this.slowConsumer()
   }
 
   // ---- closing --------------------------------------------------------------------------------
@@ -247,7 +306,7 @@ export class Client implements ParserHandler, SubClient, SubOwner {
     // The final flush may find the socket over the limit; that must not re-enter here.
     this.#closing = true
     this.sendText(`-ERR '${text}'\r\n`)
-    this.flush()
+    this.flush(true)
     this.#finish(reason)
     this.transport.end()
   }
@@ -256,7 +315,7 @@ export class Client implements ParserHandler, SubClient, SubOwner {
   close(reason: string): void {
     if (this.closed || this.#closing) return
     this.#closing = true
-    this.flush()
+    this.flush(true)
     this.#finish(reason)
     this.transport.end()
   }

@@ -149,10 +149,6 @@ export class Connections {
   sweep(): void {
     const now = Date.now()
     const deadline = this.#broker.options.writeDeadlineMs
-    for (const c of this.#broker.clients.values()) {
-      if (c.stallSince === 0) continue
-      if (!c.transport.needsDrain) c.stallSince = 0
-      else if (now - c.stallSince > deadline) c.slowConsumer()
-    }
+    for (const c of this.#broker.clients.values()) if (!c.closed) c.checkWriteDeadline(now, deadline)
   }
 }

@@ -4,6 +4,7 @@ import { cpus } from 'node:os'
 import { startAdminServer, type AdminServer } from '../internal/admin-server.js'
 import { createMetricsRegistry, Gauge } from '../internal/metrics.js'
 import type { Broker } from './server.js'
+import type { Client } from './client.js'
 
 const MS_TO_NS = 1_000_000
 
@@ -84,6 +85,8 @@ export function varz(broker: Broker, cpu: CpuSampler): Record<string, unknown> {
     in_bytes: s.inBytes,
     out_bytes: s.outBytes,
     slow_consumers: s.slowConsumers,
+    // Producer flow control (flow-control.ts): pauses, not disconnections.
+    stalled_clients: broker.flow.stats.stalls,
     subscriptions: broker.sublist.count,
   }
 }
@@ -132,6 +135,7 @@ export function connz(broker: Broker, url: URL): Record<string, unknown> {
       in_bytes: c.inBytes,
       out_bytes: c.outBytes,
       subscriptions: c.subs.size,
+      ...stallFields(broker, c),
       name: c.name,
       lang: c.lang,
       version: c.version,
@@ -149,6 +153,13 @@ export function connz(broker: Broker, url: URL): Record<string, unknown> {
     limit,
     connections,
   }
+}
+
+/** nats-server's `stalls` per connection, plus whether it is paused now and on whom. */
+function stallFields(broker: Broker, c: Client): Record<string, unknown> {
+  if (c.stalls === 0) return {}
+  const target = broker.flow.targetOf(c)
+  return target === undefined ? { stalls: c.stalls, stalled: false } : { stalls: c.stalls, stalled: true, stalled_on: target.cid }
 }
 
 export function subsz(broker: Broker, url: URL): Record<string, unknown> {
@@ -193,6 +204,7 @@ function registerMetrics(broker: Broker, registry: ReturnType<typeof createMetri
   gauge('switchyard_broker_in_bytes', 'Payload bytes received', () => s.inBytes)
   gauge('switchyard_broker_out_bytes', 'Payload bytes delivered', () => s.outBytes)
   gauge('switchyard_broker_slow_consumers', 'Connections closed as slow consumers', () => s.slowConsumers)
+  gauge('switchyard_broker_stalls', 'Times a publisher was paused for a subscriber over 3/4 of max_pending', () => broker.flow.stats.stalls)
 }
 
 export async function startMonitor(broker: Broker, host: string, port: number): Promise<AdminServer> {

@@ -14,6 +14,7 @@ import { Client, type ClientHost, type ConnectOptions } from './client.js'
 import { Connections, type ClosedConnection } from './connections.js'
 import { BrokerError, BrokerErrorCodes } from './errors.js'
 import { Frame } from './frame.js'
+import { ProducerFlow } from './flow-control.js'
 import { MsgHeaders } from './headers.js'
 import { resolveOptions, type BrokerOptions, type ResolvedBrokerOptions } from './options.js'
 import { isValidLiteralSubject, isValidSubject, patternCovers } from './subject.js'
@@ -51,6 +52,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   readonly maxPayloadBytes: number
   readonly maxControlLineBytes: number
   readonly maxPendingBytes: number
+  readonly flow: ProducerFlow
   monitor: AdminServer | undefined
   /** Extra INFO fields (e.g. `jetstream: true`), merged into every INFO sent from now on. */
   readonly infoExtra: Record<string, unknown> = {}
@@ -79,6 +81,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.maxPayloadBytes = options.maxPayloadBytes
     this.maxControlLineBytes = options.maxControlLineBytes
     this.maxPendingBytes = options.maxPendingBytes
+    this.flow = new ProducerFlow(options.maxPendingBytes)
     this.#auth = new Authenticator(options.token, options.users as ResolvedBrokerOptions['users'])
     this.#conns = new Connections(this)
   }
@@ -123,7 +126,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.#buildInfo()
     this.#pingTimer = setInterval(() => this.#conns.pingAll(), o.pingIntervalMs)
     this.#pingTimer.unref()
-    this.#sweepTimer = setInterval(() => this.#conns.sweep(), Math.min(1000, o.writeDeadlineMs))
+    // An eighth of the deadline (at most 250 ms): a stuck client is cut at most ~2 sweeps after write_deadline.
+    this.#sweepTimer = setInterval(() => this.#conns.sweep(), Math.max(25, Math.min(250, o.writeDeadlineMs / 8)))
     this.#sweepTimer.unref()
     if (o.monitorPort !== false) this.monitor = await startMonitor(this, o.monitorHost, o.monitorPort)
     this.logger.info({ port: this.#port, monitor: this.monitor?.port, ws: this.#ws?.port }, 'broker listening')
@@ -137,6 +141,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.#closed = true
     clearInterval(this.#pingTimer)
     clearInterval(this.#sweepTimer)
+    this.flow.releaseAll()
     const waits: Promise<void>[] = []
     if (this.#netServer !== undefined) {
       const s = this.#netServer
@@ -251,6 +256,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
         if (sub.closed || (noEcho !== undefined && sub.client === noEcho)) continue
         if (sub.deny !== undefined && sub.deny.denies(subject)) continue
         this.#deliverTo(sub, frame)
+        if (from !== undefined) this.#noteBacklog(from, sub)
         delivered = true
       }
       for (let g = 0; g < qsubs.length; g++) {
@@ -263,6 +269,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
           // A member denied this subject passes it to the next one (nats-server does the same).
           if (sub.closed || (noEcho !== undefined && sub.client === noEcho) || (sub.deny !== undefined && sub.deny.denies(subject))) continue
           this.#deliverTo(sub, frame)
+          if (from !== undefined) this.#noteBacklog(from, sub)
           delivered = true
           break
         }
@@ -272,6 +279,13 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       frame.clear()
     }
     return delivered
+  }
+
+  /** Marks `from` for a stall after this read when `sub`'s client is over the threshold (flow-control.ts). */
+  #noteBacklog(from: Client, sub: Sub): void {
+    const client = sub.client as Client | undefined
+    if (client === undefined || client === from || sub.drop || client.backlogBytes <= this.flow.thresholdBytes) return
+    from.stallTarget = client
   }
 
   #deliverTo(sub: Sub, frame: Frame): void {

@@ -7,8 +7,15 @@ export interface Transport {
   /** Bytes accepted by the transport but not yet written to the kernel. */
   readonly pendingBytes: number
   readonly needsDrain: boolean
+  /** False while earlier writes wait for the kernel: more is better kept by the caller until 'drain'. */
+  readonly canWrite: boolean
+  /** Bytes handed to `write` since the start; minus `pendingBytes`, what the peer's side has taken. */
+  readonly writtenBytes: number
   /** Writes the chunks of one flush (one syscall where the transport allows it). */
   write(chunks: Buffer[]): void
+  /** Stops reading from the peer (producer flow control); `resumeReads` undoes it. */
+  pauseReads(): void
+  resumeReads(): void
   /** Flushes what was written, then closes. */
   end(): void
   destroy(): void
@@ -17,6 +24,7 @@ export interface Transport {
 export class SocketTransport implements Transport {
   readonly kind: 'tcp' | 'tls'
   readonly socket: Socket
+  writtenBytes = 0
 
   constructor(socket: Socket, kind: 'tcp' | 'tls') {
     this.socket = socket
@@ -31,16 +39,33 @@ export class SocketTransport implements Transport {
     return this.socket.writableNeedDrain
   }
 
+  get canWrite(): boolean {
+    return !this.socket.writableNeedDrain
+  }
+
   write(chunks: Buffer[]): void {
     const s = this.socket
     if (s.destroyed || !s.writable) return
     if (chunks.length === 1) {
-      s.write(chunks[0] as Buffer)
+      const c = chunks[0] as Buffer
+      this.writtenBytes += c.length
+      s.write(c)
       return
     }
     s.cork()
-    for (const c of chunks) s.write(c)
+    for (const c of chunks) {
+      this.writtenBytes += c.length
+      s.write(c)
+    }
     s.uncork()
+  }
+
+  pauseReads(): void {
+    this.socket.pause()
+  }
+
+  resumeReads(): void {
+    if (!this.socket.destroyed) this.socket.resume()
   }
 
   end(): void {
@@ -57,6 +82,7 @@ export class SocketTransport implements Transport {
 export class WsTransport implements Transport {
   readonly kind = 'ws' as const
   readonly ws: WebSocket
+  writtenBytes = 0
 
   constructor(ws: WebSocket) {
     this.ws = ws
@@ -70,9 +96,24 @@ export class WsTransport implements Transport {
     return this.ws.bufferedAmount > 1024 * 1024
   }
 
+  /** No 'drain' is wired for WebSockets: everything goes to `ws` at once, as before. */
+  get canWrite(): boolean {
+    return true
+  }
+
   write(chunks: Buffer[]): void {
     if (this.ws.readyState !== this.ws.OPEN) return
-    this.ws.send(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), { binary: true })
+    const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+    this.writtenBytes += data.length
+    this.ws.send(data, { binary: true })
+  }
+
+  pauseReads(): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.pause()
+  }
+
+  resumeReads(): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.resume()
   }
 
   end(): void {
