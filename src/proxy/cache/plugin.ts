@@ -316,7 +316,10 @@ export const cachePlugin: ProxyPlugin = {
         st.done?.()
         // Answers the cache did not write nor see (an upstream error, a client gone while waiting
         // for a collapsed miss) still get a verdict: what the cache decided for the request.
-        record.cache ??= st.mode === 'unsafe' || st.mode === 'bypass' ? 'BYPASS' : 'MISS'
+        if (record.cache === undefined) {
+          record.cache = st.mode === 'unsafe' || st.mode === 'bypass' ? 'BYPASS' : 'MISS'
+          shared.results.inc(record.cache)
+        }
       },
     }
     return hooks
