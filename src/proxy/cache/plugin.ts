@@ -4,6 +4,7 @@
 // stale-if-error and invalidates after unsafe methods. X-Cache: HIT|MISS|STALE|BYPASS, Age.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import type { Registry } from '../../internal/metrics.js'
+import { TrustedProxies } from '../forwarding-headers.js'
 import { oneLabelCounter, type OneLabelCounter } from '../metric-cells.js'
 import { HANDLED, type BodyObserver, type HookResult, type ProxyHooks, type ProxyPlugin, type ProxyRequestContext } from '../hooks.js'
 import { parseCacheControl } from './cache-control.js'
@@ -90,7 +91,18 @@ export const cachePlugin: ProxyPlugin = {
       const authority = ctx.authority !== '' ? ctx.authority : ((h[':authority'] as string | undefined) ?? h.host ?? ctx.host)
       return `${ctx.tls ? 'https' : 'http'}://${authority.toLowerCase()}${ctx.path}`
     }
-    const scopeOf = (ctx: ProxyRequestContext): string => `${ctx.routeName} ${ctx.poolName}`
+    // Behind a trusted proxy the client's X-Forwarded-Host / -Proto reach the origin as sent
+    // (forwarding-headers.ts), so they are keyed too; from anyone else they are overwritten.
+    const trusted = cfg.headers.xForwarded && cfg.headers.trustedProxies.length > 0 ? new TrustedProxies(cfg.headers.trustedProxies) : undefined
+    const scopeOf = (ctx: ProxyRequestContext): string => {
+      const scope = `${ctx.routeName} ${ctx.poolName}`
+      if (trusted === undefined || !trusted.has(ctx.peerIp)) return scope
+      const h = ctx.req.headers
+      const xfh = h['x-forwarded-host']
+      const xfp = h['x-forwarded-proto']
+      if (xfh === undefined && xfp === undefined) return scope
+      return `${scope} ${JSON.stringify([xfh ?? null, xfp ?? null])}`
+    }
 
     /** `cookies`: Set-Cookie values for this client only (a 304 that revalidated its request). */
     const hit = (ctx: ProxyRequestContext, l: Lookup, xCache: 'HIT' | 'STALE', logAs?: string, cookies?: string[]): typeof HANDLED => {
@@ -304,7 +316,10 @@ export const cachePlugin: ProxyPlugin = {
         st.done?.()
         // Answers the cache did not write nor see (an upstream error, a client gone while waiting
         // for a collapsed miss) still get a verdict: what the cache decided for the request.
-        record.cache ??= st.mode === 'unsafe' || st.mode === 'bypass' ? 'BYPASS' : 'MISS'
+        if (record.cache === undefined) {
+          record.cache = st.mode === 'unsafe' || st.mode === 'bypass' ? 'BYPASS' : 'MISS'
+          shared.results.inc(record.cache)
+        }
       },
     }
     return hooks

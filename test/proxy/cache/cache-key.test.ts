@@ -164,3 +164,18 @@ test('route cache options are checked at load: an unknown setCookie policy or a 
   assert.throws(() => resolveProxyConfig({ ...base, routes: [{ pool: 'app', cache: { setCookie: 'sometimes' } }] } as never), { code: 'ERR_CONFIG_INVALID' })
   assert.throws(() => resolveProxyConfig({ ...base, cache: { staleIfUnreachableSec: -1 } } as never), { code: 'ERR_CONFIG_INVALID' })
 })
+
+test('behind a trusted proxy, the X-Forwarded-Host / -Proto it passes on are keyed; from others they are overwritten', async (t) => {
+  const origin = await scriptedOrigin(t, { '/f': (req) => ({ headers: [PUBLIC], body: `xfh=${req.headers['x-forwarded-host']} xfp=${req.headers['x-forwarded-proto']}` }) })
+  const trusting = await cacheProxy(t, origin, { headers: { trustedProxies: ['127.0.0.1/32'] } })
+  const host = new URL(trusting.url).host
+  assert.equal((await trusting.get('/f', { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' })).body, 'xfh=evil.example xfp=https')
+  const plain = await trusting.get('/f')
+  assert.deepEqual([plain.xcache, plain.body], ['MISS', `xfh=${host} xfp=http`])
+  assert.equal((await trusting.get('/f', { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' })).xcache, 'HIT')
+  // Control: an untrusted client's X-Forwarded-Host never reaches the origin, so it is not keyed.
+  const other = await cacheProxy(t, origin)
+  const otherHost = new URL(other.url).host
+  assert.equal((await other.get('/f', { 'x-forwarded-host': 'evil.example' })).body, `xfh=${otherHost} xfp=http`)
+  assert.deepEqual([(await other.get('/f')).xcache, (await other.get('/f')).body], ['HIT', `xfh=${otherHost} xfp=http`])
+})
