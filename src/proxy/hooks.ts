@@ -232,10 +232,11 @@ export function respond(ctx: ProxyRequestContext, status: number, body: string |
     const buf = typeof body === 'string' ? Buffer.from(body) : body
     const out: OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', ...headers, 'content-length': buf.length }
     if (ctx.id !== '') out['x-request-id'] ??= ctx.id
-    ;(res as ServerResponse).writeHead(status, out)
-    ;(res as ServerResponse).end(ctx.method === 'HEAD' ? undefined : buf)
+    // Logged before end(): the fast path's end() emits 'close', which writes the access log line.
     ctx.log.status = status
     ctx.log.body_bytes_sent = ctx.method === 'HEAD' ? 0 : buf.length
+    ;(res as ServerResponse).writeHead(status, out)
+    ;(res as ServerResponse).end(ctx.method === 'HEAD' ? undefined : buf)
   }
   return HANDLED
 }

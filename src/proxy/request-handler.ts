@@ -108,9 +108,10 @@ export function sendError(ctx: RequestContext, status: number, code: string, mes
   }
   if (ctx.id !== '') headers[ctx.gen.config.headers.requestId || 'x-request-id'] = ctx.id
   if (status === 503) headers['retry-after'] = '1'
+  // Counted before end(): the fast path's end() emits 'close', which writes the access log line.
+  ctx.bytesSent = ctx.method === 'HEAD' ? 0 : Buffer.byteLength(body)
   res.writeHead(status, headers)
   res.end(ctx.method === 'HEAD' ? undefined : body)
-  ctx.bytesSent = ctx.method === 'HEAD' ? 0 : Buffer.byteLength(body)
 }
 
 function hashKey(pool: UpstreamPool, ctx: RequestContext): string | undefined {
