@@ -8,8 +8,8 @@ import type { Logger } from '../../internal/logger.js'
 import { silentLogger } from '../../internal/logger.js'
 import { CoarseTimerWheel, type CoarseTimer } from '../../internal/timers.js'
 import { MemoryBlobStore } from './blob-store.js'
-import type { Connection, Message } from './connection.js'
-import { ClusterErrorCodes } from './errors.js'
+import { peerAddress, type Connection, type Message } from './connection.js'
+import { ClusterErrorCodes, errorCode } from './errors.js'
 import { acceptConnection } from './handshake.js'
 import { resolveCommon, type CommonClusterOptions, type ResolvedCommon } from './options.js'
 
@@ -166,16 +166,22 @@ export class Coordinator {
 
   #accept(socket: Socket): void {
     this.#sockets.add(socket)
+    // Taken now: once the handshake failed the socket is destroyed and no longer knows its peer.
+    const peer = peerAddress(socket)
     socket.on('close', () => this.#sockets.delete(socket))
     acceptConnection(socket, { ...this.options, timeoutMs: this.options.handshakeTimeoutMs }, ['worker', 'driver']).then(
       (conn) => {
+        conn.onClose((err) => {
+          // A frame that failed its MAC or checksum: someone on the path, or a broken link.
+          if (err !== undefined) this.#logger.warn({ peer, role: conn.peerRole, code: errorCode(err), err: err.message }, 'cluster connection closed on error')
+        })
         if (conn.peerRole === 'worker') this.#serveWorker(conn)
         else this.#serveDriver(conn)
         conn.start()
       },
       (err: unknown) => {
         this.counters.authFailures++
-        this.#logger.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: (err as Error).message }, 'rejected cluster peer')
+        this.#logger.warn({ peer, code: errorCode(err), err: (err as Error).message }, 'rejected cluster peer')
       },
     )
   }

@@ -11,6 +11,7 @@ import { DiskBlobCache } from './blob-store.js'
 import { BlockFetcher } from './block-fetcher.js'
 import { BlockServer, type BlockSource } from './block-server.js'
 import type { Connection, Message } from './connection.js'
+import { errorCode } from './errors.js'
 import { openConnection } from './handshake.js'
 import { resolveCommon, type CommonClusterOptions, type ResolvedCommon } from './options.js'
 
@@ -146,7 +147,7 @@ export class Worker {
         await this.#session(conn)
       } catch (err) {
         failures++
-        this.#logger.warn({ err: (err as Error).message, failures }, 'coordinator connection failed')
+        this.#logger.warn({ code: errorCode(err), err: (err as Error).message, failures }, 'coordinator connection failed')
         if (this.#o.maxReconnects !== undefined && this.#o.maxReconnects > 0 && failures >= this.#o.maxReconnects) {
           this.#logger.error('giving up on the coordinator')
           return
@@ -161,7 +162,12 @@ export class Worker {
   async #session(conn: Connection): Promise<void> {
     this.#conn = conn
     this.#fenced = false
-    const ended = new Promise<void>((resolve) => conn.onClose(() => resolve()))
+    const ended = new Promise<void>((resolve) =>
+      conn.onClose((err) => {
+        if (err !== undefined) this.#logger.warn({ peer: conn.remoteAddress, code: errorCode(err), err: err.message }, 'coordinator connection closed on error')
+        resolve()
+      }),
+    )
     conn.handle('hb-ack', () => {
       this.#lastAck = Date.now()
     })
