@@ -57,6 +57,8 @@ interface DriverRecord {
   status: unknown
   /** Cache-key prefixes of this driver's persisted partitions, dropped on every worker when it leaves. */
   cacheNamespaces: Set<string>
+  /** The driver's session id (prefix of its block scopes), whose scratch files workers remove when it leaves. */
+  session: string
 }
 
 export interface CoordinatorCounters {
@@ -293,10 +295,11 @@ export class Coordinator {
 
   #serveDriver(conn: Connection): void {
     const id = `d${this.#nextDriver++}`
-    const record: DriverRecord = { id, conn, connectedAt: Date.now(), app: '', status: null, cacheNamespaces: new Set() }
+    const record: DriverRecord = { id, conn, connectedAt: Date.now(), app: '', status: null, cacheNamespaces: new Set(), session: '' }
     this.#drivers.set(id, record)
     conn.handle('hello-driver', (msg) => {
       record.app = typeof msg.app === 'string' ? msg.app : ''
+      if (typeof msg.session === 'string' && /^[0-9a-f]{16}$/.test(msg.session)) record.session = msg.session
       return { driverId: id, workers: this.workers().filter((w) => w.state === 'alive') }
     })
     conn.handle('has-blobs', (msg) => {
@@ -340,6 +343,8 @@ export class Coordinator {
       this.#drivers.delete(id)
       // Gone, cleanly or not: nobody can read its persisted partitions any more.
       for (const prefix of record.cacheNamespaces) this.#dropCached(prefix)
+      // ... nor fetch its shuffle blocks: workers remove its scratch files (kill -9 included).
+      if (record.session !== '') for (const w of this.#workers.values()) if (w.state === 'alive') w.conn.send({ t: 'end-session', session: record.session })
       for (const w of this.#workers.values()) {
         if (w.state !== 'alive') continue
         for (const [key, drv] of w.running) {

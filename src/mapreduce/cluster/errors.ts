@@ -22,6 +22,8 @@ export const ClusterErrorCodes = {
   COORDINATOR_LOST: 'ERR_CLUSTER_COORDINATOR_LOST',
   BAD_MASTER_URL: 'ERR_CLUSTER_BAD_MASTER_URL',
   OPTIONS: 'ERR_CLUSTER_OPTIONS',
+  WEAK_SECRET: 'ERR_CLUSTER_WEAK_SECRET',
+  BAD_SCOPE: 'ERR_CLUSTER_BAD_SCOPE',
 } as const
 
 export type ClusterErrorCode = (typeof ClusterErrorCodes)[keyof typeof ClusterErrorCodes]

@@ -35,6 +35,8 @@ export interface RemoteTaskRunner {
   /** Called once the block server listens, before registering; `blockAddress` is `host:port`. */
   prepare?(blockAddress: string): Promise<void>
   run(task: unknown, ctx: RemoteTaskContext): Promise<unknown>
+  /** The driver of `session` went away: remove its scratch files. */
+  endSession?(session: string): void
   /** unpersist(): drop the partitions of `cacheKey` this worker holds. */
   dropCached?(cacheKey: string): void
   /** Gauges for heartbeats and the UI (cache bytes, shuffle bytes, spill bytes ...). */
@@ -174,6 +176,9 @@ export class Worker {
     conn.handle('fenced', () => this.#onFenced(conn))
     conn.handle('run-task', (msg) => this.#runTask(conn, msg))
     conn.handle('cancel', (msg) => this.#running.get(String(msg.key))?.abort.abort())
+    conn.handle('end-session', (msg) => {
+      if (typeof msg.session === 'string') this.#o.runner.endSession?.(msg.session)
+    })
     conn.handle('drop-cache', (msg) => {
       if (typeof msg.cacheKey === 'string' && msg.cacheKey !== '') this.#o.runner.dropCached?.(msg.cacheKey)
     })
