@@ -36,3 +36,20 @@ test('frames open in order; a flipped bit, a replay, a reorder and a reflected f
   assert.throws(() => new FrameOpener(client.receive).open(f[0] as Buffer), code, 'reflected back to its sender')
   assert.throws(() => new FrameOpener(server.receive).open(Buffer.alloc(MAC_BYTES - 1)), code)
 })
+
+test('a sealed frame survives the decoder in every split and opens; its crc32 covers the MAC', async () => {
+  const { FrameDecoder, encodeSealedFrame } = await import('../../../src/mapreduce/cluster/frame.js')
+  const payload = Buffer.from('run-task payload '.repeat(5))
+  const wire = Buffer.concat(encodeSealedFrame(payload, new FrameSealer(client.send).seal(payload)))
+  for (let cut = 0; cut <= wire.length; cut++) {
+    const got: Buffer[] = []
+    const d = new FrameDecoder(1 << 20, (p) => got.push(Buffer.from(p)))
+    d.push(wire.subarray(0, cut))
+    d.push(wire.subarray(cut))
+    assert.equal(got.length, 1)
+    assert.deepEqual(new FrameOpener(server.receive).open(got[0] as Buffer), payload)
+  }
+  const torn = Buffer.from(wire)
+  torn[torn.length - 1] = (torn[torn.length - 1] as number) ^ 1
+  assert.throws(() => new FrameDecoder(1 << 20, () => {}).push(torn), { code: 'ERR_CLUSTER_FRAME_CHECKSUM' })
+})
