@@ -73,8 +73,9 @@ Options:
   --heartbeat-timeout-ms N   Declare a worker dead after this much silence (default 6000)
   --heartbeat-interval-ms N  Heartbeat period announced to workers (default 1000)
 
-Every port requires the secret: workers and drivers prove it with an HMAC
-challenge-response, the UI takes it as a bearer token derived from it.
+Every port requires the secret (at least 16 bytes): workers and drivers prove it
+with an HMAC challenge-response, and every frame after that carries a MAC under a
+per-connection key. The UI takes a random token drawn at each start (printed below).
 `
 
 export const command: Command = {

@@ -3,7 +3,7 @@
 // promise settles). Any failure — refused, closed mid-block, checksum, missing — becomes one
 // FetchFailedError naming the block and the worker, which the scheduler turns into recomputation.
 import { crc32 } from 'node:zlib'
-import { ClusterError, ClusterErrorCodes } from './errors.js'
+import { ClusterError, ClusterErrorCodes, errorCode } from './errors.js'
 import type { Connection, Message } from './connection.js'
 import { openConnection } from './handshake.js'
 import type { ResolvedCommon } from './options.js'
@@ -108,7 +108,7 @@ export class BlockFetcher {
       conn.onClose((err) => {
         this.#conns.delete(key)
         this.#transfers.delete(conn)
-        for (const t of [...transfers.values()]) t.reject(new Error(`connection closed${err ? `: ${err.message}` : ''}`))
+        for (const t of [...transfers.values()]) t.reject(new Error(`connection closed${err ? `: ${err.message}${errorCode(err) === undefined ? '' : ` [${errorCode(err)}]`}` : ''}`))
       })
       conn.start()
       return conn

@@ -6,8 +6,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { crc32 } from 'node:zlib'
 import type { Logger } from '../../internal/logger.js'
 import { silentLogger } from '../../internal/logger.js'
-import type { Connection, Message } from './connection.js'
-import { ClusterErrorCodes } from './errors.js'
+import { peerAddress, type Connection, type Message } from './connection.js'
+import { ClusterErrorCodes, errorCode } from './errors.js'
 import { acceptConnection } from './handshake.js'
 import type { ResolvedCommon } from './options.js'
 
@@ -21,6 +21,8 @@ export interface BlockServerStats {
   blocksServed: number
   bytesServed: number
   notFound: number
+  /** Connections that failed the handshake (wrong secret, wrong role, silence). */
+  authFailures: number
 }
 
 export class BlockServer {
@@ -29,7 +31,7 @@ export class BlockServer {
   readonly #options: ResolvedCommon
   readonly #logger: Logger
   readonly #sockets = new Set<Socket>()
-  readonly stats: BlockServerStats = { blocksServed: 0, bytesServed: 0, notFound: 0 }
+  readonly stats: BlockServerStats = { blocksServed: 0, bytesServed: 0, notFound: 0, authFailures: 0 }
   #port = 0
 
   private constructor(options: ResolvedCommon, source: BlockSource, logger: Logger) {
@@ -63,9 +65,13 @@ export class BlockServer {
 
   #accept(socket: Socket): void {
     this.#sockets.add(socket)
+    const peer = peerAddress(socket)
     socket.on('close', () => this.#sockets.delete(socket))
     acceptConnection(socket, { ...this.#options, timeoutMs: this.#options.handshakeTimeoutMs }, ['fetcher']).then(
       (conn) => {
+        conn.onClose((err) => {
+          if (err !== undefined) this.#logger.warn({ peer, code: errorCode(err), err: err.message }, 'block connection closed on error')
+        })
         // One transfer at a time per connection keeps ordering simple; fetchers open several.
         let queue = Promise.resolve()
         conn.handle('fetch', (msg) => {
@@ -75,7 +81,10 @@ export class BlockServer {
         })
         conn.start()
       },
-      () => {},
+      (err: unknown) => {
+        this.stats.authFailures++
+        this.#logger.warn({ peer, code: errorCode(err), err: (err as Error).message }, 'rejected block fetcher')
+      },
     )
   }
 

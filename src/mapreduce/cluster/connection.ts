@@ -1,10 +1,12 @@
 // A framed, checksummed, authenticated message connection over TCP. Messages are msgpackr objects
 // `{ t: type, ... }`; requests carry `rid`, replies `re`. No message is dispatched before both
-// sides proved knowledge of the shared secret (see handshake.ts).
+// sides proved knowledge of the shared secret (see handshake.ts), and every frame after that
+// carries a MAC under the session's keys (frame-auth.ts).
 import type { Socket } from 'node:net'
 import { Packr } from 'msgpackr'
 import { ClusterError, ClusterErrorCodes } from './errors.js'
-import { FrameDecoder, encodeFrame } from './frame.js'
+import { FrameOpener, FrameSealer, MAC_BYTES, type SessionKeys } from './frame-auth.js'
+import { FrameDecoder, encodeFrame, encodeSealedFrame } from './frame.js'
 import { protectLoneSurrogates } from '../utf16-strings.js'
 
 export const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' })
@@ -48,9 +50,13 @@ export class Connection {
   #closed = false
   #closeError: Error | undefined
   readonly #maxFrameBytes: number
+  readonly #remoteAddress: string
+  #sealer: FrameSealer | undefined
+  #opener: FrameOpener | undefined
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket
+    this.#remoteAddress = peerAddress(socket)
     this.#maxFrameBytes = options.maxFrameBytes
     this.#decoder = new FrameDecoder(options.preAuthMaxFrameBytes ?? 4096, (payload) => this.#onFrame(payload))
     socket.setNoDelay(true)
@@ -66,10 +72,15 @@ export class Connection {
     socket.on('close', () => this.close())
   }
 
-  /** Called by the handshake once the peer is authenticated: lifts the pre-auth frame limit. */
-  authenticated(peerRole: string): void {
+  /**
+   * Called by the handshake, synchronously with the frame that completed it, once the peer is
+   * authenticated: from the next frame on, both directions are sealed with the session's keys.
+   */
+  authenticated(peerRole: string, keys: SessionKeys): void {
     this.peerRole = peerRole
-    this.#decoder.maxPayloadBytes = this.#maxFrameBytes
+    this.#sealer = new FrameSealer(keys.send)
+    this.#opener = new FrameOpener(keys.receive)
+    this.#decoder.maxPayloadBytes = this.#maxFrameBytes + MAC_BYTES
     this.#raw = undefined
   }
 
@@ -107,15 +118,16 @@ export class Connection {
     return this.#closed
   }
 
+  /** The peer's `host:port`, kept from the start: a destroyed socket no longer knows it. */
   get remoteAddress(): string {
-    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`
+    return this.#remoteAddress
   }
 
   /** Sends one message; false means the socket buffer is full (await drained() before more). */
   send(msg: Message): boolean {
     if (this.#closed) return false
     // Results and broadcast values are user data: keep lone surrogates (see utf16-strings.ts).
-    const [header, payload] = encodeFrame(packr.pack(protectLoneSurrogates(msg)))
+    const packed = packr.pack(protectLoneSurrogates(msg))
     // Batch writes: one cork per event-loop turn, uncorked on the next tick.
     if (!this.#corked) {
       this.#corked = true
@@ -125,8 +137,15 @@ export class Connection {
         this.socket.uncork()
       })
     }
+    if (this.#sealer === undefined) {
+      const [header, payload] = encodeFrame(packed)
+      this.socket.write(header)
+      return this.socket.write(payload)
+    }
+    const [header, payload, mac] = encodeSealedFrame(packed, this.#sealer.seal(packed))
     this.socket.write(header)
-    return this.socket.write(payload)
+    this.socket.write(payload)
+    return this.socket.write(mac)
   }
 
   /** Resolves when the socket's write buffer has drained (or at once if it is not full). */
@@ -188,7 +207,12 @@ export class Connection {
     for (const l of this.#closeListeners.splice(0)) l(err)
   }
 
-  #onFrame(payload: Buffer): void {
+  #onFrame(frame: Buffer): void {
+    let payload = frame
+    // Before the handshake completes only its own messages (to the raw listener) are read; after
+    // it, a frame is read only if its MAC holds at this position in the stream.
+    if (this.#opener !== undefined) payload = this.#opener.open(frame)
+    else if (this.#raw === undefined) throw new ClusterError(ClusterErrorCodes.PROTOCOL, 'Cannot accept message before authentication')
     let msg: Message
     try {
       msg = packr.unpack(payload) as Message
@@ -198,8 +222,8 @@ export class Connection {
     if (msg === null || typeof msg !== 'object' || typeof msg.t !== 'string') {
       throw new ClusterError(ClusterErrorCodes.PROTOCOL, 'Cannot accept message: it has no type field "t"')
     }
-    if (this.#raw !== undefined) {
-      this.#raw(msg)
+    if (this.#opener === undefined) {
+      ;(this.#raw as (msg: Message) => void)(msg)
       return
     }
     if (this.#held !== undefined) {
@@ -250,6 +274,13 @@ export class Connection {
     const message = err instanceof Error ? err.message : String(err)
     this.reply(msg, { err: { code, message } })
   }
+}
+
+/** `host:port` of a socket's peer (`[v6]:port` for IPv6), or `unknown` once it is gone. */
+export function peerAddress(socket: Socket): string {
+  const host = socket.remoteAddress
+  if (host === undefined) return 'unknown'
+  return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`
 }
 
 function closedError(): ClusterError {

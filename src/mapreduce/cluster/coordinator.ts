@@ -8,8 +8,8 @@ import type { Logger } from '../../internal/logger.js'
 import { silentLogger } from '../../internal/logger.js'
 import { CoarseTimerWheel, type CoarseTimer } from '../../internal/timers.js'
 import { MemoryBlobStore } from './blob-store.js'
-import type { Connection, Message } from './connection.js'
-import { ClusterErrorCodes } from './errors.js'
+import { peerAddress, type Connection, type Message } from './connection.js'
+import { ClusterErrorCodes, errorCode } from './errors.js'
 import { acceptConnection } from './handshake.js'
 import { resolveCommon, type CommonClusterOptions, type ResolvedCommon } from './options.js'
 
@@ -57,6 +57,8 @@ interface DriverRecord {
   status: unknown
   /** Cache-key prefixes of this driver's persisted partitions, dropped on every worker when it leaves. */
   cacheNamespaces: Set<string>
+  /** The driver's session id (prefix of its block scopes), whose scratch files workers remove when it leaves. */
+  session: string
 }
 
 export interface CoordinatorCounters {
@@ -166,16 +168,22 @@ export class Coordinator {
 
   #accept(socket: Socket): void {
     this.#sockets.add(socket)
+    // Taken now: once the handshake failed the socket is destroyed and no longer knows its peer.
+    const peer = peerAddress(socket)
     socket.on('close', () => this.#sockets.delete(socket))
     acceptConnection(socket, { ...this.options, timeoutMs: this.options.handshakeTimeoutMs }, ['worker', 'driver']).then(
       (conn) => {
+        conn.onClose((err) => {
+          // A frame that failed its MAC or checksum: someone on the path, or a broken link.
+          if (err !== undefined) this.#logger.warn({ peer, role: conn.peerRole, code: errorCode(err), err: err.message }, 'cluster connection closed on error')
+        })
         if (conn.peerRole === 'worker') this.#serveWorker(conn)
         else this.#serveDriver(conn)
         conn.start()
       },
       (err: unknown) => {
         this.counters.authFailures++
-        this.#logger.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: (err as Error).message }, 'rejected cluster peer')
+        this.#logger.warn({ peer, code: errorCode(err), err: (err as Error).message }, 'rejected cluster peer')
       },
     )
   }
@@ -287,10 +295,11 @@ export class Coordinator {
 
   #serveDriver(conn: Connection): void {
     const id = `d${this.#nextDriver++}`
-    const record: DriverRecord = { id, conn, connectedAt: Date.now(), app: '', status: null, cacheNamespaces: new Set() }
+    const record: DriverRecord = { id, conn, connectedAt: Date.now(), app: '', status: null, cacheNamespaces: new Set(), session: '' }
     this.#drivers.set(id, record)
     conn.handle('hello-driver', (msg) => {
       record.app = typeof msg.app === 'string' ? msg.app : ''
+      if (typeof msg.session === 'string' && /^[0-9a-f]{16}$/.test(msg.session)) record.session = msg.session
       return { driverId: id, workers: this.workers().filter((w) => w.state === 'alive') }
     })
     conn.handle('has-blobs', (msg) => {
@@ -334,6 +343,8 @@ export class Coordinator {
       this.#drivers.delete(id)
       // Gone, cleanly or not: nobody can read its persisted partitions any more.
       for (const prefix of record.cacheNamespaces) this.#dropCached(prefix)
+      // ... nor fetch its shuffle blocks: workers remove its scratch files (kill -9 included).
+      if (record.session !== '') for (const w of this.#workers.values()) if (w.state === 'alive') w.conn.send({ t: 'end-session', session: record.session })
       for (const w of this.#workers.values()) {
         if (w.state !== 'alive') continue
         for (const [key, drv] of w.running) {

@@ -3,13 +3,14 @@
 // the driver's scratch directory mapped to this worker's own, and the worker's map outputs served
 // to other workers as shuffle blocks.
 import { fork, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { deserialize, serialize } from 'node:v8'
 import { LocalShuffleStore } from '../local-shuffle-store.js'
 import type { TaskDescription } from '../task.js'
 import { sha256Hex } from './blob-store.js'
+import { ClusterError, ClusterErrorCodes } from './errors.js'
 import type { BlockSource } from './block-server.js'
 import type { CommonClusterOptions } from './options.js'
 import { parseBlockId } from './remote-fetcher.js'
@@ -43,6 +44,30 @@ export interface EngineRunnerOptions {
   memoryMb?: number
   /** Never use the driver's paths even when this machine has them (behave as a separate machine). */
   noSharedFs?: boolean
+}
+
+/**
+ * The directory of a block scope (one driver's scratch dir) under this worker's scratch root.
+ * Scopes come from the wire: one that is empty, all dots, or would leave the root is refused.
+ */
+export function scopeDir(scratchRoot: string, scope: string): string {
+  const name = scope.replace(/[^A-Za-z0-9_.-]/g, '_')
+  const root = resolve(scratchRoot)
+  const dir = resolve(root, name)
+  if (name === '' || /^\.+$/.test(name) || dirname(dir) !== root) {
+    throw new ClusterError(ClusterErrorCodes.BAD_SCOPE, `Cannot use block scope "${scope.slice(0, 64)}": it must name a directory inside the scratch root`)
+  }
+  return dir
+}
+
+/** Names a driver session may have (ClusterExecutor.session: 64 random bits in hex). */
+const SESSION = /^[0-9a-f]{16}$/
+
+/** Environment for task processes: the worker's, without the cluster secret (it goes over IPC). */
+export function taskProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(env)) if (k !== 'SWITCHYARD_SECRET') out[k] = v
+  return out
 }
 
 /** Share of a worker's --memory-mb its cached partitions may hold. */
@@ -120,7 +145,7 @@ export class EngineTaskRunner implements RemoteTaskRunner {
   readonly blockSource: BlockSource = (blockId) => {
     const b = parseBlockId(blockId)
     if (b === undefined) return undefined
-    const store = new LocalShuffleStore(join(this.#o.scratchRoot, b.scope))
+    const store = new LocalShuffleStore(scopeDir(this.#o.scratchRoot, b.scope))
     return store.openBlock({ shuffleId: b.shuffleId, mapId: b.mapId, attempt: b.attempt, reduceId: b.reduceId })
   }
 
@@ -133,7 +158,7 @@ export class EngineTaskRunner implements RemoteTaskRunner {
 
   #spawn(): Proc {
     const e = entry()
-    const child = fork(e.file, [], { execArgv: [...e.execArgv, ...(this.#o.execArgv ?? [])], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = fork(e.file, [], { execArgv: [...e.execArgv, ...(this.#o.execArgv ?? [])], env: taskProcessEnv(process.env), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const proc: Proc = { child, ready: Promise.resolve(), running: new Map(), dead: false, cacheBytes: 0 }
     proc.ready = new Promise<void>((resolve, reject) => {
       child.on('message', (m: FromTaskProcess) => {
@@ -188,7 +213,7 @@ export class EngineTaskRunner implements RemoteTaskRunner {
     const wire = deserialize(raw as Buffer) as WireTask
     const map = new Map<string, string>()
     for (const m of wire.modules) map.set(m.url, await this.#resolveModule(m, ctx))
-    const scratchDir = join(this.#o.scratchRoot, wire.scope.replace(/[^A-Za-z0-9_.-]/g, '_'))
+    const scratchDir = scopeDir(this.#o.scratchRoot, wire.scope)
     const task = { ...(rewriteModules(wire.task, map) as TaskDescription), scratchDir }
     if (this.#closing) throw new Error('worker is shutting down')
     const message: ToTaskProcess = { type: 'task', key: ctx.key, scope: wire.scope, task }
@@ -243,7 +268,19 @@ export class EngineTaskRunner implements RemoteTaskRunner {
   }
 
   endScope(scope: string): void {
-    rmSync(join(this.#o.scratchRoot, scope.replace(/[^A-Za-z0-9_.-]/g, '_')), { recursive: true, force: true })
+    rmSync(scopeDir(this.#o.scratchRoot, scope), { recursive: true, force: true })
+  }
+
+  /** A driver went away (stopped, crashed, killed): its scopes' shuffle and spill files go too. */
+  endSession(session: string): void {
+    if (!SESSION.test(session)) return
+    let names: string[]
+    try {
+      names = readdirSync(this.#o.scratchRoot)
+    } catch {
+      return
+    }
+    for (const name of names) if (name.startsWith(`${session}-`)) rmSync(scopeDir(this.#o.scratchRoot, name), { recursive: true, force: true })
   }
 
   dropCached(cacheKey: string): void {

@@ -7,6 +7,7 @@ import { JobError, type JobErrorCode } from '../errors.js'
 export const ClusterErrorCodes = {
   FRAME_TOO_LARGE: 'ERR_CLUSTER_FRAME_TOO_LARGE',
   FRAME_CHECKSUM: 'ERR_CLUSTER_FRAME_CHECKSUM',
+  FRAME_AUTH: 'ERR_CLUSTER_FRAME_AUTH',
   PROTOCOL: 'ERR_CLUSTER_PROTOCOL',
   AUTH_FAILED: 'ERR_CLUSTER_AUTH_FAILED',
   HANDSHAKE_TIMEOUT: 'ERR_CLUSTER_HANDSHAKE_TIMEOUT',
@@ -21,6 +22,8 @@ export const ClusterErrorCodes = {
   COORDINATOR_LOST: 'ERR_CLUSTER_COORDINATOR_LOST',
   BAD_MASTER_URL: 'ERR_CLUSTER_BAD_MASTER_URL',
   OPTIONS: 'ERR_CLUSTER_OPTIONS',
+  WEAK_SECRET: 'ERR_CLUSTER_WEAK_SECRET',
+  BAD_SCOPE: 'ERR_CLUSTER_BAD_SCOPE',
 } as const
 
 export type ClusterErrorCode = (typeof ClusterErrorCodes)[keyof typeof ClusterErrorCodes]
@@ -30,4 +33,10 @@ export class ClusterError extends JobError {
     // JobError narrows its codes to the engine's table; cluster codes are a documented extension.
     super(code as unknown as JobErrorCode, message, options)
   }
+}
+
+/** The stable code of an error for log lines (`ERR_CLUSTER_FRAME_AUTH`, ...), or undefined. */
+export function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null | undefined)?.code
+  return typeof code === 'string' ? code : undefined
 }

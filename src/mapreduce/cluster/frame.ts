@@ -14,6 +14,14 @@ export function encodeFrame(payload: Uint8Array): [Buffer, Uint8Array] {
   return [header, payload]
 }
 
+/** A frame whose payload is `payload` followed by `mac` (after authentication), without copying either. */
+export function encodeSealedFrame(payload: Uint8Array, mac: Uint8Array): [Buffer, Uint8Array, Uint8Array] {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES)
+  header.writeUInt32BE(payload.length + mac.length, 0)
+  header.writeUInt32BE(crc32(mac, crc32(payload)), 4)
+  return [header, payload, mac]
+}
+
 /** One buffer with header and payload, for tests and small messages. */
 export function encodeFrameConcat(payload: Uint8Array): Buffer {
   const [h, p] = encodeFrame(payload)

@@ -1,13 +1,18 @@
 // Mutual HMAC-SHA256 challenge-response on every cluster socket. The accepting side sends a
 // nonce; the connecting side answers with its own nonce and a MAC over both; the acceptor answers
 // with a MAC in the other direction. Nothing else is dispatched before this finishes, so a worker
-// never runs code from a peer that does not know the secret, and vice versa.
+// never runs code from a peer that does not know the secret, and vice versa. Each side then
+// derives the session's per-direction frame keys from the secret and both nonces (frame-auth.ts),
+// in the same synchronous step that checked the last handshake message, so no later frame is
+// ever read without its MAC.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { connect as netConnect, type Socket } from 'node:net'
 import { Connection, type ConnectionOptions, type Message } from './connection.js'
 import { ClusterError, ClusterErrorCodes } from './errors.js'
+import { deriveSessionKeys } from './frame-auth.js'
 
-const VERSION = 1
+// 2: frames after the handshake carry a MAC (version 1 peers fail the handshake's MACs).
+const VERSION = 2
 const NONCE_BYTES = 32
 
 export interface HandshakeOptions extends ConnectionOptions {
@@ -23,7 +28,11 @@ function macEqual(a: unknown, b: Buffer): boolean {
   return a instanceof Uint8Array && a.length === b.length && timingSafeEqual(a, b)
 }
 
-function awaitRaw(conn: Connection, timeoutMs: number, what: string): Promise<Message> {
+/**
+ * Waits for the next handshake message and runs `check` on it synchronously, before any frame
+ * behind it in the same chunk is read; `check` throwing rejects the promise.
+ */
+function awaitRaw<T>(conn: Connection, timeoutMs: number, what: string, check: (msg: Message) => T): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       conn.onRaw(undefined)
@@ -37,9 +46,13 @@ function awaitRaw(conn: Connection, timeoutMs: number, what: string): Promise<Me
     })
     conn.onRaw((msg) => {
       clearTimeout(timer)
-      // Anything after this message is held by the connection until start().
+      // A frame after this one without a listener and without session keys closes the connection.
       conn.onRaw(undefined)
-      resolve(msg)
+      try {
+        resolve(check(msg))
+      } catch (err) {
+        reject(err as Error)
+      }
     })
   })
 }
@@ -48,27 +61,28 @@ function awaitRaw(conn: Connection, timeoutMs: number, what: string): Promise<Me
 export async function acceptConnection(socket: Socket, options: HandshakeOptions, allowedRoles: readonly string[]): Promise<Connection> {
   const conn = new Connection(socket, options)
   const serverNonce = randomBytes(NONCE_BYTES)
-  const answer = awaitRaw(conn, options.timeoutMs, 'auth')
+  const answer = awaitRaw(conn, options.timeoutMs, 'auth', (msg) => {
+    const clientNonce = msg.nonce
+    const role = typeof msg.role === 'string' ? msg.role : ''
+    if (
+      msg.t !== 'auth' ||
+      !(clientNonce instanceof Uint8Array) ||
+      clientNonce.length !== NONCE_BYTES ||
+      !allowedRoles.includes(role) ||
+      !macEqual(msg.mac, mac(options.secret, 'c', serverNonce, clientNonce, role))
+    ) {
+      const err = new ClusterError(ClusterErrorCodes.AUTH_FAILED, `Peer ${conn.remoteAddress} failed authentication (wrong secret or role "${role.slice(0, 32)}")`)
+      conn.send({ t: 'denied' })
+      // Let the denial reach the peer, then drop the connection.
+      setTimeout(() => conn.close(err), 50).unref()
+      conn.onRaw(() => {})
+      throw err
+    }
+    conn.send({ t: 'welcome', mac: mac(options.secret, 's', clientNonce, serverNonce, role) })
+    conn.authenticated(role, deriveSessionKeys(options.secret, VERSION, role, serverNonce, clientNonce, 'server'))
+  })
   conn.send({ t: 'hello', v: VERSION, nonce: serverNonce })
-  const msg = await answer
-  const clientNonce = msg.nonce
-  const role = typeof msg.role === 'string' ? msg.role : ''
-  if (
-    msg.t !== 'auth' ||
-    !(clientNonce instanceof Uint8Array) ||
-    clientNonce.length !== NONCE_BYTES ||
-    !allowedRoles.includes(role) ||
-    !macEqual(msg.mac, mac(options.secret, 'c', serverNonce, clientNonce, role))
-  ) {
-    const err = new ClusterError(ClusterErrorCodes.AUTH_FAILED, `Peer ${conn.remoteAddress} failed authentication (wrong secret or role "${role}")`)
-    conn.send({ t: 'denied' })
-    // Let the denial reach the peer, then drop the connection.
-    setTimeout(() => conn.close(err), 50).unref()
-    conn.onRaw(() => {})
-    throw err
-  }
-  conn.send({ t: 'welcome', mac: mac(options.secret, 's', clientNonce, serverNonce, role) })
-  conn.authenticated(role)
+  await answer
   return conn
 }
 
@@ -96,24 +110,28 @@ export async function openConnection(host: string, port: number, role: string, o
 
 export async function authenticateClient(socket: Socket, role: string, options: HandshakeOptions): Promise<Connection> {
   const conn = new Connection(socket, options)
-  const hello = await awaitRaw(conn, options.timeoutMs, 'hello')
-  if (hello.t !== 'hello' || !(hello.nonce instanceof Uint8Array) || hello.nonce.length !== NONCE_BYTES) {
-    const err = new ClusterError(ClusterErrorCodes.PROTOCOL, `Peer ${conn.remoteAddress} is not a switchyard cluster endpoint`)
-    conn.close(err)
-    throw err
-  }
+  const hello = await awaitRaw(conn, options.timeoutMs, 'hello', (msg) => {
+    if (msg.t !== 'hello' || !(msg.nonce instanceof Uint8Array) || msg.nonce.length !== NONCE_BYTES) {
+      const err = new ClusterError(ClusterErrorCodes.PROTOCOL, `Peer ${conn.remoteAddress} is not a switchyard cluster endpoint`)
+      conn.close(err)
+      throw err
+    }
+    return { nonce: msg.nonce }
+  })
+  const serverNonce = hello.nonce
   const clientNonce = randomBytes(NONCE_BYTES)
-  const answer = awaitRaw(conn, options.timeoutMs, 'welcome')
-  conn.send({ t: 'auth', v: VERSION, role, nonce: clientNonce, mac: mac(options.secret, 'c', hello.nonce, clientNonce, role) })
-  const msg = await answer
-  if (msg.t !== 'welcome' || !macEqual(msg.mac, mac(options.secret, 's', clientNonce, hello.nonce, role))) {
-    const err = new ClusterError(
-      ClusterErrorCodes.AUTH_FAILED,
-      msg.t === 'denied' ? `${conn.remoteAddress} rejected our secret` : `${conn.remoteAddress} failed to prove it knows the secret`,
-    )
-    conn.close(err)
-    throw err
-  }
-  conn.authenticated('server')
+  const answer = awaitRaw(conn, options.timeoutMs, 'welcome', (msg) => {
+    if (msg.t !== 'welcome' || !macEqual(msg.mac, mac(options.secret, 's', clientNonce, serverNonce, role))) {
+      const err = new ClusterError(
+        ClusterErrorCodes.AUTH_FAILED,
+        msg.t === 'denied' ? `${conn.remoteAddress} rejected our secret` : `${conn.remoteAddress} failed to prove it knows the secret`,
+      )
+      conn.close(err)
+      throw err
+    }
+    conn.authenticated('server', deriveSessionKeys(options.secret, VERSION, role, serverNonce, clientNonce, 'client'))
+  })
+  conn.send({ t: 'auth', v: VERSION, role, nonce: clientNonce, mac: mac(options.secret, 'c', serverNonce, clientNonce, role) })
+  await answer
   return conn
 }

@@ -6,8 +6,10 @@ import { ClusterError, ClusterErrorCodes } from './errors.js'
 export const CLUSTER_DEFAULTS = {
   /** Shared secret every socket must prove; '' is refused unless `insecure` is set. */
   secret: '',
-  /** Allows an empty secret (loopback experiments only). */
+  /** Allows an empty or short secret (loopback experiments only). */
   insecure: false,
+  /** Shortest secret accepted without `insecure` (bytes of UTF-8): 16 random bytes, or 32 hex digits for comfort. */
+  minSecretBytes: 16,
   host: '127.0.0.1',
   port: 7077,
   /** Largest frame after authentication (bytes). */
@@ -51,8 +53,17 @@ export interface ResolvedCommon {
 
 export function resolveCommon(o: CommonClusterOptions): ResolvedCommon {
   const secret = o.secret ?? CLUSTER_DEFAULTS.secret
-  if (secret === '' && !(o.insecure ?? CLUSTER_DEFAULTS.insecure)) {
+  const insecure = o.insecure ?? CLUSTER_DEFAULTS.insecure
+  if (secret === '' && !insecure) {
     throw new ClusterError(ClusterErrorCodes.OPTIONS, 'Invalid option secret: a shared secret is required (set secret, or insecure: true for loopback experiments)')
+  }
+  const bytes = Buffer.byteLength(secret, 'utf8')
+  if (secret !== '' && bytes < CLUSTER_DEFAULTS.minSecretBytes && !insecure) {
+    // Anyone who guesses the secret runs code on every worker: a short one is refused, not warned about.
+    throw new ClusterError(
+      ClusterErrorCodes.WEAK_SECRET,
+      `Invalid option secret: ${bytes} bytes is too short, use at least ${CLUSTER_DEFAULTS.minSecretBytes} (for example: openssl rand -hex 32)`,
+    )
   }
   const r: ResolvedCommon = {
     secret,

@@ -1,8 +1,8 @@
 // The coordinator's job UI and JSON API: workers with health, drivers with their jobs, stages (with
-// the DAG), tasks with timings and attempts. Every route except /healthz needs the UI token (a
-// value derived from the cluster secret), as `Authorization: Bearer`, `?token=` or the cookie the
-// latter sets.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+// the DAG), tasks with timings and attempts. Every route except /healthz needs the UI token (128
+// random bits drawn at each start, replaced by rotateToken()), as `Authorization: Bearer`,
+// `?token=` or the cookie the latter sets.
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { sendJson, startAdminServer, type AdminServer } from '../../internal/admin-server.js'
 import type { Coordinator } from './coordinator.js'
@@ -11,17 +11,23 @@ import { UI_HTML } from './ui-page.js'
 export interface ClusterUi {
   readonly url: string
   readonly port: number
+  /** The token in force; rotateToken() replaces it. */
   readonly token: string
+  /** Draws a new token: the old one (and cookies holding it) stops working at once. */
+  rotateToken(): string
   close(): Promise<void>
 }
 
-export function uiToken(secret: string): string {
-  return createHmac('sha256', secret).update('switchyard-ui-token-v1').digest('hex').slice(0, 32)
+/** A fresh UI token. Not derived from the secret: it is printed and pasted, so it must be revocable. */
+export function newUiToken(): string {
+  return randomBytes(16).toString('hex')
 }
 
 function presented(req: IncomingMessage, url: URL): string {
   const auth = req.headers.authorization
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim()
+  // The scheme name is case-insensitive (RFC 7235 section 2.1): "bearer" is "Bearer".
+  const bearer = typeof auth === 'string' ? /^bearer[ \t]+(.*)$/i.exec(auth) : null
+  if (bearer !== null) return (bearer[1] as string).trim()
   const q = url.searchParams.get('token')
   if (q !== null) return q
   const cookie = req.headers.cookie ?? ''
@@ -42,8 +48,8 @@ interface StatusSource {
   drivers(): unknown
 }
 
-export async function startClusterUi(coordinator: Coordinator, options: { host?: string; port?: number } = {}): Promise<ClusterUi> {
-  return serveUi(coordinator, uiToken(coordinator.options.secret), options)
+export async function startClusterUi(coordinator: Coordinator, options: { host?: string; port?: number; token?: string } = {}): Promise<ClusterUi> {
+  return serveUi(coordinator, options.token ?? newUiToken(), options)
 }
 
 /**
@@ -65,10 +71,11 @@ export async function startLocalUi(ctx: { jobs(): unknown }, options: { host?: s
       drivers: drivers(),
     }),
   }
-  return serveUi(source, options.token ?? randomBytes(16).toString('hex'), options)
+  return serveUi(source, options.token ?? newUiToken(), options)
 }
 
-async function serveUi(coordinator: StatusSource, token: string, options: { host?: string; port?: number }): Promise<ClusterUi> {
+async function serveUi(coordinator: StatusSource, initialToken: string, options: { host?: string; port?: number }): Promise<ClusterUi> {
+  let token = initialToken
   const admin: AdminServer = await startAdminServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
   const guard = (handler: (req: IncomingMessage, res: ServerResponse, url: URL) => void) => (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const t = presented(req, url)
@@ -93,7 +100,13 @@ async function serveUi(coordinator: StatusSource, token: string, options: { host
   return {
     url: admin.url,
     port: admin.port,
-    token,
+    get token() {
+      return token
+    },
+    rotateToken() {
+      token = newUiToken()
+      return token
+    },
     close: () => admin.close(),
   }
 }

@@ -11,6 +11,7 @@ import { DiskBlobCache } from './blob-store.js'
 import { BlockFetcher } from './block-fetcher.js'
 import { BlockServer, type BlockSource } from './block-server.js'
 import type { Connection, Message } from './connection.js'
+import { errorCode } from './errors.js'
 import { openConnection } from './handshake.js'
 import { resolveCommon, type CommonClusterOptions, type ResolvedCommon } from './options.js'
 
@@ -34,6 +35,8 @@ export interface RemoteTaskRunner {
   /** Called once the block server listens, before registering; `blockAddress` is `host:port`. */
   prepare?(blockAddress: string): Promise<void>
   run(task: unknown, ctx: RemoteTaskContext): Promise<unknown>
+  /** The driver of `session` went away: remove its scratch files. */
+  endSession?(session: string): void
   /** unpersist(): drop the partitions of `cacheKey` this worker holds. */
   dropCached?(cacheKey: string): void
   /** Gauges for heartbeats and the UI (cache bytes, shuffle bytes, spill bytes ...). */
@@ -146,7 +149,7 @@ export class Worker {
         await this.#session(conn)
       } catch (err) {
         failures++
-        this.#logger.warn({ err: (err as Error).message, failures }, 'coordinator connection failed')
+        this.#logger.warn({ code: errorCode(err), err: (err as Error).message, failures }, 'coordinator connection failed')
         if (this.#o.maxReconnects !== undefined && this.#o.maxReconnects > 0 && failures >= this.#o.maxReconnects) {
           this.#logger.error('giving up on the coordinator')
           return
@@ -161,13 +164,21 @@ export class Worker {
   async #session(conn: Connection): Promise<void> {
     this.#conn = conn
     this.#fenced = false
-    const ended = new Promise<void>((resolve) => conn.onClose(() => resolve()))
+    const ended = new Promise<void>((resolve) =>
+      conn.onClose((err) => {
+        if (err !== undefined) this.#logger.warn({ peer: conn.remoteAddress, code: errorCode(err), err: err.message }, 'coordinator connection closed on error')
+        resolve()
+      }),
+    )
     conn.handle('hb-ack', () => {
       this.#lastAck = Date.now()
     })
     conn.handle('fenced', () => this.#onFenced(conn))
     conn.handle('run-task', (msg) => this.#runTask(conn, msg))
     conn.handle('cancel', (msg) => this.#running.get(String(msg.key))?.abort.abort())
+    conn.handle('end-session', (msg) => {
+      if (typeof msg.session === 'string') this.#o.runner.endSession?.(msg.session)
+    })
     conn.handle('drop-cache', (msg) => {
       if (typeof msg.cacheKey === 'string' && msg.cacheKey !== '') this.#o.runner.dropCached?.(msg.cacheKey)
     })

@@ -13,7 +13,7 @@ const root = new URL('../../../', import.meta.url).pathname
 const DAEMON = `
 import { fork } from 'node:child_process'
 const child = fork('src/mapreduce/cluster/task-process.ts', [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-child.send({ type: 'init', options: { secret: 'orphan-test' }, ownAddress: '127.0.0.1:1' })
+child.send({ type: 'init', options: { secret: 'orphan-test-secret-16b' }, ownAddress: '127.0.0.1:1' })
 child.on('message', (m) => {
   if (m.type !== 'ready') return
   const source = '((x) => { const end = Date.now() + 60000; while (Date.now() < end); return x })'
