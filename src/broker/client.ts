@@ -55,7 +55,7 @@ const BIG_PAYLOAD = 8 * 1024
 const MIN_OUT = 1024
 const MAX_OUT = 256 * 1024
 /** Bytes per transport write while it keeps up (see flush). */
-const MAX_WRITE = 256 * 1024
+const MAX_WRITE = 1024 * 1024
 
 export class Client implements ParserHandler, SubClient, SubOwner, StallableClient {
   readonly cid: number
