@@ -300,3 +300,62 @@ test('upgrades are balanced with hash keys and go to the pool selectPool picks',
   assert.equal(r.status, 101)
   assert.match(r.head, /x-origin: c/)
 })
+
+test('upgrade on a sticky pool sets the cookie on the 101 and honours it; bytes sent before the 101 survive an async hook', async (t) => {
+  const echo = async (name: string): Promise<string> => {
+    const server = createServer((_req, res) => res.end())
+    const tunnels = new Set<Socket>()
+    server.on('upgrade', (_req: IncomingMessage, socket: Socket, head: Buffer) => {
+      tunnels.add(socket)
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nx-origin: ${name}\r\n\r\n`)
+      if (head.length > 0) socket.write(head)
+      socket.on('data', (c: Buffer) => socket.write(c))
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    t.after(
+      () =>
+        new Promise<void>((r) => {
+          // Upgraded sockets are no longer the server's: closeAllConnections does not see them.
+          for (const s of tunnels) s.destroy()
+          server.close(() => r())
+          server.closeAllConnections()
+        }),
+    )
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  }
+  const slowHook: ProxyPlugin = { name: 'slow', create: () => ({ onRoute: () => new Promise<undefined>((r) => setTimeout(() => r(undefined), 50)) }) }
+  const { port } = await startProxy(
+    t,
+    { listeners: [{ port: 0, address: '127.0.0.1' }], pools: { app: { servers: [await echo('a'), await echo('b')], sticky: { cookie: 'sy' } } } },
+    { plugins: [slowHook] },
+  )
+  const session = (cookie: string): Promise<{ head: string; echoed: string }> =>
+    new Promise((resolve, reject) => {
+      let buf = ''
+      // The first frame follows the head in a later packet, while the slow hook still runs.
+      const s = connect(port, '127.0.0.1', () => {
+        s.write(`GET /ws HTTP/1.1\r\nHost: a\r\n${cookie}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n`)
+        setTimeout(() => s.write('EARLY-BYTES'), 10)
+      })
+      const timer = setTimeout(() => {
+        s.destroy()
+        reject(new Error(`no echo: ${JSON.stringify(buf)}`))
+      }, 5000)
+      s.setEncoding('latin1')
+      s.on('data', (c: string) => {
+        buf += c
+        const end = buf.indexOf('\r\n\r\n')
+        if (end >= 0 && buf.slice(end + 4).includes('EARLY-BYTES')) {
+          clearTimeout(timer)
+          s.destroy()
+          resolve({ head: buf.slice(0, end), echoed: buf.slice(end + 4) })
+        }
+      })
+      s.on('error', reject)
+    })
+  const first = await session('')
+  const cookie = /set-cookie: (sy=[^;]+)/i.exec(first.head)?.[1]
+  assert.ok(cookie !== undefined, first.head)
+  const pinned = /x-origin: (\w)/.exec(first.head)?.[1]
+  for (let i = 0; i < 4; i++) assert.equal(/x-origin: (\w)/.exec((await session(`Cookie: ${cookie}\r\n`)).head)?.[1], pinned)
+})
