@@ -13,7 +13,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
-import { builtinPlugins } from '../../src/proxy/plugins.js'
+import { protectPlugin } from '../../src/proxy/protect/plugin.js'
 import type { ProxyConfigInput, ProxyPlugin } from '../../src/proxy/index.js'
 import { startProxy, waitFor } from './_helpers.js'
 
@@ -111,7 +111,7 @@ async function certs(): Promise<{ cert: string; key: string }> {
 
 const OPT_IN = ['websocket', 'h2c']
 
-async function proxyFor(t: TestContext, way: Way, o: Origin): Promise<{ send: (p: Probe) => Promise<Answer>; port: number }> {
+async function proxyFor(t: TestContext, way: Way, o: Origin, extra: Partial<ProxyConfigInput> = {}): Promise<{ send: (p: Probe) => Promise<Answer>; port: number }> {
   const tls = way === 'http/2 tls' ? await certs() : undefined
   const config: ProxyConfigInput = {
     listeners: [tls === undefined ? { port: 0, address: '127.0.0.1' } : { port: 0, address: '127.0.0.1', protocol: 'https', tls: { certs: [tls] } }],
@@ -125,8 +125,9 @@ async function proxyFor(t: TestContext, way: Way, o: Origin): Promise<{ send: (p
       { name: 'inflight', match: { pathPrefix: '/inflight' }, pool: 'app', limits: { maxInflight: 1 }, upgrade: OPT_IN },
       { match: { pathPrefix: '/' }, pool: 'app', upgrade: OPT_IN },
     ],
+    ...extra,
   }
-  const { port } = await startProxy(t, config, { plugins: builtinPlugins })
+  const { port } = await startProxy(t, config, { plugins: [protectPlugin] })
   if (tls !== undefined) {
     const session = h2connect(`https://localhost:${port}`, { rejectUnauthorized: false })
     t.after(() => session.close())
@@ -142,6 +143,7 @@ async function proxyFor(t: TestContext, way: Way, o: Origin): Promise<{ send: (p
         })
         s.on('error', reject)
       })
+    session.on('error', () => {})
     return { send, port }
   }
   const upgrade =
@@ -229,6 +231,21 @@ for (const way of WAYS) {
   })
 }
 
+test('connection checks (global and listener ACL) hold on every way in', async (t) => {
+  for (const way of WAYS) {
+    for (const extra of [{ acl: { allow: ['10.0.0.0/8'] } }, { acl: { deny: ['127.0.0.1'] } }]) {
+      const o = await origin(t)
+      const { send } = await proxyFor(t, way, o, extra)
+      const got = await send({ path: '/ok' }).then(
+        (a) => a.status,
+        () => 0,
+      )
+      assert.equal(got, 0, `${way} ${JSON.stringify(extra)}: the connection is refused before any answer`)
+      assert.equal(o.hits, 0)
+    }
+  }
+})
+
 test('upgrade tokens: only websocket by default; h2c and others need the route to list them', async (t) => {
   const o = await origin(t)
   const { port } = await startProxy(
@@ -241,7 +258,7 @@ test('upgrade tokens: only websocket by default; h2c and others need the route t
         { match: { pathPrefix: '/' }, pool: 'app' },
       ],
     },
-    { plugins: builtinPlugins },
+    { plugins: [protectPlugin] },
   )
   const up = (path: string, token: string, extra = ''): Promise<Answer> => rawHead(port, `GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: ${token}\r\n${extra}\r\n`)
   assert.equal((await up('/x', 'websocket')).status, 101)
@@ -265,7 +282,7 @@ test('the issue\'s reproduction: Upgrade requests count against the global rate 
   const { port } = await startProxy(
     t,
     { listeners: [{ port: 0, address: '127.0.0.1' }], pools: { app: { servers: [o.url] } }, limits: { rate: [{ rate: 1, burst: 2 }] }, routes: [{ match: {}, pool: 'app', upgrade: ['websocket', 'foo'] }] },
-    { plugins: builtinPlugins },
+    { plugins: [protectPlugin] },
   )
   const got: number[] = []
   for (let i = 0; i < 5; i++) got.push((await rawHead(port, 'GET /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n')).status)
