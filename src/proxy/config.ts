@@ -17,6 +17,7 @@ import {
   routeGeoSchema,
   routeLimitsSchema,
 } from './config-extensions.js'
+import { noEffectIssues } from './config-effect.js'
 
 /** Every default in one place; units are in the names. */
 export const DEFAULTS = {
@@ -268,6 +269,7 @@ export const proxyConfigSchema = z
       if (l.port !== 0 && seen.has(key)) ctx.addIssue({ code: 'custom', path: ['listeners', i, 'port'], message: `duplicate listener ${key}` })
       seen.add(key)
     })
+    for (const issue of noEffectIssues(cfg, withImplicitRoute(cfg.routes, pools))) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message })
     for (const [name, pool] of Object.entries(cfg.pools)) {
       const p = typeof pool.balance === 'string' ? { policy: pool.balance } : pool.balance
       if ((p.policy === 'consistent-hash' || p.policy === 'maglev') && 'hashOn' in p && p.hashOn !== undefined && p.hashOn.source !== 'ip' && p.hashOn.source !== 'path' && p.hashOn.name === undefined) {
@@ -275,6 +277,19 @@ export const proxyConfigSchema = z
       }
     }
   })
+  // The implicit route becomes a real one, so every plugin's route settings see it.
+  .transform((cfg) => (cfg.routes.length === 0 ? { ...cfg, routes: withImplicitRoute(cfg.routes, Object.keys(cfg.pools)) } : cfg))
+
+type ParsedRoute = z.output<typeof routeSchema>
+
+/**
+ * No `routes:` and a single pool (the 5-line config): one route named `default` that matches
+ * everything, with every route default (upgrade, timeouts...) like a declared route.
+ */
+function withImplicitRoute(routes: ParsedRoute[], pools: readonly string[]): ParsedRoute[] {
+  if (routes.length > 0 || pools.length !== 1) return routes
+  return [routeSchema.parse({ name: 'default', pool: pools[0] })]
+}
 
 export type ProxyConfigInput = z.input<typeof proxyConfigSchema>
 export type ProxyConfig = DeepReadonly<z.output<typeof proxyConfigSchema>>

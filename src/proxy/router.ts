@@ -81,13 +81,8 @@ export class Router {
   readonly routes: readonly CompiledRoute[]
 
   constructor(config: ProxyConfig) {
-    const routes = config.routes.map((r, i) => compileRoute(r, i))
-    const pools = Object.keys(config.pools)
-    // No routes and a single pool: everything goes there (the 5-line config).
-    if (routes.length === 0 && pools.length === 1) {
-      routes.push(compileRoute({ name: 'default', match: {}, pool: pools[0] as string, timeouts: {}, upgrade: ['websocket'] } as RouteConfig, 0))
-    }
-    this.routes = routes
+    // A config without routes has its implicit `default` route in config.routes (config.ts).
+    this.routes = config.routes.map((r, i) => compileRoute(r, i))
   }
 
   match(host: string, path: string, method: string, header: HeaderGetter): CompiledRoute | undefined {

@@ -75,6 +75,10 @@ export function refuseUpgrade(ctx: RequestContext): boolean {
 export function handleUpgrade(deps: CoreDeps, listener: ListenerInfo, tracker: UpgradeTracker, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const sock = socket as Socket
   sock.on('error', () => sock.destroy())
+  // node:http took its 'data' listener off the socket; keep it paused explicitly so that frames the
+  // client sends before the 101 wait in the socket until the tunnel pipes them, whatever the hooks
+  // attach meanwhile (node leaves it non-flowing today; the test covers a frame sent during a hook).
+  sock.pause()
   const res = new ServerResponse(req)
   // Any answer that is not a 101 ends the connection: the client's next bytes were meant for
   // another protocol.

@@ -124,10 +124,11 @@ export class UpstreamServer implements BalancerTarget, UpstreamServerView {
 
   /** Passive health: a response arrived with this status. */
   onResponse(status: number): void {
+    // A status outside 100-599 is no verdict on the server's health (the core answers 502 for it).
+    if (status < 100 || status > 599) return
     this.totals.requests++
     this.#consecutiveConnect = 0
-    // Statuses outside 100-599 are answered 502 by the core and never reach here; 5xx only.
-    if (status >= 500 && status <= 599) {
+    if (status >= 500) {
       this.totals.failures++
       this.#consecutive5xx++
       if (this.options.consecutive5xx > 0 && this.#consecutive5xx >= this.options.consecutive5xx) this.eject()

@@ -15,7 +15,11 @@ pools:
   assert.equal(cfg.pools['app']?.balance, 'round-robin')
   assert.equal(cfg.pools['app']?.retry.attempts, 2)
   assert.equal(cfg.headers.requestId, 'x-request-id')
-  assert.deepEqual(cfg.routes, [])
+  // The implicit route is a real route, so route-level plugin settings apply to it (issue #15 §3).
+  assert.equal(cfg.routes.length, 1)
+  assert.equal(cfg.routes[0]?.name, 'default')
+  assert.equal(cfg.routes[0]?.pool, 'app')
+  assert.deepEqual(cfg.routes[0]?.match, {})
 })
 
 test('a route to an unknown pool is refused with file:line:col and field', () => {

@@ -13,7 +13,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
-import { builtinPlugins } from '../../src/proxy/plugins.js'
+import { protectPlugin } from '../../src/proxy/protect/plugin.js'
 import type { ProxyConfigInput, ProxyPlugin } from '../../src/proxy/index.js'
 import { startProxy, waitFor } from './_helpers.js'
 
@@ -111,7 +111,7 @@ async function certs(): Promise<{ cert: string; key: string }> {
 
 const OPT_IN = ['websocket', 'h2c']
 
-async function proxyFor(t: TestContext, way: Way, o: Origin): Promise<{ send: (p: Probe) => Promise<Answer>; port: number }> {
+async function proxyFor(t: TestContext, way: Way, o: Origin, extra: Partial<ProxyConfigInput> = {}): Promise<{ send: (p: Probe) => Promise<Answer>; port: number }> {
   const tls = way === 'http/2 tls' ? await certs() : undefined
   const config: ProxyConfigInput = {
     listeners: [tls === undefined ? { port: 0, address: '127.0.0.1' } : { port: 0, address: '127.0.0.1', protocol: 'https', tls: { certs: [tls] } }],
@@ -125,8 +125,9 @@ async function proxyFor(t: TestContext, way: Way, o: Origin): Promise<{ send: (p
       { name: 'inflight', match: { pathPrefix: '/inflight' }, pool: 'app', limits: { maxInflight: 1 }, upgrade: OPT_IN },
       { match: { pathPrefix: '/' }, pool: 'app', upgrade: OPT_IN },
     ],
+    ...extra,
   }
-  const { port } = await startProxy(t, config, { plugins: builtinPlugins })
+  const { port } = await startProxy(t, config, { plugins: [protectPlugin] })
   if (tls !== undefined) {
     const session = h2connect(`https://localhost:${port}`, { rejectUnauthorized: false })
     t.after(() => session.close())
@@ -142,6 +143,7 @@ async function proxyFor(t: TestContext, way: Way, o: Origin): Promise<{ send: (p
         })
         s.on('error', reject)
       })
+    session.on('error', () => {})
     return { send, port }
   }
   const upgrade =
@@ -229,6 +231,21 @@ for (const way of WAYS) {
   })
 }
 
+test('connection checks (global and listener ACL) hold on every way in', async (t) => {
+  for (const way of WAYS) {
+    for (const extra of [{ acl: { allow: ['10.0.0.0/8'] } }, { acl: { deny: ['127.0.0.1'] } }]) {
+      const o = await origin(t)
+      const { send } = await proxyFor(t, way, o, extra)
+      const got = await send({ path: '/ok' }).then(
+        (a) => a.status,
+        () => 0,
+      )
+      assert.equal(got, 0, `${way} ${JSON.stringify(extra)}: the connection is refused before any answer`)
+      assert.equal(o.hits, 0)
+    }
+  }
+})
+
 test('upgrade tokens: only websocket by default; h2c and others need the route to list them', async (t) => {
   const o = await origin(t)
   const { port } = await startProxy(
@@ -241,7 +258,7 @@ test('upgrade tokens: only websocket by default; h2c and others need the route t
         { match: { pathPrefix: '/' }, pool: 'app' },
       ],
     },
-    { plugins: builtinPlugins },
+    { plugins: [protectPlugin] },
   )
   const up = (path: string, token: string, extra = ''): Promise<Answer> => rawHead(port, `GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: ${token}\r\n${extra}\r\n`)
   assert.equal((await up('/x', 'websocket')).status, 101)
@@ -265,7 +282,7 @@ test('the issue\'s reproduction: Upgrade requests count against the global rate 
   const { port } = await startProxy(
     t,
     { listeners: [{ port: 0, address: '127.0.0.1' }], pools: { app: { servers: [o.url] } }, limits: { rate: [{ rate: 1, burst: 2 }] }, routes: [{ match: {}, pool: 'app', upgrade: ['websocket', 'foo'] }] },
-    { plugins: builtinPlugins },
+    { plugins: [protectPlugin] },
   )
   const got: number[] = []
   for (let i = 0; i < 5; i++) got.push((await rawHead(port, 'GET /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n')).status)
@@ -299,4 +316,63 @@ test('upgrades are balanced with hash keys and go to the pool selectPool picks',
   const r = await up('/c/ws', 'u1')
   assert.equal(r.status, 101)
   assert.match(r.head, /x-origin: c/)
+})
+
+test('upgrade on a sticky pool sets the cookie on the 101 and honours it; bytes sent before the 101 survive an async hook', async (t) => {
+  const echo = async (name: string): Promise<string> => {
+    const server = createServer((_req, res) => res.end())
+    const tunnels = new Set<Socket>()
+    server.on('upgrade', (_req: IncomingMessage, socket: Socket, head: Buffer) => {
+      tunnels.add(socket)
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nx-origin: ${name}\r\n\r\n`)
+      if (head.length > 0) socket.write(head)
+      socket.on('data', (c: Buffer) => socket.write(c))
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    t.after(
+      () =>
+        new Promise<void>((r) => {
+          // Upgraded sockets are no longer the server's: closeAllConnections does not see them.
+          for (const s of tunnels) s.destroy()
+          server.close(() => r())
+          server.closeAllConnections()
+        }),
+    )
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  }
+  const slowHook: ProxyPlugin = { name: 'slow', create: () => ({ onRoute: () => new Promise<undefined>((r) => setTimeout(() => r(undefined), 50)) }) }
+  const { port } = await startProxy(
+    t,
+    { listeners: [{ port: 0, address: '127.0.0.1' }], pools: { app: { servers: [await echo('a'), await echo('b')], sticky: { cookie: 'sy' } } } },
+    { plugins: [slowHook] },
+  )
+  const session = (cookie: string): Promise<{ head: string; echoed: string }> =>
+    new Promise((resolve, reject) => {
+      let buf = ''
+      // The first frame follows the head in a later packet, while the slow hook still runs.
+      const s = connect(port, '127.0.0.1', () => {
+        s.write(`GET /ws HTTP/1.1\r\nHost: a\r\n${cookie}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n`)
+        setTimeout(() => s.write('EARLY-BYTES'), 10)
+      })
+      const timer = setTimeout(() => {
+        s.destroy()
+        reject(new Error(`no echo: ${JSON.stringify(buf)}`))
+      }, 5000)
+      s.setEncoding('latin1')
+      s.on('data', (c: string) => {
+        buf += c
+        const end = buf.indexOf('\r\n\r\n')
+        if (end >= 0 && buf.slice(end + 4).includes('EARLY-BYTES')) {
+          clearTimeout(timer)
+          s.destroy()
+          resolve({ head: buf.slice(0, end), echoed: buf.slice(end + 4) })
+        }
+      })
+      s.on('error', reject)
+    })
+  const first = await session('')
+  const cookie = /set-cookie: (sy=[^;]+)/i.exec(first.head)?.[1]
+  assert.ok(cookie !== undefined, first.head)
+  const pinned = /x-origin: (\w)/.exec(first.head)?.[1]
+  for (let i = 0; i < 4; i++) assert.equal(/x-origin: (\w)/.exec((await session(`Cookie: ${cookie}\r\n`)).head)?.[1], pinned)
 })
