@@ -24,6 +24,8 @@ export const JobErrorCodes = {
   FETCH_FAILED: 'ERR_JOB_FETCH_FAILED',
   /** A job file given to `switchyard run` has no usable default export. */
   BAD_JOB_FILE: 'ERR_JOB_BAD_JOB_FILE',
+  /** `switchyard run`: the job's default export returned a promise that never settled. */
+  UNSETTLED: 'ERR_JOB_UNSETTLED',
   /** An action was called on an empty dataset that needs at least one element (reduce, first). */
   EMPTY_DATASET: 'ERR_JOB_EMPTY_DATASET',
 } as const

@@ -11,7 +11,7 @@ export const DEFAULTS = {
   memoryPerWorkerMb: 512,
   /** Fraction of memoryPerWorkerMb a task fills (by estimate) before it spills; the rest is V8 overhead. */
   spillFraction: 0.3,
-  /** Attempts per task before the job fails (worker loss does not count). */
+  /** Attempts per task before the job fails (the loss of the worker running it counts as one). */
   maxTaskAttempts: 4,
   /** Target bytes per text input split. */
   splitBytes: 32 * 2 ** 20,

@@ -2,8 +2,10 @@
 // Map stages (one per shuffle) run before the stages that read them; a map stage whose outputs
 // all exist (from an earlier job) is skipped. Each partition is a task; a task that fails by error
 // is retried up to `maxAttempts` times, then the job fails naming the stage, partition and error.
-// A lost worker's running tasks are rerun elsewhere (not counted as attempts) and its map outputs
+// A lost worker's running tasks are rerun elsewhere (each loss counts as an attempt of the tasks it
+// ran, so a record that kills its process fails the job instead of looping) and its map outputs
 // are forgotten, so the stages that wrote them recompute just those partitions from lineage.
+// While a job runs the scheduler holds the event loop open, so a job can only end by its promise.
 import { JobError, JobErrorCodes } from './errors.js'
 import type { Executor, ExecutorEvent } from './executor.js'
 import { anyQueueSlot, byHolderCount, cacheKeysOf, firstCopyCounts, firstFree, freeWorker, holdersOf, queueSlot, underShare } from './placement.js'
@@ -45,6 +47,7 @@ export class Scheduler {
   #nextStageId = 0
   #started: Promise<void> | null = null
   #idleResolvers: (() => void)[] = []
+  #noWorkersTimer: NodeJS.Timeout | undefined
 
   constructor(executor: Executor, options: SchedulerOptions) {
     this.#executor = executor
@@ -111,10 +114,15 @@ export class Scheduler {
     this.#schedule()
     // Stragglers send no events while they straggle: look at the clock now and then.
     const ticker = this.#options.speculation === true ? setInterval(() => this.#schedule(), 100) : undefined
+    // A ref'd handle for the job's life: idle worker processes do not hold the loop (local-executor),
+    // so a pending job must, or a process could exit 0 with the job unfinished.
+    const hold = setInterval(() => {}, 2 ** 30)
     try {
       await finished
     } finally {
       if (ticker !== undefined) clearInterval(ticker)
+      clearInterval(hold)
+      clearTimeout(this.#noWorkersTimer)
     }
     this.#job = null
     // Backup copies (or originals) still running belong to a finished job: drop them now so a late
@@ -317,6 +325,8 @@ export class Scheduler {
             // A lost second copy is given up (best effort), so the job never waits for it.
             if (t?.replica === true) this.#job?.replicas.delete(`${t.stageKey}:${t.partition}`)
             this.#running.delete(id)
+            // The loss counts as an attempt: the task may be what killed its process.
+            if (t !== undefined && !t.replica && this.#job !== null && t.jobId === this.#job.req.jobId) this.#countFailure(this.#job, t, `its worker was lost (${e.reason})`)
           }
         }
         for (const holders of this.#cacheLocations.values()) holders.delete(e.workerId)
@@ -326,9 +336,12 @@ export class Scheduler {
         }
         if (this.#workers.size === 0) {
           // A replacement may be starting: give it time before declaring the job dead.
-          setTimeout(() => {
+          // Ref'd while a job waits for it: the job must end by this timer if no worker comes.
+          clearTimeout(this.#noWorkersTimer)
+          this.#noWorkersTimer = setTimeout(() => {
             if (this.#workers.size === 0 && this.#job !== null) this.#fail(this.#job, new JobError(JobErrorCodes.NO_WORKERS, `Every worker was lost (last: ${e.reason})`))
-          }, this.#options.workerWaitMs ?? 30_000).unref()
+          }, this.#options.workerWaitMs ?? 30_000)
+          if (this.#job === null) this.#noWorkersTimer.unref()
         }
         break
       }
@@ -353,7 +366,7 @@ export class Scheduler {
           }
           this.#succeeded(job, t, stage, e)
         }
-        else if (!t.replica) this.#failed(job, t, stage, e)
+        else if (!t.replica) this.#failed(job, t, e)
       }
     }
     if (this.#running.size === 0) for (const r of this.#idleResolvers.splice(0)) r()
@@ -390,7 +403,7 @@ export class Scheduler {
     }
   }
 
-  #failed(job: ActiveJob, t: RunningTask, stage: StageSummary, e: Extract<ExecutorEvent, { type: 'task-failed' }>): void {
+  #failed(job: ActiveJob, t: RunningTask, e: Extract<ExecutorEvent, { type: 'task-failed' }>): void {
     const f = e.failure
     if (f.fetchFailed !== undefined) {
       // A lost shuffle block: forget that map output so its stage recomputes it; not an attempt.
@@ -398,6 +411,13 @@ export class Scheduler {
       if (outs !== undefined) outs[f.fetchFailed.mapId] = null
       return
     }
+    this.#countFailure(job, t, f.message, Object.assign(new Error(f.message), { stack: f.stack, code: f.code }))
+  }
+
+  /** One failed attempt of `t`; the last allowed one fails the job naming stage, partition and error. */
+  #countFailure(job: ActiveJob, t: RunningTask, message: string, cause?: Error): void {
+    const stage = job.stageSummaries.get(t.stageKey)
+    if (stage === undefined || job.failed !== null) return
     stage.failedAttempts++
     const key = `${t.stageKey}:${t.partition}`
     const n = (job.failures.get(key) ?? 0) + 1
@@ -405,8 +425,8 @@ export class Scheduler {
     if (n >= this.#options.maxAttempts) {
       const err = new JobError(
         JobErrorCodes.TASK_FAILED,
-        `Job ${job.req.jobId} failed: stage ${stage.stageId} (${stage.name}) partition ${t.partition} failed ${n} times; last error: ${f.message}`,
-        { cause: Object.assign(new Error(f.message), { stack: f.stack, code: f.code }) },
+        `Job ${job.req.jobId} failed: stage ${stage.stageId} (${stage.name}) partition ${t.partition} failed ${n} times; last error: ${message}`,
+        { cause: cause ?? new Error(message) },
       )
       this.#fail(job, err)
     }

@@ -152,7 +152,7 @@ export interface TaskDescription {
   readonly jobId: string
   readonly stageId: number
   readonly partition: number
-  /** 0-based; the scheduler allows up to 4 attempts that fail by error (worker loss is not counted). */
+  /** 0-based; the scheduler allows up to 4 attempts that fail by error (the loss of its worker counts as one). */
   readonly attempt: number
   readonly plan: PlanNode
   readonly output: TaskOutput

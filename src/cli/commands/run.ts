@@ -119,13 +119,21 @@ export const command: Command = {
     if (master !== undefined) options.executor = await clusterExecutor(master, flags.values.get('secret-file'))
     const sc = new Context(options)
     let failed = false
+    // The event loop emptying while the job's promise is pending means it can never settle (no
+    // job runs, no timer or socket is left): fail instead of letting the process exit 0.
+    let onEmpty = (): void => {}
+    const unsettled = new Promise<never>((_resolve, reject) => {
+      onEmpty = () => reject(new JobError(JobErrorCodes.UNSETTLED, `The default export of ${flags.file} returned a promise that never settled (nothing was left to run); await every job and return or throw`))
+    })
+    process.once('beforeExit', onEmpty)
     try {
-      const result = await job(sc, flags.jobArgs)
+      const result = await Promise.race([Promise.resolve(job(sc, flags.jobArgs)), unsettled])
       if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
     } catch (err) {
       failed = true
       throw err
     } finally {
+      process.removeListener('beforeExit', onEmpty)
       await sc.stop()
       const jobs = sc.jobs()
       if (!flags.bools.has('quiet') && !failed) for (const j of jobs) process.stderr.write(`${formatSummary(j)}\n`)
