@@ -17,6 +17,7 @@ import { Scheduler } from './scheduler.js'
 import type { JobSummary } from './summary.js'
 import type { CsvSpec, PlanNode, StorageLevel, TaskMetrics, TaskOutput, TaskResult, TextSplit } from './task.js'
 import { Accumulator, Broadcast } from './shared-vars.js'
+import { checkRecords } from './record-values.js'
 import { expandInputs, parseCsvLine, planBalancedSplits, planSplits } from './text-input.js'
 
 export interface TextFileOptions {
@@ -155,6 +156,7 @@ export class Context implements Engine {
 
   /** An in-memory array cut into `slices` partitions (default: defaultPartitions). */
   parallelize<T>(data: readonly T[], slices: number = this.options.defaultPartitions): Dataset<T> {
+    checkRecords(data, 'parallelize')
     const n = Math.max(1, Math.floor(slices))
     const parts: T[][] = []
     for (let i = 0; i < n; i++) parts.push(data.slice(Math.floor((i * data.length) / n), Math.floor(((i + 1) * data.length) / n)))

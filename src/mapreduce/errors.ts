@@ -26,6 +26,8 @@ export const JobErrorCodes = {
   BAD_JOB_FILE: 'ERR_JOB_BAD_JOB_FILE',
   /** `switchyard run`: the job's default export returned a promise that never settled. */
   UNSETTLED: 'ERR_JOB_UNSETTLED',
+  /** A record holds a value no serialisation path carries unchanged (function, symbol, class instance, cycle). */
+  UNSUPPORTED_VALUE: 'ERR_JOB_UNSUPPORTED_VALUE',
   /** An action was called on an empty dataset that needs at least one element (reduce, first). */
   EMPTY_DATASET: 'ERR_JOB_EMPTY_DATASET',
 } as const

@@ -411,18 +411,19 @@ export class Scheduler {
       if (outs !== undefined) outs[f.fetchFailed.mapId] = null
       return
     }
-    this.#countFailure(job, t, f.message, Object.assign(new Error(f.message), { stack: f.stack, code: f.code }))
+    // A value no path can carry fails the same way on every attempt: no retry.
+    this.#countFailure(job, t, f.message, Object.assign(new Error(f.message), { stack: f.stack, code: f.code }), f.code === JobErrorCodes.UNSUPPORTED_VALUE)
   }
 
   /** One failed attempt of `t`; the last allowed one fails the job naming stage, partition and error. */
-  #countFailure(job: ActiveJob, t: RunningTask, message: string, cause?: Error): void {
+  #countFailure(job: ActiveJob, t: RunningTask, message: string, cause?: Error, final = false): void {
     const stage = job.stageSummaries.get(t.stageKey)
     if (stage === undefined || job.failed !== null) return
     stage.failedAttempts++
     const key = `${t.stageKey}:${t.partition}`
     const n = (job.failures.get(key) ?? 0) + 1
     job.failures.set(key, n)
-    if (n >= this.#options.maxAttempts) {
+    if (n >= this.#options.maxAttempts || final) {
       const err = new JobError(
         JobErrorCodes.TASK_FAILED,
         `Job ${job.req.jobId} failed: stage ${stage.stageId} (${stage.name}) partition ${t.partition} failed ${n} times; last error: ${message}`,

@@ -7,6 +7,7 @@ import { compileFn } from './closure.js'
 import { matchSumSave, runSumSave } from './fused/sum-save.js'
 import { warmUpWordCount } from './fused/warm-up.js'
 import { matchSortReduce, runSortReduce } from './fused/sort.js'
+import { checkRecords } from './record-values.js'
 import { writeShuffle } from './shuffle-write.js'
 import type { Batches } from './task-batches.js'
 import type { TaskContext } from './task-runner.js'
@@ -62,6 +63,7 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
     case 'checkpoint': {
       const all: unknown[] = []
       for await (const b of records()) for (let i = 0; i < b.length; i++) all.push(b[i])
+      checkRecords(all, 'checkpoint')
       mkdirSync(output.dir, { recursive: true })
       const file = join(output.dir, `part-${String(task.partition).padStart(5, '0')}.v8`)
       const tmp = `${file}.${task.attempt}.${process.pid}.tmp`
@@ -74,6 +76,7 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
       const all: unknown[] = []
       for await (const b of records()) for (let i = 0; i < b.length; i++) all.push(b[i])
       c.recordsOut = all.length
+      checkRecords(all, 'collect')
       return { kind: 'value', value: all }
     }
     case 'count': {
@@ -91,6 +94,7 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
         }
       }
       c.recordsOut = out.length
+      checkRecords(out, 'take')
       return { kind: 'value', value: out }
     }
     case 'fold': {
@@ -102,6 +106,7 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
           if (!has) { acc = x; has = true } else acc = fn(acc, x, env)
         }
       }
+      checkRecords(acc, 'reduce')
       return { kind: 'value', value: { has, acc } }
     }
     case 'foreach': {
