@@ -10,6 +10,8 @@ export const JobErrorCodes = {
   TASK_FAILED: 'ERR_JOB_TASK_FAILED',
   /** The output directory of a save action already exists. */
   OUTPUT_EXISTS: 'ERR_JOB_OUTPUT_EXISTS',
+  /** A save action's output directory cannot be created: parent is a file, dangling link, procfs, not writable. */
+  OUTPUT_LOCATION: 'ERR_JOB_OUTPUT_LOCATION',
   /** An input path or glob matched no file. */
   INPUT_NOT_FOUND: 'ERR_JOB_INPUT_NOT_FOUND',
   /** Invalid options or arguments given to the Context or an operator. */
