@@ -222,7 +222,18 @@ export class Context implements Engine {
   async run(node: LNode, output: TaskOutput, action: string, partitions?: readonly number[]): Promise<TaskResult[]> {
     const parts = partitions ?? Array.from({ length: node.partitions }, (_, i) => i)
     const results = new Map<number, TaskResult>()
-    await this.#runJob(node, output, action, parts, (p, r, dup) => { if (!dup) results.set(p, r) }, this.#newJobId())
+    // collect()/take() bring records to this process: keep their total under maxResultMb.
+    const limit = this.options.maxResultMb * 2 ** 20
+    const guarded = output.kind === 'collect' || output.kind === 'take' ? { ...output, maxResultBytes: limit } : output
+    let total = 0
+    await this.#runJob(node, guarded, action, parts, (p, r, dup) => {
+      if (dup) return
+      if (r.kind === 'value' && r.bytes !== undefined) {
+        total += r.bytes
+        if (total > limit) throw new JobError(JobErrorCodes.RESULT_TOO_LARGE, `${action}: the results of ${results.size + 1} partitions hold about ${(total / 2 ** 20).toFixed(1)} MiB, over maxResultMb (${this.options.maxResultMb} MiB); write the result with saveAsTextFile, reduce it first, or raise maxResultMb on purpose`)
+      }
+      results.set(p, r)
+    }, this.#newJobId())
     return parts.map((p) => results.get(p) as TaskResult)
   }
 

@@ -30,6 +30,8 @@ export const JobErrorCodes = {
   UNSETTLED: 'ERR_JOB_UNSETTLED',
   /** A record holds a value no serialisation path carries unchanged (function, symbol, class instance, cycle). */
   UNSUPPORTED_VALUE: 'ERR_JOB_UNSUPPORTED_VALUE',
+  /** collect()/take() results exceed maxResultMb (the driver would run out of memory). */
+  RESULT_TOO_LARGE: 'ERR_JOB_RESULT_TOO_LARGE',
   /** An action was called on an empty dataset that needs at least one element (reduce, first). */
   EMPTY_DATASET: 'ERR_JOB_EMPTY_DATASET',
 } as const

@@ -17,6 +17,8 @@ export const DEFAULTS = {
   splitBytes: 32 * 2 ** 20,
   /** Partitions of parallelize/range and of shuffles when not given: 2 per worker. */
   defaultPartitions: 0,
+  /** Largest estimated size of what collect()/take() bring to the driver, all partitions together (MiB), like Spark's spark.driver.maxResultSize. */
+  maxResultMb: 1024,
   /** Largest cartesian() result allowed, in pairs. */
   cartesianMaxPairs: 10_000_000,
   /** Progress bars on stderr (only shown when stderr is a TTY). */
@@ -49,6 +51,7 @@ export interface ContextOptions {
   splitBytes?: number
   defaultPartitions?: number
   cartesianMaxPairs?: number
+  maxResultMb?: number
   progress?: boolean
   scratchDir?: string
   /** Extra node flags for local worker processes. */
@@ -91,6 +94,7 @@ export function resolveOptions(options: ContextOptions = {}): ResolvedOptions {
     splitBytes: positiveInt('splitBytes', options.splitBytes ?? DEFAULTS.splitBytes),
     defaultPartitions: options.defaultPartitions === undefined || options.defaultPartitions === 0 ? workers * 2 : positiveInt('defaultPartitions', options.defaultPartitions),
     cartesianMaxPairs: positiveInt('cartesianMaxPairs', options.cartesianMaxPairs ?? DEFAULTS.cartesianMaxPairs),
+    maxResultMb: positiveInt('maxResultMb', options.maxResultMb ?? DEFAULTS.maxResultMb),
     progress: options.progress ?? DEFAULTS.progress,
     scratchDir: options.scratchDir ?? DEFAULTS.scratchDir,
     workerExecArgv: [...(options.workerExecArgv ?? [])],

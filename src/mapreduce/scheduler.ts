@@ -6,7 +6,7 @@
 // ran, so a record that kills its process fails the job instead of looping) and its map outputs
 // are forgotten, so the stages that wrote them recompute just those partitions from lineage.
 // While a job runs the scheduler holds the event loop open, so a job can only end by its promise.
-import { JobError, JobErrorCodes } from './errors.js'
+import { JobError, JobErrorCodes, type JobErrorCode } from './errors.js'
 import type { Executor, ExecutorEvent } from './executor.js'
 import { anyQueueSlot, byHolderCount, cacheKeysOf, firstCopyCounts, firstFree, freeWorker, holdersOf, queueSlot, underShare } from './placement.js'
 import { recordCachedBlocks, replicate } from './replication.js'
@@ -411,21 +411,23 @@ export class Scheduler {
       if (outs !== undefined) outs[f.fetchFailed.mapId] = null
       return
     }
-    // A value no path can carry fails the same way on every attempt: no retry.
-    this.#countFailure(job, t, f.message, Object.assign(new Error(f.message), { stack: f.stack, code: f.code }), f.code === JobErrorCodes.UNSUPPORTED_VALUE)
+    // A value no path can carry, or a result over the driver's limit, fails the same way on every
+    // attempt: no retry, and the job fails with that code.
+    const final = f.code === JobErrorCodes.UNSUPPORTED_VALUE || f.code === JobErrorCodes.RESULT_TOO_LARGE ? f.code : undefined
+    this.#countFailure(job, t, f.message, Object.assign(new Error(f.message), { stack: f.stack, code: f.code }), final)
   }
 
   /** One failed attempt of `t`; the last allowed one fails the job naming stage, partition and error. */
-  #countFailure(job: ActiveJob, t: RunningTask, message: string, cause?: Error, final = false): void {
+  #countFailure(job: ActiveJob, t: RunningTask, message: string, cause?: Error, final?: JobErrorCode): void {
     const stage = job.stageSummaries.get(t.stageKey)
     if (stage === undefined || job.failed !== null) return
     stage.failedAttempts++
     const key = `${t.stageKey}:${t.partition}`
     const n = (job.failures.get(key) ?? 0) + 1
     job.failures.set(key, n)
-    if (n >= this.#options.maxAttempts || final) {
+    if (n >= this.#options.maxAttempts || final !== undefined) {
       const err = new JobError(
-        JobErrorCodes.TASK_FAILED,
+        final ?? JobErrorCodes.TASK_FAILED,
         `Job ${job.req.jobId} failed: stage ${stage.stageId} (${stage.name}) partition ${t.partition} failed ${n} times; last error: ${message}`,
         { cause: cause ?? new Error(message) },
       )

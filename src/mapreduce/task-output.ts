@@ -8,6 +8,8 @@ import { matchSumSave, runSumSave } from './fused/sum-save.js'
 import { warmUpWordCount } from './fused/warm-up.js'
 import { matchSortReduce, runSortReduce } from './fused/sort.js'
 import { checkRecords } from './record-values.js'
+import { estimateHeapBytes } from './size-estimate.js'
+import { JobError, JobErrorCodes } from './errors.js'
 import { writeShuffle } from './shuffle-write.js'
 import type { Batches } from './task-batches.js'
 import type { TaskContext } from './task-runner.js'
@@ -74,10 +76,14 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
     }
     case 'collect': {
       const all: unknown[] = []
-      for await (const b of records()) for (let i = 0; i < b.length; i++) all.push(b[i])
+      const guard = resultGuard(output.maxResultBytes, 'collect', task.partition)
+      for await (const b of records()) {
+        for (let i = 0; i < b.length; i++) all.push(b[i])
+        guard.check(all)
+      }
       c.recordsOut = all.length
       checkRecords(all, 'collect')
-      return { kind: 'value', value: all }
+      return { kind: 'value', value: all, bytes: guard.final(all) }
     }
     case 'count': {
       let n = 0
@@ -95,7 +101,7 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
       }
       c.recordsOut = out.length
       checkRecords(out, 'take')
-      return { kind: 'value', value: out }
+      return { kind: 'value', value: out, bytes: resultGuard(output.maxResultBytes, 'take', task.partition).final(out) }
     }
     case 'fold': {
       const { fn, env } = await ctx.compileFn(output.fn)
@@ -136,6 +142,28 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
     }
   }
 }
+
+/**
+ * Keeps a partition's collected records under the driver's limit: estimated at doubling record
+ * counts while they accumulate (so a partition far over the limit stops early instead of filling
+ * the worker), and once at the end; the estimate goes to the driver, which sums the partitions.
+ */
+function resultGuard(limit: number | undefined, action: string, partition: number): { check(all: readonly unknown[]): void; final(all: readonly unknown[]): number } {
+  let next = 1024
+  const over = (all: readonly unknown[]): number => {
+    const bytes = estimateHeapBytes(all)
+    if (limit !== undefined && bytes > limit) {
+      throw new JobError(JobErrorCodes.RESULT_TOO_LARGE, `${action}: partition ${partition} alone holds about ${mib(bytes)} MiB (${all.length} records so far), over maxResultMb (${mib(limit)} MiB); write the result with saveAsTextFile, reduce it first, or raise maxResultMb on purpose`)
+    }
+    return bytes
+  }
+  return {
+    check(all) { if (all.length >= next) { next *= 2; over(all) } },
+    final: over,
+  }
+}
+
+const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1)
 
 function structuredCloneIfObject(z: unknown): unknown {
   return z !== null && typeof z === 'object' ? structuredClone(z) : z

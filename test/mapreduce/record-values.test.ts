@@ -116,7 +116,7 @@ test('values no path can carry are refused, naming the type: at parallelize, and
   assert.throws(() => sc.parallelize([custom]), /own property "code"/)
   // A function made inside a task, through a shuffle, and through collect.
   const viaShuffle = sc.range(0, 4, 1, 2).map((i) => [i, () => i] as const).groupByKey().collect()
-  await assert.rejects(viaShuffle, (err: { code?: string; message: string }) => err.code === JobErrorCodes.TASK_FAILED && /failed 1 times/.test(err.message) && /function/.test(err.message))
+  await assert.rejects(viaShuffle, (err: { code?: string; message: string }) => err.code === JobErrorCodes.UNSUPPORTED_VALUE && /failed 1 times/.test(err.message) && /function/.test(err.message))
   const viaCollect = sc.range(0, 4, 1, 2).map(() => new Int16Array(1).buffer).collect()
   await assert.rejects(viaCollect, (err: { message: string }) => /class ArrayBuffer/.test(err.message))
 })
