@@ -32,6 +32,10 @@ export const JobErrorCodes = {
   UNSUPPORTED_VALUE: 'ERR_JOB_UNSUPPORTED_VALUE',
   /** collect()/take() results exceed maxResultMb (the driver would run out of memory). */
   RESULT_TOO_LARGE: 'ERR_JOB_RESULT_TOO_LARGE',
+  /** `switchyard run`: the job's return value cannot be printed as JSON (bigint, cycle). */
+  RESULT_NOT_JSON: 'ERR_JOB_RESULT_NOT_JSON',
+  /** `switchyard run`: the job threw something that is not an Error. */
+  JOB_THREW: 'ERR_JOB_THREW',
   /** An action was called on an empty dataset that needs at least one element (reduce, first). */
   EMPTY_DATASET: 'ERR_JOB_EMPTY_DATASET',
 } as const

@@ -41,7 +41,11 @@ async function writeSave(ctx: TaskContext, output: Extract<TaskDescription['outp
       const lines = new Array<string>(b.length)
       for (let i = 0; i < b.length; i++) {
         const x = b[i]
-        lines[i] = output.format === 'text' && typeof x === 'string' ? x : JSON.stringify(x)
+        if (output.format === 'text' && typeof x === 'string') {
+          // UTF-8 cannot hold a lone surrogate: writing it would silently turn it into U+FFFD.
+          if (!x.isWellFormed()) throw new JobError(JobErrorCodes.UNSUPPORTED_VALUE, `saveAsTextFile: record ${c.recordsOut + i} of partition ${task.partition} is a string with a lone UTF-16 surrogate, which UTF-8 text cannot hold (it would become U+FFFD); use saveAsJsonLines, which escapes it, or fix the string`)
+          lines[i] = x
+        } else lines[i] = JSON.stringify(x)
       }
       c.recordsOut += b.length
       if (b.length > 0) pending += `${lines.join('\n')}\n`

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { inspect } from 'node:util'
 import type { Command } from '../commands.js'
 import { UsageError } from '../../internal/errors.js'
 import { Context, JobError, JobErrorCodes, formatSummary, type ContextOptions, type Executor } from '../../mapreduce/index.js'
@@ -99,6 +100,16 @@ async function loadJob(file: string): Promise<JobMain> {
   return mod.default as JobMain
 }
 
+/** The job's return value as JSON, or ERR_JOB_RESULT_NOT_JSON saying why it cannot be printed. */
+function resultJson(result: unknown, file: string): string {
+  try {
+    return JSON.stringify(result) ?? 'null'
+  } catch (err) {
+    const why = /BigInt/i.test((err as Error).message) ? 'it holds a bigint' : /circular/i.test((err as Error).message) ? 'it holds a circular reference' : (err as Error).message
+    throw new JobError(JobErrorCodes.RESULT_NOT_JSON, `The value returned by the job in ${file} cannot be printed as JSON: ${why}; return plain data (convert bigints with String(n)) or print it yourself and return nothing`, { cause: err })
+  }
+}
+
 export const command: Command = {
   help: HELP,
   async run(argv) {
@@ -131,9 +142,11 @@ export const command: Command = {
     process.once('beforeExit', onEmpty)
     try {
       const result = await Promise.race([Promise.resolve(job(sc, flags.jobArgs)), unsettled])
-      if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
+      if (result !== undefined) process.stdout.write(`${resultJson(result, flags.file)}\n`)
     } catch (err) {
       failed = true
+      // A thrown non-Error (a string, a plain object) has no message or stack: say what it was.
+      if (!(err instanceof Error)) throw new JobError(JobErrorCodes.JOB_THREW, `The job in ${flags.file} threw a non-Error value: ${inspect(err, { depth: 4, breakLength: Infinity })}`)
       throw err
     } finally {
       process.removeListener('beforeExit', onEmpty)
