@@ -151,9 +151,9 @@ export function freeVariables(root: AnyNode): FreeVariables {
         return
       }
       case 'ForStatement': case 'ForInStatement': case 'ForOfStatement': {
-        const init = (n['init'] ?? n['left']) as AnyNode | null
+        const init = n['init'] ?? n['left']
         const names = new Set<string>()
-        if (init !== null && init.type === 'VariableDeclaration' && init['kind'] !== 'var') for (const d of init['declarations'] as AnyNode[]) patternNames(d['id'], names)
+        if (isNode(init) && init.type === 'VariableDeclaration' && init['kind'] !== 'var') for (const d of init['declarations'] as AnyNode[]) patternNames(d['id'], names)
         const inner = child(scope, names)
         for (const k of ['init', 'left', 'test', 'update', 'right', 'body']) visit(n[k], inner, n, k)
         return

@@ -62,6 +62,7 @@ test('controls: the function\'s own bindings are accepted and run', async () => 
     js('(x) => { const f = (factor) => factor; const factor = 2; return f(x) * factor }'),
     js('(x) => { let n = 0; try { n = x } catch (err) { n = err } return n }'),
     js('(x) => { switch (x) { case 3: { const q = 1; return q } default: return 0 } }'),
+    js('(x) => { let n = 0; for (;;) { if (++n > x) break } for (const k in { a: 1 }) n += k.length; for (n of [x]); return n }'),
   ] as ((x: number) => unknown)[]
   for (const f of ok) {
     const { fn, env } = await compileFn(toFnSpec(f))
