@@ -84,6 +84,7 @@ export class Context implements Engine {
       speculationQuantile: this.options.speculationQuantile,
       speculationMultiplier: this.options.speculationMultiplier,
       localityWaitMs: this.options.localityWaitMs,
+      taskTimeoutMs: this.options.taskTimeoutMs,
       onTaskCommitted: (m) => this.#applyAccumulators(m),
     })
   }

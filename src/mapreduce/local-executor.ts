@@ -130,6 +130,11 @@ export class LocalExecutor implements Executor {
     w.child.send({ type: 'task', task } satisfies DriverMessage)
   }
 
+  abort(taskId: string): void {
+    // One task per process: killing it stops the task; the process is replaced as after a crash.
+    for (const w of this.#workers.values()) if (w.tasks.has(taskId)) w.child.kill('SIGKILL')
+  }
+
   cancel(): void {
     // Tasks run to completion; the scheduler ignores results it no longer needs.
   }

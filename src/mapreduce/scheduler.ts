@@ -27,6 +27,8 @@ export interface SchedulerOptions {
   readonly speculationMultiplier?: number
   /** How long a task waits for the worker that caches its input (ms). Default 3000. */
   readonly localityWaitMs?: number
+  /** A task attempt running longer than this fails as an attempt and is aborted; 0 or absent: no limit (ms). */
+  readonly taskTimeoutMs?: number
   /** Called once per partition with the metrics of its first successful attempt (accumulators). */
   readonly onTaskCommitted?: (metrics: TaskMetrics) => void
 }
@@ -117,11 +119,14 @@ export class Scheduler {
     // A ref'd handle for the job's life: idle worker processes do not hold the loop (local-executor),
     // so a pending job must, or a process could exit 0 with the job unfinished.
     const hold = setInterval(() => {}, 2 ** 30)
+    const timeout = this.#options.taskTimeoutMs ?? 0
+    const timer = timeout > 0 ? setInterval(() => this.#timeOut(job, timeout), Math.max(10, Math.min(1000, timeout / 4))) : undefined
     try {
       await finished
     } finally {
       if (ticker !== undefined) clearInterval(ticker)
       clearInterval(hold)
+      if (timer !== undefined) clearInterval(timer)
       clearTimeout(this.#noWorkersTimer)
     }
     this.#job = null
@@ -253,6 +258,22 @@ export class Scheduler {
       if (this.#options.speculation === true) this.#speculate(job, key, id, def, stage, unlaunched)
     }
     req.onProgress?.(job.summary)
+  }
+
+  /** Fails (as an attempt) and aborts every task of `job` running longer than `timeoutMs`. */
+  #timeOut(job: ActiveJob, timeoutMs: number): void {
+    const now = performance.now()
+    let any = false
+    for (const [tid, t] of this.#running) {
+      if (t.jobId !== job.req.jobId || t.replica || now - t.startedAt <= timeoutMs) continue
+      // Forgotten here, so a late report is dropped; the slot stays taken until the worker reports
+      // or is lost (abort kills a local worker, which frees it).
+      this.#running.delete(tid)
+      this.#executor.abort?.(tid)
+      this.#countFailure(job, t, `timed out after ${timeoutMs} ms (taskTimeoutMs)`)
+      any = true
+    }
+    if (any) this.#schedule()
   }
 
   #replicasPending(job: ActiveJob): boolean {

@@ -21,6 +21,7 @@ Options:
   --partitions N              Default partitions for parallelize/range/shuffles (default 2 x workers)
   --split-mb N                Target text input split size in MiB (default 32)
   --max-result-mb N           Largest collect()/take() result, all partitions together (default 1024)
+  --task-timeout-ms N         Fail (and retry) a task attempt running longer than this (default: no limit)
   --scratch-dir DIR           Where shuffle and spill files go (default: the OS temp dir)
   --progress / --no-progress  Progress bars on stderr (default: on when stderr is a terminal)
   --summary-json FILE         Write the job summaries (stages, tasks, shuffle and spill bytes) as JSON
@@ -36,7 +37,7 @@ interface RunFlags {
   bools: Set<string>
 }
 
-const VALUED = ['workers', 'memory-per-worker-mb', 'partitions', 'split-mb', 'max-result-mb', 'scratch-dir', 'summary-json', 'master', 'secret-file']
+const VALUED = ['workers', 'memory-per-worker-mb', 'partitions', 'split-mb', 'max-result-mb', 'task-timeout-ms', 'scratch-dir', 'summary-json', 'master', 'secret-file']
 const BOOLS = ['progress', 'no-progress', 'quiet']
 
 function parse(argv: readonly string[]): RunFlags {
@@ -124,6 +125,8 @@ export const command: Command = {
     if (parts !== undefined) options.defaultPartitions = parts
     const split = int(flags, 'split-mb')
     if (split !== undefined) options.splitBytes = split * 2 ** 20
+    const taskTimeout = int(flags, 'task-timeout-ms')
+    if (taskTimeout !== undefined) options.taskTimeoutMs = taskTimeout
     const maxResult = int(flags, 'max-result-mb')
     if (maxResult !== undefined) options.maxResultMb = maxResult
     const scratch = flags.values.get('scratch-dir')
