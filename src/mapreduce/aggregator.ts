@@ -201,13 +201,24 @@ export class ExternalAggregator {
     let curHash = 0
     let curComb: unknown
     let have = false
+    let curBytes = 0
+    let warned = false
     while (heap.size > 0) {
       const top = heap.pop() as Cursor
       const k = top.run.key
       const c = top.run.value
       if (have && curHash === top.hash && compareHashed(curHash, curKey, top.hash, k) === 0) {
         curComb = this.#agg.mergeCombiners(curComb, c)
+        if (this.#agg.growing && !warned) {
+          // One key's group must be whole in memory, whatever the budget: say so once per task.
+          curBytes += estimateSize(c)
+          if (curBytes > this.#budget) {
+            warned = true
+            process.emitWarning(`one key's values (${JSON.stringify(curKey)?.slice(0, 60) ?? String(curKey)}) hold over ${(this.#budget / 2 ** 20).toFixed(1)} MiB, the task's memory budget; a group is held whole in memory, so this task will exceed it (use reduceByKey or aggregateByKey to combine values instead of grouping them)`, { code: 'SWITCHYARD_GROUP_OVER_BUDGET' })
+          }
+        }
       } else {
+        curBytes = this.#agg.growing ? estimateSize(c) : 0
         if (have) {
           batch.push([curKey, curComb])
           if (batch.length >= BATCH) { yield batch; batch = [] }

@@ -2,6 +2,7 @@
 // in memory in LRU order under a byte budget; MEMORY_AND_DISK partitions evicted from memory go to
 // disk (v8-serialised) and are read back from there, DISK partitions only ever live on disk, and
 // an evicted MEMORY partition is simply recomputed from lineage next time it is needed.
+import { checkRecords } from './record-values.js'
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
@@ -71,6 +72,8 @@ export class PartitionCache {
 
   /** Stores a computed partition; returns whether it is now held (memory or disk). */
   put(key: string, records: unknown[], level: StorageLevel, dir: string, budgetBytes: number): boolean {
+    // Every level accepts the same values (a disk copy is v8-serialised; memory must not keep more).
+    checkRecords(records, 'cache')
     const budget = Math.min(budgetBytes, this.workerLimitBytes ?? Infinity)
     const path = PartitionCache.path(dir, key)
     if (level === 'DISK') {

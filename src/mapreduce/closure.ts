@@ -4,6 +4,8 @@
 // Captured values travel explicitly as `env` (passed as the last argument), or the function is a
 // module export wrapped with `shippable()`, which workers import by URL.
 import { parse } from 'acorn'
+import { freeVariables, type AnyNode } from './free-variables.js'
+import { moduleDeclarations, userCallSite } from './module-scope.js'
 import { JobError, JobErrorCodes } from './errors.js'
 import type { FnSpec } from './task.js'
 
@@ -27,74 +29,14 @@ export function shippable<F extends (...args: never[]) => unknown>(moduleUrl: st
 
 // Names a shipped function may use without capturing: the standard globals (same in every worker),
 // plus esbuild's __name helpers (__name, __name2, ...) that tsx inserts around named inner functions.
+// `globalThis` and `global` are not among them: through them a function reaches the worker's
+// global object, not the driver's.
 const allowedGlobals = new Set<string>([
   ...Object.getOwnPropertyNames(globalThis),
-  'undefined', 'NaN', 'Infinity', 'arguments', '__name', 'globalThis',
+  'undefined', 'NaN', 'Infinity', '__name',
 ])
-
-type AnyNode = { type: string; [key: string]: unknown }
-
-function isNode(v: unknown): v is AnyNode {
-  return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string'
-}
-
-function collectPatternNames(p: unknown, out: Set<string>): void {
-  if (!isNode(p)) return
-  switch (p.type) {
-    case 'Identifier': out.add(p['name'] as string); break
-    case 'ObjectPattern':
-      for (const prop of p['properties'] as AnyNode[]) collectPatternNames(prop.type === 'RestElement' ? prop : prop['value'], out)
-      break
-    case 'ArrayPattern': for (const el of p['elements'] as unknown[]) collectPatternNames(el, out); break
-    case 'RestElement': collectPatternNames(p['argument'], out); break
-    case 'AssignmentPattern': collectPatternNames(p['left'], out); break
-  }
-}
-
-/** Names declared anywhere inside the function (a deliberate over-approximation of scoping). */
-function declaredNames(root: AnyNode): Set<string> {
-  const out = new Set<string>()
-  const visit = (n: unknown): void => {
-    if (Array.isArray(n)) { for (const c of n) visit(c); return }
-    if (!isNode(n)) return
-    switch (n.type) {
-      case 'FunctionDeclaration': case 'FunctionExpression': case 'ArrowFunctionExpression':
-        if (isNode(n['id'])) out.add(n['id']['name'] as string)
-        for (const p of n['params'] as unknown[]) collectPatternNames(p, out)
-        break
-      case 'ClassDeclaration': case 'ClassExpression':
-        if (isNode(n['id'])) out.add(n['id']['name'] as string)
-        break
-      case 'VariableDeclarator': collectPatternNames(n['id'], out); break
-      case 'CatchClause': collectPatternNames(n['param'], out); break
-    }
-    for (const key of Object.keys(n)) if (key !== 'type') visit(n[key])
-  }
-  visit(root)
-  return out
-}
-
-/** Identifiers used as variable references (not property names, labels or keys). */
-function referencedNames(root: AnyNode): Set<string> {
-  const out = new Set<string>()
-  const visit = (n: unknown, parent: AnyNode | null, key: string): void => {
-    if (Array.isArray(n)) { for (const c of n) visit(c, parent, key); return }
-    if (!isNode(n)) return
-    if (n.type === 'Identifier' && parent !== null) {
-      const t = parent.type
-      const skip =
-        ((t === 'MemberExpression') && key === 'property' && parent['computed'] !== true) ||
-        ((t === 'Property' || t === 'MethodDefinition' || t === 'PropertyDefinition') && key === 'key' && parent['computed'] !== true) ||
-        ((t === 'LabeledStatement' || t === 'BreakStatement' || t === 'ContinueStatement') && key === 'label') ||
-        t === 'MetaProperty'
-      if (!skip) out.add(n['name'] as string)
-      return
-    }
-    for (const k of Object.keys(n)) if (k !== 'type') visit(n[k], n, k)
-  }
-  visit(root, null, '')
-  return out
-}
+allowedGlobals.delete('globalThis')
+allowedGlobals.delete('global')
 
 /** Parses function source into an expression node, accepting method shorthand; returns the expression text. */
 function parseFunction(source: string): { expr: string; node: AnyNode } {
@@ -131,16 +73,28 @@ export function toFnSpec(fn: unknown, options: ToFnSpecOptions = {}): FnSpec {
     throw new JobError(JobErrorCodes.FUNCTION_NOT_SHIPPABLE, `${what}: cannot ship a native or bound function; write an inline function or use shippable()`)
   }
   const { expr, node } = parseFunction(source)
-  const declared = declaredNames(node)
-  for (const name of referencedNames(node)) {
-    if (declared.has(name) || allowedGlobals.has(name) || /^__name\d*$/.test(name)) continue
-    if (name === 'Object' && expr.startsWith('Object.values')) continue
-    throw new JobError(
-      JobErrorCodes.FREE_VARIABLE,
-      `${what}: the function uses "${name}" from its surroundings, which cannot be shipped to workers. ` +
-        `Pass it explicitly: .${options.what ?? 'map'}((x, env) => ... env.${name} ..., { env: { ${name} } }), ` +
-        `or export the function from a module and wrap it with shippable(import.meta.url, 'exportName', fn)`,
-    )
+  const offset = expr.startsWith('(') ? 1 : 'Object.values({'.length
+  const lineOf = (pos: number): number => source.slice(0, Math.max(0, pos - offset)).split('\n').length
+  const site = userCallSite()
+  const at = (pos: number): string => `line ${lineOf(pos)} of the function${site === null ? '' : `, given at ${site.file}:${site.line}`}`
+  const refuse = (message: string): never => {
+    throw new JobError(JobErrorCodes.FREE_VARIABLE, `${what}: ${message}. Pass values explicitly: .${options.what ?? 'map'}((x, env) => ..., { env: { ... } }), or export the function from a module and wrap it with shippable(import.meta.url, 'exportName', fn)`)
+  }
+  const { free, thisCapture } = freeVariables(node)
+  if (thisCapture !== null) refuse(`the function uses "this" from its surroundings (${at(thisCapture)}), which does not exist on workers`)
+  for (const { name, pos } of free) {
+    if (/^__name\d*$/.test(name)) continue
+    if (name === 'Object' && expr.startsWith('Object.values') && pos === 0) continue
+    if (name === 'arguments') refuse(`the function uses "arguments" of its surroundings (${at(pos)}), which does not exist on workers`)
+    if (name === 'globalThis' || name === 'global') refuse(`the function uses "${name}" (${at(pos)}): on a worker it is the worker's global object, not the driver's`)
+    if (allowedGlobals.has(name)) {
+      // A standard global is fine unless the function's module declares the same name: then the
+      // author means the module's binding, and the worker would silently use the global.
+      const declared = site === null ? undefined : moduleDeclarations(site.file)?.get(name)
+      if (declared !== undefined && site !== null) refuse(`the function uses "${name}" (${at(pos)}), which its module declares at ${site.file}:${declared}, shadowing the standard global; a worker would bind the global "${name}" instead`)
+      continue
+    }
+    refuse(`the function uses "${name}" from its surroundings (${at(pos)}), which cannot be shipped to workers`)
   }
   return { kind: 'source', source: expr, ...envPart }
 }

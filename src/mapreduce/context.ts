@@ -17,6 +17,7 @@ import { Scheduler } from './scheduler.js'
 import type { JobSummary } from './summary.js'
 import type { CsvSpec, PlanNode, StorageLevel, TaskMetrics, TaskOutput, TaskResult, TextSplit } from './task.js'
 import { Accumulator, Broadcast } from './shared-vars.js'
+import { checkRecords } from './record-values.js'
 import { expandInputs, parseCsvLine, planBalancedSplits, planSplits } from './text-input.js'
 
 export interface TextFileOptions {
@@ -83,6 +84,7 @@ export class Context implements Engine {
       speculationQuantile: this.options.speculationQuantile,
       speculationMultiplier: this.options.speculationMultiplier,
       localityWaitMs: this.options.localityWaitMs,
+      taskTimeoutMs: this.options.taskTimeoutMs,
       onTaskCommitted: (m) => this.#applyAccumulators(m),
     })
   }
@@ -155,6 +157,7 @@ export class Context implements Engine {
 
   /** An in-memory array cut into `slices` partitions (default: defaultPartitions). */
   parallelize<T>(data: readonly T[], slices: number = this.options.defaultPartitions): Dataset<T> {
+    checkRecords(data, 'parallelize')
     const n = Math.max(1, Math.floor(slices))
     const parts: T[][] = []
     for (let i = 0; i < n; i++) parts.push(data.slice(Math.floor((i * data.length) / n), Math.floor(((i + 1) * data.length) / n)))
@@ -220,7 +223,18 @@ export class Context implements Engine {
   async run(node: LNode, output: TaskOutput, action: string, partitions?: readonly number[]): Promise<TaskResult[]> {
     const parts = partitions ?? Array.from({ length: node.partitions }, (_, i) => i)
     const results = new Map<number, TaskResult>()
-    await this.#runJob(node, output, action, parts, (p, r, dup) => { if (!dup) results.set(p, r) }, this.#newJobId())
+    // collect()/take() bring records to this process: keep their total under maxResultMb.
+    const limit = this.options.maxResultMb * 2 ** 20
+    const guarded = output.kind === 'collect' || output.kind === 'take' ? { ...output, maxResultBytes: limit } : output
+    let total = 0
+    await this.#runJob(node, guarded, action, parts, (p, r, dup) => {
+      if (dup) return
+      if (r.kind === 'value' && r.bytes !== undefined) {
+        total += r.bytes
+        if (total > limit) throw new JobError(JobErrorCodes.RESULT_TOO_LARGE, `${action}: the results of ${results.size + 1} partitions hold about ${(total / 2 ** 20).toFixed(1)} MiB, over maxResultMb (${this.options.maxResultMb} MiB); write the result with saveAsTextFile, reduce it first, or raise maxResultMb on purpose`)
+      }
+      results.set(p, r)
+    }, this.#newJobId())
     return parts.map((p) => results.get(p) as TaskResult)
   }
 

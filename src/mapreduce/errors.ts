@@ -10,6 +10,8 @@ export const JobErrorCodes = {
   TASK_FAILED: 'ERR_JOB_TASK_FAILED',
   /** The output directory of a save action already exists. */
   OUTPUT_EXISTS: 'ERR_JOB_OUTPUT_EXISTS',
+  /** A save action's output directory cannot be created: parent is a file, dangling link, procfs, not writable. */
+  OUTPUT_LOCATION: 'ERR_JOB_OUTPUT_LOCATION',
   /** An input path or glob matched no file. */
   INPUT_NOT_FOUND: 'ERR_JOB_INPUT_NOT_FOUND',
   /** Invalid options or arguments given to the Context or an operator. */
@@ -24,6 +26,16 @@ export const JobErrorCodes = {
   FETCH_FAILED: 'ERR_JOB_FETCH_FAILED',
   /** A job file given to `switchyard run` has no usable default export. */
   BAD_JOB_FILE: 'ERR_JOB_BAD_JOB_FILE',
+  /** `switchyard run`: the job's default export returned a promise that never settled. */
+  UNSETTLED: 'ERR_JOB_UNSETTLED',
+  /** A record holds a value no serialisation path carries unchanged (function, symbol, class instance, cycle). */
+  UNSUPPORTED_VALUE: 'ERR_JOB_UNSUPPORTED_VALUE',
+  /** collect()/take() results exceed maxResultMb (the driver would run out of memory). */
+  RESULT_TOO_LARGE: 'ERR_JOB_RESULT_TOO_LARGE',
+  /** `switchyard run`: the job's return value cannot be printed as JSON (bigint, cycle). */
+  RESULT_NOT_JSON: 'ERR_JOB_RESULT_NOT_JSON',
+  /** `switchyard run`: the job threw something that is not an Error. */
+  JOB_THREW: 'ERR_JOB_THREW',
   /** An action was called on an empty dataset that needs at least one element (reduce, first). */
   EMPTY_DATASET: 'ERR_JOB_EMPTY_DATASET',
 } as const

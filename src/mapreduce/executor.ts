@@ -65,6 +65,11 @@ export interface Executor {
    * job ends. `scratchDir` is the directory the job's TaskDescriptions carried.
    */
   endJob(jobId: string, scratchDir: string): void
+  /**
+   * Stops a task that ran past its timeout, even by force (local mode kills the worker process
+   * running it; a worker-lost event follows). Without it the task keeps its slot until it reports.
+   */
+  abort?(taskId: string): void
   /** unpersist(): every worker drops its partitions of `cacheKey` (memory and disk) and frees them. */
   dropCached?(cacheKey: string): void
   /**

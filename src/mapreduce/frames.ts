@@ -3,12 +3,12 @@
 // decoding cost is paid per batch.
 import { closeSync, openSync, readSync } from 'node:fs'
 import { Packr } from 'msgpackr'
-import { protectLoneSurrogates } from './utf16-strings.js'
+import { packableRecords } from './record-values.js'
 
 const packr = new Packr({ useRecords: false })
 
 export function encodeFrame(values: readonly unknown[]): Buffer {
-  const body = packr.pack(protectLoneSurrogates(values))
+  const body = packr.pack(packableRecords(values))
   const out = Buffer.allocUnsafe(4 + body.length)
   out.writeUInt32LE(body.length, 0)
   body.copy(out, 4)

@@ -84,6 +84,10 @@ export class LocalExecutor implements Executor {
       child.on('message', (msg: WorkerMessage) => {
         if (msg.type === 'ready') {
           w.ready = true
+          // An idle worker does not keep the driver alive: a running job holds the event loop
+          // itself (scheduler.ts), so a program whose work never settles ends instead of idling.
+          child.unref()
+          ;(child.channel as { unref?: () => void } | undefined)?.unref?.()
           resolve(info)
           return
         }
@@ -126,6 +130,11 @@ export class LocalExecutor implements Executor {
     w.child.send({ type: 'task', task } satisfies DriverMessage)
   }
 
+  abort(taskId: string): void {
+    // One task per process: killing it stops the task; the process is replaced as after a crash.
+    for (const w of this.#workers.values()) if (w.tasks.has(taskId)) w.child.kill('SIGKILL')
+  }
+
   cancel(): void {
     // Tasks run to completion; the scheduler ignores results it no longer needs.
   }
@@ -144,6 +153,7 @@ export class LocalExecutor implements Executor {
       (w) =>
         new Promise<void>((resolve) => {
           if (w.child.exitCode !== null || w.child.signalCode !== null) { resolve(); return }
+          w.child.ref()
           w.child.once('exit', () => resolve())
           w.child.kill('SIGKILL')
         }),

@@ -11,12 +11,16 @@ export const DEFAULTS = {
   memoryPerWorkerMb: 512,
   /** Fraction of memoryPerWorkerMb a task fills (by estimate) before it spills; the rest is V8 overhead. */
   spillFraction: 0.3,
-  /** Attempts per task before the job fails (worker loss does not count). */
+  /** Attempts per task before the job fails (the loss of the worker running it counts as one). */
   maxTaskAttempts: 4,
   /** Target bytes per text input split. */
   splitBytes: 32 * 2 ** 20,
   /** Partitions of parallelize/range and of shuffles when not given: 2 per worker. */
   defaultPartitions: 0,
+  /** Largest estimated size of what collect()/take() bring to the driver, all partitions together (MiB), like Spark's spark.driver.maxResultSize. */
+  maxResultMb: 1024,
+  /** A task attempt running longer than this fails (counted as an attempt; local workers running it are killed); 0 = no limit (ms). */
+  taskTimeoutMs: 0,
   /** Largest cartesian() result allowed, in pairs. */
   cartesianMaxPairs: 10_000_000,
   /** Progress bars on stderr (redrawn in place on a TTY, printed as lines every 2 s elsewhere). */
@@ -49,6 +53,8 @@ export interface ContextOptions {
   splitBytes?: number
   defaultPartitions?: number
   cartesianMaxPairs?: number
+  maxResultMb?: number
+  taskTimeoutMs?: number
   progress?: boolean
   scratchDir?: string
   /** Extra node flags for local worker processes. */
@@ -74,6 +80,11 @@ function positiveInt(name: string, v: number): number {
   return v
 }
 
+function nonNegativeInt(name: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v < 0) throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `Invalid option ${name}: ${String(v)}; expected a non-negative integer`)
+  return v
+}
+
 function fraction(name: string, v: number): number {
   if (!(v > 0 && v <= 1)) throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `Invalid option ${name}: ${v}; expected (0, 1]`)
   return v
@@ -91,6 +102,8 @@ export function resolveOptions(options: ContextOptions = {}): ResolvedOptions {
     splitBytes: positiveInt('splitBytes', options.splitBytes ?? DEFAULTS.splitBytes),
     defaultPartitions: options.defaultPartitions === undefined || options.defaultPartitions === 0 ? workers * 2 : positiveInt('defaultPartitions', options.defaultPartitions),
     cartesianMaxPairs: positiveInt('cartesianMaxPairs', options.cartesianMaxPairs ?? DEFAULTS.cartesianMaxPairs),
+    taskTimeoutMs: nonNegativeInt('taskTimeoutMs', options.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs),
+    maxResultMb: positiveInt('maxResultMb', options.maxResultMb ?? DEFAULTS.maxResultMb),
     progress: options.progress ?? DEFAULTS.progress,
     scratchDir: options.scratchDir ?? DEFAULTS.scratchDir,
     workerExecArgv: [...(options.workerExecArgv ?? [])],

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { JobError, JobErrorCodes } from './errors.js'
+import { checkOutputLocation } from './output-location.js'
 
 export class OutputCommitter {
   readonly dir: string
@@ -14,10 +15,15 @@ export class OutputCommitter {
 
   constructor(dir: string, jobId: string) {
     this.dir = resolve(dir)
-    if (existsSync(this.dir)) throw new JobError(JobErrorCodes.OUTPUT_EXISTS, `Output directory ${this.dir} already exists; remove it or choose another`)
-    mkdirSync(dirname(this.dir), { recursive: true })
+    // Before any task runs: a bad location fails at once with a code (and never reaches a
+    // recursive mkdir on procfs, which spins forever).
+    checkOutputLocation(this.dir)
     this.tempDir = join(dirname(this.dir), `.${basename(this.dir)}._temporary-${jobId}`)
-    mkdirSync(this.tempDir, { recursive: true })
+    try {
+      mkdirSync(this.tempDir, { recursive: true })
+    } catch (err) {
+      throw new JobError(JobErrorCodes.OUTPUT_LOCATION, `Cannot write output to ${this.dir}: ${(err as Error).message}; choose another output directory`, { cause: err })
+    }
   }
 
   /** A task attempt finished writing `file`; true if it was the first for its partition. */

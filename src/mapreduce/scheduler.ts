@@ -2,9 +2,11 @@
 // Map stages (one per shuffle) run before the stages that read them; a map stage whose outputs
 // all exist (from an earlier job) is skipped. Each partition is a task; a task that fails by error
 // is retried up to `maxAttempts` times, then the job fails naming the stage, partition and error.
-// A lost worker's running tasks are rerun elsewhere (not counted as attempts) and its map outputs
+// A lost worker's running tasks are rerun elsewhere (each loss counts as an attempt of the tasks it
+// ran, so a record that kills its process fails the job instead of looping) and its map outputs
 // are forgotten, so the stages that wrote them recompute just those partitions from lineage.
-import { JobError, JobErrorCodes } from './errors.js'
+// While a job runs the scheduler holds the event loop open, so a job can only end by its promise.
+import { JobError, JobErrorCodes, type JobErrorCode } from './errors.js'
 import type { Executor, ExecutorEvent } from './executor.js'
 import { anyQueueSlot, byHolderCount, cacheKeysOf, firstCopyCounts, firstFree, freeWorker, holdersOf, queueSlot, underShare } from './placement.js'
 import { recordCachedBlocks, replicate } from './replication.js'
@@ -25,6 +27,8 @@ export interface SchedulerOptions {
   readonly speculationMultiplier?: number
   /** How long a task waits for the worker that caches its input (ms). Default 3000. */
   readonly localityWaitMs?: number
+  /** A task attempt running longer than this fails as an attempt and is aborted; 0 or absent: no limit (ms). */
+  readonly taskTimeoutMs?: number
   /** Called once per partition with the metrics of its first successful attempt (accumulators). */
   readonly onTaskCommitted?: (metrics: TaskMetrics) => void
 }
@@ -45,6 +49,7 @@ export class Scheduler {
   #nextStageId = 0
   #started: Promise<void> | null = null
   #idleResolvers: (() => void)[] = []
+  #noWorkersTimer: NodeJS.Timeout | undefined
 
   constructor(executor: Executor, options: SchedulerOptions) {
     this.#executor = executor
@@ -111,10 +116,18 @@ export class Scheduler {
     this.#schedule()
     // Stragglers send no events while they straggle: look at the clock now and then.
     const ticker = this.#options.speculation === true ? setInterval(() => this.#schedule(), 100) : undefined
+    // A ref'd handle for the job's life: idle worker processes do not hold the loop (local-executor),
+    // so a pending job must, or a process could exit 0 with the job unfinished.
+    const hold = setInterval(() => {}, 2 ** 30)
+    const timeout = this.#options.taskTimeoutMs ?? 0
+    const timer = timeout > 0 ? setInterval(() => this.#timeOut(job, timeout), Math.max(10, Math.min(1000, timeout / 4))) : undefined
     try {
       await finished
     } finally {
       if (ticker !== undefined) clearInterval(ticker)
+      clearInterval(hold)
+      if (timer !== undefined) clearInterval(timer)
+      clearTimeout(this.#noWorkersTimer)
     }
     this.#job = null
     // Backup copies (or originals) still running belong to a finished job: drop them now so a late
@@ -247,6 +260,22 @@ export class Scheduler {
     req.onProgress?.(job.summary)
   }
 
+  /** Fails (as an attempt) and aborts every task of `job` running longer than `timeoutMs`. */
+  #timeOut(job: ActiveJob, timeoutMs: number): void {
+    const now = performance.now()
+    let any = false
+    for (const [tid, t] of this.#running) {
+      if (t.jobId !== job.req.jobId || t.replica || now - t.startedAt <= timeoutMs) continue
+      // Forgotten here, so a late report is dropped; the slot stays taken until the worker reports
+      // or is lost (abort kills a local worker, which frees it).
+      this.#running.delete(tid)
+      this.#executor.abort?.(tid)
+      this.#countFailure(job, t, `timed out after ${timeoutMs} ms (taskTimeoutMs)`)
+      any = true
+    }
+    if (any) this.#schedule()
+  }
+
   #replicasPending(job: ActiveJob): boolean {
     return job.replicas.size > 0
   }
@@ -317,6 +346,8 @@ export class Scheduler {
             // A lost second copy is given up (best effort), so the job never waits for it.
             if (t?.replica === true) this.#job?.replicas.delete(`${t.stageKey}:${t.partition}`)
             this.#running.delete(id)
+            // The loss counts as an attempt: the task may be what killed its process.
+            if (t !== undefined && !t.replica && this.#job !== null && t.jobId === this.#job.req.jobId) this.#countFailure(this.#job, t, `its worker was lost (${e.reason})`)
           }
         }
         for (const holders of this.#cacheLocations.values()) holders.delete(e.workerId)
@@ -326,9 +357,12 @@ export class Scheduler {
         }
         if (this.#workers.size === 0) {
           // A replacement may be starting: give it time before declaring the job dead.
-          setTimeout(() => {
+          // Ref'd while a job waits for it: the job must end by this timer if no worker comes.
+          clearTimeout(this.#noWorkersTimer)
+          this.#noWorkersTimer = setTimeout(() => {
             if (this.#workers.size === 0 && this.#job !== null) this.#fail(this.#job, new JobError(JobErrorCodes.NO_WORKERS, `Every worker was lost (last: ${e.reason})`))
-          }, this.#options.workerWaitMs ?? 30_000).unref()
+          }, this.#options.workerWaitMs ?? 30_000)
+          if (this.#job === null) this.#noWorkersTimer.unref()
         }
         break
       }
@@ -353,7 +387,7 @@ export class Scheduler {
           }
           this.#succeeded(job, t, stage, e)
         }
-        else if (!t.replica) this.#failed(job, t, stage, e)
+        else if (!t.replica) this.#failed(job, t, e)
       }
     }
     if (this.#running.size === 0) for (const r of this.#idleResolvers.splice(0)) r()
@@ -390,7 +424,7 @@ export class Scheduler {
     }
   }
 
-  #failed(job: ActiveJob, t: RunningTask, stage: StageSummary, e: Extract<ExecutorEvent, { type: 'task-failed' }>): void {
+  #failed(job: ActiveJob, t: RunningTask, e: Extract<ExecutorEvent, { type: 'task-failed' }>): void {
     const f = e.failure
     if (f.fetchFailed !== undefined) {
       // A lost shuffle block: forget that map output so its stage recomputes it; not an attempt.
@@ -398,15 +432,25 @@ export class Scheduler {
       if (outs !== undefined) outs[f.fetchFailed.mapId] = null
       return
     }
+    // A value no path can carry, or a result over the driver's limit, fails the same way on every
+    // attempt: no retry, and the job fails with that code.
+    const final = f.code === JobErrorCodes.UNSUPPORTED_VALUE || f.code === JobErrorCodes.RESULT_TOO_LARGE ? f.code : undefined
+    this.#countFailure(job, t, f.message, Object.assign(new Error(f.message), { stack: f.stack, code: f.code }), final)
+  }
+
+  /** One failed attempt of `t`; the last allowed one fails the job naming stage, partition and error. */
+  #countFailure(job: ActiveJob, t: RunningTask, message: string, cause?: Error, final?: JobErrorCode): void {
+    const stage = job.stageSummaries.get(t.stageKey)
+    if (stage === undefined || job.failed !== null) return
     stage.failedAttempts++
     const key = `${t.stageKey}:${t.partition}`
     const n = (job.failures.get(key) ?? 0) + 1
     job.failures.set(key, n)
-    if (n >= this.#options.maxAttempts) {
+    if (n >= this.#options.maxAttempts || final !== undefined) {
       const err = new JobError(
-        JobErrorCodes.TASK_FAILED,
-        `Job ${job.req.jobId} failed: stage ${stage.stageId} (${stage.name}) partition ${t.partition} failed ${n} times; last error: ${f.message}`,
-        { cause: Object.assign(new Error(f.message), { stack: f.stack, code: f.code }) },
+        final ?? JobErrorCodes.TASK_FAILED,
+        `Job ${job.req.jobId} failed: stage ${stage.stageId} (${stage.name}) partition ${t.partition} failed ${n} times; last error: ${message}`,
+        { cause: cause ?? new Error(message) },
       )
       this.#fail(job, err)
     }

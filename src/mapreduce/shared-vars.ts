@@ -4,6 +4,7 @@
 // counter. On the worker, resolveEnv() swaps the references for the value / an `add` that records
 // into the running task; the driver applies a task's updates once per partition, on its first
 // successful attempt, so retries and speculative copies never double count.
+import { checkRecords } from './record-values.js'
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -22,6 +23,7 @@ export class Broadcast<T> {
   readonly #value: T
 
   constructor(id: string, dir: string, value: T) {
+    checkRecords(value, 'broadcast')
     const bytes = serialize(value)
     this.id = id
     this.digest = createHash('sha256').update(bytes).digest('hex')

@@ -7,6 +7,9 @@ import { compileFn } from './closure.js'
 import { matchSumSave, runSumSave } from './fused/sum-save.js'
 import { warmUpWordCount } from './fused/warm-up.js'
 import { matchSortReduce, runSortReduce } from './fused/sort.js'
+import { checkRecords } from './record-values.js'
+import { estimateHeapBytes } from './size-estimate.js'
+import { JobError, JobErrorCodes } from './errors.js'
 import { writeShuffle } from './shuffle-write.js'
 import type { Batches } from './task-batches.js'
 import type { TaskContext } from './task-runner.js'
@@ -38,7 +41,11 @@ async function writeSave(ctx: TaskContext, output: Extract<TaskDescription['outp
       const lines = new Array<string>(b.length)
       for (let i = 0; i < b.length; i++) {
         const x = b[i]
-        lines[i] = output.format === 'text' && typeof x === 'string' ? x : JSON.stringify(x)
+        if (output.format === 'text' && typeof x === 'string') {
+          // UTF-8 cannot hold a lone surrogate: writing it would silently turn it into U+FFFD.
+          if (!x.isWellFormed()) throw new JobError(JobErrorCodes.UNSUPPORTED_VALUE, `saveAsTextFile: record ${c.recordsOut + i} of partition ${task.partition} is a string with a lone UTF-16 surrogate, which UTF-8 text cannot hold (it would become U+FFFD); use saveAsJsonLines, which escapes it, or fix the string`)
+          lines[i] = x
+        } else lines[i] = JSON.stringify(x)
       }
       c.recordsOut += b.length
       if (b.length > 0) pending += `${lines.join('\n')}\n`
@@ -62,6 +69,7 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
     case 'checkpoint': {
       const all: unknown[] = []
       for await (const b of records()) for (let i = 0; i < b.length; i++) all.push(b[i])
+      checkRecords(all, 'checkpoint')
       mkdirSync(output.dir, { recursive: true })
       const file = join(output.dir, `part-${String(task.partition).padStart(5, '0')}.v8`)
       const tmp = `${file}.${task.attempt}.${process.pid}.tmp`
@@ -72,9 +80,14 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
     }
     case 'collect': {
       const all: unknown[] = []
-      for await (const b of records()) for (let i = 0; i < b.length; i++) all.push(b[i])
+      const guard = resultGuard(output.maxResultBytes, 'collect', task.partition)
+      for await (const b of records()) {
+        for (let i = 0; i < b.length; i++) all.push(b[i])
+        guard.check(all)
+      }
       c.recordsOut = all.length
-      return { kind: 'value', value: all }
+      checkRecords(all, 'collect')
+      return { kind: 'value', value: all, bytes: guard.final(all) }
     }
     case 'count': {
       let n = 0
@@ -91,7 +104,8 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
         }
       }
       c.recordsOut = out.length
-      return { kind: 'value', value: out }
+      checkRecords(out, 'take')
+      return { kind: 'value', value: out, bytes: resultGuard(output.maxResultBytes, 'take', task.partition).final(out) }
     }
     case 'fold': {
       const { fn, env } = await ctx.compileFn(output.fn)
@@ -102,6 +116,7 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
           if (!has) { acc = x; has = true } else acc = fn(acc, x, env)
         }
       }
+      checkRecords(acc, 'reduce')
       return { kind: 'value', value: { has, acc } }
     }
     case 'foreach': {
@@ -131,6 +146,28 @@ export async function runOutput(ctx: TaskContext): Promise<TaskResult> {
     }
   }
 }
+
+/**
+ * Keeps a partition's collected records under the driver's limit: estimated at doubling record
+ * counts while they accumulate (so a partition far over the limit stops early instead of filling
+ * the worker), and once at the end; the estimate goes to the driver, which sums the partitions.
+ */
+function resultGuard(limit: number | undefined, action: string, partition: number): { check(all: readonly unknown[]): void; final(all: readonly unknown[]): number } {
+  let next = 1024
+  const over = (all: readonly unknown[]): number => {
+    const bytes = estimateHeapBytes(all)
+    if (limit !== undefined && bytes > limit) {
+      throw new JobError(JobErrorCodes.RESULT_TOO_LARGE, `${action}: partition ${partition} alone holds about ${mib(bytes)} MiB (${all.length} records so far), over maxResultMb (${mib(limit)} MiB); write the result with saveAsTextFile, reduce it first, or raise maxResultMb on purpose`)
+    }
+    return bytes
+  }
+  return {
+    check(all) { if (all.length >= next) { next *= 2; over(all) } },
+    final: over,
+  }
+}
+
+const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1)
 
 function structuredCloneIfObject(z: unknown): unknown {
   return z !== null && typeof z === 'object' ? structuredClone(z) : z

@@ -114,9 +114,9 @@ export type TaskOutput =
       /** Map-side combine with this aggregator before writing. */
       readonly combine?: AggregatorSpec
     }
-  | { readonly kind: 'collect' }
+  | { readonly kind: 'collect'; readonly maxResultBytes?: number }
   | { readonly kind: 'count' }
-  | { readonly kind: 'take'; readonly n: number }
+  | { readonly kind: 'take'; readonly n: number; readonly maxResultBytes?: number }
   /** Fold the partition with `fn` starting from `zero` (reduce: no zero; aggregate: seq fn). */
   | { readonly kind: 'fold'; readonly fn: FnSpec; readonly zero?: unknown; readonly hasZero: boolean }
   | { readonly kind: 'foreach'; readonly fn: FnSpec }
@@ -152,7 +152,7 @@ export interface TaskDescription {
   readonly jobId: string
   readonly stageId: number
   readonly partition: number
-  /** 0-based; the scheduler allows up to 4 attempts that fail by error (worker loss is not counted). */
+  /** 0-based; the scheduler allows up to 4 attempts that fail by error (the loss of its worker counts as one). */
   readonly attempt: number
   readonly plan: PlanNode
   readonly output: TaskOutput
@@ -180,7 +180,7 @@ export interface TaskMetrics {
 
 export type TaskResult =
   | { readonly kind: 'map-status'; readonly sizes: readonly number[] }
-  | { readonly kind: 'value'; readonly value: unknown }
+  | { readonly kind: 'value'; readonly value: unknown; /** Estimated driver heap bytes of `value` (collect, take). */ readonly bytes?: number }
   | { readonly kind: 'saved'; readonly file: string }
 
 /** Why a task failed. `fetchFailed` marks a lost shuffle block: not counted as an attempt. */

@@ -6,12 +6,12 @@
 import { addExtension } from 'msgpackr'
 
 /** A string that is not well-formed UTF-16, carried as its UTF-16LE code units. */
-class Utf16String {
+export class Utf16String {
   constructor(readonly value: string) {}
 }
 
 /** A plain object with a key that is not well-formed UTF-16, carried as [key, value] entries. */
-class Utf16KeyedObject {
+export class Utf16KeyedObject {
   constructor(readonly entries: Array<[unknown, unknown]>) {}
 }
 

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { inspect } from 'node:util'
 import type { Command } from '../commands.js'
 import { UsageError } from '../../internal/errors.js'
 import { ClusterExecutor, Context, JobError, JobErrorCodes, formatSummary, type ContextOptions, type Executor } from '../../mapreduce/index.js'
@@ -19,6 +20,8 @@ Options:
   --memory-per-worker-mb N    Aggregation/sort memory per worker before spilling (default 512)
   --partitions N              Default partitions for parallelize/range/shuffles (default 2 x workers)
   --split-mb N                Target text input split size in MiB (default 32)
+  --max-result-mb N           Largest collect()/take() result, all partitions together (default 1024)
+  --task-timeout-ms N         Fail (and retry) a task attempt running longer than this (default: no limit)
   --scratch-dir DIR           Where shuffle and spill files go (default: the OS temp dir)
   --progress / --no-progress  Progress bars on stderr (default: on when stderr is a terminal)
   --summary-json FILE         Write the job summaries (stages, tasks, shuffle and spill bytes) as JSON
@@ -34,7 +37,7 @@ interface RunFlags {
   bools: Set<string>
 }
 
-const VALUED = ['workers', 'memory-per-worker-mb', 'partitions', 'split-mb', 'scratch-dir', 'summary-json', 'master', 'secret-file']
+const VALUED = ['workers', 'memory-per-worker-mb', 'partitions', 'split-mb', 'max-result-mb', 'task-timeout-ms', 'scratch-dir', 'summary-json', 'master', 'secret-file']
 const BOOLS = ['progress', 'no-progress', 'quiet']
 
 function parse(argv: readonly string[]): RunFlags {
@@ -96,6 +99,16 @@ async function loadJob(file: string): Promise<JobMain> {
   return mod.default as JobMain
 }
 
+/** The job's return value as JSON, or ERR_JOB_RESULT_NOT_JSON saying why it cannot be printed. */
+function resultJson(result: unknown, file: string): string {
+  try {
+    return JSON.stringify(result) ?? 'null'
+  } catch (err) {
+    const why = /BigInt/i.test((err as Error).message) ? 'it holds a bigint' : /circular/i.test((err as Error).message) ? 'it holds a circular reference' : (err as Error).message
+    throw new JobError(JobErrorCodes.RESULT_NOT_JSON, `The value returned by the job in ${file} cannot be printed as JSON: ${why}; return plain data (convert bigints with String(n)) or print it yourself and return nothing`, { cause: err })
+  }
+}
+
 export const command: Command = {
   help: HELP,
   async run(argv) {
@@ -110,6 +123,10 @@ export const command: Command = {
     if (parts !== undefined) options.defaultPartitions = parts
     const split = int(flags, 'split-mb')
     if (split !== undefined) options.splitBytes = split * 2 ** 20
+    const taskTimeout = int(flags, 'task-timeout-ms')
+    if (taskTimeout !== undefined) options.taskTimeoutMs = taskTimeout
+    const maxResult = int(flags, 'max-result-mb')
+    if (maxResult !== undefined) options.maxResultMb = maxResult
     const scratch = flags.values.get('scratch-dir')
     if (scratch !== undefined) options.scratchDir = scratch
     options.progress = flags.bools.has('no-progress') ? false : flags.bools.has('progress') || process.stderr.isTTY === true
@@ -117,13 +134,23 @@ export const command: Command = {
     if (master !== undefined) options.executor = await clusterExecutor(master, flags.values.get('secret-file'))
     const sc = new Context(options)
     let failed = false
+    // The event loop emptying while the job's promise is pending means it can never settle (no
+    // job runs, no timer or socket is left): fail instead of letting the process exit 0.
+    let onEmpty = (): void => {}
+    const unsettled = new Promise<never>((_resolve, reject) => {
+      onEmpty = () => reject(new JobError(JobErrorCodes.UNSETTLED, `The default export of ${flags.file} returned a promise that never settled (nothing was left to run); await every job and return or throw`))
+    })
+    process.once('beforeExit', onEmpty)
     try {
-      const result = await job(sc, flags.jobArgs)
-      if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
+      const result = await Promise.race([Promise.resolve(job(sc, flags.jobArgs)), unsettled])
+      if (result !== undefined) process.stdout.write(`${resultJson(result, flags.file)}\n`)
     } catch (err) {
       failed = true
+      // A thrown non-Error (a string, a plain object) has no message or stack: say what it was.
+      if (!(err instanceof Error)) throw new JobError(JobErrorCodes.JOB_THREW, `The job in ${flags.file} threw a non-Error value: ${inspect(err, { depth: 4, breakLength: Infinity })}`)
       throw err
     } finally {
+      process.removeListener('beforeExit', onEmpty)
       await sc.stop()
       const jobs = sc.jobs()
       if (!flags.bools.has('quiet') && !failed) for (const j of jobs) process.stderr.write(`${formatSummary(j)}\n`)

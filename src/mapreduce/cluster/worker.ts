@@ -63,6 +63,9 @@ export interface WorkerOptions extends CommonClusterOptions {
   maxReconnects?: number
 }
 
+/** Room left in a frame for the task-event envelope around a result (key, ids, timings). */
+const RESULT_FRAME_HEADROOM = 64 * 1024
+
 interface Running {
   abort: AbortController
   epoch: number
@@ -279,6 +282,15 @@ export class Worker {
       (result) => {
         this.#running.delete(key)
         this.tasksRun++
+        // A result the coordinator's frame limit refuses would close this connection (the worker
+        // looks lost and the task reruns forever): report it as a failure that names the limit.
+        const bytes = (result as { byteLength?: unknown } | null)?.byteLength
+        if (typeof bytes === 'number' && bytes > this.options.maxFrameBytes - RESULT_FRAME_HEADROOM) {
+          const mib = (n: number): string => (n / 2 ** 20).toFixed(1)
+          const message = `Task result is ${mib(bytes)} MiB, over the cluster frame limit (maxFrameBytes ${mib(this.options.maxFrameBytes)} MiB); write the result with saveAsTextFile or reduce it before collect()`
+          conn.send({ t: 'task-event', key, kind: 'failed', epoch, ms: Date.now() - started, error: { code: 'ERR_JOB_RESULT_TOO_LARGE', message, stack: '' } })
+          return
+        }
         // Cancelled tasks report too (the executor contract): the scheduler frees the slot on it.
         conn.send({ t: 'task-event', key, kind: 'done', epoch, result, ms: Date.now() - started })
       },
