@@ -189,7 +189,8 @@ export const cachePlugin: ProxyPlugin = {
         const reqCc = parseCacheControl(ctx.req.headers['cache-control'])
         const st: RequestState = { mode: 'pass', creq, requestTime: Date.now(), noStore: reqCc.has('no-store'), settings }
         ctx.locals.set(LOCAL, st)
-        if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        // An Upgrade request is a tunnel to the origin: never answered from (or stored in) the cache.
+        if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.req.headers.upgrade !== undefined) {
           st.mode = isUnsafeMethod(ctx.method) ? 'unsafe' : 'bypass'
           ctx.log.cache = 'BYPASS'
           shared.results.inc('BYPASS')
