@@ -1,7 +1,7 @@
 // Authentication (shared token or user/password, plain or bcrypt) and per-user publish/subscribe
 // permissions with allow and deny subject lists, checked the way nats-server does.
-import bcrypt from 'bcryptjs'
 import { timingSafeEqual } from 'node:crypto'
+import { BcryptPool } from './bcrypt-pool.js'
 import { DenyFilter } from './deny-filter.js'
 import type { BrokerUser, SubjectPermission, UserPermissions } from './options.js'
 import { subjectMatches } from './subject.js'
@@ -68,6 +68,8 @@ export class Authenticator {
   readonly #users = new Map<string, { user: BrokerUser; permissions: Permissions | undefined }>()
   /** bcrypt is slow by design; remember passwords already verified against a hash. */
   readonly #verified = new Map<string, string>()
+  /** Hash comparisons run here, off the event loop, a bounded number at a time. */
+  readonly #bcrypt = new BcryptPool()
 
   constructor(token: string | undefined, users: readonly BrokerUser[]) {
     this.#token = token
@@ -78,7 +80,8 @@ export class Authenticator {
     return this.#token !== undefined || this.#users.size > 0
   }
 
-  authenticate(connect: { user?: string; pass?: string; auth_token?: string }): AuthResult | undefined {
+  /** undefined when refused; a promise when a bcrypt hash must be compared (in a worker thread). */
+  authenticate(connect: { user?: string; pass?: string; auth_token?: string }): AuthResult | undefined | Promise<AuthResult | undefined> {
     if (this.#token !== undefined) {
       return typeof connect.auth_token === 'string' && equalText(connect.auth_token, this.#token) ? { user: '', permissions: undefined } : undefined
     }
@@ -86,15 +89,20 @@ export class Authenticator {
     const entry = this.#users.get(connect.user)
     if (entry === undefined) return undefined
     const stored = entry.user.password
-    let ok: boolean
-    if (isBcrypt(stored)) {
-      ok = this.#verified.get(connect.user) === connect.pass
-      if (!ok) {
-        // Synchronous on purpose: the connection's next ops must not run before CONNECT is settled.
-        ok = bcrypt.compareSync(connect.pass, stored)
-        if (ok) this.#verified.set(connect.user, connect.pass)
-      }
-    } else ok = equalText(connect.pass, stored)
-    return ok ? { user: connect.user, permissions: entry.permissions } : undefined
+    const result = { user: connect.user, permissions: entry.permissions }
+    if (!isBcrypt(stored)) return equalText(connect.pass, stored) ? result : undefined
+    const cached = this.#verified.get(connect.user)
+    if (cached !== undefined && equalText(cached, connect.pass)) return result
+    const { user, pass } = connect
+    return this.#bcrypt.compare(pass, stored).then((ok) => {
+      if (!ok) return undefined
+      this.#verified.set(user, pass)
+      return result
+    })
+  }
+
+  /** Stops the bcrypt workers (they also stop by themselves when idle). */
+  close(): void {
+    this.#bcrypt.close()
   }
 }

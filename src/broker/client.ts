@@ -7,7 +7,7 @@ import { PROTO_ERR } from './errors.js'
 import { isValidLiteralSubject, isValidSubject } from './subject.js'
 import { Sub, type OutFrame, type SubClient, type SubOwner } from './subscription.js'
 import type { Transport } from './transport.js'
-import type { Permissions } from './auth.js'
+import type { AuthResult as AuthOutcome, Permissions } from './auth.js'
 
 /** What a client needs from the server; implemented by the Broker. */
 export interface ClientHost {
@@ -16,7 +16,7 @@ export interface ClientHost {
   readonly maxPendingBytes: number
   readonly authRequired: boolean
   info(client: Client): string
-  authenticate(connect: ConnectOptions): { user: string; permissions: Permissions | undefined } | undefined
+  authenticate(connect: ConnectOptions): AuthOutcome | undefined | Promise<AuthOutcome | undefined>
   /** Routes a message; returns whether anything received it. */
   route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer): boolean
   noResponders(client: Client, reply: string): void
@@ -115,6 +115,10 @@ export class Client implements ParserHandler, SubClient, SubOwner {
   feed(chunk: Buffer): void {
     if (this.closed) return
     this.lastActivity = Date.now()
+    if (this.#held !== undefined) {
+      this.#hold(chunk)
+      return
+    }
     try {
       this.parser.parse(chunk)
     } catch (err) {
@@ -317,15 +321,61 @@ export class Client implements ParserHandler, SubClient, SubOwner {
     }
     if (this.#host.authRequired && !this.connected) {
       const auth = this.#host.authenticate(c)
-      if (auth === undefined) {
-        this.closeWithError(PROTO_ERR.AUTH_VIOLATION, 'authentication failed')
+      if (auth instanceof Promise) {
+        this.#awaitAuth(auth)
         return
       }
-      this.user = auth.user
-      this.permissions = auth.permissions
+      if (!this.#applyAuth(auth)) return
     }
     this.connected = true
     this.#ok()
+  }
+
+  #applyAuth(auth: AuthOutcome | undefined): boolean {
+    if (auth === undefined) {
+      this.closeWithError(PROTO_ERR.AUTH_VIOLATION, 'authentication failed')
+      return false
+    }
+    this.user = auth.user
+    this.permissions = auth.permissions
+    return true
+  }
+
+  // ---- CONNECT awaiting a password check (bcrypt runs in a worker thread) ----------------------
+  // Nothing after CONNECT may run before it is settled: the parser stops after CONNECT and what
+  // arrives meanwhile is held (bounded), then parsed in order once the check is done.
+
+  /** Bytes received while CONNECT awaits its password check; undefined when not waiting. */
+  #held: Buffer[] | undefined
+  #heldBytes = 0
+
+  #awaitAuth(auth: Promise<AuthOutcome | undefined>): void {
+    this.parser.suspend()
+    this.#held = []
+    this.#heldBytes = 0
+    void auth.then(
+      (result) => {
+        if (this.closed || !this.#applyAuth(result)) return
+        this.connected = true
+        this.#ok()
+        const rest = this.parser.resume()
+        const held = this.#held ?? []
+        this.#held = undefined
+        if (rest !== undefined) held.unshift(rest)
+        for (const chunk of held) this.feed(chunk)
+      },
+      () => this.closeWithError(PROTO_ERR.AUTH_VIOLATION, 'authentication failed'),
+    )
+  }
+
+  #hold(chunk: Buffer): void {
+    this.#heldBytes += chunk.length
+    if (this.#heldBytes > this.#host.maxPayloadBytes + this.#host.maxControlLineBytes) {
+      this.closeWithError(PROTO_ERR.AUTH_VIOLATION, 'too much data before authentication finished')
+      return
+    }
+    // The chunk may be a view of a reused read buffer.
+    ;(this.#held as Buffer[]).push(Buffer.from(chunk))
   }
 
   onPub(subject: string, reply: string, hdrLen: number, payload: Buffer): void {
