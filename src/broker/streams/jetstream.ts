@@ -3,7 +3,7 @@
 // storage live under storeDir/streams/<name>/ (meta.json, msgs/, consumers/<name>.json).
 import { join } from 'node:path'
 import type { BrokerMsg, EmbeddedBroker, Subscription } from '../types.js'
-import type { ApiContext } from './api-context.js'
+import { consumerFile, type ApiContext } from './api-context.js'
 import { ApiErrors, type ApiError } from './api-errors.js'
 import type { ConsumerConfig, StreamConfig } from './config.js'
 import type { Consumer, ConsumerState } from './consumer.js'
@@ -228,8 +228,9 @@ class JetStream implements JetStreamHandle, StreamHost {
     const reply = m.reply
     // Everything else is serialised so that creates, deletes and their file writes never interleave.
     this.#queue = this.#queue.then(() => this.#handleApi(toks, data, reply)).catch((err: unknown) => {
+      // The details (file paths, errno) go to the log, not to the client.
       this.options.logger?.error({ err, subject: m.subject }, 'jetstream api request failed')
-      this.#error(reply, 'api_error', ApiErrors.internal(err instanceof Error ? err.message : String(err)))
+      this.#error(reply, 'api_error', ApiErrors.internal('internal error, see the server log'))
     })
   }
 
@@ -332,7 +333,7 @@ class JetStream implements JetStreamHandle, StreamHost {
     const root = this.#root
     if (root === undefined) return
     const body = JSON.stringify({ name: c.name, config: c.config, created: c.created, state: c.state() })
-    await writeFileAtomic(this.#io, join(root, s.name, 'consumers', `${c.name}.json`), enc.encode(body))
+    await writeFileAtomic(this.#io, consumerFile(root, s.name, c.name), enc.encode(body))
   }
 
   #flushConsumers(): Promise<void> {
