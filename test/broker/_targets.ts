@@ -13,6 +13,7 @@ export interface TargetOptions {
   token?: string
   users?: BrokerUser[]
   maxPayloadBytes?: number
+  maxControlLineBytes?: number
   pingIntervalMs?: number
   maxPingsOut?: number
   authTimeoutMs?: number
@@ -50,6 +51,7 @@ function natsConfig(o: TargetOptions, port: number, wsPort: number, monitorPort:
   const lines = [`listen: 127.0.0.1:${port}`]
   if (o.monitor === true) lines.push(`http: 127.0.0.1:${monitorPort}`)
   if (o.maxPayloadBytes !== undefined) lines.push(`max_payload: ${o.maxPayloadBytes}`)
+  if (o.maxControlLineBytes !== undefined) lines.push(`max_control_line: ${o.maxControlLineBytes}`)
   if (o.pingIntervalMs !== undefined) lines.push(`ping_interval: "${o.pingIntervalMs}ms"`)
   if (o.maxPingsOut !== undefined) lines.push(`ping_max: ${o.maxPingsOut}`)
   if (o.maxConnections !== undefined) lines.push(`max_connections: ${o.maxConnections}`)
@@ -81,6 +83,7 @@ export async function startTarget(name: TargetName, o: TargetOptions = {}): Prom
     if (o.token !== undefined) opts.token = o.token
     if (o.users !== undefined) opts.users = o.users
     if (o.maxPayloadBytes !== undefined) opts.maxPayloadBytes = o.maxPayloadBytes
+    if (o.maxControlLineBytes !== undefined) opts.maxControlLineBytes = o.maxControlLineBytes
     if (o.pingIntervalMs !== undefined) opts.pingIntervalMs = o.pingIntervalMs
     if (o.maxPingsOut !== undefined) opts.maxPingsOut = o.maxPingsOut
     if (o.authTimeoutMs !== undefined) opts.authTimeoutMs = o.authTimeoutMs
