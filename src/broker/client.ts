@@ -319,7 +319,8 @@ export class Client implements ParserHandler, SubClient, SubOwner {
       this.closeWithError(PROTO_ERR.NO_RESPONDERS_HEADERS, 'no_responders without headers')
       return
     }
-    if (this.#host.authRequired && !this.connected) {
+    // Every CONNECT is checked, not only the first (as nats-server does).
+    if (this.#host.authRequired) {
       const auth = this.#host.authenticate(c)
       if (auth instanceof Promise) {
         this.#awaitAuth(auth)
@@ -442,6 +443,7 @@ export class Client implements ParserHandler, SubClient, SubOwner {
   }
 
   onPong(): void {
+    if (!this.#authorized()) return
     this.pingsOut = 0
   }
 
