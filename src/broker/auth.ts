@@ -21,12 +21,49 @@ function allowed(perm: SubjectPermission | undefined, subject: string): boolean 
   return true
 }
 
+/** Subscribe rules split like nats-server's: plain subjects, and `subject queue` entries. */
+interface SubRules {
+  plain: string[]
+  queued: [subject: string, queue: string][]
+}
+
+function subRules(list: readonly string[] | undefined): SubRules | undefined {
+  if (list === undefined) return undefined
+  const r: SubRules = { plain: [], queued: [] }
+  for (const e of list) {
+    const [subject, queue] = e.split(' ') as [string, string | undefined]
+    if (queue === undefined) r.plain.push(subject)
+    else r.queued.push([subject, queue])
+  }
+  return r
+}
+
+/** nats-server's rule: plain entries decide, but when `queue` is set and queue entries match the subject, their queue patterns decide. */
+function ruleMatches(r: SubRules, subject: string, queue: string | undefined): boolean {
+  let hit = anyMatch(r.plain, subject)
+  if (queue !== undefined) {
+    let any = false
+    let queueHit = false
+    for (const [p, q] of r.queued) {
+      if (!subjectMatches(p, subject)) continue
+      any = true
+      if (subjectMatches(q, queue)) queueHit = true
+    }
+    if (any) hit = queueHit
+  }
+  return hit
+}
+
 export class Permissions {
   readonly #perms: UserPermissions
   readonly #pubCache = new Map<string, boolean>()
+  readonly #subAllow: SubRules | undefined
+  readonly #subDeny: SubRules | undefined
 
   constructor(perms: UserPermissions) {
     this.#perms = perms
+    this.#subAllow = subRules(perms.subscribe?.allow)
+    this.#subDeny = subRules(perms.subscribe?.deny)
   }
 
   canPublish(subject: string): boolean {
@@ -38,13 +75,14 @@ export class Permissions {
     return ok
   }
 
-  canSubscribe(subject: string, _queue: string | undefined): boolean {
-    return allowed(this.#perms.subscribe, subject)
+  canSubscribe(subject: string, queue: string | undefined): boolean {
+    if (this.#subAllow !== undefined && !ruleMatches(this.#subAllow, subject, queue)) return false
+    return this.#subDeny === undefined || !ruleMatches(this.#subDeny, subject, queue)
   }
 
-  /** The per-delivery deny check for an accepted subscription (undefined when none is needed). */
+  /** The per-delivery deny check for an accepted subscription (undefined when none is needed); plain deny entries only. */
   denyFilter(subject: string): DenyFilter | undefined {
-    return DenyFilter.forSubscription(subject, this.#perms.subscribe?.deny)
+    return DenyFilter.forSubscription(subject, this.#subDeny?.plain)
   }
 }
 

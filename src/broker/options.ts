@@ -122,6 +122,16 @@ function checkPatterns(where: string, list: string[] | undefined): void {
   for (const s of list ?? []) if (!isValidSubject(s)) bad(`Cannot use ${where} subject ${JSON.stringify(s)}: not a valid subject`)
 }
 
+/** Subscribe permissions may name a queue group: `"jobs.* workers"` (subject, one space, queue pattern), as in nats-server. */
+function checkSubscribePatterns(where: string, list: string[] | undefined): void {
+  for (const s of list ?? []) {
+    const parts = s.split(' ')
+    if (parts.length > 2 || !isValidSubject(parts[0] as string) || (parts.length === 2 && !isValidSubject(parts[1] as string))) {
+      bad(`Cannot use ${where} subject ${JSON.stringify(s)}: expected a subject, optionally followed by one space and a queue group`)
+    }
+  }
+}
+
 export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<ResolvedBrokerOptions> {
   const o = { ...options }
   const r: ResolvedBrokerOptions = {
@@ -154,12 +164,8 @@ export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<Resolv
   for (const u of r.users) {
     if (u.user === '' || names.has(u.user)) bad(`Cannot use user ${JSON.stringify(u.user)}: names must be non-empty and unique`)
     names.add(u.user)
-    checkPatterns(`permissions of ${u.user}`, [
-      ...(u.permissions?.publish?.allow ?? []),
-      ...(u.permissions?.publish?.deny ?? []),
-      ...(u.permissions?.subscribe?.allow ?? []),
-      ...(u.permissions?.subscribe?.deny ?? []),
-    ])
+    checkPatterns(`permissions of ${u.user}`, [...(u.permissions?.publish?.allow ?? []), ...(u.permissions?.publish?.deny ?? [])])
+    checkSubscribePatterns(`permissions of ${u.user}`, [...(u.permissions?.subscribe?.allow ?? []), ...(u.permissions?.subscribe?.deny ?? [])])
   }
   if (r.websocket !== undefined) int('websocket.port', r.websocket.port, 0, 65535)
   // The logger is an object with its own state: keep it out of the freeze.
