@@ -112,7 +112,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.#netServer = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new BrokerError(BrokerErrorCodes.LISTEN, `Cannot listen on ${o.host}:${o.port}: ${err.message}`, { cause: err })))
-      server.listen(o.port, o.host, () => resolve())
+      // nats-server's accept backlog (Node's default of 511 made 2,000 simultaneous connects 8x slower).
+      server.listen({ port: o.port, host: o.host, backlog: 4096 }, () => resolve())
     })
     server.on('error', (err) => this.logger.error({ err }, 'client listener error'))
     this.#port = (server.address() as AddressInfo).port
