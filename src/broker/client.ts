@@ -14,6 +14,8 @@ export interface ClientHost {
   readonly maxPayloadBytes: number
   readonly maxControlLineBytes: number
   readonly maxPendingBytes: number
+  /** Per connection; 0 = unlimited. */
+  readonly maxSubscriptions: number
   readonly authRequired: boolean
   info(client: Client): string
   authenticate(connect: ConnectOptions): AuthOutcome | undefined | Promise<AuthOutcome | undefined>
@@ -411,6 +413,12 @@ export class Client implements ParserHandler, SubClient, SubOwner {
       return
     }
     if (!this.subs.has(sid)) {
+      const max = this.#host.maxSubscriptions
+      if (max > 0 && this.subs.size >= max) {
+        // nats-server refuses the SUB and keeps the connection.
+        this.sendText(`-ERR '${PROTO_ERR.MAX_SUBS}'\r\n`)
+        return
+      }
       const sub = new Sub(this, subject, queue, sid, this, undefined)
       sub.drop = this.#host.dropFor(subject)
       sub.deny = this.permissions?.denyFilter(subject)

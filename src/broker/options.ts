@@ -59,6 +59,8 @@ export interface BrokerOptions {
   maxPingsOut?: number
   authTimeoutMs?: number
   maxConnections?: number
+  /** Subscriptions one connection may hold; 0 = unlimited. */
+  maxSubscriptions?: number
   /** Subscriptions to subjects covered by these patterns drop messages instead of disconnecting a slow consumer. */
   dropSubjects?: string[]
   /** Shared token (CONNECT auth_token). */
@@ -84,6 +86,7 @@ export const DEFAULTS = {
   maxPingsOut: 2,
   authTimeoutMs: 2_000, // 2 s, as nats-server
   maxConnections: 65_536, // as nats-server
+  maxSubscriptions: 0, // per connection; 0 = unlimited, as nats-server
 } as const
 
 export interface ResolvedBrokerOptions {
@@ -101,6 +104,7 @@ export interface ResolvedBrokerOptions {
   maxPingsOut: number
   authTimeoutMs: number
   maxConnections: number
+  maxSubscriptions: number
   dropSubjects: string[]
   token: string | undefined
   users: BrokerUser[]
@@ -149,6 +153,7 @@ export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<Resolv
     maxPingsOut: int('maxPingsOut', o.maxPingsOut ?? DEFAULTS.maxPingsOut, 1, 1000),
     authTimeoutMs: int('authTimeoutMs', o.authTimeoutMs ?? DEFAULTS.authTimeoutMs, 1),
     maxConnections: int('maxConnections', o.maxConnections ?? DEFAULTS.maxConnections, 1),
+    maxSubscriptions: int('maxSubscriptions', o.maxSubscriptions ?? DEFAULTS.maxSubscriptions, 0),
     dropSubjects: [...(o.dropSubjects ?? [])],
     token: o.token,
     // Copies, so freezing the resolved options never freezes the caller's objects.

@@ -51,6 +51,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   readonly maxPayloadBytes: number
   readonly maxControlLineBytes: number
   readonly maxPendingBytes: number
+  readonly maxSubscriptions: number
   monitor: AdminServer | undefined
   /** Extra INFO fields (e.g. `jetstream: true`), merged into every INFO sent from now on. */
   readonly infoExtra: Record<string, unknown> = {}
@@ -79,6 +80,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.maxPayloadBytes = options.maxPayloadBytes
     this.maxControlLineBytes = options.maxControlLineBytes
     this.maxPendingBytes = options.maxPendingBytes
+    this.maxSubscriptions = options.maxSubscriptions
     this.#auth = new Authenticator(options.token, options.users as ResolvedBrokerOptions['users'])
     this.#conns = new Connections(this)
   }

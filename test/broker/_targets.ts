@@ -18,6 +18,7 @@ export interface TargetOptions {
   maxPingsOut?: number
   authTimeoutMs?: number
   maxConnections?: number
+  maxSubscriptions?: number
   tls?: { certFile: string; keyFile: string; cert: string; key: string }
   websocket?: boolean
   /** Start the monitoring HTTP server. */
@@ -55,6 +56,7 @@ function natsConfig(o: TargetOptions, port: number, wsPort: number, monitorPort:
   if (o.pingIntervalMs !== undefined) lines.push(`ping_interval: "${o.pingIntervalMs}ms"`)
   if (o.maxPingsOut !== undefined) lines.push(`ping_max: ${o.maxPingsOut}`)
   if (o.maxConnections !== undefined) lines.push(`max_connections: ${o.maxConnections}`)
+  if (o.maxSubscriptions !== undefined) lines.push(`max_subscriptions: ${o.maxSubscriptions}`)
   const authTimeout = o.authTimeoutMs === undefined ? '' : `, timeout: ${o.authTimeoutMs / 1000}`
   if (o.token !== undefined) lines.push(`authorization { token: ${q(o.token)}${authTimeout} }`)
   if (o.users !== undefined) {
@@ -88,6 +90,7 @@ export async function startTarget(name: TargetName, o: TargetOptions = {}): Prom
     if (o.maxPingsOut !== undefined) opts.maxPingsOut = o.maxPingsOut
     if (o.authTimeoutMs !== undefined) opts.authTimeoutMs = o.authTimeoutMs
     if (o.maxConnections !== undefined) opts.maxConnections = o.maxConnections
+    if (o.maxSubscriptions !== undefined) opts.maxSubscriptions = o.maxSubscriptions
     if (o.tls !== undefined) opts.tls = { cert: o.tls.cert, key: o.tls.key }
     if (o.websocket === true) opts.websocket = { host: '127.0.0.1', port: 0 }
     const b = await startBroker(opts)
