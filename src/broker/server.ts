@@ -21,9 +21,10 @@ import { Sub, type SubOwner } from './subscription.js'
 import { Sublist } from './sublist.js'
 import type { Transport } from './transport.js'
 import type { EmbeddedBroker, MsgHandler, PublishOptions, SubscribeOptions, Subscription } from './types.js'
-import { startMonitor } from './monitor.js'
+import { intParam, startMonitor } from './monitor.js'
 import { listenWebSocket, type WsListener } from './ws-listener.js'
 import { attachJetStream, type JetStreamHandle, type JetStreamOptions } from './streams/index.js'
+import { JSZ_PAGE_LIMIT } from './streams/jetstream.js'
 import { registerJetStreamMetrics } from './streams/metrics.js'
 import { createMetricsRegistry } from '../internal/metrics.js'
 
@@ -372,10 +373,10 @@ export async function startBroker(options: BrokerOptions & { jetstream?: JetStre
       const js = await attachJetStream(broker, { logger: broker.logger, ...jetstream })
       broker.jetstream = js
       broker.infoExtra['jetstream'] = true
-      broker.monitor?.json('/jsz', () => js.jsz())
+      broker.monitor?.json('/jsz', (_req, url) => js.jsz({ offset: intParam(url, 'offset', 0), limit: intParam(url, 'limit', JSZ_PAGE_LIMIT) }))
       if (broker.monitor !== undefined) {
         const registry = createMetricsRegistry({ processMetrics: false })
-        registerJetStreamMetrics(registry, () => js.jsz(), js.counters)
+        registerJetStreamMetrics(registry, () => js.jsz({ limit: Number.MAX_SAFE_INTEGER }), js.counters)
         broker.monitor.route('GET', '/metrics/jetstream', async (_req, res) => {
           const text = await registry.metrics()
           res.writeHead(200, { 'content-type': registry.contentType })

@@ -19,8 +19,9 @@ import { streamCreate, streamDelete, streamInfo, streamList, streamPurge, stream
 import { registerJetStreamMetrics } from './metrics.js'
 
 export interface JetStreamHandle {
-  /** /jsz-style snapshot: totals plus per-stream and per-consumer state. */
-  jsz(): JszInfo
+  /** /jsz-style snapshot: totals over all streams plus per-stream and per-consumer state for the
+   *  page [offset, offset + limit) of the streams sorted by name (default 0 and JSZ_PAGE_LIMIT). */
+  jsz(page?: { offset?: number; limit?: number }): JszInfo
   /** Flushes consumer state, closes stores (fsync), unsubscribes. */
   close(): Promise<void>
   /** Recovery reports of the file stores opened at start-up, by stream name. */
@@ -40,12 +41,17 @@ export interface JszInfo {
   bytes: number
   fsyncs: number
   api: { total: number; errors: number }
+  /** The page of streams in account_details. */
+  offset: number
+  limit: number
   account_details: { name: string; stream_detail: Record<string, unknown>[] }[]
 }
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 const API = '$JS.API.'
+/** Streams detailed per /jsz page unless ?limit= says otherwise. */
+export const JSZ_PAGE_LIMIT = 1024
 const T = (t: string): string => `io.nats.jetstream.api.v1.${t}`
 
 /** The subject a delivered message is presented with (see PublishOptions.msgSubject). */
@@ -125,7 +131,7 @@ class JetStream implements JetStreamHandle, StreamHost {
     this.#tick.unref()
     this.#flushTimer = setInterval(() => void this.#flushConsumers(), this.options.consumerFlushMs)
     this.#flushTimer.unref()
-    if (this.options.registry !== undefined) registerJetStreamMetrics(this.options.registry, () => this.jsz(), this.counters)
+    if (this.options.registry !== undefined) registerJetStreamMetrics(this.options.registry, () => this.jsz({ limit: Number.MAX_SAFE_INTEGER }), this.counters)
   }
 
   #loadStream(root: string, name: string): void {
@@ -355,19 +361,25 @@ class JetStream implements JetStreamHandle, StreamHost {
     return this.#flushing
   }
 
-  jsz(): JszInfo {
+  jsz(page: { offset?: number; limit?: number } = {}): JszInfo {
     let consumers = 0
     let messages = 0
     let bytes = 0
     let fsyncs = 0
-    const detail: Record<string, unknown>[] = []
     for (const s of this.streams.values()) {
       consumers += s.consumers.size
       messages += s.store.msgs
       bytes += s.store.bytes
       fsyncs += s.store.fsyncs
-      detail.push({ name: s.name, created: s.created, config: s.config, state: s.info()['state'], consumer_detail: [...s.consumers.values()].map((c) => c.info()) })
     }
+    // Details (consumer info walks the store) only for the requested page, not for every stream.
+    const offset = Math.max(0, page.offset ?? 0)
+    const limit = Math.max(0, page.limit ?? JSZ_PAGE_LIMIT)
+    const names = [...this.streams.keys()].sort().slice(offset, offset + limit)
+    const detail = names.map((n) => {
+      const s = this.streams.get(n) as Stream
+      return { name: s.name, created: s.created, config: s.config, state: s.info()['state'], consumer_detail: [...s.consumers.values()].map((c) => c.info()) }
+    })
     return {
       server_id: this.options.serverName,
       now: new Date().toISOString(),
@@ -378,6 +390,8 @@ class JetStream implements JetStreamHandle, StreamHost {
       bytes,
       fsyncs,
       api: { total: this.#apiTotal, errors: this.#apiErrors },
+      offset,
+      limit,
       account_details: [{ name: '$G', stream_detail: detail }],
     }
   }
