@@ -68,6 +68,25 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   w(2, fc.record({ k: fc.constant('ack' as const), payload: fc.constantFrom('', '+ACK', '-NAK', '-NAK {"delay": 1e30}', '-NAK {"delay": -5}', '+WPI', '+TERM', '+NXT', '+NXT {"batch":"x"}', 'hello', '{"stream":"A","seq":1}') })),
 )
 
+// The reproductions from issue #23 run first in every invocation (random runs seldom hit them):
+// a purge to 1e18 with a pull waiting and a pending ack (the broker spun forever), and the same
+// purge followed by a publish on a file stream (sequences collapsed, the store came back different).
+const createA: Step = { k: 'api', subject: 'STREAM.CREATE.A', body: { name: 'A', subjects: ['a.>'], storage: 'file' } }
+const purge1e18: Step = { k: 'api', subject: 'STREAM.PURGE.A', body: { seq: 1e18 } }
+const knownCases: Step[][] = [
+  [
+    createA,
+    { k: 'api', subject: 'CONSUMER.DURABLE.CREATE.A.C1', body: { stream_name: 'A', config: { durable_name: 'C1', ack_policy: 'explicit' } } },
+    { k: 'pub', stream: 'A', data: 'x' },
+    { k: 'next', stream: 'A', consumer: 'C1', body: { batch: 1 } },
+    { k: 'next', stream: 'A', consumer: 'C1', body: { batch: 1, expires: 20_000_000_000 } },
+    purge1e18,
+    { k: 'ack', payload: '+ACK' },
+    { k: 'pub', stream: 'A', data: 'y' },
+  ],
+  [createA, { k: 'pub', stream: 'A', data: 'x' }, purge1e18, { k: 'pub', stream: 'A', data: 'y' }, { k: 'pub', stream: 'A', data: 'z' }],
+]
+
 /** Waits for a PING round trip; false when the broker does not answer within `ms`. */
 async function responsive(nc: NatsConnection, ms = 5000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
@@ -158,6 +177,7 @@ test('random JetStream API requests: the broker stays responsive and file stream
         await target.stop()
       }
     }),
-    { numRuns: runs, verbose: 1, ...replay },
+    // Examples count towards numRuns.
+    { numRuns: runs + knownCases.length, verbose: 1, examples: knownCases.map((c) => [c] as [Step[]]), ...replay },
   )
 })
