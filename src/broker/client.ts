@@ -7,7 +7,7 @@ import { PROTO_ERR } from './errors.js'
 import { isValidLiteralSubject, isValidSubject } from './subject.js'
 import { Sub, type OutFrame, type SubClient, type SubOwner } from './subscription.js'
 import type { Transport } from './transport.js'
-import type { Permissions } from './auth.js'
+import type { AuthResult as AuthOutcome, Permissions } from './auth.js'
 import type { ProducerFlow, StallableClient } from './flow-control.js'
 
 /** What a client needs from the server; implemented by the Broker. */
@@ -15,9 +15,11 @@ export interface ClientHost {
   readonly maxPayloadBytes: number
   readonly maxControlLineBytes: number
   readonly maxPendingBytes: number
+  /** Per connection; 0 = unlimited. */
+  readonly maxSubscriptions: number
   readonly authRequired: boolean
   info(client: Client): string
-  authenticate(connect: ConnectOptions): { user: string; permissions: Permissions | undefined } | undefined
+  authenticate(connect: ConnectOptions): AuthOutcome | undefined | Promise<AuthOutcome | undefined>
   /** Routes a message; returns whether anything received it. */
   route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer): boolean
   noResponders(client: Client, reply: string): void
@@ -138,6 +140,10 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
   feed(chunk: Buffer): void {
     if (this.closed) return
     this.lastActivity = Date.now()
+    if (this.#held !== undefined) {
+      this.#hold(chunk)
+      return
+    }
     try {
       this.parser.parse(chunk)
     } catch (err) {
@@ -374,17 +380,64 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
       this.closeWithError(PROTO_ERR.NO_RESPONDERS_HEADERS, 'no_responders without headers')
       return
     }
-    if (this.#host.authRequired && !this.connected) {
+    // Every CONNECT is checked, not only the first (as nats-server does).
+    if (this.#host.authRequired) {
       const auth = this.#host.authenticate(c)
-      if (auth === undefined) {
-        this.closeWithError(PROTO_ERR.AUTH_VIOLATION, 'authentication failed')
+      if (auth instanceof Promise) {
+        this.#awaitAuth(auth)
         return
       }
-      this.user = auth.user
-      this.permissions = auth.permissions
+      if (!this.#applyAuth(auth)) return
     }
     this.connected = true
     this.#ok()
+  }
+
+  #applyAuth(auth: AuthOutcome | undefined): boolean {
+    if (auth === undefined) {
+      this.closeWithError(PROTO_ERR.AUTH_VIOLATION, 'authentication failed')
+      return false
+    }
+    this.user = auth.user
+    this.permissions = auth.permissions
+    return true
+  }
+
+  // ---- CONNECT awaiting a password check (bcrypt runs in a worker thread) ----------------------
+  // Nothing after CONNECT may run before it is settled: the parser stops after CONNECT and what
+  // arrives meanwhile is held (bounded), then parsed in order once the check is done.
+
+  /** Bytes received while CONNECT awaits its password check; undefined when not waiting. */
+  #held: Buffer[] | undefined
+  #heldBytes = 0
+
+  #awaitAuth(auth: Promise<AuthOutcome | undefined>): void {
+    this.parser.suspend()
+    this.#held = []
+    this.#heldBytes = 0
+    void auth.then(
+      (result) => {
+        if (this.closed || !this.#applyAuth(result)) return
+        this.connected = true
+        this.#ok()
+        const rest = this.parser.resume()
+        const held = this.#held ?? []
+        this.#held = undefined
+        if (rest !== undefined) held.unshift(rest)
+        for (const chunk of held) this.feed(chunk)
+      },
+      () => this.closeWithError(PROTO_ERR.AUTH_VIOLATION, 'authentication failed'),
+    )
+  }
+
+  #hold(chunk: Buffer): void {
+    this.#heldBytes += chunk.length
+    if (this.#heldBytes > this.#host.maxPayloadBytes + this.#host.maxControlLineBytes) {
+      this.closeWithError(PROTO_ERR.AUTH_VIOLATION, 'too much data before authentication finished')
+      return
+    }
+    // The chunk may be a view of a reused read buffer.
+    ;(this.#held as Buffer[]).push(Buffer.from(chunk))
   }
 
   onPub(subject: string, reply: string, hdrLen: number, payload: Buffer): void {
@@ -419,6 +472,12 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
       return
     }
     if (!this.subs.has(sid)) {
+      const max = this.#host.maxSubscriptions
+      if (max > 0 && this.subs.size >= max) {
+        // nats-server refuses the SUB and keeps the connection.
+        this.sendText(`-ERR '${PROTO_ERR.MAX_SUBS}'\r\n`)
+        return
+      }
       const sub = new Sub(this, subject, queue, sid, this, undefined)
       sub.drop = this.#host.dropFor(subject)
       sub.deny = this.permissions?.denyFilter(subject)
@@ -451,6 +510,7 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
   }
 
   onPong(): void {
+    if (!this.#authorized()) return
     this.pingsOut = 0
   }
 

@@ -50,6 +50,7 @@ export const brokerConfigSchema = z.strictObject({
   ping_max: z.number().int().min(1).optional(),
   auth_timeout: duration.optional(),
   max_connections: z.number().int().min(1).optional(),
+  max_subscriptions: z.number().int().min(0).optional(),
   drop_subjects: subjects.optional(),
   authorization: z
     .strictObject({
@@ -125,6 +126,7 @@ export function configToOptions(config: DeepReadonly<BrokerConfig>, baseDir: str
   if (config.ping_max !== undefined) o.maxPingsOut = config.ping_max
   if (config.auth_timeout !== undefined) o.authTimeoutMs = parseDurationMs(config.auth_timeout)
   if (config.max_connections !== undefined) o.maxConnections = config.max_connections
+  if (config.max_subscriptions !== undefined) o.maxSubscriptions = config.max_subscriptions
   if (config.drop_subjects !== undefined) o.dropSubjects = [...config.drop_subjects]
   const auth = config.authorization
   if (auth?.token !== undefined) o.token = auth.token

@@ -32,6 +32,7 @@ export const PROTO_ERR = {
   STALE: 'Stale Connection',
   SLOW_CONSUMER: 'Slow Consumer',
   MAX_CONNECTIONS: 'maximum connections exceeded',
+  MAX_SUBS: 'maximum subscriptions exceeded',
   NO_RESPONDERS_HEADERS: 'no responders requires headers support',
   SECURE_REQUIRED: 'Secure Connection - TLS Required',
 } as const

@@ -38,7 +38,7 @@ class CpuSampler {
   }
 }
 
-function intParam(url: URL, name: string, fallback: number): number {
+export function intParam(url: URL, name: string, fallback: number): number {
   const v = url.searchParams.get(name)
   if (v === null) return fallback
   const n = Number.parseInt(v, 10)

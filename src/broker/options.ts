@@ -59,6 +59,8 @@ export interface BrokerOptions {
   maxPingsOut?: number
   authTimeoutMs?: number
   maxConnections?: number
+  /** Subscriptions one connection may hold; 0 = unlimited. */
+  maxSubscriptions?: number
   /** Subscriptions to subjects covered by these patterns drop messages instead of disconnecting a slow consumer. */
   dropSubjects?: string[]
   /** Shared token (CONNECT auth_token). */
@@ -84,6 +86,7 @@ export const DEFAULTS = {
   maxPingsOut: 2,
   authTimeoutMs: 2_000, // 2 s, as nats-server
   maxConnections: 65_536, // as nats-server
+  maxSubscriptions: 0, // per connection; 0 = unlimited, as nats-server
 } as const
 
 export interface ResolvedBrokerOptions {
@@ -101,6 +104,7 @@ export interface ResolvedBrokerOptions {
   maxPingsOut: number
   authTimeoutMs: number
   maxConnections: number
+  maxSubscriptions: number
   dropSubjects: string[]
   token: string | undefined
   users: BrokerUser[]
@@ -122,6 +126,16 @@ function checkPatterns(where: string, list: string[] | undefined): void {
   for (const s of list ?? []) if (!isValidSubject(s)) bad(`Cannot use ${where} subject ${JSON.stringify(s)}: not a valid subject`)
 }
 
+/** Subscribe permissions may name a queue group: `"jobs.* workers"` (subject, one space, queue pattern), as in nats-server. */
+function checkSubscribePatterns(where: string, list: string[] | undefined): void {
+  for (const s of list ?? []) {
+    const parts = s.split(' ')
+    if (parts.length > 2 || !isValidSubject(parts[0] as string) || (parts.length === 2 && !isValidSubject(parts[1] as string))) {
+      bad(`Cannot use ${where} subject ${JSON.stringify(s)}: expected a subject, optionally followed by one space and a queue group`)
+    }
+  }
+}
+
 export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<ResolvedBrokerOptions> {
   const o = { ...options }
   const r: ResolvedBrokerOptions = {
@@ -139,6 +153,7 @@ export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<Resolv
     maxPingsOut: int('maxPingsOut', o.maxPingsOut ?? DEFAULTS.maxPingsOut, 1, 1000),
     authTimeoutMs: int('authTimeoutMs', o.authTimeoutMs ?? DEFAULTS.authTimeoutMs, 1),
     maxConnections: int('maxConnections', o.maxConnections ?? DEFAULTS.maxConnections, 1),
+    maxSubscriptions: int('maxSubscriptions', o.maxSubscriptions ?? DEFAULTS.maxSubscriptions, 0),
     dropSubjects: [...(o.dropSubjects ?? [])],
     token: o.token,
     // Copies, so freezing the resolved options never freezes the caller's objects.
@@ -154,12 +169,8 @@ export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<Resolv
   for (const u of r.users) {
     if (u.user === '' || names.has(u.user)) bad(`Cannot use user ${JSON.stringify(u.user)}: names must be non-empty and unique`)
     names.add(u.user)
-    checkPatterns(`permissions of ${u.user}`, [
-      ...(u.permissions?.publish?.allow ?? []),
-      ...(u.permissions?.publish?.deny ?? []),
-      ...(u.permissions?.subscribe?.allow ?? []),
-      ...(u.permissions?.subscribe?.deny ?? []),
-    ])
+    checkPatterns(`permissions of ${u.user}`, [...(u.permissions?.publish?.allow ?? []), ...(u.permissions?.publish?.deny ?? [])])
+    checkSubscribePatterns(`permissions of ${u.user}`, [...(u.permissions?.subscribe?.allow ?? []), ...(u.permissions?.subscribe?.deny ?? [])])
   }
   if (r.websocket !== undefined) int('websocket.port', r.websocket.port, 0, 65535)
   // The logger is an object with its own state: keep it out of the freeze.

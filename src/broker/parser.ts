@@ -42,6 +42,23 @@ export class Parser {
     this.#h.onParseError(kind, detail)
   }
 
+  /** Set by suspend(): parse() stops after the current CONNECT and keeps the rest of the chunk. */
+  #suspended = false
+  #rest: Buffer | undefined
+
+  /** Called from onConnect: stop after this CONNECT (its password check is still running). */
+  suspend(): void {
+    this.#suspended = true
+  }
+
+  /** Ends a suspension; returns the bytes of the chunk that were not parsed. */
+  resume(): Buffer | undefined {
+    this.#suspended = false
+    const rest = this.#rest
+    this.#rest = undefined
+    return rest
+  }
+
   parse(chunk: Uint8Array): void {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     const n = buf.length
@@ -321,6 +338,10 @@ export class Parser {
             this.state = State.OP_START
             this.#h.onConnect(json)
             if (this.#isDead()) return
+            if (this.#suspended) {
+              this.#rest = i + 1 < n ? Buffer.from(buf.subarray(i + 1)) : undefined
+              return
+            }
           }
           break
         case State.OP_I:

@@ -22,9 +22,10 @@ import { Sub, type SubOwner } from './subscription.js'
 import { Sublist } from './sublist.js'
 import type { Transport } from './transport.js'
 import type { EmbeddedBroker, MsgHandler, PublishOptions, SubscribeOptions, Subscription } from './types.js'
-import { startMonitor } from './monitor.js'
+import { intParam, startMonitor } from './monitor.js'
 import { listenWebSocket, type WsListener } from './ws-listener.js'
 import { attachJetStream, type JetStreamHandle, type JetStreamOptions } from './streams/index.js'
+import { JSZ_PAGE_LIMIT } from './streams/jetstream.js'
 import { registerJetStreamMetrics } from './streams/metrics.js'
 import { createMetricsRegistry } from '../internal/metrics.js'
 
@@ -53,6 +54,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   readonly maxControlLineBytes: number
   readonly maxPendingBytes: number
   readonly flow: ProducerFlow
+  readonly maxSubscriptions: number
   monitor: AdminServer | undefined
   /** Extra INFO fields (e.g. `jetstream: true`), merged into every INFO sent from now on. */
   readonly infoExtra: Record<string, unknown> = {}
@@ -82,6 +84,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.maxControlLineBytes = options.maxControlLineBytes
     this.maxPendingBytes = options.maxPendingBytes
     this.flow = new ProducerFlow(options.maxPendingBytes)
+    this.maxSubscriptions = options.maxSubscriptions
     this.#auth = new Authenticator(options.token, options.users as ResolvedBrokerOptions['users'])
     this.#conns = new Connections(this)
   }
@@ -115,7 +118,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.#netServer = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new BrokerError(BrokerErrorCodes.LISTEN, `Cannot listen on ${o.host}:${o.port}: ${err.message}`, { cause: err })))
-      server.listen(o.port, o.host, () => resolve())
+      // nats-server's accept backlog (Node's default of 511 made 2,000 simultaneous connects 8x slower).
+      server.listen({ port: o.port, host: o.host, backlog: 4096 }, () => resolve())
     })
     server.on('error', (err) => this.logger.error({ err }, 'client listener error'))
     this.#port = (server.address() as AddressInfo).port
@@ -383,10 +387,10 @@ export async function startBroker(options: BrokerOptions & { jetstream?: JetStre
       const js = await attachJetStream(broker, { logger: broker.logger, ...jetstream })
       broker.jetstream = js
       broker.infoExtra['jetstream'] = true
-      broker.monitor?.json('/jsz', () => js.jsz())
+      broker.monitor?.json('/jsz', (_req, url) => js.jsz({ offset: intParam(url, 'offset', 0), limit: intParam(url, 'limit', JSZ_PAGE_LIMIT) }))
       if (broker.monitor !== undefined) {
         const registry = createMetricsRegistry({ processMetrics: false })
-        registerJetStreamMetrics(registry, () => js.jsz(), js.counters)
+        registerJetStreamMetrics(registry, () => js.jsz({ limit: Number.MAX_SAFE_INTEGER }), js.counters)
         broker.monitor.route('GET', '/metrics/jetstream', async (_req, res) => {
           const text = await registry.metrics()
           res.writeHead(200, { 'content-type': registry.contentType })

@@ -37,6 +37,14 @@ class TrieNode<S extends IndexedSub> {
 
 export const SUBLIST_CACHE_MAX = 4096
 
+/** One `*` level of the match walk (see #collect). */
+interface CollectFrame<S extends IndexedSub> {
+  l: TrieNode<S> | undefined
+  i: number
+  n: TrieNode<S> | undefined
+  pwc: TrieNode<S> | undefined
+}
+
 export class Sublist<S extends IndexedSub> {
   readonly #root = new TrieNode<S>()
   readonly #cache = new Map<string, MatchResult<S>>()
@@ -163,7 +171,7 @@ export class Sublist<S extends IndexedSub> {
     // A subject with an empty token matches nothing (nats-server behaviour).
     let valid = true
     for (const t of tokens) if (t === '') valid = false
-    if (valid) this.#collect(this.#root, tokens, 0, psubs, groups)
+    if (valid) this.#collect(tokens, psubs, groups)
     const qsubs = [...groups.values()]
     const result: MatchResult<S> = { psubs, qsubs, cursors: qsubs.map(() => 0) }
     if (this.#cache.size >= SUBLIST_CACHE_MAX) {
@@ -178,21 +186,36 @@ export class Sublist<S extends IndexedSub> {
     return result
   }
 
-  /** Same walk and result order as nats-server's matchLevel: `>` first, then literal, then `*` at the last level. */
-  #collect(level: TrieNode<S>, tokens: string[], i0: number, psubs: S[], groups: Map<string, S[]>): void {
-    let l: TrieNode<S> | undefined = level
-    let n: TrieNode<S> | undefined
-    let pwc: TrieNode<S> | undefined
-    for (let i = i0; i < tokens.length; i++) {
-      if (l === undefined) return
-      if (l.fwc !== undefined) this.#add(l.fwc, psubs, groups)
-      pwc = l.pwc
-      if (pwc !== undefined) this.#collect(pwc, tokens, i + 1, psubs, groups)
-      n = l.next?.get(tokens[i] as string)
-      l = n
+  /**
+   * Same walk and result order as nats-server's matchLevel: `>` first, then literal, then `*` at the
+   * last level. matchLevel recurses into every `*` child; this keeps those levels on an explicit
+   * stack, so a subject of 20,000 tokens (max_control_line can allow it) cannot overflow the call stack.
+   */
+  #collect(tokens: string[], psubs: S[], groups: Map<string, S[]>): void {
+    const stack: CollectFrame<S>[] = [{ l: this.#root, i: 0, n: undefined, pwc: undefined }]
+    outer: while (stack.length > 0) {
+      const f = stack[stack.length - 1] as CollectFrame<S>
+      while (f.i < tokens.length) {
+        const l = f.l
+        if (l === undefined) {
+          stack.pop()
+          continue outer
+        }
+        if (l.fwc !== undefined) this.#add(l.fwc, psubs, groups)
+        f.pwc = l.pwc
+        f.n = l.next?.get(tokens[f.i] as string)
+        f.l = f.n
+        f.i++
+        // matchLevel's recursion into the `*` child: finish that level before going on here.
+        if (f.pwc !== undefined) {
+          stack.push({ l: f.pwc, i: f.i, n: undefined, pwc: undefined })
+          continue outer
+        }
+      }
+      if (f.n !== undefined) this.#add(f.n, psubs, groups)
+      if (f.pwc !== undefined) this.#add(f.pwc, psubs, groups)
+      stack.pop()
     }
-    if (n !== undefined) this.#add(n, psubs, groups)
-    if (pwc !== undefined) this.#add(pwc, psubs, groups)
   }
 
   #add(node: TrieNode<S>, psubs: S[], groups: Map<string, S[]>): void {
@@ -218,14 +241,20 @@ export class Sublist<S extends IndexedSub> {
   /** Every indexed subscription (for /subsz?subs=1 and tests). */
   all(): S[] {
     const out: S[] = []
-    const walk = (node: TrieNode<S>): void => {
-      if (node.psubs !== undefined) out.push(...node.psubs)
-      if (node.qsubs !== undefined) for (const g of node.qsubs.values()) out.push(...g)
-      if (node.next !== undefined) for (const c of node.next.values()) walk(c)
-      if (node.pwc !== undefined) walk(node.pwc)
-      if (node.fwc !== undefined) walk(node.fwc)
+    // Depth-first with an explicit stack (a recursive walk overflowed on very deep subjects); children
+    // are pushed in reverse so the order stays literal children, then `*`, then `>`.
+    const stack: TrieNode<S>[] = [this.#root]
+    while (stack.length > 0) {
+      const node = stack.pop() as TrieNode<S>
+      if (node.psubs !== undefined) for (const s of node.psubs) out.push(s)
+      if (node.qsubs !== undefined) for (const g of node.qsubs.values()) for (const s of g) out.push(s)
+      if (node.fwc !== undefined) stack.push(node.fwc)
+      if (node.pwc !== undefined) stack.push(node.pwc)
+      if (node.next !== undefined) {
+        const children = [...node.next.values()]
+        for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] as TrieNode<S>)
+      }
     }
-    walk(this.#root)
     return out
   }
 }

@@ -13,10 +13,12 @@ export interface TargetOptions {
   token?: string
   users?: BrokerUser[]
   maxPayloadBytes?: number
+  maxControlLineBytes?: number
   pingIntervalMs?: number
   maxPingsOut?: number
   authTimeoutMs?: number
   maxConnections?: number
+  maxSubscriptions?: number
   tls?: { certFile: string; keyFile: string; cert: string; key: string }
   websocket?: boolean
   /** Start the monitoring HTTP server. */
@@ -50,9 +52,11 @@ function natsConfig(o: TargetOptions, port: number, wsPort: number, monitorPort:
   const lines = [`listen: 127.0.0.1:${port}`]
   if (o.monitor === true) lines.push(`http: 127.0.0.1:${monitorPort}`)
   if (o.maxPayloadBytes !== undefined) lines.push(`max_payload: ${o.maxPayloadBytes}`)
+  if (o.maxControlLineBytes !== undefined) lines.push(`max_control_line: ${o.maxControlLineBytes}`)
   if (o.pingIntervalMs !== undefined) lines.push(`ping_interval: "${o.pingIntervalMs}ms"`)
   if (o.maxPingsOut !== undefined) lines.push(`ping_max: ${o.maxPingsOut}`)
   if (o.maxConnections !== undefined) lines.push(`max_connections: ${o.maxConnections}`)
+  if (o.maxSubscriptions !== undefined) lines.push(`max_subscriptions: ${o.maxSubscriptions}`)
   const authTimeout = o.authTimeoutMs === undefined ? '' : `, timeout: ${o.authTimeoutMs / 1000}`
   if (o.token !== undefined) lines.push(`authorization { token: ${q(o.token)}${authTimeout} }`)
   if (o.users !== undefined) {
@@ -81,10 +85,12 @@ export async function startTarget(name: TargetName, o: TargetOptions = {}): Prom
     if (o.token !== undefined) opts.token = o.token
     if (o.users !== undefined) opts.users = o.users
     if (o.maxPayloadBytes !== undefined) opts.maxPayloadBytes = o.maxPayloadBytes
+    if (o.maxControlLineBytes !== undefined) opts.maxControlLineBytes = o.maxControlLineBytes
     if (o.pingIntervalMs !== undefined) opts.pingIntervalMs = o.pingIntervalMs
     if (o.maxPingsOut !== undefined) opts.maxPingsOut = o.maxPingsOut
     if (o.authTimeoutMs !== undefined) opts.authTimeoutMs = o.authTimeoutMs
     if (o.maxConnections !== undefined) opts.maxConnections = o.maxConnections
+    if (o.maxSubscriptions !== undefined) opts.maxSubscriptions = o.maxSubscriptions
     if (o.tls !== undefined) opts.tls = { cert: o.tls.cert, key: o.tls.key }
     if (o.websocket === true) opts.websocket = { host: '127.0.0.1', port: 0 }
     const b = await startBroker(opts)

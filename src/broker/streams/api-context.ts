@@ -1,5 +1,7 @@
 // What the $JS.API request handlers need from the JetStream instance, and the stream and consumer
 // lookups that answer "not found" for them.
+import { createHash } from 'node:crypto'
+import { join } from 'node:path'
 import { ApiErrors, type ApiError } from './api-errors.js'
 import type { StreamConfig } from './config.js'
 import type { Consumer } from './consumer.js'
@@ -41,4 +43,15 @@ export async function withConsumer(ctx: ApiContext, stream: string | undefined, 
   const c = s.consumers.get(name ?? '')
   if (c === undefined) return ctx.error(reply, type, ApiErrors.consumerNotFound())
   await fn(s, c)
+}
+
+/**
+ * Where a durable consumer's state lives: storeDir/streams/<stream>/consumers/<name>.json. Names
+ * of 247-255 bytes would make a file name (or its `.tmp` while written) over 255 bytes; they are
+ * stored under a hash of the name (`<sha256>.long.json`: the dots keep it apart from every valid
+ * name). Recovery reads the name from the file's content, not from its name.
+ */
+export function consumerFile(root: string, stream: string, name: string): string {
+  const file = Buffer.byteLength(name) <= 246 ? `${name}.json` : `${createHash('sha256').update(name).digest('hex')}.long.json`
+  return join(root, stream, 'consumers', file)
 }

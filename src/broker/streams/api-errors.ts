@@ -28,6 +28,7 @@ export const ApiErrors = {
   msgTooBig: () => e(400, 10054, 'message size exceeds maximum allowed'),
   storeFailed: (why: string) => e(503, 10077, why),
   consumerNameExists: () => e(400, 10013, 'consumer name already in use'),
+  consumerNameTooLong: (max: number) => e(400, 10102, `consumer name is too long, maximum allowed is ${max}`),
   consumerCreate: (why: string) => e(400, 10012, why),
   consumerDurableNameMismatch: () => e(400, 10132, 'Consumer Durable and Name have to be equal if both are provided'),
   wqRequiresExplicitAck: () => e(400, 10098, 'workqueue stream requires explicit ack'),
@@ -40,4 +41,6 @@ export const ApiErrors = {
   consumerExistsActive: () => e(400, 10105, 'consumer already exists and is still active'),
   purgeFailed: (why: string) => e(500, 10110, why),
   internal: (why: string) => e(500, 10011, why),
+  /** nats-server's text for a consumer whose store cannot be created; never a file path. */
+  consumerStore: () => e(500, 10012, 'error creating store for consumer'),
 } as const

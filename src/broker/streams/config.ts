@@ -71,8 +71,16 @@ export const NS_PER_MS = 1_000_000
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d)
 
+/** Longest stream or consumer name in UTF-8 bytes (nats-server's limit; also a file name's). */
+export const MAX_NAME_BYTES = 255
+
+/** Characters, not length (see nameTooLong): no `.`, `*`, `>`, whitespace, path separators or control characters. */
 export function validName(name: unknown): name is string {
-  return typeof name === 'string' && name.length > 0 && name.length <= 256 && !/[.*>\s/\\]/.test(name)
+  return typeof name === 'string' && name.length > 0 && !/[.*>\s/\\\x00-\x1f\x7f]/.test(name)
+}
+
+export function nameTooLong(name: string): boolean {
+  return Buffer.byteLength(name) > MAX_NAME_BYTES
 }
 
 export function normalizeStreamConfig(raw: unknown, nameFromSubject: string, defaults: { duplicateWindowMs: number }): StreamConfig | ApiError {
@@ -81,6 +89,7 @@ export function normalizeStreamConfig(raw: unknown, nameFromSubject: string, def
   const name = raw['name'] ?? nameFromSubject
   if (name !== nameFromSubject) return ApiErrors.streamNameMismatch()
   if (!validName(name)) return ApiErrors.streamInvalidConfig('invalid stream name')
+  if (nameTooLong(name)) return ApiErrors.streamInvalidConfig(`stream name is too long, maximum allowed is ${MAX_NAME_BYTES}`)
   const subjects = Array.isArray(raw['subjects']) && raw['subjects'].length > 0 ? (raw['subjects'] as unknown[]) : [name]
   for (const s of subjects) {
     if (typeof s !== 'string' || !validSubject(s)) return ApiErrors.streamInvalidConfig(`invalid subject ${JSON.stringify(s)}`)

@@ -3,8 +3,8 @@
 import { join } from 'node:path'
 import { ApiErrors } from './api-errors.js'
 import { badField, ConsumerRequestFields, ListFields } from './api-fields.js'
-import { isApiError, normalizeConsumerConfig, validName } from './config.js'
-import { PAGE, type ApiContext, withConsumer, withStream } from './api-context.js'
+import { isApiError, MAX_NAME_BYTES, nameTooLong, normalizeConsumerConfig, validName } from './config.js'
+import { consumerFile, PAGE, type ApiContext, withConsumer, withStream } from './api-context.js'
 
 export async function consumerCreate(ctx: ApiContext, streamName: string, nameInSubject: string | undefined, filterInSubject: string | undefined, body: Record<string, unknown>, reply: string, legacyDurable = false): Promise<void> {
   const type = 'consumer_create_response'
@@ -25,7 +25,10 @@ export async function consumerCreate(ctx: ApiContext, streamName: string, nameIn
   }
   if (cfg.name !== undefined && cfg.durable_name !== undefined && cfg.name !== cfg.durable_name) return ctx.error(reply, type, ApiErrors.consumerDurableNameMismatch())
   const name = cfg.durable_name ?? cfg.name ?? nameInSubject ?? ephemeralName()
+  // Checked before anything is created: a name the file store cannot hold used to leave a consumer
+  // alive in memory that was never saved (and a 500 showing the store path).
   if (!validName(name)) return ctx.error(reply, type, ApiErrors.consumerCreate('consumer name is invalid'))
+  if (nameTooLong(name)) return ctx.error(reply, type, ApiErrors.consumerNameTooLong(MAX_NAME_BYTES))
   const existing = s.consumers.get(name)
   if (existing !== undefined) {
     const a = { ...existing.config, name: undefined }
@@ -44,8 +47,16 @@ export async function consumerCreate(ctx: ApiContext, streamName: string, nameIn
   const created = new Date().toISOString()
   const consumer = s.addConsumer(name, cfg, created)
   if (s.config.storage === 'file' && !consumer.ephemeral && cfg.mem_storage !== true && ctx.root !== undefined) {
-    ctx.io.mkdirp(join(ctx.root, s.name, 'consumers'))
-    await ctx.saveConsumer(s, consumer)
+    try {
+      ctx.io.mkdirp(join(ctx.root, s.name, 'consumers'))
+      await ctx.saveConsumer(s, consumer)
+    } catch (err) {
+      // All or nothing: a consumer that could not be saved would vanish on restart.
+      s.removeConsumer(name)
+      ctx.forgetDirty(consumer)
+      ctx.options.logger?.error({ err, stream: s.name, consumer: name }, 'cannot save new consumer')
+      return ctx.error(reply, type, ApiErrors.consumerStore())
+    }
   }
   ctx.reply(reply, type, consumer.info())
   consumer.pump()
@@ -67,7 +78,7 @@ export function consumerDelete(ctx: ApiContext, stream: string | undefined, name
     s.removeConsumer(cons.name)
     ctx.forgetDirty(cons)
     const root = ctx.root
-    if (root !== undefined && s.config.storage === 'file') ctx.io.remove(join(root, s.name, 'consumers', `${cons.name}.json`))
+    if (root !== undefined && s.config.storage === 'file') ctx.io.remove(consumerFile(root, s.name, cons.name))
     ctx.reply(reply, 'consumer_delete_response', { success: true })
   })
 }

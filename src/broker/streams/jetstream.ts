@@ -3,7 +3,7 @@
 // storage live under storeDir/streams/<name>/ (meta.json, msgs/, consumers/<name>.json).
 import { join } from 'node:path'
 import type { BrokerMsg, EmbeddedBroker, Subscription } from '../types.js'
-import type { ApiContext } from './api-context.js'
+import { consumerFile, type ApiContext } from './api-context.js'
 import { ApiErrors, type ApiError } from './api-errors.js'
 import type { ConsumerConfig, StreamConfig } from './config.js'
 import type { Consumer, ConsumerState } from './consumer.js'
@@ -19,8 +19,9 @@ import { streamCreate, streamDelete, streamInfo, streamList, streamPurge, stream
 import { registerJetStreamMetrics } from './metrics.js'
 
 export interface JetStreamHandle {
-  /** /jsz-style snapshot: totals plus per-stream and per-consumer state. */
-  jsz(): JszInfo
+  /** /jsz-style snapshot: totals over all streams plus per-stream and per-consumer state for the
+   *  page [offset, offset + limit) of the streams sorted by name (default 0 and JSZ_PAGE_LIMIT). */
+  jsz(page?: { offset?: number; limit?: number }): JszInfo
   /** Flushes consumer state, closes stores (fsync), unsubscribes. */
   close(): Promise<void>
   /** Recovery reports of the file stores opened at start-up, by stream name. */
@@ -40,12 +41,17 @@ export interface JszInfo {
   bytes: number
   fsyncs: number
   api: { total: number; errors: number }
+  /** The page of streams in account_details. */
+  offset: number
+  limit: number
   account_details: { name: string; stream_detail: Record<string, unknown>[] }[]
 }
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 const API = '$JS.API.'
+/** Streams detailed per /jsz page unless ?limit= says otherwise. */
+export const JSZ_PAGE_LIMIT = 1024
 const T = (t: string): string => `io.nats.jetstream.api.v1.${t}`
 
 /** The subject a delivered message is presented with (see PublishOptions.msgSubject). */
@@ -125,7 +131,7 @@ class JetStream implements JetStreamHandle, StreamHost {
     this.#tick.unref()
     this.#flushTimer = setInterval(() => void this.#flushConsumers(), this.options.consumerFlushMs)
     this.#flushTimer.unref()
-    if (this.options.registry !== undefined) registerJetStreamMetrics(this.options.registry, () => this.jsz(), this.counters)
+    if (this.options.registry !== undefined) registerJetStreamMetrics(this.options.registry, () => this.jsz({ limit: Number.MAX_SAFE_INTEGER }), this.counters)
   }
 
   #loadStream(root: string, name: string): void {
@@ -228,8 +234,9 @@ class JetStream implements JetStreamHandle, StreamHost {
     const reply = m.reply
     // Everything else is serialised so that creates, deletes and their file writes never interleave.
     this.#queue = this.#queue.then(() => this.#handleApi(toks, data, reply)).catch((err: unknown) => {
+      // The details (file paths, errno) go to the log, not to the client.
       this.options.logger?.error({ err, subject: m.subject }, 'jetstream api request failed')
-      this.#error(reply, 'api_error', ApiErrors.internal(err instanceof Error ? err.message : String(err)))
+      this.#error(reply, 'api_error', ApiErrors.internal('internal error, see the server log'))
     })
   }
 
@@ -332,7 +339,7 @@ class JetStream implements JetStreamHandle, StreamHost {
     const root = this.#root
     if (root === undefined) return
     const body = JSON.stringify({ name: c.name, config: c.config, created: c.created, state: c.state() })
-    await writeFileAtomic(this.#io, join(root, s.name, 'consumers', `${c.name}.json`), enc.encode(body))
+    await writeFileAtomic(this.#io, consumerFile(root, s.name, c.name), enc.encode(body))
   }
 
   #flushConsumers(): Promise<void> {
@@ -354,19 +361,25 @@ class JetStream implements JetStreamHandle, StreamHost {
     return this.#flushing
   }
 
-  jsz(): JszInfo {
+  jsz(page: { offset?: number; limit?: number } = {}): JszInfo {
     let consumers = 0
     let messages = 0
     let bytes = 0
     let fsyncs = 0
-    const detail: Record<string, unknown>[] = []
     for (const s of this.streams.values()) {
       consumers += s.consumers.size
       messages += s.store.msgs
       bytes += s.store.bytes
       fsyncs += s.store.fsyncs
-      detail.push({ name: s.name, created: s.created, config: s.config, state: s.info()['state'], consumer_detail: [...s.consumers.values()].map((c) => c.info()) })
     }
+    // Details (consumer info walks the store) only for the requested page, not for every stream.
+    const offset = Math.max(0, page.offset ?? 0)
+    const limit = Math.max(0, page.limit ?? JSZ_PAGE_LIMIT)
+    const names = [...this.streams.keys()].sort().slice(offset, offset + limit)
+    const detail = names.map((n) => {
+      const s = this.streams.get(n) as Stream
+      return { name: s.name, created: s.created, config: s.config, state: s.info()['state'], consumer_detail: [...s.consumers.values()].map((c) => c.info()) }
+    })
     return {
       server_id: this.options.serverName,
       now: new Date().toISOString(),
@@ -377,6 +390,8 @@ class JetStream implements JetStreamHandle, StreamHost {
       bytes,
       fsyncs,
       api: { total: this.#apiTotal, errors: this.#apiErrors },
+      offset,
+      limit,
       account_details: [{ name: '$G', stream_detail: detail }],
     }
   }

@@ -37,7 +37,8 @@ export async function startJsProcess(name: JsTargetName): Promise<JsProcess> {
         : spawn(natsServerPath() as string, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
     child.stdout?.on('data', (d: Buffer) => (log += d.toString()))
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()))
-    await waitForPort(port, { child, label: name, log: () => log, intervalMs: 30 })
+    // Start-up can take seconds on a loaded machine (tsx transforms the broker's modules).
+    await waitForPort(port, { child, label: name, log: () => log, intervalMs: 30, timeoutMs: 60_000 })
   }
   const kill = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return
