@@ -1,18 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { sources } from './_sources.js'
 
 const root = new URL('../..', import.meta.url).pathname
 
-function sources(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name)
-    if (statSync(full).isDirectory()) sources(full, out)
-    else if (name.endsWith('.ts')) out.push(full)
-  }
-  return out
-}
 
 test('every error code used in src/ is documented in docs/errors.md', () => {
   const doc = readFileSync(join(root, 'docs/errors.md'), 'utf8')

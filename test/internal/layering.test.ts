@@ -3,21 +3,14 @@
 // reaches a wing only through a public entry point named in package.json's "exports".
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
+import { sources } from './_sources.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const src = join(root, 'src')
 const WINGS = ['broker', 'proxy', 'mapreduce'] as const
 
-function sources(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name)
-    if (statSync(full).isDirectory()) sources(full, out)
-    else if (name.endsWith('.ts')) out.push(full)
-  }
-  return out
-}
 
 /** Relative specifiers a file loads: static and dynamic imports, re-exports, and string literals that
  * name a module path (a string-path `import(path)` is an import too). */

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
 
-export async function certFiles(name = 'app.test'): Promise<{ cert: string; key: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'sy-tls-'))
+export async function certFiles(name = 'app.test', dir = mkdtempSync(join(tmpdir(), 'sy-tls-'))): Promise<{ cert: string; key: string }> {
   const pems = await generate([{ name: 'commonName', value: name }], {
     keyType: 'ec',
     algorithm: 'sha256',

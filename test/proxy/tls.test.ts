@@ -15,21 +15,9 @@ import WebSocket, { WebSocketServer } from 'ws'
 import type { AddressInfo } from 'node:net'
 import { resolveProxyConfig, type ProxyConfigInput } from '../../src/proxy/index.js'
 import { backend, rawExchange, startProxy } from './_helpers.js'
+import { certFiles } from './_tls.js'
 
 const run = promisify(execFile)
-
-async function certFiles(dir: string, name: string): Promise<{ cert: string; key: string }> {
-  const pems = await generate([{ name: 'commonName', value: name }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: name }] }],
-  } as Parameters<typeof generate>[1])
-  const cert = join(dir, `${name}.crt`)
-  const key = join(dir, `${name}.key`)
-  writeFileSync(cert, pems.cert)
-  writeFileSync(key, pems.private)
-  return { cert, key }
-}
 
 function peerCN(port: number, servername: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -44,8 +32,8 @@ function peerCN(port: number, servername: string): Promise<string> {
 
 test('SNI picks the right certificate; h2 and http/1.1 both work (curl); certs hot-reload', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sy-tls-'))
-  const a = await certFiles(dir, 'a.test')
-  const b = await certFiles(dir, 'b.test')
+  const a = await certFiles('a.test', dir)
+  const b = await certFiles('b.test', dir)
   const be = await backend(t, 'app')
   const input: ProxyConfigInput = {
     accessLog: { enabled: false },
