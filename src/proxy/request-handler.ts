@@ -186,6 +186,7 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
     if (closed) return
     closed = true
     ctx.done = true
+    ctx.clientClosed = true
     finishLog(deps, ctx)
     gen.leave()
   })
@@ -347,7 +348,7 @@ export function forward(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamS
 }
 
 function forwardAttempt(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamServer> | undefined, attempt: number): void {
-  if (ctx.res.writableEnded || ctx.res.destroyed) return
+  if (ctx.clientClosed || ctx.res.writableEnded || ctx.res.destroyed) return
   const pool = ctx.gen.pools.get(ctx.poolName) as UpstreamPool
   if (attempt === 0) pool.retryBudget.onRequest()
   const { server, circuitOpen } = pickServer(pool, ctx, skip)
