@@ -1,7 +1,8 @@
 // Admin HTTP server used by every subsystem: /healthz, /metrics (Prometheus text) and JSON status
 // routes that subsystems register. Unknown paths get 404; handler failures get 500, never a crash.
+import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { isIP, type AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 import { InternalErrorCodes, SwitchyardError } from './errors.js'
 
@@ -16,6 +17,36 @@ export interface AdminServerOptions {
   registry?: Registry
   /** Extra health checks; /healthz is 503 when any reports not ok. */
   health?: Record<string, HealthCheck>
+  /** Every route but /healthz then needs `Authorization: Bearer <token>`. */
+  token?: string
+  /**
+   * Browser-facing checks against CSRF and DNS rebinding: the Host must be a loopback name, the
+   * bound address or one of `allowedHosts`, and a request carrying Origin must come from such a
+   * host; binding beyond loopback without a token is refused. Opt-in (the proxy's admin API).
+   */
+  strict?: boolean
+  allowedHosts?: readonly string[]
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
+
+function isLoopback(host: string): boolean {
+  return LOOPBACK_NAMES.has(host) || host.startsWith('127.') || host === '::ffff:127.0.0.1'
+}
+
+/** The host part of a Host header or an Origin's authority, lower case, without the port. */
+function hostPart(authority: string): string {
+  const a = authority.toLowerCase()
+  if (a.startsWith('[')) return a.slice(0, a.indexOf(']') + 1)
+  const colon = a.indexOf(':')
+  return colon < 0 ? a : a.slice(0, colon)
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  if (header === undefined || !header.startsWith('Bearer ')) return false
+  const given = Buffer.from(header.slice(7).trim())
+  const want = Buffer.from(token)
+  return given.length === want.length && timingSafeEqual(given, want)
 }
 
 export interface AdminServer {
@@ -96,8 +127,38 @@ export async function startAdminServer(options: AdminServerOptions = {}): Promis
     })
   }
 
+  const bindHost = options.host ?? '127.0.0.1'
+  if (options.strict === true && (options.token === undefined || options.token === '') && !isLoopback(bindHost)) {
+    throw new SwitchyardError(InternalErrorCodes.ADMIN_INSECURE, `Cannot start admin API on ${JSON.stringify(bindHost)}: binding beyond loopback needs a token (admin.token)`)
+  }
+  const allowed = new Set([...LOOPBACK_NAMES, bindHost.includes(':') && !bindHost.startsWith('[') ? `[${bindHost}]` : bindHost, ...(options.allowedHosts ?? []).map((h) => h.toLowerCase())])
+  // Bound to a wildcard address: any IP literal of this machine is a legitimate Host.
+  const wildcard = bindHost === '0.0.0.0' || bindHost === '::'
+  const hostAllowed = (authority: string): boolean => {
+    const h = hostPart(authority)
+    return allowed.has(h) || (wildcard && isIP(h.replace(/^\[|\]$/g, '')) !== 0)
+  }
+
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin.local')
+    if (options.strict === true) {
+      const origin = req.headers.origin
+      let originHost: string | undefined
+      try {
+        originHost = origin === undefined || origin === 'null' ? origin : new URL(origin).host
+      } catch {
+        originHost = 'invalid'
+      }
+      if (!hostAllowed(req.headers.host ?? '') || (originHost !== undefined && (originHost === 'null' || !hostAllowed(originHost)))) {
+        sendJson(res, 403, { error: 'Host or Origin not allowed for the admin API', code: InternalErrorCodes.ADMIN_FORBIDDEN })
+        return
+      }
+    }
+    if (options.token !== undefined && options.token !== '' && url.pathname !== '/healthz' && !tokenMatches(req.headers.authorization, options.token)) {
+      res.setHeader('www-authenticate', 'Bearer')
+      sendJson(res, 401, { error: 'admin API token required (Authorization: Bearer <token>)', code: InternalErrorCodes.ADMIN_UNAUTHORIZED })
+      return
+    }
     const route = find(req.method ?? 'GET', url.pathname)
     if (route === undefined) {
       sendJson(res, 404, { error: 'not found', path: url.pathname })
@@ -114,7 +175,7 @@ export async function startAdminServer(options: AdminServerOptions = {}): Promis
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+    server.listen(options.port ?? 0, bindHost, () => {
       server.off('error', reject)
       resolve()
     })

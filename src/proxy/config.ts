@@ -229,7 +229,16 @@ export const proxyConfigSchema = z
         underscoresInHeaders: z.boolean().default(false),
       })
       .prefault({}),
-    admin: z.strictObject({ address: z.string().default(DEFAULTS.adminAddress), port }).optional(),
+    admin: z
+      .strictObject({
+        address: z.string().default(DEFAULTS.adminAddress),
+        port,
+        /** Bearer token for every admin route but /healthz; required to bind beyond loopback. */
+        token: z.string().min(16).optional(),
+        /** Host names (besides loopback and the bound address) the admin API answers to. */
+        allowedHosts: z.array(z.string().min(1)).default([]),
+      })
+      .optional(),
     accessLog: z
       .strictObject({ enabled: z.boolean().default(true), path: z.string().default('stdout') })
       .prefault({}),

@@ -63,6 +63,37 @@ export function clientIpOf(peer: string, xff: string | undefined, trusted: Trust
   return peer
 }
 
+/**
+ * The `for=` nodes of an RFC 7239 Forwarded header as a comma list (what clientIpOf walks):
+ * quotes, IPv6 brackets and ports removed; obfuscated (`_x`) and `unknown` nodes kept as they are
+ * so that they stop the walk like any untrusted hop would.
+ */
+export function forwardedForList(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined
+  const text = Array.isArray(value) ? value.join(',') : value
+  const out: string[] = []
+  for (const element of text.split(',')) {
+    for (const pair of element.split(';')) {
+      const eq = pair.indexOf('=')
+      if (eq < 0 || pair.slice(0, eq).trim().toLowerCase() !== 'for') continue
+      let node = pair.slice(eq + 1).trim()
+      if (node.startsWith('"') && node.endsWith('"') && node.length >= 2) node = node.slice(1, -1)
+      if (node.startsWith('[')) node = node.slice(1, node.indexOf(']') < 0 ? undefined : node.indexOf(']'))
+      else if (node.indexOf(':') === node.lastIndexOf(':') && node.includes(':')) node = node.slice(0, node.indexOf(':'))
+      out.push(node)
+    }
+  }
+  return out.length === 0 ? undefined : out.join(',')
+}
+
+/** The client address from a peer and its headers: X-Forwarded-For, else RFC 7239 `Forwarded: for=`. */
+export function clientIpFromHeaders(peer: string, headers: IncomingHttpHeaders, trusted: TrustedProxies): string {
+  if (trusted.empty) return peer
+  const xff = headers['x-forwarded-for']
+  const chain = xff !== undefined ? (Array.isArray(xff) ? xff.join(',') : xff) : forwardedForList(headers['forwarded'])
+  return clientIpOf(peer, chain, trusted)
+}
+
 function connectionTokens(value: string | string[] | undefined): string[] {
   if (value === undefined) return []
   const text = Array.isArray(value) ? value.join(',') : value

@@ -11,6 +11,7 @@ import { ProxyError, ProxyErrorCodes } from './errors.js'
 import type { ListenerInfo } from './request-handler.js'
 import type { CertStore } from './tls-certs.js'
 import { FastFront } from './fast/fast-front.js'
+import { setHandshakeTimeout, watchSessionIdle } from './tls-timeouts.js'
 
 export interface ListenerCallbacks {
   request(listener: ListenerInfo, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void
@@ -50,6 +51,8 @@ export class Listener implements ListenerInfo {
         key: certs.defaultPair.key,
         cert: certs.defaultPair.cert,
         minVersion: config.tls.minVersion,
+        // A TCP connection that never completes TLS gets the same deadline as a request head.
+        handshakeTimeout: config.headersTimeoutMs > 0 ? config.headersTimeoutMs : 120_000,
         SNICallback: (servername: string, done: (err: Error | null, ctx?: import('node:tls').SecureContext) => void) => {
           done(null, (this.certs as CertStore).lookup(servername))
         },
@@ -96,6 +99,11 @@ export class Listener implements ListenerInfo {
       socket.once('close', () => this.sockets.delete(socket))
       this.fast?.accept(socket)
     })
+    // A failed or timed-out TLS handshake: node reports it but leaves the TCP socket to us.
+    this.server.on('tlsClientError', (_err: Error, tlsSocket: Duplex & { _parent?: Socket | null }) => {
+      tlsSocket.destroy()
+      tlsSocket._parent?.destroy()
+    })
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
       if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
       else socket.destroy()
@@ -107,11 +115,11 @@ export class Listener implements ListenerInfo {
   applyTimeouts(config: ListenerConfig): void {
     this.config = config
     const s = this.server as HttpServer
-    if ('headersTimeout' in s) {
-      s.headersTimeout = config.headersTimeoutMs
-      s.requestTimeout = config.requestTimeoutMs
-      s.keepAliveTimeout = config.keepAliveTimeoutMs
-    }
+    // The h2 server has these too: its HTTP/1.1 fallback connections (allowHTTP1) use them.
+    s.headersTimeout = config.headersTimeoutMs
+    s.requestTimeout = config.requestTimeoutMs
+    s.keepAliveTimeout = config.keepAliveTimeoutMs
+    if (this.tls && config.headersTimeoutMs > 0) setHandshakeTimeout(this.server as unknown as import('node:tls').Server, config.headersTimeoutMs)
   }
 
   /**
@@ -124,6 +132,8 @@ export class Listener implements ListenerInfo {
   #trackSession(session: ServerHttp2Session): void {
     this.sessions.add(session)
     session.once('close', () => this.sessions.delete(session))
+    // keepAliveTimeout as set last (by the config or the protection layer's limits).
+    watchSessionIdle(session, () => (this.server as HttpServer).keepAliveTimeout || this.config.keepAliveTimeoutMs)
     let windowStart = Date.now()
     let resets = 0
     let opened = 0

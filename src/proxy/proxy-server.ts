@@ -108,7 +108,9 @@ export class ProxyServer {
     const config = this.#options.config
     this.#admin = this.#options.admin
     if (this.#admin === undefined && config.admin !== undefined) {
-      this.#admin = await startAdminServer({ host: config.admin.address, port: config.admin.port, registry: this.registry })
+      const a = config.admin
+      this.#admin = await startAdminServer({ host: a.address, port: a.port, registry: this.registry, strict: true, allowedHosts: a.allowedHosts, ...(a.token === undefined ? {} : { token: a.token }) })
+      if (a.token === undefined) this.logger.warn({ admin: this.#admin.url }, 'admin API has no token (admin.token): anyone who can reach it locally can drain servers and purge the cache')
       this.#ownAdmin = true
     }
     if (this.#admin !== undefined) this.#registerAdmin(this.#admin)

@@ -35,6 +35,12 @@ export class RequestContext implements ProxyRequestContext {
   readonly gen: Generation
   /** Set when the response has been taken over by a hook or finished by the core. */
   done = false
+  /**
+   * The client's side is gone (the response emitted 'close'): no upstream attempt may start or
+   * stay running. Checked by the exchange, since an h2 stream reset can come before undici has
+   * even handed the attempt its controller (Http2ServerResponse has no `destroyed`).
+   */
+  clientClosed = false
   /** Sticky cookie to set on the response (server id), when the pool is sticky. */
   stickySet: string | undefined = undefined
   bytesSent = 0

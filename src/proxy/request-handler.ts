@@ -7,7 +7,7 @@ import type { Logger } from '../internal/logger.js'
 import type { AccessLog } from './access-log.js'
 import type { ListenerConfig } from './config.js'
 import { ProxyErrorCodes } from './errors.js'
-import { addForwardingHeaders, applyHeaderEdits, clientIpOf, normaliseIp, upstreamRequestHeaders } from './forwarding-headers.js'
+import { addForwardingHeaders, applyHeaderEdits, clientIpFromHeaders, normaliseIp, upstreamRequestHeaders } from './forwarding-headers.js'
 import type { Generation } from './generation.js'
 import { headerPolicy } from './header-policy.js'
 import { HANDLED, type ClientRequest, type ClientResponse, type HookResult, type ProxyHooks } from './hooks.js'
@@ -178,8 +178,7 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
   const gen = deps.current()
   gen.enter()
   const peer = normaliseIp(req.socket?.remoteAddress)
-  const xff = req.headers['x-forwarded-for']
-  const clientIp = gen.forwarding.trusted.empty ? peer : clientIpOf(peer, Array.isArray(xff) ? xff.join(',') : xff, gen.forwarding.trusted)
+  const clientIp = clientIpFromHeaders(peer, req.headers, gen.forwarding.trusted)
   const idHeader = gen.config.headers.requestId
   let id = ''
   if (idHeader !== false) {
@@ -195,6 +194,7 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
     if (closed) return
     closed = true
     ctx.done = true
+    ctx.clientClosed = true
     finishLog(deps, ctx)
     gen.leave()
   })
@@ -362,7 +362,7 @@ export function forward(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamS
 }
 
 function forwardAttempt(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamServer> | undefined, attempt: number): void {
-  if (ctx.res.writableEnded || ctx.res.destroyed) return
+  if (ctx.clientClosed || ctx.res.writableEnded || ctx.res.destroyed) return
   const pool = ctx.gen.pools.get(ctx.poolName) as UpstreamPool
   if (attempt === 0) pool.retryBudget.onRequest()
   const change = pool.refreshPanic()

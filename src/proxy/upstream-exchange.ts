@@ -105,7 +105,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller
-    if (this.#ctx.res.destroyed || (this.#ctx.res.writableEnded && !this.#finished)) controller.abort(Object.assign(new Error('client gone'), { code: 'UND_ERR_ABORTED' }))
+    if (this.#ctx.clientClosed || this.#ctx.res.destroyed || (this.#ctx.res.writableEnded && !this.#finished)) controller.abort(Object.assign(new Error('client gone'), { code: 'UND_ERR_ABORTED' }))
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
@@ -201,7 +201,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#finish()
     const ctx = this.#ctx
     const kind = classify(err as Error & { code?: string })
-    if (ctx.res.destroyed || (ctx.res.writableEnded && this.#discard)) {
+    if (ctx.clientClosed || ctx.res.destroyed || (ctx.res.writableEnded && this.#discard)) {
       // The client went away first; nothing to answer.
       this.#observer?.onAbort(err)
       return

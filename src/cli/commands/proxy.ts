@@ -127,7 +127,7 @@ async function runProxy(flags: Flags, logger: Logger, isWorker: boolean): Promis
   }
   for (const l of proxy.listeners) logger.info(`listening on ${l.protocol}://${l.address}:${l.port}`)
   if (proxy.admin !== undefined) logger.info(`admin API on ${proxy.admin.url}`)
-  await new Promise<void>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     installShutdown({
       logger,
       onShutdown: async () => {
@@ -135,12 +135,21 @@ async function runProxy(flags: Flags, logger: Logger, isWorker: boolean): Promis
         await proxy.close()
         // A worker's IPC channel would keep it alive.
         if (isWorker) cluster.worker?.disconnect()
-        resolve()
       },
-      exit: () => resolve(),
+      exit: resolve,
     })
   })
-  return 0
+  exitSoon(code)
+  return code
+}
+
+/**
+ * Shutdown always ends the process: once the shutdown sequence finished (or its deadline
+ * passed), whatever handle is still open (a stuck client socket, an h2 session) may delay the
+ * exit by one second, not keep the process alive. Unref'd: a clean exit is not slowed down.
+ */
+function exitSoon(code: number): void {
+  setTimeout(() => process.exit(code), 1000).unref()
 }
 
 /** The cluster primary: forks workers, restarts crashed ones, relays reloads and drains. */
@@ -187,7 +196,7 @@ async function runPrimary(flags: Flags, logger: Logger): Promise<number> {
   process.on('SIGHUP', () => broadcastReload('SIGHUP'))
   const watcher = new ConfigWatcher(() => broadcastReload('file change'))
   if (flags.watch) watcher.watch(watchedFiles(flags.config, loadProxyConfig(flags.config)))
-  await new Promise<void>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     installShutdown({
       logger,
       onShutdown: async () => {
@@ -204,12 +213,14 @@ async function runPrimary(flags: Flags, logger: Logger): Promise<number> {
               }),
           ),
         )
-        resolve()
       },
-      exit: () => resolve(),
+      exit: resolve,
     })
   })
-  return 0
+  // Past the deadline, workers still running are killed rather than orphaned.
+  if (code !== 0) for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL')
+  exitSoon(code)
+  return code
 }
 
 export const command: Command = {
