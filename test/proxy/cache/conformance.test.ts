@@ -111,6 +111,32 @@ test('Surrogate-Control is honoured (max-age over Cache-Control, no-store, targe
   }
 })
 
+test('Surrogate-Capability announces this cache upstream, and a Surrogate-Control max-age targeted at it overrides Cache-Control: no-store (Edge Architecture §2.2, cache-tests.fyi surrogate-fresh-cc-nostore)', async (t) => {
+  const seen: (string | string[] | undefined)[] = []
+  const origin = await scriptedOrigin(t, {
+    // Like the suite's origin: target the token the request announced.
+    '/targeted': (req, n) => {
+      const cap = req.headers['surrogate-capability']
+      seen.push(cap)
+      const token = typeof cap === 'string' ? (cap.split(',').pop() ?? '').split('=')[0]!.trim() : 'nobody'
+      return { headers: [['cache-control', 'no-store'], ['surrogate-control', `max-age=10000;${token}`]], body: `v${n}` }
+    },
+    '/untargeted-no-store': twice([['cache-control', 'no-store'], ['surrogate-control', 'max-age=10000']]),
+    '/other-target-no-store': twice([['cache-control', 'no-store'], ['surrogate-control', 'max-age=10000;other-cdn']]),
+  })
+  const p = await cacheProxy(t, origin)
+  await p.get('/targeted', { 'surrogate-capability': 'edge="Surrogate/1.0"' })
+  assert.deepEqual(seen, ['edge="Surrogate/1.0", switchyard="Surrogate/1.0"'], 'the client\'s capabilities are kept and this cache appends its own')
+  const again = await p.get('/targeted')
+  assert.deepEqual([again.xcache, again.body, origin.hits('/targeted')], ['HIT', 'v1', 1])
+  assert.equal(again.headers['cache-control'], 'no-store', 'Cache-Control still reaches the client unchanged')
+  await p.get('/untargeted-no-store')
+  assert.deepEqual([(await p.get('/untargeted-no-store')).body, origin.hits('/untargeted-no-store')], ['v1', 1])
+  // Targeted elsewhere: ignored, so Cache-Control's no-store applies.
+  await p.get('/other-target-no-store')
+  assert.deepEqual([(await p.get('/other-target-no-store')).body, origin.hits('/other-target-no-store')], ['v2', 2])
+})
+
 test('serving stale when the origin closes the connection without answering (RFC 9111 §4.2.4), unless forbidden', async (t) => {
   const past = httpDate(-10)
   const down = (): Reply => ({ disconnect: true })
