@@ -2,7 +2,9 @@
 // Architecture Specification) taking precedence over Cache-Control for the lifetime, and
 // CDN-Cache-Control (RFC 9213) replacing Cache-Control and Expires when present: the lifetime
 // (Surrogate-Control max-age > s-maxage > max-age > Expires - Date > heuristic), the current age
-// (§4.2.3, invalid Age values ignored as §5.1 asks) and the directives that limit stale use.
+// (§4.2.3) and the directives that limit stale use. An Age that is not one non-negative integer
+// is not used as an age (§5.1), and it makes the response stale on arrival: how old it really is
+// cannot be known, so it is validated before any reuse (what the cache-tests.fyi suite requires).
 import { deltaSeconds, parseSurrogateControl, type Directives } from './cache-control.js'
 import { responseControl } from './cdn-cache-control.js'
 
@@ -35,11 +37,11 @@ function parseDate(v: string | undefined): number {
   return d
 }
 
-/** Age (§5.1) is one delta-seconds; anything else (a list, a sign, a fraction, junk) is ignored. */
-function ageValue(v: string | undefined): number {
+/** Age (§5.1) is one delta-seconds; anything else (a list, a sign, a fraction, junk) is invalid (undefined). */
+function ageValue(v: string | undefined): number | undefined {
   if (v === undefined) return 0
   const s = v.trim()
-  return /^\d+$/.test(s) ? Math.min(Number(s), 2_147_483_648) : 0
+  return /^\d+$/.test(s) ? Math.min(Number(s), 2_147_483_648) : undefined
 }
 
 /** RFC 9111 §4.2.3 current_age in seconds. */
@@ -48,7 +50,7 @@ export function currentAge(headers: HeaderMap, t: StoredTiming, now: number): nu
   const dateValue = Number.isFinite(date) ? date : t.responseTime
   const apparentAge = Math.max(0, (t.responseTime - dateValue) / 1000)
   const responseDelay = Math.max(0, (t.responseTime - t.requestTime) / 1000)
-  const correctedAgeValue = ageValue(headers['age']) + responseDelay
+  const correctedAgeValue = (ageValue(headers['age']) ?? 0) + responseDelay
   const correctedInitialAge = Math.max(apparentAge, correctedAgeValue)
   const residentTime = Math.max(0, (now - t.responseTime) / 1000)
   return correctedInitialAge + residentTime
@@ -98,6 +100,8 @@ export function freshness(status: number, res: HeaderMap, responseTime: number):
     const base = Number.isFinite(date) ? date : responseTime
     lifetime = (HEURISTIC_STATUSES.has(status) || cc.has('public')) && Number.isFinite(lm) ? Math.max(0, ((base - lm) / 1000) * HEURISTIC_FRACTION) : 0
   }
+  // An invalid Age (see the top of the file): stored, but stale from the start.
+  if (ageValue(res['age']) === undefined) lifetime = 0
   const noCache = cc.get('no-cache') === true
   const swr = deltaSeconds(cc.get('stale-while-revalidate'))
   const sie = deltaSeconds(cc.get('stale-if-error'))

@@ -44,8 +44,8 @@ export interface HttpCacheOptions {
   now?: () => number
 }
 
-/** Not taken from a 304 into the stored response (§3.2): they describe the body we keep. */
-const NOT_UPDATED = new Set(['content-length', 'content-encoding', 'content-range', 'transfer-encoding'])
+/** Not taken from a 304 into the stored response (§3.2): they describe the body we keep (Content-MD5 is its digest). */
+const NOT_UPDATED = new Set(['content-length', 'content-encoding', 'content-range', 'content-md5', 'transfer-encoding'])
 const UNSAFE_SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
 export function isUnsafeMethod(method: string): boolean {

@@ -7,7 +7,7 @@ import type { Registry } from '../../internal/metrics.js'
 import { TrustedProxies } from '../forwarding-headers.js'
 import { oneLabelCounter, type OneLabelCounter } from '../metric-cells.js'
 import { HANDLED, type BodyObserver, type HookResult, type ProxyHooks, type ProxyPlugin, type ProxyRequestContext } from '../hooks.js'
-import { parseCacheControl } from './cache-control.js'
+import { parseCacheControl, SURROGATE_TARGET } from './cache-control.js'
 import { flatHeaders, HttpCache, isUnsafeMethod, type CacheRequest, type Lookup } from './http-cache.js'
 import { resolveCacheOptions, routeCacheEnabled, routeCacheSettings, type CacheConfig, type RouteCacheSettings, type SetCookiePolicy } from './options.js'
 import { adminTargets, registerAdmin } from './admin.js'
@@ -189,6 +189,7 @@ export const cachePlugin: ProxyPlugin = {
         const reqCc = parseCacheControl(ctx.req.headers['cache-control'])
         const st: RequestState = { mode: 'pass', creq, requestTime: Date.now(), noStore: reqCc.has('no-store'), settings }
         ctx.locals.set(LOCAL, st)
+        announceSurrogate(ctx.upstreamHeaders as Record<string, string | string[] | undefined>)
         // An Upgrade request is a tunnel to the origin: never answered from (or stored in) the cache.
         if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.req.headers.upgrade !== undefined) {
           st.mode = isUnsafeMethod(ctx.method) ? 'unsafe' : 'bypass'
@@ -340,6 +341,19 @@ function ownCookies(response: OutgoingHttpHeaders, stored: StoredHeaders): strin
   const keptList = kept === undefined ? [] : Array.isArray(kept) ? kept : [kept]
   const own = (Array.isArray(sc) ? sc : [String(sc)]).filter((c) => !keptList.includes(c))
   return own.length === 0 ? undefined : own
+}
+
+/** This cache's Surrogate-Capability entry: its device token (what `;switchyard` targets) and what it understands. */
+const CAPABILITY = `${SURROGATE_TARGET}="Surrogate/1.0"`
+
+/**
+ * Edge Architecture Specification §2.2: a surrogate appends its device token and capabilities to
+ * `Surrogate-Capability` on the requests it forwards, so an origin can target Surrogate-Control
+ * directives at it (`max-age=60;switchyard`).
+ */
+function announceSurrogate(uh: Record<string, string | string[] | undefined>): void {
+  const prev = uh['surrogate-capability']
+  uh['surrogate-capability'] = prev === undefined ? CAPABILITY : `${Array.isArray(prev) ? prev.join(', ') : prev}, ${CAPABILITY}`
 }
 
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade', 'surrogate-control'])

@@ -16,7 +16,8 @@ export type Storability = { ok: true; vary: string[] } | { ok: false; reason: st
 
 /**
  * §3: a GET response with a final status other than 206/304, no `no-store` (Cache-Control or
- * Surrogate-Control) unless `must-understand` with an understood status, no unqualified
+ * Surrogate-Control) unless `must-understand` with an understood status or a Surrogate-Control
+ * `max-age` (which takes precedence over Cache-Control for this cache), no unqualified
  * `private`, Authorization only with public / must-revalidate / s-maxage, and either explicit
  * freshness or a heuristically cacheable status. `vary`: the names of its Vary list.
  */
@@ -28,9 +29,12 @@ export function storability(method: string, reqHeaders: HeaderMap, status: numbe
   const { cc, expires } = responseControl(res)
   const sc = parseSurrogateControl(res['surrogate-control'])
   if (sc.has('no-store')) return { ok: false, reason: 'no-store' }
-  if (cc.has('must-understand')) {
-    if (!UNDERSTOOD.has(status)) return { ok: false, reason: 'must-understand' }
-  } else if (cc.has('no-store')) return { ok: false, reason: 'no-store' }
+  // A Surrogate-Control max-age for this cache overrides Cache-Control's no-store here.
+  if (!sc.has('max-age')) {
+    if (cc.has('must-understand')) {
+      if (!UNDERSTOOD.has(status)) return { ok: false, reason: 'must-understand' }
+    } else if (cc.has('no-store')) return { ok: false, reason: 'no-store' }
+  }
   if (cc.get('private') === true) return { ok: false, reason: 'private' }
   if (reqHeaders['authorization'] !== undefined && !cc.has('public') && !cc.has('must-revalidate') && !cc.has('s-maxage')) return { ok: false, reason: 'authorization' }
   const explicit = cc.has('public') || cc.has('max-age') || cc.has('s-maxage') || expires !== undefined || sc.has('max-age')

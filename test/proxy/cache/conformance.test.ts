@@ -12,7 +12,7 @@ function twice(first: H, then?: (n: number) => Reply): Script {
   return (_req, n) => (n === 1 ? { headers: first, body: 'v1' } : (then?.(n) ?? { headers: first, body: `v${n}` }))
 }
 
-test('Age: an invalid, negative, fractional, suffixed or repeated Age is ignored (RFC 9111 §5.1, §1.2.2)', async (t) => {
+test('Age: an invalid, negative, fractional, suffixed or repeated Age is not trusted: the response is stale at once (RFC 9111 §5.1; cache-tests.fyi age-parse)', async (t) => {
   const cc: [string, string] = ['cache-control', 'max-age=3600']
   const cases: Record<string, H> = {
     '/age-abc': [cc, ['age', 'abc']],
@@ -22,23 +22,31 @@ test('Age: an invalid, negative, fractional, suffixed or repeated Age is ignored
     '/age-prefix': [cc, ['age', '0,7200']],
     '/age-two-lines': [cc, ['age', '7200'], ['age', '0']],
     '/age-two-lines-rev': [cc, ['age', '0'], ['age', '7200']],
+    '/age-dup-0': [cc, ['age', '0, 0']],
+    '/age-dup-0-two-lines': [cc, ['age', '0'], ['age', '0']],
     '/age-dup-old': [cc, ['age', '7200, 7200']],
     '/age-dup-old-two-lines': [cc, ['age', '7200'], ['age', '7200']],
     '/age-plus': [cc, ['age', '+7200']],
+    '/age-parameter': [cc, ['age', '0;foo=bar']],
   }
-  const scripts: Record<string, Script> = { '/age-valid': twice([cc, ['age', '7200']]) }
+  const scripts: Record<string, Script> = { '/age-valid': twice([cc, ['age', '7200']]), '/age-zero': twice([cc, ['age', '0']]), '/age-small': twice([cc, ['age', ' 60 ']]) }
   for (const [p, h] of Object.entries(cases)) scripts[p] = twice(h)
   const origin = await scriptedOrigin(t, scripts)
   const p = await cacheProxy(t, origin)
   for (const path of Object.keys(cases)) {
-    await p.get(path)
+    const first = await p.get(path)
+    assert.equal(first.body, 'v1', path)
     const again = await p.get(path)
-    assert.deepEqual([again.xcache, again.body, origin.hits(path)], ['HIT', 'v1', 1], path)
-    assert.ok(Number(again.headers['age']) < 3600, `${path}: the Age sent is the cache's own, not the invalid one`)
+    assert.deepEqual([again.body, origin.hits(path)], ['v2', 2], `${path}: an Age that cannot be read must not let the response be reused without the origin`)
   }
-  // Control: a valid Age beyond max-age makes the response stale at once.
+  // Controls: a valid Age beyond max-age makes the response stale; a valid small one keeps it fresh.
   await p.get('/age-valid')
   assert.deepEqual([(await p.get('/age-valid')).body, origin.hits('/age-valid')], ['v2', 2])
+  for (const path of ['/age-zero', '/age-small']) {
+    await p.get(path)
+    const hit = await p.get(path)
+    assert.deepEqual([hit.xcache, hit.body, origin.hits(path)], ['HIT', 'v1', 1], path)
+  }
 })
 
 test('Cache-Control syntax: no whitespace around "=", quoted strings hide directives (RFC 9111 §5.2)', async (t) => {
@@ -103,6 +111,32 @@ test('Surrogate-Control is honoured (max-age over Cache-Control, no-store, targe
   }
 })
 
+test('Surrogate-Capability announces this cache upstream, and a Surrogate-Control max-age targeted at it overrides Cache-Control: no-store (Edge Architecture §2.2, cache-tests.fyi surrogate-fresh-cc-nostore)', async (t) => {
+  const seen: (string | string[] | undefined)[] = []
+  const origin = await scriptedOrigin(t, {
+    // Like the suite's origin: target the token the request announced.
+    '/targeted': (req, n) => {
+      const cap = req.headers['surrogate-capability']
+      seen.push(cap)
+      const token = typeof cap === 'string' ? (cap.split(',').pop() ?? '').split('=')[0]!.trim() : 'nobody'
+      return { headers: [['cache-control', 'no-store'], ['surrogate-control', `max-age=10000;${token}`]], body: `v${n}` }
+    },
+    '/untargeted-no-store': twice([['cache-control', 'no-store'], ['surrogate-control', 'max-age=10000']]),
+    '/other-target-no-store': twice([['cache-control', 'no-store'], ['surrogate-control', 'max-age=10000;other-cdn']]),
+  })
+  const p = await cacheProxy(t, origin)
+  await p.get('/targeted', { 'surrogate-capability': 'edge="Surrogate/1.0"' })
+  assert.deepEqual(seen, ['edge="Surrogate/1.0", switchyard="Surrogate/1.0"'], 'the client\'s capabilities are kept and this cache appends its own')
+  const again = await p.get('/targeted')
+  assert.deepEqual([again.xcache, again.body, origin.hits('/targeted')], ['HIT', 'v1', 1])
+  assert.equal(again.headers['cache-control'], 'no-store', 'Cache-Control still reaches the client unchanged')
+  await p.get('/untargeted-no-store')
+  assert.deepEqual([(await p.get('/untargeted-no-store')).body, origin.hits('/untargeted-no-store')], ['v1', 1])
+  // Targeted elsewhere: ignored, so Cache-Control's no-store applies.
+  await p.get('/other-target-no-store')
+  assert.deepEqual([(await p.get('/other-target-no-store')).body, origin.hits('/other-target-no-store')], ['v2', 2])
+})
+
 test('serving stale when the origin closes the connection without answering (RFC 9111 §4.2.4), unless forbidden', async (t) => {
   const past = httpDate(-10)
   const down = (): Reply => ({ disconnect: true })
@@ -156,7 +190,7 @@ test('stale-if-error answers for every 5xx status (RFC 5861 §4); without it the
   assert.deepEqual([(await p.get('/no-sie')).status, (await p.get('/no-sie')).body], [500, 'error'])
 })
 
-test('a 304 updates the stored headers (RFC 9111 §3.2, §4.3.4) but never the body or its length', async (t) => {
+test('a 304 updates the stored headers (RFC 9111 §3.2, §4.3.4) but never the body, its length or its digest (Content-MD5)', async (t) => {
   const lm = httpDate(-86400)
   const first: H = [
     ['cache-control', 'max-age=1'],
@@ -167,6 +201,7 @@ test('a 304 updates the stored headers (RFC 9111 §3.2, §4.3.4) but never the b
     ['x-frame-options', 'deny'],
     ['content-foo', 'A'],
     ['kept', 'stored'],
+    ['content-md5', 'rL0Y20zC+Fzt72VPzMSk2A=='],
   ]
   const updated: H = [
     ['cache-control', 'max-age=3600'],
@@ -175,6 +210,7 @@ test('a 304 updates the stored headers (RFC 9111 §3.2, §4.3.4) but never the b
     ['content-type', 'text/plain;charset=utf-8'],
     ['x-frame-options', 'sameorigin'],
     ['content-foo', 'B'],
+    ['content-md5', 'N7UdGUp1E+RbVvZSTy1R8g=='],
   ]
   const origin = await scriptedOrigin(t, {
     '/etag': (req) => (req.headers['if-none-match'] === '"e1"' ? { status: 304, headers: updated } : { headers: first, body: 'the body' }),
@@ -185,7 +221,7 @@ test('a 304 updates the stored headers (RFC 9111 §3.2, §4.3.4) but never the b
   })
   const p = await cacheProxy(t, origin)
   await p.get('/etag')
-  const want = { 'test-header': 'B', 'content-type': 'text/plain;charset=utf-8', 'x-frame-options': 'sameorigin', 'content-foo': 'B', kept: 'stored', 'content-length': '8' }
+  const want = { 'test-header': 'B', 'content-type': 'text/plain;charset=utf-8', 'x-frame-options': 'sameorigin', 'content-foo': 'B', kept: 'stored', 'content-length': '8', 'content-md5': 'rL0Y20zC+Fzt72VPzMSk2A==' }
   const pick = (h: Record<string, unknown>) => Object.fromEntries(Object.keys(want).map((k) => [k, h[k]]))
   const validated = await p.get('/etag')
   assert.deepEqual([validated.body, pick(validated.headers)], ['the body', want], 'the answer to the validating request')
