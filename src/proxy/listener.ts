@@ -145,8 +145,11 @@ export class Listener implements ListenerInfo {
       calmed = true
       this.#logger.warn({ listener: this.name, resets, opened, premature, why }, 'http2: stream reset abuse, closing session')
       session.goaway(h2c.NGHTTP2_ENHANCE_YOUR_CALM)
-      // Let the GOAWAY frame flush, then drop the connection and every stream on it.
-      setImmediate(() => session.destroy())
+      // No new streams from here on; the ones open end with the session. destroy() on the next turn
+      // could drop the GOAWAY frame unsent on a busy loop (the client then saw a bare close), so
+      // the session closes gracefully and is destroyed after a bounded grace.
+      session.close()
+      setTimeout(() => session.destroy(), 1000).unref()
     }
     session.on('stream', (stream) => {
       opened++
