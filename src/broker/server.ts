@@ -27,6 +27,8 @@ import { listenWebSocket, type WsListener } from './ws-listener.js'
 import { attachJetStream, type JetStreamHandle, type JetStreamOptions } from './streams/index.js'
 import { registerJetStreamMetrics } from './streams/metrics.js'
 import { createMetricsRegistry } from '../internal/metrics.js'
+import { RouteManager } from './cluster/route-manager.js'
+import type { ResolvedClusterOptions } from './cluster/options.js'
 
 const NO_RESPONDERS = Buffer.from('NATS/1.0 503\r\n\r\n')
 const encoder = new TextEncoder()
@@ -58,6 +60,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   readonly infoExtra: Record<string, unknown> = {}
   /** Set by startBroker when `jetstream` options are given. */
   jetstream: JetStreamHandle | undefined
+  /** Routes to the other nodes; undefined without a `cluster` option (then nothing below touches it). */
+  readonly cluster: RouteManager | undefined
 
   #auth: Authenticator
   readonly #conns: Connections
@@ -84,6 +88,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.flow = new ProducerFlow(options.maxPendingBytes)
     this.#auth = new Authenticator(options.token, options.users as ResolvedBrokerOptions['users'])
     this.#conns = new Connections(this)
+    this.cluster = options.cluster === undefined ? undefined : new RouteManager(this, options.cluster as ResolvedClusterOptions)
   }
 
   get port(): number {
@@ -124,6 +129,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       this.#ws = await listenWebSocket(o.websocket, host, this.logger, (sock, ip, port) => this.#conns.acceptWs(sock, ip, port))
     }
     this.#buildInfo()
+    await this.cluster?.listen()
     this.#pingTimer = setInterval(() => this.#conns.pingAll(), o.pingIntervalMs)
     this.#pingTimer.unref()
     // An eighth of the deadline (at most 250 ms): a stuck client is cut at most ~2 sweeps after write_deadline.
@@ -141,6 +147,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.#closed = true
     clearInterval(this.#pingTimer)
     clearInterval(this.#sweepTimer)
+    await this.cluster?.close()
     this.flow.releaseAll()
     const waits: Promise<void>[] = []
     if (this.#netServer !== undefined) {
@@ -219,17 +226,18 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   addSub(sub: Sub): void {
     this.sublist.insert(sub)
+    this.cluster?.subAdded(sub.subject, sub.queue)
   }
 
   unindexSub(sub: Sub): void {
-    this.sublist.remove(sub)
+    if (this.sublist.remove(sub)) this.cluster?.subRemoved(sub.subject, sub.queue)
   }
 
   /** SubOwner for in-process subscriptions. */
   removeSub(sub: Sub): void {
     if (sub.closed) return
     sub.closed = true
-    this.sublist.remove(sub)
+    this.unindexSub(sub)
   }
 
   dropFor(subject: string): boolean {
@@ -245,7 +253,10 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     const r = this.sublist.match(subject)
     const psubs = r.psubs
     const qsubs = r.qsubs
-    if (psubs.length === 0 && qsubs.length === 0) return false
+    const cluster = msgSubject === subject ? this.cluster : undefined
+    if (psubs.length === 0 && qsubs.length === 0) return cluster !== undefined && cluster.forward(subject, reply, hdrLen, payload, undefined)
+    // Queue groups served here are not sent to routes (a local member is preferred, as in nats-server).
+    const served = cluster !== undefined && qsubs.length > 0 ? ([] as string[]) : undefined
     const depth = this.#depth++
     const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload)
     const noEcho = from !== undefined && !from.echo ? from : undefined
@@ -270,6 +281,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
           if (sub.closed || (noEcho !== undefined && sub.client === noEcho) || (sub.deny !== undefined && sub.deny.denies(subject))) continue
           this.#deliverTo(sub, frame)
           if (from !== undefined) this.#noteBacklog(from, sub)
+          if (served !== undefined) served.push(sub.queue as string)
           delivered = true
           break
         }
@@ -278,7 +290,50 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       this.#depth--
       frame.clear()
     }
+    if (cluster !== undefined && cluster.forward(subject, reply, hdrLen, payload, served)) delivered = true
     return delivered
+  }
+
+  /**
+   * A message from a route: to every local plain subscriber and, of the queue groups the sender
+   * named, one local member each. Never sent on to another route (no loops in the full mesh).
+   */
+  deliverFromRoute(subject: string, reply: string, hdrLen: number, payload: Buffer, queues: string[] | undefined): void {
+    this.stats.inMsgs++
+    this.stats.inBytes += payload.length
+    const r = this.sublist.match(subject)
+    if (r.psubs.length === 0 && (queues === undefined || r.qsubs.length === 0)) return
+    const depth = this.#depth++
+    const frame = (this.#frames[depth] ??= new Frame()).reset(subject, reply, hdrLen, payload)
+    try {
+      for (const sub of r.psubs) {
+        if (sub.closed || (sub.deny !== undefined && sub.deny.denies(subject))) continue
+        this.#deliverTo(sub, frame)
+      }
+      if (queues === undefined) return
+      for (let g = 0; g < r.qsubs.length; g++) {
+        const members = r.qsubs[g] as Sub[]
+        if (!queues.includes((members[0] as Sub).queue as string)) continue
+        const n = members.length
+        const start = (r.cursors[g] as number) % n
+        r.cursors[g] = start + 1
+        for (let k = 0; k < n; k++) {
+          const sub = members[(start + k) % n] as Sub
+          if (sub.closed || (sub.deny !== undefined && sub.deny.denies(subject))) continue
+          this.#deliverTo(sub, frame)
+          break
+        }
+      }
+    } finally {
+      this.#depth--
+      frame.clear()
+    }
+  }
+
+  /** INFO `connect_urls` (the cluster's client URLs); clients that speak protocol 1 get an async INFO. */
+  setConnectUrls(urls: string[]): void {
+    this.infoExtra['connect_urls'] = urls
+    for (const c of this.clients.values()) if (c.connected && c.protocol >= 1 && !c.closed) c.sendText(this.info(c))
   }
 
   /** Marks `from` for a stall after this read when `sub`'s client is over the threshold (flow-control.ts). */
@@ -356,7 +411,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     if (queue !== undefined && /[\s]/.test(queue)) throw new BrokerError(BrokerErrorCodes.BAD_SUBJECT, `Cannot use queue group ${JSON.stringify(queue)}: no whitespace allowed`)
     const sub = new Sub(this, subject, queue, '', undefined, handler)
     if (options.max !== undefined && options.max > 0) sub.max = options.max
-    this.sublist.insert(sub)
+    this.addSub(sub)
     return sub
   }
 
