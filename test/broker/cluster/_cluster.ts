@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { startBroker, type Broker, type BrokerOptions } from '../../../src/broker/index.js'
 import type { ClusterOptions } from '../../../src/broker/cluster/options.js'
 import { freePort, waitForPort } from '../../../bench/lib/net.js'
@@ -23,7 +23,7 @@ export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000,
 
 export interface LogCapture {
   readonly lines: Record<string, unknown>[]
-  readonly logger: ReturnType<typeof pino>
+  readonly logger: Logger
 }
 
 export function captureLogs(): LogCapture {
@@ -34,7 +34,7 @@ export function captureLogs(): LogCapture {
       cb()
     },
   })
-  return { lines, logger: pino({ level: 'info' }, stream) }
+  return { lines, logger: pino({ level: 'info' }, stream) as unknown as Logger }
 }
 
 export async function startNode(cluster: Partial<ClusterOptions> & { routes?: string[] }, extra: BrokerOptions = {}): Promise<Broker> {
