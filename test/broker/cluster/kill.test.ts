@@ -43,7 +43,10 @@ test('kill -9 of one node: publisher on A and subscribers on B keep flowing, not
   const pub = await connect({ servers: `127.0.0.1:${a.port}` })
   const sub = await connect({ servers: `127.0.0.1:${b.port}` })
   const onC = await connect({ servers: `127.0.0.1:${c.port}`, reconnect: false })
-  conns.push(pub, sub, onC)
+  // Knows only C: after the kill it must fail over to A or B through INFO connect_urls (nats.js defaults).
+  const roaming = await connect({ servers: `127.0.0.1:${c.port}` })
+  conns.push(pub, sub, onC, roaming)
+  await until(() => (roaming.info?.connect_urls?.length ?? 0) === 3, 5000, 'connect_urls of 3 nodes on C')
   const seenB: number[] = []
   const seenB2: number[] = []
   let cGot = 0
@@ -56,12 +59,14 @@ test('kill -9 of one node: publisher on A and subscribers on B keep flowing, not
 
   const N = 3000
   let killedAt = 0
+  let killTime = 0
   for (let i = 1; i <= N; i++) {
     pub.publish('flow.seq', new TextEncoder().encode(String(i)))
     if (i % 100 === 0) await pub.flush()
     if (i === N / 3) {
       await until(() => cGot > 0, 5000, 'C receiving before the kill')
       c.child.kill('SIGKILL')
+      killTime = Date.now()
       killedAt = i
     }
   }
@@ -73,4 +78,15 @@ test('kill -9 of one node: publisher on A and subscribers on B keep flowing, not
   assert.deepEqual(checkSequence(seenB, N + 1), [], 'one subscription on B: each message once, in order')
   assert.deepEqual(checkSequence(seenB2, N + 1), [], 'a second, overlapping subscription on B: each message once, in order')
   await until(() => a.cluster?.routes.size === 1 && b.cluster?.routes.size === 1, 5000, 'A and B dropped the dead node')
+
+  // The client that knew only C reconnected to a survivor within nats.js's default 2 s wait.
+  let roamed = 0
+  roaming.subscribe('roam.check', { callback: () => roamed++ })
+  await until(async () => {
+    pub.publish('roam.check')
+    await pub.flush()
+    return roamed > 0
+  }, 8000, 'the roaming client receiving through a survivor')
+  assert.notEqual(roaming.getServer(), `127.0.0.1:${c.port}`)
+  t.diagnostic(`roaming client served again ${Date.now() - killTime} ms after the kill`)
 })
