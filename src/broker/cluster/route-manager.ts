@@ -184,7 +184,8 @@ export class RouteManager implements RouteHost {
     if (this.#closed || d.active) return
     d.active = true
     const socket = netConnect({ host: d.host, port: d.port })
-    const failed = (): void => {
+    const failed = (err: Error): void => {
+      this.#broker.logger.debug({ url: d.url.replace(/\/\/[^@/]*@/, '//'), err: err.message, failures: d.failures + 1 }, 'route dial failed')
       d.active = false
       d.failures++
       this.#retry(d)

@@ -141,7 +141,8 @@ export class Route implements RouteParserHandler {
     this.flush()
     this.#finish(code, reason)
     this.#socket.end()
-    this.#socket.destroySoon?.()
+    // A peer that never closes its side must not hold the socket open.
+    setTimeout(() => this.#socket.destroy(), 1000).unref()
   }
 
   destroy(): void {
