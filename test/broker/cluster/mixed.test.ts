@@ -103,3 +103,22 @@ test('2 Switchyard nodes + nats-server: full mesh, fan-out exactly once both way
   assert.equal(sc.decode(r2.data), 'tick')
   await assert.rejects(onA.request('svc.nobody', sc.encode(''), { timeout: 2000 }), (err: NatsError) => err.code === ErrorCode.NoResponders)
 })
+
+test('route authorization interoperates with nats-server: both sides require user/password, gossip dials with the cluster credentials', { skip: natsServerPath() === undefined ? 'nats-server is not installed' : false }, async (t) => {
+  const auth = { user: 'route', password: 's3cret' }
+  const nodes: Broker[] = []
+  let ns: ExternalNode | undefined
+  t.after(async () => {
+    for (const n of nodes) await n.close()
+    await ns?.stop()
+  })
+  const a = await startNode({ authorization: auth })
+  nodes.push(a)
+  const withCreds = (b: Broker): string => `nats-route://route:s3cret@127.0.0.1:${b.cluster?.port ?? 0}`
+  ns = await startNatsServer([withCreds(a)], undefined, '  authorization { user: route, password: s3cret }')
+  const natsNode = ns
+  // B names only the nats-server; it learns of A from the nats-server's gossip and dials it with its own credentials.
+  const b = await startNode({ authorization: auth, routes: [`nats-route://route:s3cret@127.0.0.1:${natsNode.clusterPort}`] })
+  nodes.push(b)
+  await until(async () => a.cluster?.routes.size === 2 && b.cluster?.routes.size === 2 && (await routez(natsNode.monitorUrl)).num_routes === 2, 15_000, 'a full mesh with route auth')
+})
