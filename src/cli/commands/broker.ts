@@ -134,6 +134,15 @@ function clusterFlags(o: BrokerOptions, values: Values): void {
   o.cluster = c as ClusterOptions
 }
 
+/** The cluster option for --check output: no route passwords or tokens. */
+export function maskCluster(c: ClusterOptions): Record<string, unknown> {
+  return {
+    ...c,
+    ...(c.routes === undefined ? {} : { routes: c.routes.map((r) => r.replace(/\/\/[^@/]*@/, '//***@')) }),
+    ...(c.authorization === undefined ? {} : { authorization: '(set)' }),
+  }
+}
+
 /** Flags and config file to BrokerOptions (exported for tests). */
 export function brokerOptionsFromArgs(argv: string[]): { options: BrokerOptions & { jetstream?: JetStreamOptions }; logLevel: Level; check: boolean } {
   let values: Values
@@ -220,7 +229,7 @@ export const command: Command = {
     const { options, logLevel, check } = brokerOptionsFromArgs(argv)
     if (check) {
       resolveOptions(options) // throws ERR_BROKER_OPTIONS on bad combinations, as startBroker would
-      const shown = { ...options, ...(options.tls === undefined ? {} : { tls: '(loaded)' }), ...(options.users === undefined ? {} : { users: options.users.map((u) => u.user) }), ...(options.token === undefined ? {} : { token: '(set)' }) }
+      const shown = { ...options, ...(options.tls === undefined ? {} : { tls: '(loaded)' }), ...(options.users === undefined ? {} : { users: options.users.map((u) => u.user) }), ...(options.token === undefined ? {} : { token: '(set)' }), ...(options.cluster === undefined ? {} : { cluster: maskCluster(options.cluster) }) }
       process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`)
       return 0
     }

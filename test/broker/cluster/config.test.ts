@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect } from 'nats'
-import { brokerOptionsFromArgs } from '../../../src/cli/commands/broker.js'
+import { brokerOptionsFromArgs, maskCluster } from '../../../src/cli/commands/broker.js'
 import { configToOptions, parseBrokerConfig, resolveOptions, startBroker } from '../../../src/broker/index.js'
 import { routeUrl, startNode, until } from './_cluster.js'
 
@@ -19,6 +19,9 @@ test('--cluster, --routes and --cluster-name map to the cluster option; route fl
   assert.throws(() => brokerOptionsFromArgs(['--cluster', 'http://127.0.0.1:6222', '--cluster-name', 'x']), usage)
   assert.throws(() => brokerOptionsFromArgs(['--cluster', 'nats://127.0.0.1', '--cluster-name', 'x']), usage)
   assert.equal(brokerOptionsFromArgs([]).options.cluster, undefined)
+  // --check prints no route secrets.
+  const shown = JSON.stringify(maskCluster({ name: 'e', port: 1, routes: ['nats-route://u:pw@h:1'], authorization: { user: 'u', password: 'pw2' } }))
+  assert.ok(!shown.includes('pw'), shown)
 })
 
 test('a YAML cluster block maps to the same option; TLS on routes and unknown keys are refused', () => {
