@@ -248,15 +248,20 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   // ---- routing (hot path) ---------------------------------------------------------------------
 
   route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string = subject): boolean {
+    const delivered = this.#routeLocal(from, subject, reply, hdrLen, payload, msgSubject)
+    // Cluster: to the routes with interest (never for JetStream's re-subjected deliveries).
+    const cluster = this.cluster
+    if (cluster === undefined || msgSubject !== subject) return delivered
+    return cluster.forward(subject, reply, hdrLen, payload, this.sublist.match(subject).qsubs) || delivered
+  }
+
+  #routeLocal(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string): boolean {
     this.stats.inMsgs++
     this.stats.inBytes += payload.length
     const r = this.sublist.match(subject)
     const psubs = r.psubs
     const qsubs = r.qsubs
-    const cluster = msgSubject === subject ? this.cluster : undefined
-    if (psubs.length === 0 && qsubs.length === 0) return cluster !== undefined && cluster.forward(subject, reply, hdrLen, payload, undefined)
-    // Queue groups served here are not sent to routes (a local member is preferred, as in nats-server).
-    const served = cluster !== undefined && qsubs.length > 0 ? ([] as string[]) : undefined
+    if (psubs.length === 0 && qsubs.length === 0) return false
     const depth = this.#depth++
     const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload)
     const noEcho = from !== undefined && !from.echo ? from : undefined
@@ -281,7 +286,6 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
           if (sub.closed || (noEcho !== undefined && sub.client === noEcho) || (sub.deny !== undefined && sub.deny.denies(subject))) continue
           this.#deliverTo(sub, frame)
           if (from !== undefined) this.#noteBacklog(from, sub)
-          if (served !== undefined) served.push(sub.queue as string)
           delivered = true
           break
         }
@@ -290,7 +294,6 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       this.#depth--
       frame.clear()
     }
-    if (cluster !== undefined && cluster.forward(subject, reply, hdrLen, payload, served)) delivered = true
     return delivered
   }
 

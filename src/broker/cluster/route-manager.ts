@@ -123,9 +123,21 @@ export class RouteManager implements RouteHost {
     if (line !== undefined) this.#broadcast(line)
   }
 
-  /** See Interest.forward; cheap when no peer has any interest. */
-  forward(subject: string, reply: string, hdrLen: number, payload: Buffer, served: string[] | undefined): boolean {
+  /**
+   * See Interest.forward; cheap when no peer has any interest. `localGroups` are the queue groups
+   * matched on this node: one with a live member was served here (local members are preferred).
+   */
+  forward(subject: string, reply: string, hdrLen: number, payload: Buffer, localGroups: readonly { readonly closed: boolean; readonly queue: string | undefined }[][]): boolean {
     if (this.interest.remoteCount === 0) return false
+    let served: string[] | undefined
+    for (const g of localGroups) {
+      for (const m of g) {
+        if (!m.closed) {
+          ;(served ??= []).push(m.queue as string)
+          break
+        }
+      }
+    }
     return this.interest.forward(subject, reply, hdrLen, payload, served)
   }
 
