@@ -94,3 +94,15 @@ test('3 Switchyard nodes: gossip makes a full mesh; fan-out exactly once, wildca
   // Clients hear of every node's client URL.
   await until(() => (pub.info?.connect_urls?.length ?? 0) === 3, 5000, 'connect_urls with 3 nodes')
 })
+
+test('clients get an async INFO with the new connect_urls as nodes join and leave', async (t) => {
+  const a = await startNode({})
+  t.after(() => a.close())
+  const nc = await connect({ servers: `127.0.0.1:${a.port}` })
+  t.after(() => nc.close())
+  assert.deepEqual(nc.info?.connect_urls, [`127.0.0.1:${a.port}`])
+  const b = await startNode({ routes: [routeUrl(a)] })
+  await until(() => nc.info?.connect_urls?.includes(`127.0.0.1:${b.port}`) === true, 5000, "B's URL announced to A's client")
+  await b.close()
+  await until(() => nc.info?.connect_urls?.length === 1, 5000, "B's URL withdrawn")
+})
