@@ -252,7 +252,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     // Cluster: to the routes with interest (never for JetStream's re-subjected deliveries).
     const cluster = this.cluster
     if (cluster === undefined || msgSubject !== subject) return delivered
-    return cluster.forward(subject, reply, hdrLen, payload, this.sublist.match(subject).qsubs) || delivered
+    return cluster.forward(subject, reply, hdrLen, payload, this.sublist.match(subject).qsubs, from !== undefined && !from.echo ? from : undefined) || delivered
   }
 
   #routeLocal(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string): boolean {

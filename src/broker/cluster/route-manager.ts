@@ -16,6 +16,13 @@ import { Route, type RouteHost } from './route.js'
 /** An implicit (gossiped) route is given up after this many failed dials in a row. */
 const IMPLICIT_MAX_FAILURES = 5
 
+/** A local queue member as the subject index returns it. */
+interface LocalMember {
+  readonly closed: boolean
+  readonly queue: string | undefined
+  readonly client: unknown
+}
+
 interface Dialer {
   url: string
   explicit: boolean
@@ -125,14 +132,15 @@ export class RouteManager implements RouteHost {
 
   /**
    * See Interest.forward; cheap when no peer has any interest. `localGroups` are the queue groups
-   * matched on this node: one with a live member was served here (local members are preferred).
+   * matched on this node: one with a live member was served here (local members are preferred),
+   * unless that member is the publisher itself with echo off (`noEcho`).
    */
-  forward(subject: string, reply: string, hdrLen: number, payload: Buffer, localGroups: readonly { readonly closed: boolean; readonly queue: string | undefined }[][]): boolean {
+  forward(subject: string, reply: string, hdrLen: number, payload: Buffer, localGroups: readonly (readonly LocalMember[])[], noEcho: unknown): boolean {
     if (this.interest.remoteCount === 0) return false
     let served: string[] | undefined
     for (const g of localGroups) {
       for (const m of g) {
-        if (!m.closed) {
+        if (!m.closed && (noEcho === undefined || m.client !== noEcho)) {
           ;(served ??= []).push(m.queue as string)
           break
         }

@@ -81,3 +81,26 @@ for (const withNats of [false, true]) {
     assert.equal(total(), 50)
   })
 }
+
+test('a publisher with echo off that is the only local member of a group: the group is served on another node', async (t) => {
+  const a = await startNode({})
+  t.after(() => a.close())
+  const b = await startNode({ routes: [routeUrl(a)] })
+  t.after(() => b.close())
+  await until(() => a.cluster?.routes.size === 1, 5000, 'A and B routed')
+  const self = await connect({ servers: `127.0.0.1:${a.port}`, noEcho: true })
+  t.after(() => self.close())
+  const remote = await connect({ servers: `127.0.0.1:${b.port}` })
+  t.after(() => remote.close())
+  let mine = 0
+  const got: string[] = []
+  self.subscribe('echo.job', { queue: 'w', callback: () => mine++ })
+  remote.subscribe('echo.job', { queue: 'w', callback: (_e, m) => got.push(sc.decode(m.data)) })
+  await self.flush()
+  await remote.flush()
+  await until(() => a.cluster?.interest.routesInterested('echo.job') === 1, 5000, 'B member known on A')
+  self.publish('echo.job', sc.encode('x'))
+  await self.flush()
+  await until(() => got.length === 1, 5000, 'the member on B got it')
+  assert.equal(mine, 0)
+})
