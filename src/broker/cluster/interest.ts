@@ -19,6 +19,13 @@ class RemoteSub implements IndexedSub {
   }
 }
 
+/** A local queue member as the subject index returns it. */
+export interface LocalMember {
+  readonly closed: boolean
+  readonly queue: string | undefined
+  readonly client: unknown
+}
+
 function keyOf(subject: string, queue: string | undefined): string {
   return queue === undefined ? subject : `${subject} ${queue}`
 }
@@ -120,10 +127,21 @@ export class Interest {
 
   /**
    * Sends a locally published message to the routes that want it: once per route, naming the
-   * queue groups that route should serve. Groups in `served` already got a local member (local
-   * members are preferred, as nats-server does). Returns whether any route was sent the message.
+   * queue groups that route should serve. A group in `localGroups` (matched on this node) with a
+   * live member was served here, unless that member is the publisher itself with echo off
+   * (`noEcho`): local members are preferred, as nats-server does. Returns whether any route was
+   * sent the message.
    */
-  forward(subject: string, reply: string, hdrLen: number, payload: Buffer, served: string[] | undefined): boolean {
+  forward(subject: string, reply: string, hdrLen: number, payload: Buffer, localGroups: readonly (readonly LocalMember[])[], noEcho: unknown): boolean {
+    let served: string[] | undefined
+    for (const g of localGroups) {
+      for (const m of g) {
+        if (!m.closed && (noEcho === undefined || m.client !== noEcho)) {
+          ;(served ??= []).push(m.queue as string)
+          break
+        }
+      }
+    }
     const r = this.#remote.match(subject)
     if (r.psubs.length === 0 && r.qsubs.length === 0) return false
     const targets = this.#targets

@@ -1,5 +1,6 @@
 // Cluster (route) options: what startBroker({ cluster }) accepts and how it is checked. No cluster
 // option means no cluster listener, no routes and no extra work on the publish path.
+import { networkInterfaces } from 'node:os'
 import { BrokerError, BrokerErrorCodes } from '../errors.js'
 
 export type RouteAuthorization = { user: string; password: string } | { token: string }
@@ -94,4 +95,12 @@ export function resolveClusterOptions(c: ClusterOptions): ResolvedClusterOptions
     retryDelayMs,
     maxRetryDelayMs: int('maxRetryDelayMs', c.maxRetryDelayMs ?? Math.max(retryDelayMs, CLUSTER_DEFAULTS.maxRetryDelayMs), retryDelayMs, 600_000),
   }
+}
+
+/** `host:port` strings for clients (INFO connect_urls), as nats-server lists them. */
+export function clientUrls(host: string, port: number): string[] {
+  if (host !== '0.0.0.0' && host !== '::' && host !== '') return [host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`]
+  const out: string[] = []
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') out.push(`${a.address}:${port}`)
+  return out.length > 0 ? out : [`127.0.0.1:${port}`]
 }

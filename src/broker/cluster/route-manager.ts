@@ -4,24 +4,16 @@
 // option is given.
 import { timingSafeEqual } from 'node:crypto'
 import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import { networkInterfaces } from 'node:os'
 import { packageVersion } from '../../internal/version.js'
 import { BrokerError, BrokerErrorCodes } from '../errors.js'
 import type { Broker } from '../server.js'
 import { RouteCloseCodes, type RouteCloseCode } from './close-codes.js'
-import { Interest } from './interest.js'
-import { parseRouteUrl, type ResolvedClusterOptions } from './options.js'
+import { Interest, type LocalMember } from './interest.js'
+import { clientUrls, parseRouteUrl, type ResolvedClusterOptions } from './options.js'
 import { Route, type RouteHost } from './route.js'
 
 /** An implicit (gossiped) route is given up after this many failed dials in a row. */
 const IMPLICIT_MAX_FAILURES = 5
-
-/** A local queue member as the subject index returns it. */
-interface LocalMember {
-  readonly closed: boolean
-  readonly queue: string | undefined
-  readonly client: unknown
-}
 
 interface Dialer {
   url: string
@@ -41,14 +33,6 @@ function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a)
   const y = Buffer.from(b)
   return x.length === y.length && timingSafeEqual(x, y)
-}
-
-/** `host:port` strings for clients (INFO connect_urls), as nats-server lists them. */
-export function clientUrls(host: string, port: number): string[] {
-  if (host !== '0.0.0.0' && host !== '::' && host !== '') return [host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`]
-  const out: string[] = []
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') out.push(`${a.address}:${port}`)
-  return out.length > 0 ? out : [`127.0.0.1:${port}`]
 }
 
 export class RouteManager implements RouteHost {
@@ -130,23 +114,10 @@ export class RouteManager implements RouteHost {
     if (line !== undefined) this.#broadcast(line)
   }
 
-  /**
-   * See Interest.forward; cheap when no peer has any interest. `localGroups` are the queue groups
-   * matched on this node: one with a live member was served here (local members are preferred),
-   * unless that member is the publisher itself with echo off (`noEcho`).
-   */
+  /** See Interest.forward; cheap when no peer has any interest. */
   forward(subject: string, reply: string, hdrLen: number, payload: Buffer, localGroups: readonly (readonly LocalMember[])[], noEcho: unknown): boolean {
     if (this.interest.remoteCount === 0) return false
-    let served: string[] | undefined
-    for (const g of localGroups) {
-      for (const m of g) {
-        if (!m.closed && (noEcho === undefined || m.client !== noEcho)) {
-          ;(served ??= []).push(m.queue as string)
-          break
-        }
-      }
-    }
-    return this.interest.forward(subject, reply, hdrLen, payload, served)
+    return this.interest.forward(subject, reply, hdrLen, payload, localGroups, noEcho)
   }
 
   #broadcast(line: string): void {
