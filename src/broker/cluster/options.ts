@@ -36,6 +36,8 @@ export const CLUSTER_DEFAULTS = {
   maxRetryDelayMs: 5_000, // then doubling up to 5 s (nats-server re-dials every 1 s)
 } as const
 
+const KNOWN_KEYS = new Set(['name', 'host', 'port', 'routes', 'authorization', 'retryDelayMs', 'maxRetryDelayMs'])
+
 function bad(message: string): never {
   throw new BrokerError(BrokerErrorCodes.OPTIONS, message)
 }
@@ -71,6 +73,8 @@ function int(name: string, value: unknown, min: number, max: number): number {
 
 export function resolveClusterOptions(c: ClusterOptions): ResolvedClusterOptions {
   if (typeof c !== 'object' || c === null) bad('Cannot use cluster: expected an object with name and port')
+  // An option this version does not act on (tls, leafnodes ...) is refused, never silently ignored.
+  for (const key of Object.keys(c)) if (!KNOWN_KEYS.has(key)) bad(`Cannot use cluster.${key}: not supported (known: ${[...KNOWN_KEYS].join(', ')})`)
   if (typeof c.name !== 'string' || c.name === '' || /[\s]/.test(c.name)) bad(`Cannot use cluster.name ${JSON.stringify(c.name)}: a non-empty name without whitespace is required (Switchyard does not pick dynamic cluster names)`)
   const routes = [...(c.routes ?? [])]
   for (const r of routes) parseRouteUrl(r)

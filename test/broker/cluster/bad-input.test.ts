@@ -113,3 +113,14 @@ test('route authorization: the right password in the route URL joins, a wrong on
   assert.equal(c.cluster?.routes.size, 0)
   assert.equal(a.cluster?.routes.size, 1)
 })
+
+test('route token authorization between Switchyard nodes', async (t) => {
+  const a = await startNode({ authorization: { token: 'tok' } })
+  t.after(() => a.close())
+  const b = await startNode({ authorization: { token: 'tok' }, routes: [routeUrl(a)] })
+  t.after(() => b.close())
+  await until(() => a.cluster?.routes.size === 1 && b.cluster?.routes.size === 1, 5000, 'B joined with the token')
+  const out = await rawRoute(a.cluster?.port as number, `CONNECT ${JSON.stringify({ cluster: CLUSTER, auth_token: 'nope' })}\r\n`)
+  assert.match(out, /-ERR 'Authorization Violation'/)
+  assert.equal(a.cluster?.routes.size, 1)
+})

@@ -43,6 +43,8 @@ test('resolveOptions validates the cluster option', () => {
   assert.throws(() => resolveOptions({ cluster: { name: 'x', port: 0, authorization: { token: '' } } }), badOption)
   assert.throws(() => resolveOptions({ cluster: { name: 'x', port: 0, authorization: { user: '', password: 'p' } } }), badOption)
   assert.throws(() => resolveOptions({ cluster: { name: 'x', port: 0, retryDelayMs: 0 } }), badOption)
+  // TLS on routes is not implemented: refused, not ignored.
+  assert.throws(() => resolveOptions({ cluster: { name: 'x', port: 0, tls: { cert: 'c', key: 'k' } } as never }), badOption)
 })
 
 test('without a cluster option: no route listener, /varz routes 0, /routez empty, no connect_urls', async (t) => {
