@@ -79,6 +79,8 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
   name = ''
   lang = ''
   version = ''
+  /** CONNECT `protocol`: 1 and up take async INFO (cluster connect_urls). */
+  protocol = 0
   user = ''
   connected = false
   closed = false
@@ -376,6 +378,7 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
     if (typeof c.name === 'string') this.name = c.name
     if (typeof c.lang === 'string') this.lang = c.lang
     if (typeof c.version === 'string') this.version = c.version
+    if (typeof c.protocol === 'number') this.protocol = c.protocol
     if (this.noRespondersOpt && !this.headers) {
       this.closeWithError(PROTO_ERR.NO_RESPONDERS_HEADERS, 'no_responders without headers')
       return

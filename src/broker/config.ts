@@ -68,6 +68,16 @@ export const brokerConfigSchema = z.strictObject({
     .optional(),
   tls: tls.optional(),
   websocket: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535), tls: tls.optional() }).optional(),
+  /** Routes to other nodes (docs/broker.md, "Running a cluster"). TLS on routes is not supported yet: refused. */
+  cluster: z
+    .strictObject({
+      name: z.string().min(1),
+      host: z.string().optional(),
+      port: z.number().int().min(0).max(65535),
+      routes: z.array(z.string().min(1)).optional(),
+      authorization: z.union([z.strictObject({ user: z.string().min(1), password: z.string() }), z.strictObject({ token: z.string().min(1) })]).optional(),
+    })
+    .optional(),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
   /** Durable streams (docs/streams.md); mapped by the CLI to startBroker({ jetstream }). */
   jetstream: z
@@ -138,6 +148,16 @@ export function configToOptions(config: DeepReadonly<BrokerConfig>, baseDir: str
       if (pub !== undefined || sub !== undefined) user.permissions = { ...(pub === undefined ? {} : { publish: pub }), ...(sub === undefined ? {} : { subscribe: sub }) }
       return user
     })
+  }
+  const cl = config.cluster
+  if (cl !== undefined) {
+    o.cluster = {
+      name: cl.name,
+      port: cl.port,
+      ...(cl.host === undefined ? {} : { host: cl.host }),
+      ...(cl.routes === undefined ? {} : { routes: [...cl.routes] }),
+      ...(cl.authorization === undefined ? {} : { authorization: { ...cl.authorization } }),
+    }
   }
   const tlsOf = (t: DeepReadonly<z.output<typeof tls>>) => ({
     cert: file(t.cert_file),

@@ -5,6 +5,7 @@ import { startAdminServer, type AdminServer } from '../internal/admin-server.js'
 import { createMetricsRegistry, Gauge } from '../internal/metrics.js'
 import type { Broker } from './server.js'
 import type { Client } from './client.js'
+import { routez, varzCluster } from './cluster/routez.js'
 
 const MS_TO_NS = 1_000_000
 
@@ -77,7 +78,8 @@ export function varz(broker: Broker, cpu: CpuSampler): Record<string, unknown> {
     cpu: cpu.sample(),
     connections: broker.clients.size,
     total_connections: s.totalConnections,
-    routes: 0,
+    cluster: varzCluster(broker.cluster),
+    routes: broker.cluster?.routes.size ?? 0,
     remotes: 0,
     leafnodes: 0,
     in_msgs: s.inMsgs,
@@ -215,6 +217,7 @@ export async function startMonitor(broker: Broker, host: string, port: number): 
   admin.json('/varz', () => varz(broker, cpu))
   admin.json('/connz', (_req, url) => connz(broker, url))
   admin.json('/subsz', (_req, url) => subsz(broker, url))
+  admin.json('/routez', () => routez(broker.serverId, broker.cluster))
   admin.json('/subscriptionsz', (_req, url) => subsz(broker, url))
   return admin
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { deepFreeze, type DeepReadonly } from '../internal/freeze.js'
 import { BrokerError, BrokerErrorCodes } from './errors.js'
 import { isValidSubject } from './subject.js'
+import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster/options.js'
 
 export interface SubjectPermission {
   allow?: string[]
@@ -68,6 +69,8 @@ export interface BrokerOptions {
   users?: BrokerUser[]
   tls?: TlsOptions
   websocket?: WebSocketOptions
+  /** Routes to other Switchyard nodes and nats-servers (docs/broker.md, "Running a cluster"); off when absent. */
+  cluster?: ClusterOptions
   logger?: Logger
 }
 
@@ -110,6 +113,7 @@ export interface ResolvedBrokerOptions {
   users: BrokerUser[]
   tls: TlsOptions | undefined
   websocket: WebSocketOptions | undefined
+  cluster: ResolvedClusterOptions | undefined
   logger: Logger | undefined
 }
 
@@ -160,6 +164,7 @@ export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<Resolv
     users: structuredClone(o.users ?? []),
     tls: o.tls === undefined ? undefined : { ...o.tls },
     websocket: o.websocket === undefined ? undefined : { ...o.websocket, ...(o.websocket.tls === undefined ? {} : { tls: { ...o.websocket.tls } }) },
+    cluster: o.cluster === undefined ? undefined : resolveClusterOptions(o.cluster),
     logger: o.logger,
   }
   checkPatterns('dropSubjects', r.dropSubjects)

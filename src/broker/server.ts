@@ -28,6 +28,8 @@ import { attachJetStream, type JetStreamHandle, type JetStreamOptions } from './
 import { JSZ_PAGE_LIMIT } from './streams/jetstream.js'
 import { registerJetStreamMetrics } from './streams/metrics.js'
 import { createMetricsRegistry } from '../internal/metrics.js'
+import { RouteManager } from './cluster/route-manager.js'
+import type { ResolvedClusterOptions } from './cluster/options.js'
 
 const NO_RESPONDERS = Buffer.from('NATS/1.0 503\r\n\r\n')
 const encoder = new TextEncoder()
@@ -60,6 +62,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   readonly infoExtra: Record<string, unknown> = {}
   /** Set by startBroker when `jetstream` options are given. */
   jetstream: JetStreamHandle | undefined
+  /** Routes to the other nodes; undefined without a `cluster` option (then nothing below touches it). */
+  readonly cluster: RouteManager | undefined
 
   #auth: Authenticator
   readonly #conns: Connections
@@ -87,6 +91,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.maxSubscriptions = options.maxSubscriptions
     this.#auth = new Authenticator(options.token, options.users as ResolvedBrokerOptions['users'])
     this.#conns = new Connections(this)
+    this.cluster = options.cluster === undefined ? undefined : new RouteManager(this, options.cluster as ResolvedClusterOptions)
   }
 
   get port(): number {
@@ -128,6 +133,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       this.#ws = await listenWebSocket(o.websocket, host, this.logger, (sock, ip, port) => this.#conns.acceptWs(sock, ip, port))
     }
     this.#buildInfo()
+    await this.cluster?.listen()
     this.#pingTimer = setInterval(() => this.#conns.pingAll(), o.pingIntervalMs)
     this.#pingTimer.unref()
     // An eighth of the deadline (at most 250 ms): a stuck client is cut at most ~2 sweeps after write_deadline.
@@ -145,6 +151,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.#closed = true
     clearInterval(this.#pingTimer)
     clearInterval(this.#sweepTimer)
+    await this.cluster?.close()
     this.flow.releaseAll()
     const waits: Promise<void>[] = []
     if (this.#netServer !== undefined) {
@@ -223,17 +230,18 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   addSub(sub: Sub): void {
     this.sublist.insert(sub)
+    this.cluster?.subAdded(sub.subject, sub.queue)
   }
 
   unindexSub(sub: Sub): void {
-    this.sublist.remove(sub)
+    if (this.sublist.remove(sub)) this.cluster?.subRemoved(sub.subject, sub.queue)
   }
 
   /** SubOwner for in-process subscriptions. */
   removeSub(sub: Sub): void {
     if (sub.closed) return
     sub.closed = true
-    this.sublist.remove(sub)
+    this.unindexSub(sub)
   }
 
   dropFor(subject: string): boolean {
@@ -244,6 +252,14 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   // ---- routing (hot path) ---------------------------------------------------------------------
 
   route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string = subject): boolean {
+    const delivered = this.#routeLocal(from, subject, reply, hdrLen, payload, msgSubject)
+    // Cluster: to the routes with interest (never for JetStream's re-subjected deliveries).
+    const cluster = this.cluster
+    if (cluster === undefined || msgSubject !== subject) return delivered
+    return cluster.forward(subject, reply, hdrLen, payload, this.sublist.match(subject).qsubs, from !== undefined && !from.echo ? from : undefined) || delivered
+  }
+
+  #routeLocal(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string): boolean {
     this.stats.inMsgs++
     this.stats.inBytes += payload.length
     const r = this.sublist.match(subject)
@@ -283,6 +299,48 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       frame.clear()
     }
     return delivered
+  }
+
+  /**
+   * A message from a route: to every local plain subscriber and, of the queue groups the sender
+   * named, one local member each. Never sent on to another route (no loops in the full mesh).
+   */
+  deliverFromRoute(subject: string, reply: string, hdrLen: number, payload: Buffer, queues: string[] | undefined): void {
+    this.stats.inMsgs++
+    this.stats.inBytes += payload.length
+    const r = this.sublist.match(subject)
+    if (r.psubs.length === 0 && (queues === undefined || r.qsubs.length === 0)) return
+    const depth = this.#depth++
+    const frame = (this.#frames[depth] ??= new Frame()).reset(subject, reply, hdrLen, payload)
+    try {
+      for (const sub of r.psubs) {
+        if (sub.closed || (sub.deny !== undefined && sub.deny.denies(subject))) continue
+        this.#deliverTo(sub, frame)
+      }
+      if (queues === undefined) return
+      for (let g = 0; g < r.qsubs.length; g++) {
+        const members = r.qsubs[g] as Sub[]
+        if (!queues.includes((members[0] as Sub).queue as string)) continue
+        const n = members.length
+        const start = (r.cursors[g] as number) % n
+        r.cursors[g] = start + 1
+        for (let k = 0; k < n; k++) {
+          const sub = members[(start + k) % n] as Sub
+          if (sub.closed || (sub.deny !== undefined && sub.deny.denies(subject))) continue
+          this.#deliverTo(sub, frame)
+          break
+        }
+      }
+    } finally {
+      this.#depth--
+      frame.clear()
+    }
+  }
+
+  /** INFO `connect_urls` (the cluster's client URLs); clients that speak protocol 1 get an async INFO. */
+  setConnectUrls(urls: string[]): void {
+    this.infoExtra['connect_urls'] = urls
+    for (const c of this.clients.values()) if (c.connected && c.protocol >= 1 && !c.closed) c.sendText(this.info(c))
   }
 
   /** Marks `from` for a stall after this read when `sub`'s client is over the threshold (flow-control.ts). */
@@ -360,7 +418,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     if (queue !== undefined && /[\s]/.test(queue)) throw new BrokerError(BrokerErrorCodes.BAD_SUBJECT, `Cannot use queue group ${JSON.stringify(queue)}: no whitespace allowed`)
     const sub = new Sub(this, subject, queue, '', undefined, handler)
     if (options.max !== undefined && options.max > 0) sub.max = options.max
-    this.sublist.insert(sub)
+    this.addSub(sub)
     return sub
   }
 

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
 import { resolve as resolvePath } from 'node:path'
 import { configToOptions, DEFAULTS, loadBrokerConfig, parseDurationMs, parseSize, resolveOptions, startBroker, type BrokerOptions } from '../../broker/index.js'
-import type { JetStreamOptions } from '../../broker/index.js'
+import type { ClusterOptions, JetStreamOptions } from '../../broker/index.js'
 
 const help = `Usage: switchyard broker [options]
 
@@ -39,6 +39,9 @@ Options:
       --tls-verify          Require client certificates
       --ws-port PORT        Also accept WebSocket clients (binary frames) on this port
       --ws-host HOST        WebSocket listen address (default: --host)
+      --cluster URL         Accept routes from other nodes on nats://HOST:PORT (port 0 picks one)
+      --routes URL[,URL]    Dial these routes: nats-route://[user:pass@]HOST:PORT (needs --cluster)
+      --cluster-name NAME   Cluster name, the same on every node (required with --cluster)
       --log-level LVL       trace|debug|info|warn|error|silent (default info)
       --jetstream           Enable durable streams (JetStream API, see docs/streams.md)
       --store-dir DIR       Directory for file-backed streams (implies --jetstream)
@@ -70,6 +73,9 @@ const FLAGS = {
   'tls-verify': { type: 'boolean' },
   'ws-port': { type: 'string' },
   'ws-host': { type: 'string' },
+  cluster: { type: 'string' },
+  routes: { type: 'string' },
+  'cluster-name': { type: 'string' },
   'log-level': { type: 'string' },
   jetstream: { type: 'boolean' },
   'store-dir': { type: 'string' },
@@ -104,6 +110,38 @@ function read(flag: string, path: string): Buffer {
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const
 type Level = (typeof LEVELS)[number]
+
+/** --cluster, --routes and --cluster-name over the config file's `cluster`; route flags without a cluster are refused. */
+function clusterFlags(o: BrokerOptions, values: Values): void {
+  if (values.cluster === undefined && values.routes === undefined && values['cluster-name'] === undefined) return
+  const c: Partial<ClusterOptions> = { ...o.cluster }
+  if (values.cluster !== undefined) {
+    let u: URL
+    try {
+      u = new URL(values.cluster)
+    } catch {
+      throw new UsageError(`Invalid --cluster ${JSON.stringify(values.cluster)}: expected nats://HOST:PORT`)
+    }
+    const port = Number(u.port === '' ? Number.NaN : u.port)
+    if ((u.protocol !== 'nats:' && u.protocol !== 'nats-route:') || u.hostname === '' || !Number.isInteger(port)) throw new UsageError(`Invalid --cluster ${JSON.stringify(values.cluster)}: expected nats://HOST:PORT`)
+    c.host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname
+    c.port = port
+  }
+  if (c.port === undefined) throw new UsageError('Cannot use --routes or --cluster-name without --cluster nats://HOST:PORT (or a cluster block in the config file): they would have no effect')
+  if (values.routes !== undefined) c.routes = values.routes.split(',').map((r) => r.trim()).filter((r) => r !== '')
+  if (values['cluster-name'] !== undefined) c.name = values['cluster-name']
+  if (c.name === undefined) throw new UsageError('Cannot use --cluster without --cluster-name NAME (the same name on every node)')
+  o.cluster = c as ClusterOptions
+}
+
+/** The cluster option for --check output: no route passwords or tokens. */
+export function maskCluster(c: ClusterOptions): Record<string, unknown> {
+  return {
+    ...c,
+    ...(c.routes === undefined ? {} : { routes: c.routes.map((r) => r.replace(/\/\/[^@/]*@/, '//***@')) }),
+    ...(c.authorization === undefined ? {} : { authorization: '(set)' }),
+  }
+}
 
 /** Flags and config file to BrokerOptions (exported for tests). */
 export function brokerOptionsFromArgs(argv: string[]): { options: BrokerOptions & { jetstream?: JetStreamOptions }; logLevel: Level; check: boolean } {
@@ -177,6 +215,7 @@ export function brokerOptionsFromArgs(argv: string[]): { options: BrokerOptions 
   }
   const wsPort = int('ws-port', values['ws-port'], 0, 65535)
   if (wsPort !== undefined) o.websocket = { port: wsPort, ...(values['ws-host'] === undefined ? {} : { host: values['ws-host'] }) }
+  clusterFlags(o, values)
   if (values['log-level'] !== undefined) {
     if (!(LEVELS as readonly string[]).includes(values['log-level'])) throw new UsageError(`Invalid --log-level ${JSON.stringify(values['log-level'])}: expected one of ${LEVELS.join(', ')}`)
     logLevel = values['log-level'] as Level
@@ -190,7 +229,7 @@ export const command: Command = {
     const { options, logLevel, check } = brokerOptionsFromArgs(argv)
     if (check) {
       resolveOptions(options) // throws ERR_BROKER_OPTIONS on bad combinations, as startBroker would
-      const shown = { ...options, ...(options.tls === undefined ? {} : { tls: '(loaded)' }), ...(options.users === undefined ? {} : { users: options.users.map((u) => u.user) }), ...(options.token === undefined ? {} : { token: '(set)' }) }
+      const shown = { ...options, ...(options.tls === undefined ? {} : { tls: '(loaded)' }), ...(options.users === undefined ? {} : { users: options.users.map((u) => u.user) }), ...(options.token === undefined ? {} : { token: '(set)' }), ...(options.cluster === undefined ? {} : { cluster: maskCluster(options.cluster) }) }
       process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`)
       return 0
     }

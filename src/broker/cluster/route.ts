@@ -1,0 +1,264 @@
+// One route connection (solicited or accepted): feeds socket bytes to the RouteParser, enforces
+// the handshake order (CONNECT first on accepted routes, INFO before interest and messages),
+// batches outbound protocol once per event-loop turn and reports everything else to its owner.
+import type { Socket } from 'node:net'
+import { RouteCloseCodes, type RouteCloseCode } from './close-codes.js'
+import { RouteParseError, RouteParser, type RouteParseErrorKind, type RouteParserHandler } from './route-parser.js'
+
+/** What a route needs from the route manager. */
+export interface RouteHost {
+  readonly maxControlLineBytes: number
+  readonly maxPayloadBytes: number
+  readonly maxPendingBytes: number
+  /** Checks the peer's CONNECT (accepted routes); returns a close code or undefined when accepted. */
+  checkConnect(route: Route, connect: Record<string, unknown>): { code: RouteCloseCode; reason: string; errText: string } | undefined
+  /** The peer's INFO (first one registers the route; later ones are gossip or updates). */
+  routeInfo(route: Route, info: Record<string, unknown>): void
+  remoteSub(route: Route, subject: string, queue: string | undefined, weight: number): void
+  remoteUnsub(route: Route, subject: string, queue: string | undefined): void
+  remoteMsg(route: Route, subject: string, reply: string, queues: string[] | undefined, hdrLen: number, payload: Buffer): void
+  routeClosed(route: Route, code: RouteCloseCode, reason: string): void
+}
+
+const PING = Buffer.from('PING\r\n')
+const PONG = Buffer.from('PONG\r\n')
+const CRLF = Buffer.from('\r\n')
+
+export class Route implements RouteParserHandler {
+  readonly rid: number
+  readonly solicited: boolean
+  /** The URL dialled (solicited routes), for /routez and re-dials. */
+  readonly url: string
+  readonly remoteAddress: string
+  readonly remotePort: number
+  readonly start = new Date()
+  remoteId = ''
+  remoteName = ''
+  /** The peer's first INFO. */
+  info: Record<string, unknown> | undefined
+  registered = false
+  connectReceived = false
+  closed = false
+  pingsOut = 0
+  inMsgs = 0
+  outMsgs = 0
+  inBytes = 0
+  outBytes = 0
+  /** Remote interest keyed `subject` or `subject queue`, as announced by RS+. */
+  readonly remoteSubs = new Map<string, { subject: string; queue: string | undefined; weight: number }>()
+
+  readonly #host: RouteHost
+  readonly #socket: Socket
+  readonly #parser: RouteParser
+  #out: Buffer[] = []
+  #queued = 0
+  #scheduled = false
+  readonly #flush = (): void => this.flush()
+
+  constructor(host: RouteHost, rid: number, socket: Socket, solicited: boolean, url: string) {
+    this.#host = host
+    this.rid = rid
+    this.#socket = socket
+    this.solicited = solicited
+    this.url = url
+    this.remoteAddress = socket.remoteAddress ?? ''
+    this.remotePort = socket.remotePort ?? 0
+    this.#parser = new RouteParser(this, { maxControlLine: host.maxControlLineBytes, maxPayload: host.maxPayloadBytes })
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.feed(chunk))
+    socket.on('error', () => {})
+    socket.on('close', () => this.#finish(RouteCloseCodes.CLOSED, 'connection closed by peer'))
+  }
+
+  get pendingBytes(): number {
+    return this.#queued + this.#socket.writableLength
+  }
+
+  /** Never throws: a failure ends this route only. */
+  feed(chunk: Buffer): void {
+    if (this.closed) return
+    try {
+      this.#parser.parse(chunk)
+    } catch (err) {
+      this.closeWith(RouteCloseCodes.PROTOCOL, `internal error: ${(err as Error).message}`)
+    }
+  }
+
+  // ---- outbound -------------------------------------------------------------------------------
+
+  send(bytes: Buffer): void {
+    if (this.closed) return
+    this.#out.push(bytes)
+    this.#queued += bytes.length
+    if (this.#queued + this.#socket.writableLength > this.#host.maxPendingBytes) {
+      this.closeWith(RouteCloseCodes.SLOW, `more than ${this.#host.maxPendingBytes} bytes pending`)
+      return
+    }
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(this.#flush)
+    }
+  }
+
+  sendText(text: string): void {
+    this.send(Buffer.from(text))
+  }
+
+  /** One RMSG/HMSG; `queues` are the groups this peer should serve (nats-server's `+ reply q...` / `| q...`). */
+  sendMsg(subject: string, reply: string, queues: string[] | undefined, hdrLen: number, payload: Buffer): void {
+    let mid = ''
+    if (queues !== undefined && queues.length > 0) mid = reply === '' ? ` | ${queues.join(' ')}` : ` + ${reply} ${queues.join(' ')}`
+    else if (reply !== '') mid = ` ${reply}`
+    const head = hdrLen >= 0 ? `HMSG $G ${subject}${mid} ${hdrLen} ${payload.length}\r\n` : `RMSG $G ${subject}${mid} ${payload.length}\r\n`
+    this.send(Buffer.from(head, 'latin1'))
+    // The payload is a view of a socket chunk, which is never reused: it can wait for the flush.
+    if (payload.length > 0) this.send(payload)
+    this.send(CRLF)
+    this.outMsgs++
+    this.outBytes += payload.length
+  }
+
+  flush(): void {
+    this.#scheduled = false
+    if (this.#out.length === 0 || this.closed) return
+    const out = this.#out
+    this.#out = []
+    this.#queued = 0
+    this.#socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out))
+  }
+
+  sendPing(): void {
+    this.pingsOut++
+    this.send(PING)
+  }
+
+  // ---- closing --------------------------------------------------------------------------------
+
+  /** Sends `-ERR` when given, flushes and closes; reports `code` to the host once. */
+  closeWith(code: RouteCloseCode, reason: string, errText?: string): void {
+    if (this.closed) return
+    if (errText !== undefined) this.#out.push(Buffer.from(`-ERR '${errText}'\r\n`))
+    this.flush()
+    this.#finish(code, reason)
+    this.#socket.end()
+    // A peer that never closes its side must not hold the socket open.
+    setTimeout(() => this.#socket.destroy(), 1000).unref()
+  }
+
+  destroy(): void {
+    this.#finish(RouteCloseCodes.CLOSED, 'server shutdown')
+    this.#socket.destroy()
+  }
+
+  #finish(code: RouteCloseCode, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.#out = []
+    this.#host.routeClosed(this, code, reason)
+  }
+
+  // ---- protocol -------------------------------------------------------------------------------
+
+  /** Accepted routes must start with CONNECT; interest and messages need the peer's INFO first. */
+  #ready(op: string): boolean {
+    if (!this.solicited && !this.connectReceived) {
+      this.closeWith(RouteCloseCodes.AUTH, `${op} before CONNECT`, 'Authorization Violation')
+      return false
+    }
+    if (!this.registered) {
+      this.closeWith(RouteCloseCodes.PROTOCOL, `${op} before INFO`)
+      return false
+    }
+    return true
+  }
+
+  onConnect(json: string): void {
+    if (this.solicited || this.connectReceived) return
+    let c: unknown
+    try {
+      c = JSON.parse(json)
+    } catch {
+      c = undefined
+    }
+    if (c === null || typeof c !== 'object' || Array.isArray(c)) {
+      this.closeWith(RouteCloseCodes.PROTOCOL, 'CONNECT is not a JSON object')
+      return
+    }
+    const refused = this.#host.checkConnect(this, c as Record<string, unknown>)
+    if (refused !== undefined) {
+      this.closeWith(refused.code, refused.reason, refused.errText)
+      return
+    }
+    this.connectReceived = true
+  }
+
+  onInfo(json: string): void {
+    if (!this.solicited && !this.connectReceived) {
+      this.closeWith(RouteCloseCodes.AUTH, 'INFO before CONNECT', 'Authorization Violation')
+      return
+    }
+    let info: unknown
+    try {
+      info = JSON.parse(json)
+    } catch {
+      info = undefined
+    }
+    if (info === null || typeof info !== 'object' || Array.isArray(info) || typeof (info as Record<string, unknown>).server_id !== 'string') {
+      this.closeWith(RouteCloseCodes.PROTOCOL, 'INFO is not a JSON object with a server_id')
+      return
+    }
+    this.#host.routeInfo(this, info as Record<string, unknown>)
+  }
+
+  onPing(): void {
+    if (!this.solicited && !this.connectReceived) {
+      this.closeWith(RouteCloseCodes.AUTH, 'PING before CONNECT', 'Authorization Violation')
+      return
+    }
+    this.send(PONG)
+  }
+
+  onPong(): void {
+    this.pingsOut = 0
+  }
+
+  onOk(): void {}
+
+  onErr(text: string): void {
+    this.closeWith(RouteCloseCodes.CLOSED, `peer sent -ERR ${JSON.stringify(text.slice(0, 200))}`)
+  }
+
+  onSub(account: string, subject: string, queue: string | undefined, weight: number): void {
+    if (!this.#ready('RS+')) return
+    // Only the global account exists here; other accounts' interest is not ours to serve.
+    if (account !== '$G') return
+    this.#host.remoteSub(this, subject, queue, weight)
+  }
+
+  onUnsub(account: string, subject: string, queue: string | undefined): void {
+    if (!this.#ready('RS-')) return
+    if (account !== '$G') return
+    this.#host.remoteUnsub(this, subject, queue)
+  }
+
+  onMsg(account: string, subject: string, reply: string, queues: string[] | undefined, hdrLen: number, payload: Buffer): void {
+    if (!this.#ready('RMSG')) return
+    this.inMsgs++
+    this.inBytes += payload.length
+    if (account !== '$G') return
+    this.#host.remoteMsg(this, subject, reply, queues, hdrLen, payload)
+  }
+
+  onParseError(kind: RouteParseErrorKind, detail: string): void {
+    switch (kind) {
+      case RouteParseError.MAX_CONTROL_LINE:
+        this.closeWith(RouteCloseCodes.MAX_CONTROL_LINE, detail, 'maximum control line exceeded')
+        break
+      case RouteParseError.MAX_PAYLOAD:
+        this.closeWith(RouteCloseCodes.MAX_PAYLOAD, detail, 'Maximum Payload Violation')
+        break
+      default:
+        this.closeWith(RouteCloseCodes.PROTOCOL, detail, 'Unknown Protocol Operation')
+    }
+  }
+}
