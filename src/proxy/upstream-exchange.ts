@@ -218,9 +218,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (kind === ErrorKind.CONNECT || kind === ErrorKind.RESET) server.onConnectError()
     else if (kind === ErrorKind.TIMEOUT) server.onResponse(504)
     const retries = ctx.route?.retry?.attempts ?? this.#pool.config.retry.attempts
-    if ((kind === ErrorKind.CONNECT || kind === ErrorKind.RESET) && !this.#hasBody && IDEMPOTENT.has(ctx.method) && this.#attempt < retries && this.#pool.retryBudget.tryRetry()) {
-      const skip = new Set(this.#skip)
-      skip.add(server)
+    const skip = new Set(this.#skip)
+    skip.add(server)
+    // A retry needs another server to go to: without one the answer is this failure (502), not a
+    // self-made "no healthy server" 503 for a pool whose only server is up.
+    const elsewhere = this.#pool.servers.some((s) => !skip.has(s) && s.available)
+    if ((kind === ErrorKind.CONNECT || kind === ErrorKind.RESET) && elsewhere && !this.#hasBody && IDEMPOTENT.has(ctx.method) && this.#attempt < retries && this.#pool.retryBudget.tryRetry()) {
       forward(this.#deps, ctx, skip, this.#attempt + 1)
       return
     }
