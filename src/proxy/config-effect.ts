@@ -41,6 +41,11 @@ export function noEffectIssues(cfg: Parsed, routes: Parsed['routes']): NoEffect[
     }
     if (l.protocol === 'http' && l.tls.certs.length > 0) out.push({ path: ['listeners', i, 'tls', 'certs'], message: 'has no effect on an http listener; set protocol: https' })
   })
+  for (const [name, pool] of Object.entries(cfg.pools)) {
+    if (typeof pool.balance === 'object' && pool.balance.hashOn !== undefined && pool.balance.policy !== 'consistent-hash' && pool.balance.policy !== 'maglev') {
+      out.push({ path: ['pools', name, 'balance', 'hashOn'], message: `has no effect with policy ${pool.balance.policy}; use consistent-hash or maglev` })
+    }
+  }
   routes.forEach((r, i) => {
     if (r.rewrite?.replacement !== undefined && r.rewrite.regex === undefined) out.push({ path: ['routes', i, 'rewrite', 'replacement'], message: 'has no effect without rewrite.regex' })
   })

@@ -34,6 +34,7 @@ test('core: the implicit route is a real route with every route default', () => 
 test('core: settings that cannot apply where they are written are refused', () => {
   refused(`listeners: [{port: 8443, protocol: https, redirectToHttps: true}]\npools: {app: {servers: ['http://127.0.0.1:3000']}}\n`, /^proxy\.yaml:1:\d+ listeners\[0\]\.redirectToHttps:/)
   refused(`listeners: [{port: 80, tls: {certs: [{cert: a.pem, key: a.key}]}}]\npools: {app: {servers: ['http://127.0.0.1:3000']}}\n`, /^proxy\.yaml:1:\d+ listeners\[0\]\.tls\.certs:/)
+  refused(`${BASE.replace("servers: ['http://127.0.0.1:3000']", "servers: ['http://127.0.0.1:3000'], balance: {policy: round-robin, hashOn: {source: ip}}")}`, /^proxy\.yaml:3:\d+ pools\.app\.balance\.hashOn:/)
   refused(`${BASE}routes:\n  - pool: app\n    rewrite: {replacement: /x}\n`, /^proxy\.yaml:6:\d+ routes\[0\]\.rewrite\.replacement:/)
 })
 
