@@ -1,0 +1,52 @@
+// A driver killed with kill -9 leaves its scratch directory and its save's hidden _temporary
+// directory; the next driver on the host removes them (their owner process is gone), and never
+// removes those of a process that is still running.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Context } from '../../src/mapreduce/index.js'
+
+const root = new URL('../..', import.meta.url).pathname
+
+test('a killed driver leaves scratch and _temporary directories; the next run removes them, and only them', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'sy-leftovers-'))
+  t.after(() => rmSync(base, { recursive: true, force: true }))
+  const scratch = join(base, 'scratch')
+  mkdirSync(scratch)
+  const out = join(base, 'out')
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/mapreduce/fixtures/slow-save.ts', scratch, out], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+  let err = ''
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  const temps = (): string[] => readdirSync(base).filter((n) => n.startsWith('.out._temporary-'))
+  const deadline = Date.now() + 60_000
+  while (temps().length === 0 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 20))
+  assert.equal(temps().length, 1, `the save never started: ${err}`)
+  child.kill('SIGKILL')
+  await new Promise((r) => child.once('exit', r))
+  assert.equal(readdirSync(scratch).filter((n) => n.startsWith('switchyard-mr-')).length, 1, 'the killed driver left its scratch directory')
+  assert.equal(temps().length, 1, 'the killed driver left its _temporary directory')
+  // A live process's directories (a `sleep` child stands for another running driver) stay.
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' })
+  t.after(() => sleeper.kill('SIGKILL'))
+  const liveScratch = join(scratch, 'switchyard-mr-live')
+  const liveTemp = join(base, '.out._temporary-live')
+  for (const d of [liveScratch, liveTemp]) {
+    mkdirSync(d)
+    writeFileSync(join(d, '_owner'), `${hostname()} ${sleeper.pid}\n`)
+  }
+
+  const sc = new Context({ workers: 1, scratchDir: scratch })
+  t.after(() => sc.stop())
+  assert.deepEqual(readdirSync(scratch).filter((n) => n.startsWith('switchyard-mr-')).length, 2, 'the orphan scratch dir is gone; ours and the live one remain')
+  assert.ok(existsSync(liveScratch))
+  await sc.parallelize(['a', 'b'], 1).saveAsTextFile(out)
+  assert.deepEqual(temps(), ['.out._temporary-live'], 'the orphan _temporary dir is gone, the live one stays')
+  assert.ok(existsSync(join(out, '_SUCCESS')))
+  assert.ok(!existsSync(join(out, '_owner')), 'the owner mark does not reach the output')
+})
