@@ -139,10 +139,13 @@ async function cert(name: string): Promise<{ cert: string; key: string }> {
 test('HTTP/2: the :authority as sent (port, userinfo junk) is the key, so it cannot feed other clients', async (t) => {
   const origin = await scriptedOrigin(t, { '/h': (req) => ({ headers: [PUBLIC], body: `host=${req.headers.host} xfh=${req.headers['x-forwarded-host']}` }) })
   const p = await cacheProxy(t, origin, { listeners: [{ port: 0, address: '127.0.0.1', protocol: 'https', tls: { certs: [await cert('a.test')] } }] })
-  const session = h2connect(p.url.replace('http:', 'https:'), { rejectUnauthorized: false })
-  t.after(() => session.close())
+  // A session per request: newer nghttp2 (Node 24) resets a stream with userinfo junk in
+  // :authority itself (PROTOCOL_ERROR), which also proves it cannot reach the origin or the cache.
   const h2get = (authority: string) =>
     new Promise<{ status: number; xcache: unknown; body: string }>((resolve, reject) => {
+      const session = h2connect(p.url.replace('http:', 'https:'), { rejectUnauthorized: false })
+      session.on('error', () => {})
+      t.after(() => session.destroy())
       const s = session.request({ ':path': '/h', ':authority': authority })
       let body = ''
       let head: Record<string, unknown> = {}
@@ -153,7 +156,9 @@ test('HTTP/2: the :authority as sent (port, userinfo junk) is the key, so it can
       s.on('error', reject)
     })
   await h2get('a.test:6666')
-  await h2get('a.test:@evil.example')
+  await h2get('a.test:@evil.example').catch((err: Error & { code?: string }) => {
+    if (err.code !== 'ERR_HTTP2_STREAM_ERROR') throw err
+  })
   const plain = await h2get('a.test')
   assert.deepEqual([plain.xcache, plain.body], ['MISS', 'host=a.test xfh=a.test'])
   assert.equal((await h2get('a.test')).xcache, 'HIT')
