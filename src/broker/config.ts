@@ -68,7 +68,7 @@ export const brokerConfigSchema = z.strictObject({
     .optional(),
   tls: tls.optional(),
   websocket: z.strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535), tls: tls.optional() }).optional(),
-  /** Routes to other nodes (docs/broker.md, "Running a cluster"). TLS on routes is not supported yet: refused. */
+  /** Routes to other nodes (docs/broker.md, "Running a cluster"). */
   cluster: z
     .strictObject({
       name: z.string().min(1),
@@ -76,6 +76,7 @@ export const brokerConfigSchema = z.strictObject({
       port: z.number().int().min(0).max(65535),
       routes: z.array(z.string().min(1)).optional(),
       authorization: z.union([z.strictObject({ user: z.string().min(1), password: z.string() }), z.strictObject({ token: z.string().min(1) })]).optional(),
+      tls: tls.extend({ timeout: duration.optional() }).optional(),
     })
     .optional(),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
@@ -149,6 +150,12 @@ export function configToOptions(config: DeepReadonly<BrokerConfig>, baseDir: str
       return user
     })
   }
+  const tlsOf = (t: DeepReadonly<z.output<typeof tls>>) => ({
+    cert: file(t.cert_file),
+    key: file(t.key_file),
+    ...(t.ca_file === undefined ? {} : { ca: file(t.ca_file) }),
+    ...(t.verify === undefined ? {} : { verify: t.verify }),
+  })
   const cl = config.cluster
   if (cl !== undefined) {
     o.cluster = {
@@ -157,14 +164,9 @@ export function configToOptions(config: DeepReadonly<BrokerConfig>, baseDir: str
       ...(cl.host === undefined ? {} : { host: cl.host }),
       ...(cl.routes === undefined ? {} : { routes: [...cl.routes] }),
       ...(cl.authorization === undefined ? {} : { authorization: { ...cl.authorization } }),
+      ...(cl.tls === undefined ? {} : { tls: { ...tlsOf(cl.tls), ...(cl.tls.timeout === undefined ? {} : { timeoutMs: parseDurationMs(cl.tls.timeout) }) } }),
     }
   }
-  const tlsOf = (t: DeepReadonly<z.output<typeof tls>>) => ({
-    cert: file(t.cert_file),
-    key: file(t.key_file),
-    ...(t.ca_file === undefined ? {} : { ca: file(t.ca_file) }),
-    ...(t.verify === undefined ? {} : { verify: t.verify }),
-  })
   if (config.tls !== undefined) o.tls = tlsOf(config.tls)
   if (config.websocket !== undefined) {
     o.websocket = { port: config.websocket.port, ...(config.websocket.host === undefined ? {} : { host: config.websocket.host }), ...(config.websocket.tls === undefined ? {} : { tls: tlsOf(config.websocket.tls) }) }

@@ -11,6 +11,8 @@ export const RouteCloseCodes = {
   SELF: 'ERR_BROKER_ROUTE_SELF',
   STALE: 'ERR_BROKER_ROUTE_STALE',
   SLOW: 'ERR_BROKER_ROUTE_SLOW_CONSUMER',
+  /** The TLS handshake failed or timed out, or one side requires TLS and the other does not use it. */
+  TLS: 'ERR_BROKER_ROUTE_TLS',
   /** The peer closed the socket, sent -ERR, or the local broker shut down. */
   CLOSED: 'ERR_BROKER_ROUTE_CLOSED',
 } as const

@@ -1,9 +1,34 @@
 // Cluster (route) options: what startBroker({ cluster }) accepts and how it is checked. No cluster
 // option means no cluster listener, no routes and no extra work on the publish path.
 import { networkInterfaces } from 'node:os'
+import { createSecureContext } from 'node:tls'
 import { BrokerError, BrokerErrorCodes } from '../errors.js'
 
 export type RouteAuthorization = { user: string; password: string } | { token: string }
+
+/**
+ * TLS on the cluster port. As nats-server does for routes, the handshake starts as soon as the TCP
+ * connection is up (before INFO), and both sides present and verify certificates by default.
+ */
+export interface RouteTlsOptions {
+  /** PEM certificate chain (contents; the CLI reads `cert_file`). Presented to peers both ways. */
+  cert: string | Buffer
+  key: string | Buffer
+  /** CA bundle that peers' certificates must chain to (the system CAs when absent). */
+  ca?: string | Buffer
+  /** Require and verify the peer's certificate on accepted routes, and the server's on dialled ones. Default true. */
+  verify?: boolean
+  /** Handshake deadline; default 2000 ms (nats-server's 2 s). */
+  timeoutMs?: number
+}
+
+export interface ResolvedRouteTls {
+  cert: string | Buffer
+  key: string | Buffer
+  ca: string | Buffer | undefined
+  verify: boolean
+  timeoutMs: number
+}
 
 export interface ClusterOptions {
   /** Cluster name; every node (Switchyard or nats-server) of one cluster must use the same. */
@@ -16,6 +41,8 @@ export interface ClusterOptions {
   routes?: string[]
   /** Credentials that peers must send in their route CONNECT. */
   authorization?: RouteAuthorization
+  /** TLS on every route, accepted and dialled; a cluster either uses TLS on all routes or on none. */
+  tls?: RouteTlsOptions
   /** First delay before re-dialling a route that failed or dropped; doubles up to `maxRetryDelayMs`. */
   retryDelayMs?: number
   maxRetryDelayMs?: number
@@ -27,6 +54,7 @@ export interface ResolvedClusterOptions {
   port: number
   routes: string[]
   authorization: RouteAuthorization | undefined
+  tls: ResolvedRouteTls | undefined
   retryDelayMs: number
   maxRetryDelayMs: number
 }
@@ -36,7 +64,35 @@ export const CLUSTER_DEFAULTS = {
   maxRetryDelayMs: 5_000, // then doubling up to 5 s (nats-server re-dials every 1 s)
 } as const
 
-const KNOWN_KEYS = new Set(['name', 'host', 'port', 'routes', 'authorization', 'retryDelayMs', 'maxRetryDelayMs'])
+const KNOWN_KEYS = new Set(['name', 'host', 'port', 'routes', 'authorization', 'tls', 'retryDelayMs', 'maxRetryDelayMs'])
+const TLS_KEYS = new Set(['cert', 'key', 'ca', 'verify', 'timeoutMs'])
+
+function pem(name: string, v: unknown): string | Buffer {
+  if ((typeof v !== 'string' && !Buffer.isBuffer(v)) || v.length === 0) bad(`Cannot use cluster.tls.${name}: expected PEM text (the CLI reads ${name}_file)`)
+  return v
+}
+
+function resolveTls(t: RouteTlsOptions | undefined): ResolvedRouteTls | undefined {
+  if (t === undefined) return undefined
+  if (typeof t !== 'object' || t === null) bad('Cannot use cluster.tls: expected {cert, key, ca?, verify?}')
+  for (const key of Object.keys(t)) if (!TLS_KEYS.has(key)) bad(`Cannot use cluster.tls.${key}: not supported (known: ${[...TLS_KEYS].join(', ')})`)
+  if (t.verify !== undefined && typeof t.verify !== 'boolean') bad('Cannot use cluster.tls.verify: expected true or false')
+  const r = {
+    cert: pem('cert', t.cert),
+    key: pem('key', t.key),
+    ca: t.ca === undefined ? undefined : pem('ca', t.ca),
+    verify: t.verify ?? true,
+    timeoutMs: int('tls.timeoutMs', t.timeoutMs ?? 2000, 50, 60_000),
+  }
+  // A key that does not match its certificate, or text that is not PEM, fails here at start-up
+  // with a typed error instead of at the first route.
+  try {
+    createSecureContext({ cert: r.cert, key: r.key, ...(r.ca === undefined ? {} : { ca: r.ca }) })
+  } catch (err) {
+    bad(`Cannot use cluster.tls: ${(err as Error).message}`)
+  }
+  return r
+}
 
 function bad(message: string): never {
   throw new BrokerError(BrokerErrorCodes.OPTIONS, message)
@@ -73,7 +129,7 @@ function int(name: string, value: unknown, min: number, max: number): number {
 
 export function resolveClusterOptions(c: ClusterOptions): ResolvedClusterOptions {
   if (typeof c !== 'object' || c === null) bad('Cannot use cluster: expected an object with name and port')
-  // An option this version does not act on (tls, leafnodes ...) is refused, never silently ignored.
+  // An option this version does not act on is refused, never silently ignored.
   for (const key of Object.keys(c)) if (!KNOWN_KEYS.has(key)) bad(`Cannot use cluster.${key}: not supported (known: ${[...KNOWN_KEYS].join(', ')})`)
   if (typeof c.name !== 'string' || c.name === '' || /[\s]/.test(c.name)) bad(`Cannot use cluster.name ${JSON.stringify(c.name)}: a non-empty name without whitespace is required (Switchyard does not pick dynamic cluster names)`)
   const routes = [...(c.routes ?? [])]
@@ -96,6 +152,7 @@ export function resolveClusterOptions(c: ClusterOptions): ResolvedClusterOptions
     port: int('port', c.port, 0, 65535),
     routes,
     authorization,
+    tls: resolveTls(c.tls),
     retryDelayMs,
     maxRetryDelayMs: int('maxRetryDelayMs', c.maxRetryDelayMs ?? Math.max(retryDelayMs, CLUSTER_DEFAULTS.maxRetryDelayMs), retryDelayMs, 600_000),
   }

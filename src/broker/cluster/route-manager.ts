@@ -4,6 +4,8 @@
 // option is given.
 import { timingSafeEqual } from 'node:crypto'
 import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { connect as tlsConnect, createSecureContext, createServer as createTlsServer, type SecureContext, type TLSSocket } from 'node:tls'
+import { isIP } from 'node:net'
 import { packageVersion } from '../../internal/version.js'
 import { BrokerError, BrokerErrorCodes } from '../errors.js'
 import type { Broker } from '../server.js'
@@ -54,6 +56,7 @@ export class RouteManager implements RouteHost {
   #pingTimer: NodeJS.Timeout | undefined
   #closed = false
   #ownUrls: string[] = []
+  readonly #secureContext: SecureContext | undefined
 
   constructor(broker: Broker, options: ResolvedClusterOptions) {
     this.#broker = broker
@@ -61,6 +64,8 @@ export class RouteManager implements RouteHost {
     this.maxControlLineBytes = broker.maxControlLineBytes
     this.maxPayloadBytes = broker.maxPayloadBytes
     this.maxPendingBytes = broker.maxPendingBytes
+    const t = options.tls
+    this.#secureContext = t === undefined ? undefined : createSecureContext({ cert: t.cert, key: t.key, ...(t.ca === undefined ? {} : { ca: t.ca }) })
   }
 
   get port(): number {
@@ -74,7 +79,23 @@ export class RouteManager implements RouteHost {
   // ---- lifecycle ------------------------------------------------------------------------------
 
   async listen(): Promise<void> {
-    const server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
+    const t = this.options.tls
+    // With TLS the handshake comes first (nats-server's routes do the same), then INFO/CONNECT.
+    const server =
+      t === undefined
+        ? createServer({ noDelay: true }, (socket) => this.#accept(socket))
+        : createTlsServer(
+            // tls.Server builds its own context from these (it ignores a `secureContext` option).
+            { cert: t.cert, key: t.key, ...(t.ca === undefined ? {} : { ca: t.ca }), requestCert: t.verify, rejectUnauthorized: t.verify, handshakeTimeout: t.timeoutMs, noDelay: true },
+            (socket) => this.#accept(socket),
+          )
+    if (t !== undefined) {
+      server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+        this.#broker.logger.warn({ code: RouteCloseCodes.TLS, addr: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message, tlsCode: err.code }, 'route TLS handshake failed')
+        // With a listener here node leaves the socket open (a silent peer would hold it forever).
+        socket.destroy()
+      })
+    }
     this.#server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new BrokerError(BrokerErrorCodes.LISTEN, `Cannot listen for routes on ${this.host}:${this.options.port}: ${err.message}`, { cause: err })))
@@ -144,6 +165,10 @@ export class RouteManager implements RouteHost {
       ...extra,
     }
     if (this.options.authorization !== undefined) info.auth_required = true
+    if (this.options.tls !== undefined) {
+      info.tls_required = true
+      info.tls_verify = this.options.tls.verify
+    }
     return `INFO ${JSON.stringify(info)}\r\n`
   }
 
@@ -174,15 +199,36 @@ export class RouteManager implements RouteHost {
   #dial(d: Dialer): void {
     if (this.#closed || d.active) return
     d.active = true
-    const socket = netConnect({ host: d.host, port: d.port })
-    const failed = (err: Error): void => {
-      this.#broker.logger.debug({ url: d.url.replace(/\/\/[^@/]*@/, '//'), err: err.message, failures: d.failures + 1 }, 'route dial failed')
+    const t = this.options.tls
+    const socket =
+      t === undefined
+        ? netConnect({ host: d.host, port: d.port })
+        : tlsConnect({
+            host: d.host,
+            port: d.port,
+            secureContext: this.#secureContext as SecureContext,
+            rejectUnauthorized: t.verify,
+            // Go's route dialler checks the URL's host against the peer's certificate; so does this.
+            ...(isIP(d.host) === 0 ? { servername: d.host } : {}),
+          })
+    let handshakeTimer: NodeJS.Timeout | undefined
+    if (t !== undefined) {
+      handshakeTimer = setTimeout(() => socket.destroy(new BrokerError(BrokerErrorCodes.OPTIONS, `TLS handshake with ${d.host}:${d.port} took over ${t.timeoutMs} ms`)), t.timeoutMs)
+      handshakeTimer.unref()
+    }
+    const failed = (err: Error & { code?: string }): void => {
+      clearTimeout(handshakeTimer)
+      const tlsFailure = t !== undefined && socket.connecting === false
+      const fields = { url: d.url.replace(/\/\/[^@/]*@/, '//'), err: err.message, failures: d.failures + 1, ...(tlsFailure ? { code: RouteCloseCodes.TLS, tlsCode: err.code } : {}) }
+      if (tlsFailure) this.#broker.logger.warn(fields, 'route TLS handshake failed')
+      else this.#broker.logger.debug(fields, 'route dial failed')
       d.active = false
       d.failures++
       this.#retry(d)
     }
     socket.once('error', failed)
-    socket.once('connect', () => {
+    socket.once(t === undefined ? 'connect' : 'secureConnect', () => {
+      clearTimeout(handshakeTimer)
       socket.off('error', failed)
       if (this.#closed) {
         socket.destroy()
@@ -200,7 +246,7 @@ export class RouteManager implements RouteHost {
         creds.user = a.user
         creds.pass = a.password
       } else if (a !== undefined) creds.auth_token = a.token
-      const connect = { echo: false, verbose: false, pedantic: false, ...creds, tls_required: false, headers: true, name: this.#broker.serverId, cluster: this.options.name }
+      const connect = { echo: false, verbose: false, pedantic: false, ...creds, tls_required: t !== undefined, headers: true, name: this.#broker.serverId, cluster: this.options.name }
       route.sendText(`CONNECT ${JSON.stringify(connect)}\r\n${this.#info()}PING\r\n`)
     })
   }
@@ -253,6 +299,10 @@ export class RouteManager implements RouteHost {
       // A route to ourselves (our own URL in `routes`): stop dialling it.
       if (d !== undefined) d.remoteId = id
       route.closeWith(RouteCloseCodes.SELF, 'route to self')
+      return
+    }
+    if (info.tls_required === true && this.options.tls === undefined) {
+      route.closeWith(RouteCloseCodes.TLS, 'peer requires TLS on routes; set cluster.tls on this node', 'Secure Connection - TLS Required')
       return
     }
     if (typeof info.cluster === 'string' && info.cluster !== this.options.name) {

@@ -31,6 +31,8 @@ export class Route implements RouteParserHandler {
   readonly url: string
   readonly remoteAddress: string
   readonly remotePort: number
+  /** The connection runs over TLS (cluster.tls). */
+  readonly tls: boolean
   readonly start = new Date()
   remoteId = ''
   remoteName = ''
@@ -63,6 +65,7 @@ export class Route implements RouteParserHandler {
     this.url = url
     this.remoteAddress = socket.remoteAddress ?? ''
     this.remotePort = socket.remotePort ?? 0
+    this.tls = (socket as Socket & { encrypted?: boolean }).encrypted === true
     this.#parser = new RouteParser(this, { maxControlLine: host.maxControlLineBytes, maxPayload: host.maxPayloadBytes })
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.feed(chunk))

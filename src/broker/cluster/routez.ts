@@ -16,6 +16,7 @@ export function routez(serverId: string, cluster: RouteManager | undefined): Rec
       ip: r.remoteAddress,
       port: r.remotePort,
       start: r.start.toISOString(),
+      tls: r.tls,
       pending_size: r.pendingBytes,
       in_msgs: r.inMsgs,
       out_msgs: r.outMsgs,
@@ -29,5 +30,5 @@ export function routez(serverId: string, cluster: RouteManager | undefined): Rec
 /** The `cluster` object of /varz ({} without a cluster, as nats-server). */
 export function varzCluster(cluster: RouteManager | undefined): Record<string, unknown> {
   if (cluster === undefined) return {}
-  return { name: cluster.options.name, addr: cluster.host, cluster_port: cluster.port, urls: [...cluster.options.routes].map((u) => u.replace(/\/\/[^@/]*@/, '//')) }
+  return { name: cluster.options.name, addr: cluster.host, cluster_port: cluster.port, tls_required: cluster.options.tls !== undefined, tls_verify: cluster.options.tls?.verify === true, urls: [...cluster.options.routes].map((u) => u.replace(/\/\/[^@/]*@/, '//')) }
 }

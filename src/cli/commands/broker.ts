@@ -140,6 +140,7 @@ export function maskCluster(c: ClusterOptions): Record<string, unknown> {
     ...c,
     ...(c.routes === undefined ? {} : { routes: c.routes.map((r) => r.replace(/\/\/[^@/]*@/, '//***@')) }),
     ...(c.authorization === undefined ? {} : { authorization: '(set)' }),
+    ...(c.tls === undefined ? {} : { tls: '(loaded)' }),
   }
 }
 

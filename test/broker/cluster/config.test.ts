@@ -20,14 +20,17 @@ test('--cluster, --routes and --cluster-name map to the cluster option; route fl
   assert.throws(() => brokerOptionsFromArgs(['--cluster', 'nats://127.0.0.1', '--cluster-name', 'x']), usage)
   assert.equal(brokerOptionsFromArgs([]).options.cluster, undefined)
   // --check prints no route secrets.
-  const shown = JSON.stringify(maskCluster({ name: 'e', port: 1, routes: ['nats-route://u:pw@h:1'], authorization: { user: 'u', password: 'pw2' } }))
+  const shown = JSON.stringify(maskCluster({ name: 'e', port: 1, routes: ['nats-route://u:pw@h:1'], authorization: { user: 'u', password: 'pw2' }, tls: { cert: 'CERT', key: 'pwKEY' } }))
   assert.ok(!shown.includes('pw'), shown)
 })
 
-test('a YAML cluster block maps to the same option; TLS on routes and unknown keys are refused', () => {
+test('a YAML cluster block maps to the same option (tls files read, timeout parsed); unknown keys are refused', () => {
   const config = parseBrokerConfig('cluster:\n  name: east\n  host: 127.0.0.1\n  port: 6222\n  routes: ["nats-route://10.0.0.1:6222"]\n  authorization: { user: r, password: s }\n')
   assert.deepEqual(configToOptions(config, '/', () => Buffer.alloc(0)).cluster, { name: 'east', host: '127.0.0.1', port: 6222, routes: ['nats-route://10.0.0.1:6222'], authorization: { user: 'r', password: 's' } })
-  assert.throws(() => parseBrokerConfig('cluster:\n  name: east\n  port: 6222\n  tls: { cert_file: a, key_file: b }\n'), (e: { code?: string }) => e.code === 'ERR_CONFIG_INVALID')
+  const withTls = parseBrokerConfig('cluster:\n  name: east\n  port: 6222\n  tls: { cert_file: c.pem, key_file: k.pem, ca_file: ca.pem, verify: false, timeout: 3s }\n')
+  const read = (p: string) => Buffer.from(`contents of ${p}`)
+  assert.deepEqual(configToOptions(withTls, '/etc/sy', read).cluster?.tls, { cert: read('/etc/sy/c.pem'), key: read('/etc/sy/k.pem'), ca: read('/etc/sy/ca.pem'), verify: false, timeoutMs: 3000 })
+  assert.throws(() => parseBrokerConfig('cluster:\n  name: east\n  port: 6222\n  tls: { cert_file: a, key_file: b, pinned_certs: [x] }\n'), (e: { code?: string }) => e.code === 'ERR_CONFIG_INVALID')
   assert.throws(() => parseBrokerConfig('cluster:\n  port: 6222\n'), (e: { code?: string }) => e.code === 'ERR_CONFIG_INVALID')
 })
 
@@ -43,8 +46,8 @@ test('resolveOptions validates the cluster option', () => {
   assert.throws(() => resolveOptions({ cluster: { name: 'x', port: 0, authorization: { token: '' } } }), badOption)
   assert.throws(() => resolveOptions({ cluster: { name: 'x', port: 0, authorization: { user: '', password: 'p' } } }), badOption)
   assert.throws(() => resolveOptions({ cluster: { name: 'x', port: 0, retryDelayMs: 0 } }), badOption)
-  // TLS on routes is not implemented: refused, not ignored.
-  assert.throws(() => resolveOptions({ cluster: { name: 'x', port: 0, tls: { cert: 'c', key: 'k' } } as never }), badOption)
+  // TLS on routes: text that is not a certificate and key is refused at start-up, not at the first route.
+  assert.throws(() => resolveOptions({ cluster: { name: 'x', port: 0, tls: { cert: 'c', key: 'k' } } }), badOption)
 })
 
 test('without a cluster option: no route listener, /varz routes 0, /routez empty, no connect_urls', async (t) => {
