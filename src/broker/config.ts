@@ -87,6 +87,8 @@ export const brokerConfigSchema = z.strictObject({
       store_dir: z.string().optional(),
       sync: z.enum(['always', 'interval']).optional(),
       sync_interval: duration.optional(),
+      /** `$JS.<domain>.API` reaches this node's streams from every node of a cluster. */
+      domain: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
     })
     .optional(),
 })

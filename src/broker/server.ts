@@ -230,11 +230,11 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   addSub(sub: Sub): void {
     this.sublist.insert(sub)
-    this.cluster?.subAdded(sub.subject, sub.queue)
+    if (!sub.local) this.cluster?.subAdded(sub.subject, sub.queue)
   }
 
   unindexSub(sub: Sub): void {
-    if (this.sublist.remove(sub)) this.cluster?.subRemoved(sub.subject, sub.queue)
+    if (this.sublist.remove(sub) && !sub.local) this.cluster?.subRemoved(sub.subject, sub.queue)
   }
 
   /** SubOwner for in-process subscriptions. */
@@ -253,10 +253,14 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string = subject): boolean {
     const delivered = this.#routeLocal(from, subject, reply, hdrLen, payload, msgSubject)
-    // Cluster: to the routes with interest (never for JetStream's re-subjected deliveries).
+    // Cluster: to the routes with interest.
     const cluster = this.cluster
-    if (cluster === undefined || msgSubject !== subject) return delivered
-    return cluster.forward(subject, reply, hdrLen, payload, this.sublist.match(subject).qsubs, from !== undefined && !from.echo ? from : undefined) || delivered
+    if (cluster === undefined) return delivered
+    // A JetStream delivery is routed by its target (deliver subject or pull inbox) but shown with
+    // the stream message's subject: over a route the subject rides on the ack reply as
+    // `<$JS.ACK...>@<subject>`, the encoding nats-server uses, and the receiving node undoes it.
+    const routeReply = msgSubject !== subject && reply.startsWith(JS_ACK_PREFIX) ? `${reply}@${msgSubject}` : reply
+    return cluster.forward(subject, routeReply, hdrLen, payload, this.sublist.match(subject).qsubs, from !== undefined && !from.echo ? from : undefined) || delivered
   }
 
   #routeLocal(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string): boolean {
@@ -310,11 +314,19 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.stats.inBytes += payload.length
     const r = this.sublist.match(subject)
     if (r.psubs.length === 0 && (queues === undefined || r.qsubs.length === 0)) return
+    let msgSubject = subject
+    if (reply.startsWith(JS_ACK_PREFIX)) {
+      const at = reply.lastIndexOf('@')
+      if (at > 0 && at < reply.length - 1) {
+        msgSubject = reply.slice(at + 1)
+        reply = reply.slice(0, at)
+      }
+    }
     const depth = this.#depth++
-    const frame = (this.#frames[depth] ??= new Frame()).reset(subject, reply, hdrLen, payload)
+    const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload)
     try {
       for (const sub of r.psubs) {
-        if (sub.closed || (sub.deny !== undefined && sub.deny.denies(subject))) continue
+        if (sub.closed || sub.local || (sub.deny !== undefined && sub.deny.denies(subject))) continue
         this.#deliverTo(sub, frame)
       }
       if (queues === undefined) return
@@ -326,7 +338,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
         r.cursors[g] = start + 1
         for (let k = 0; k < n; k++) {
           const sub = members[(start + k) % n] as Sub
-          if (sub.closed || (sub.deny !== undefined && sub.deny.denies(subject))) continue
+          if (sub.closed || sub.local || (sub.deny !== undefined && sub.deny.denies(subject))) continue
           this.#deliverTo(sub, frame)
           break
         }
@@ -418,12 +430,16 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     if (queue !== undefined && /[\s]/.test(queue)) throw new BrokerError(BrokerErrorCodes.BAD_SUBJECT, `Cannot use queue group ${JSON.stringify(queue)}: no whitespace allowed`)
     const sub = new Sub(this, subject, queue, '', undefined, handler)
     if (options.max !== undefined && options.max > 0) sub.max = options.max
+    if (options.local === true) sub.local = true
     this.addSub(sub)
     return sub
   }
 
+  /** Interest on this node or, in a cluster, on any route (JetStream asks before delivering). */
   hasInterest(subject: string): boolean {
-    return this.sublist.hasInterest(subject)
+    if (this.sublist.hasInterest(subject)) return true
+    const cluster = this.cluster
+    return cluster !== undefined && cluster.interest.remoteCount > 0 && cluster.interest.anyInterest(subject)
   }
 
   /** Transport of a client, for monitoring. */
@@ -432,13 +448,18 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   }
 }
 
+/** JetStream ack replies; a delivery's subject rides after an `@` on them across routes. */
+const JS_ACK_PREFIX = '$JS.ACK.'
+
 /** nats.js enables its JetStream consumer API only for servers reporting at least 2.9.4. */
 const JETSTREAM_PROTOCOL_VERSION = '2.9.10'
 
 /** Starts a broker and resolves once it listens. `jetstream` turns on durable streams (see docs/streams.md). */
 export async function startBroker(options: BrokerOptions & { jetstream?: JetStreamOptions } = {}): Promise<Broker> {
   const { jetstream, ...rest } = options
-  const broker = new Broker(resolveOptions(jetstream === undefined || rest.protocolVersion !== undefined ? rest : { ...rest, protocolVersion: JETSTREAM_PROTOCOL_VERSION }))
+  // A cluster node without streams of its own still fronts other nodes' JetStream domains.
+  const jsReachable = jetstream !== undefined || rest.cluster !== undefined
+  const broker = new Broker(resolveOptions(!jsReachable || rest.protocolVersion !== undefined ? rest : { ...rest, protocolVersion: JETSTREAM_PROTOCOL_VERSION }))
   try {
     await broker.listen()
     if (jetstream !== undefined) {

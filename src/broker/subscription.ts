@@ -25,6 +25,8 @@ export class Sub implements Subscription, IndexedSub {
   closed = false
   /** Drop messages instead of disconnecting a slow consumer. */
   drop = false
+  /** Not announced to routes and not fed from them (SubscribeOptions.local). */
+  local = false
   /** Subscribe deny rules that overlap this subscription: checked per delivered subject. */
   deny: DenyFilter | undefined = undefined
 

@@ -38,6 +38,12 @@ export interface SubscribeOptions {
   queue?: string
   /** Auto-unsubscribe after this many messages. */
   max?: number
+  /**
+   * Keep this subscription to this node: never announced to routes, and messages that arrive from
+   * a route are not delivered to it (JetStream's own `$JS.API.>` handler, so each node answers only
+   * its own clients; other nodes reach it through `$JS.<domain>.API`).
+   */
+  local?: boolean
 }
 
 export interface Subscription {

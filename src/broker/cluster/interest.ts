@@ -30,9 +30,13 @@ function keyOf(subject: string, queue: string | undefined): string {
   return queue === undefined ? subject : `${subject} ${queue}`
 }
 
-/** Subjects whose interest stays on this node: JetStream's API is per node (one domain each). */
+/**
+ * Subjects whose interest stays on this node: JetStream's own API (`$JS.API.>`; other nodes reach a
+ * node's JetStream through its domain, `$JS.<domain>.API.>`) and the system account's subjects.
+ * Acks (`$JS.ACK.>`), flow control and domain APIs are ordinary interest.
+ */
 export function isNodeLocal(subject: string): boolean {
-  return subject.startsWith('$JS.') || subject.startsWith('$SYS.')
+  return subject.startsWith('$JS.API.') || subject.startsWith('$SYS.')
 }
 
 export class Interest {
@@ -113,6 +117,12 @@ export class Interest {
   }
 
   /** Routes with interest in a literal subject (plain or queue), for /routez and tests. */
+  /** Whether any route has interest in `subject` (cheaper than routesInterested). */
+  anyInterest(subject: string): boolean {
+    const r = this.#remote.match(subject)
+    return r.psubs.length > 0 || r.qsubs.length > 0
+  }
+
   routesInterested(subject: string): number {
     const r = this.#remote.match(subject)
     const set = new Set<Route>()

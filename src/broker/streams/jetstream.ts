@@ -123,7 +123,13 @@ class JetStream implements JetStreamHandle, StreamHost {
       for (const name of this.#io.list(root)) this.#loadStream(root, name)
     }
     const b = this.broker
-    this.#subs.push(b.subscribe(`${API}>`, {}, (m) => this.#onApi(m)))
+    // `$JS.API` answers this node's clients only; in a cluster other nodes' clients use the domain.
+    this.#subs.push(b.subscribe(`${API}>`, { local: true }, (m) => this.#onApi(m, m.subject.slice(API.length))))
+    const domain = this.options.domain
+    if (domain !== undefined) {
+      const prefix = `$JS.${domain}.API.`
+      this.#subs.push(b.subscribe(`${prefix}>`, {}, (m) => this.#onApi(m, m.subject.slice(prefix.length))))
+    }
     this.#subs.push(b.subscribe('$JS.ACK.>', {}, (m) => this.#onAck(m)))
     this.#subs.push(b.subscribe('$JS.FC.>', {}, (m) => this.#onFlowControl(m)))
     for (const s of this.streams.values()) s.start()
@@ -212,9 +218,9 @@ class JetStream implements JetStreamHandle, StreamHost {
     this.#reply(reply, type, { error: err })
   }
 
-  #onApi(m: BrokerMsg): void {
+  /** `rest` is the subject after `$JS.API.` (or `$JS.<domain>.API.`). */
+  #onApi(m: BrokerMsg, rest: string): void {
     this.#apiTotal++
-    const rest = m.subject.slice(API.length)
     const toks = rest.split('.')
     // Hot paths stay synchronous: pull requests and direct gets.
     if (toks[0] === 'CONSUMER' && toks[1] === 'MSG' && toks[2] === 'NEXT') {

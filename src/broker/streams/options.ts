@@ -46,6 +46,11 @@ export interface JetStreamOptions {
   maxWaiting?: number
   ephemeralInactiveMs?: number
   serverName?: string
+  /**
+   * JetStream domain of this node. `$JS.<domain>.API.>` reaches this node's JetStream from any
+   * node of the cluster (nats.js: `jetstream({ domain })`); `$JS.API.>` always stays local.
+   */
+  domain?: string
   /** File access for the store; default the real file system. Tests pass a FaultStorageIO. */
   io?: StorageIO
   logger?: Logger
@@ -70,6 +75,10 @@ export function resolveJetStreamOptions(options: JetStreamOptions = {}): Resolve
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
       throw new JetStreamError(JetStreamErrorCodes.OPTIONS, `Cannot use ${key} ${JSON.stringify(v)}: it must be a positive number`)
     }
+  }
+  const domain = (merged as { domain?: unknown }).domain
+  if (domain !== undefined && (typeof domain !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(domain))) {
+    throw new JetStreamError(JetStreamErrorCodes.OPTIONS, `Cannot use domain ${JSON.stringify(domain)}: 1 to 64 letters, digits, "_" or "-" (it becomes one subject token of $JS.<domain>.API)`)
   }
   const frozen = deepFreeze(merged)
   return Object.freeze({ ...frozen, io, logger, registry }) as ResolvedJetStreamOptions

@@ -47,6 +47,7 @@ Options:
       --store-dir DIR       Directory for file-backed streams (implies --jetstream)
       --sync POLICY         always (ack after fsync, default) | interval (ack after write)
       --sync-interval DUR   fsync period for --sync interval (default 1s)
+      --js-domain NAME      JetStream domain: other cluster nodes reach these streams on $JS.NAME.API
       --check               Validate flags and config, print the resolved options, exit
 
 Stop: SIGINT/SIGTERM (connections are closed, up to 10 s).`
@@ -81,6 +82,7 @@ const FLAGS = {
   'store-dir': { type: 'string' },
   sync: { type: 'string' },
   'sync-interval': { type: 'string' },
+  'js-domain': { type: 'string' },
   check: { type: 'boolean' },
 } as const
 
@@ -165,10 +167,12 @@ export function brokerOptionsFromArgs(argv: string[]): { options: BrokerOptions 
       if (j.store_dir !== undefined) js.storeDir = resolvePath(baseDir, j.store_dir)
       if (j.sync !== undefined) js.sync = j.sync
       if (j.sync_interval !== undefined) js.syncIntervalMs = parseDurationMs(j.sync_interval)
+      if (j.domain !== undefined) js.domain = j.domain
     }
   }
-  if (values.jetstream === true || values['store-dir'] !== undefined || values.sync !== undefined || values['sync-interval'] !== undefined) js ??= {}
+  if (values.jetstream === true || values['store-dir'] !== undefined || values.sync !== undefined || values['sync-interval'] !== undefined || values['js-domain'] !== undefined) js ??= {}
   if (js !== undefined) {
+    if (values['js-domain'] !== undefined) js.domain = values['js-domain']
     if (values['store-dir'] !== undefined) js.storeDir = resolvePath(values['store-dir'])
     if (values.sync !== undefined) {
       if (values.sync !== 'always' && values.sync !== 'interval') throw new UsageError(`Invalid --sync ${JSON.stringify(values.sync)}: expected always or interval`)

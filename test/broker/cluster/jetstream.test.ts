@@ -1,6 +1,6 @@
-// JetStream in a cluster, as far as it goes now: the API stays on its node ($JS.* interest is not
+// JetStream in a cluster without domains: `$JS.API` stays on its node (that interest is not
 // routed), while a stream's subjects are ordinary interest, so a publish from another node is
-// stored and its PubAck comes back across the route.
+// stored and its PubAck comes back across the route. Domains: jetstream-domain.test.ts.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, StringCodec, ErrorCode, StorageType, type NatsConnection, type NatsError } from 'nats'
