@@ -1,5 +1,6 @@
 // NATS conformance suite written with the stock `nats` client. The same tests run against our
-// broker and against Debian's nats-server, which proves they describe real NATS behaviour.
+// broker and against Debian's nats-server, which proves they describe real NATS behaviour. The
+// messaging cases live in _messaging-cases.ts (cluster/conformance.test.ts runs them across nodes).
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -7,9 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import bcrypt from 'bcryptjs'
 import { generate } from 'selfsigned'
-import { connect, headers, StringCodec, ErrorCode, Events, type NatsConnection, type NatsError, type Msg } from 'nats'
+import { connect, StringCodec, ErrorCode, Events, type NatsConnection, type NatsError, type Msg } from 'nats'
 import { startTarget, targets, freePort, type Target, type TargetName } from './_targets.js'
 import { wsConnect } from './_ws-transport.js'
+import { messagingCases } from './_messaging-cases.js'
 
 const sc = StringCodec()
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -56,115 +58,7 @@ for (const name of targets()) {
       assert.equal(typeof info.client_id, 'number')
     })
 
-    test('pub/sub with literal and wildcard subjects', async () => {
-      const sub = await nc()
-      const pub = await nc()
-      const lit: Msg[] = []
-      const star: Msg[] = []
-      const gt: Msg[] = []
-      void collect(sub.subscribe('a.b.c'), lit)
-      void collect(sub.subscribe('a.*.c'), star)
-      void collect(sub.subscribe('a.>'), gt)
-      await sub.flush()
-      for (const s of ['a.b.c', 'a.x.c', 'a.b', 'a.b.c.d', 'a', 'b.b.c']) pub.publish(s, sc.encode(s))
-      await pub.flush()
-      await until(() => gt.length >= 4)
-      await sub.flush()
-      assert.deepEqual(lit.map((m) => m.subject), ['a.b.c'])
-      assert.deepEqual(star.map((m) => m.subject), ['a.b.c', 'a.x.c'])
-      assert.deepEqual(gt.map((m) => m.subject), ['a.b.c', 'a.x.c', 'a.b', 'a.b.c.d'])
-      assert.equal(sc.decode(gt[3]!.data), 'a.b.c.d')
-    })
-
-    test('queue groups: exactly one copy per group, even-ish spread; plain subscribers get all', async () => {
-      const members: Msg[][] = [[], [], []]
-      const plain: Msg[] = []
-      for (const m of members) {
-        const c = await nc()
-        void collect(c.subscribe('work', { queue: 'q' }), m)
-        await c.flush()
-      }
-      const p = await nc()
-      void collect(p.subscribe('work'), plain)
-      await p.flush()
-      const pub = await nc()
-      const N = 300
-      for (let i = 0; i < N; i++) pub.publish('work', sc.encode(String(i)))
-      await pub.flush()
-      await until(() => plain.length === N && members.reduce((s, m) => s + m.length, 0) === N)
-      await delay(50)
-      const seen = members.flat().map((m) => Number(sc.decode(m.data))).sort((a, b) => a - b)
-      assert.deepEqual(seen, Array.from({ length: N }, (_, i) => i), 'each message once to the group')
-      for (const m of members) assert.ok(m.length >= N / 6, `member got ${m.length} of ${N}`)
-    })
-
-    test('request/reply through the mux inbox, and 503 no-responders', async () => {
-      const svc = await nc()
-      svc.subscribe('svc.echo', { callback: (_e, m) => m.respond(sc.encode(`echo:${sc.decode(m.data)}`)) })
-      await svc.flush()
-      const c = await nc()
-      const replies = await Promise.all([1, 2, 3].map((i) => c.request('svc.echo', sc.encode(String(i)), { timeout: 2000 })))
-      assert.deepEqual(replies.map((r) => sc.decode(r.data)), ['echo:1', 'echo:2', 'echo:3'])
-      await assert.rejects(c.request('svc.nobody', sc.encode('x'), { timeout: 2000 }), (err: NatsError) => err.code === ErrorCode.NoResponders)
-    })
-
-    test('headers: repeated keys and values survive the round trip', async () => {
-      const c = await nc()
-      const got: Msg[] = []
-      void collect(c.subscribe('h'), got)
-      await c.flush()
-      const h = headers()
-      h.append('X-One', 'a')
-      h.append('X-One', 'b')
-      h.set('X-Two', 'c d')
-      c.publish('h', sc.encode('body'), { headers: h })
-      await until(() => got.length === 1)
-      const m = got[0]!
-      assert.deepEqual(m.headers?.values('X-One'), ['a', 'b'])
-      assert.equal(m.headers?.get('X-Two'), 'c d')
-      assert.equal(sc.decode(m.data), 'body')
-    })
-
-    test('auto-unsubscribe after max messages', async () => {
-      const c = await nc()
-      const got: Msg[] = []
-      const sub = c.subscribe('auto', { max: 3 })
-      const done = collect(sub, got)
-      await c.flush()
-      for (let i = 0; i < 10; i++) c.publish('auto', sc.encode(String(i)))
-      await done
-      assert.equal(got.length, 3)
-    })
-
-    test('drain delivers what was in flight, then closes', async () => {
-      const c = await nc()
-      const pub = await nc()
-      const got: Msg[] = []
-      const done = collect(c.subscribe('drain.me'), got)
-      await c.flush()
-      for (let i = 0; i < 50; i++) pub.publish('drain.me')
-      await pub.flush()
-      await c.drain()
-      await done
-      assert.equal(got.length, 50)
-      assert.equal(c.isClosed(), true)
-    })
-
-    test('echo:false suppresses own messages only', async () => {
-      const self = await nc({ noEcho: true })
-      const other = await nc()
-      const mine: Msg[] = []
-      const theirs: Msg[] = []
-      void collect(self.subscribe('echo'), mine)
-      void collect(other.subscribe('echo'), theirs)
-      await self.flush()
-      await other.flush()
-      self.publish('echo', sc.encode('x'))
-      await self.flush()
-      await until(() => theirs.length === 1)
-      await self.flush()
-      assert.equal(mine.length, 0)
-    })
+    messagingCases(() => ({ pub: nc, sub: nc, settle: async () => {} }))
 
     test('reconnect after a broker restart on the same port', async () => {
       const port = await freePort()

@@ -141,6 +141,11 @@ export class RouteManager implements RouteHost {
     return this.interest.forward(subject, reply, hdrLen, payload, localGroups, noEcho)
   }
 
+  /** A PING/PONG round trip on every route: what peers announced before now has arrived here. */
+  async sync(): Promise<void> {
+    await Promise.all([...this.routes.values()].map((r) => r.sync()))
+  }
+
   #broadcast(line: string): void {
     if (this.routes.size === 0) return
     const bytes = Buffer.from(line)

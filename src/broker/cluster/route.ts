@@ -55,6 +55,8 @@ export class Route implements RouteParserHandler {
   #out: Buffer[] = []
   #queued = 0
   #scheduled = false
+  /** One entry per PING in flight, in order; sync() callers wait on theirs. */
+  readonly #pongWaiters: ((() => void) | undefined)[] = []
   readonly #flush = (): void => this.flush()
 
   constructor(host: RouteHost, rid: number, socket: Socket, solicited: boolean, url: string) {
@@ -132,7 +134,22 @@ export class Route implements RouteParserHandler {
 
   sendPing(): void {
     this.pingsOut++
+    this.#pongWaiters.push(undefined)
     this.send(PING)
+  }
+
+  /**
+   * Resolves on the PONG to a PING sent now. The peer answers in order, so everything it had
+   * sent before (RS+/RS- from its clients' earlier SUBs) has been processed here by then.
+   * Resolves at once if the route closes.
+   */
+  sync(): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      this.pingsOut++
+      this.#pongWaiters.push(resolve)
+      this.send(PING)
+    })
   }
 
   // ---- closing --------------------------------------------------------------------------------
@@ -157,6 +174,7 @@ export class Route implements RouteParserHandler {
     if (this.closed) return
     this.closed = true
     this.#out = []
+    for (const w of this.#pongWaiters.splice(0)) w?.()
     this.#host.routeClosed(this, code, reason)
   }
 
@@ -223,6 +241,7 @@ export class Route implements RouteParserHandler {
 
   onPong(): void {
     this.pingsOut = 0
+    this.#pongWaiters.shift()?.()
   }
 
   onOk(): void {}
