@@ -18,14 +18,19 @@ export type OnMsg = (sub: number, data: Uint8Array) => void
 
 const SUBJECT = 'bench.fanout'
 
-export async function openFanOut(protocol: Protocol, port: number, subscribers: number, onMsg: OnMsg): Promise<FanOut> {
+/** Where to connect: one server, or (NATS, a cluster) the publisher's node and the subscribers' nodes in turn. */
+export type FanOutPorts = number | { pub: number; subs: readonly number[] }
+
+export async function openFanOut(protocol: Protocol, ports: FanOutPorts, subscribers: number, onMsg: OnMsg): Promise<FanOut> {
+  const port = typeof ports === 'number' ? ports : ports.pub
+  const subPort = (i: number): number => (typeof ports === 'number' ? ports : (ports.subs[i % ports.subs.length] ?? ports.pub))
   if (protocol === 'nats') {
     // `--wildcard`/`--deny` (bench/broker/index.ts): subscribers use `bench.>`; with deny they log in as the bench user.
     const WILDCARD = process.env['BENCH_WILDCARD'] === '1' || process.env['BENCH_DENY'] === '1'
     const AUTH = process.env['BENCH_DENY'] === '1' ? { user: 'bench', pass: 'bench' } : {}
     const subs: NatsConnection[] = []
     for (let i = 0; i < subscribers; i++) {
-      const nc = await natsConnect({ servers: `127.0.0.1:${port}`, noEcho: true, ...AUTH })
+      const nc = await natsConnect({ servers: `127.0.0.1:${subPort(i)}`, noEcho: true, ...AUTH })
       nc.subscribe(WILDCARD ? 'bench.>' : SUBJECT, { callback: (_e, m) => onMsg(i, m.data) })
       await nc.flush()
       subs.push(nc)

@@ -52,3 +52,11 @@ export const startRelay = (): Promise<Peer> => spawnReady(process.execPath, ['--
 export const startNats = (): Promise<Peer> => spawnOnPort(ensureInstalled('nats-server', 'nats-server'), (p) => ['-a', '127.0.0.1', '-p', String(p)])
 export const startRedis = (): Promise<Peer> =>
   spawnOnPort(ensureInstalled('redis-server', 'redis-server'), (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '10000'])
+
+/** One Switchyard node of a bench cluster (bench/broker/cluster-node.ts), routing to `routes`. */
+/** `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` profiles each node (NODE_OPTIONS refuses --cpu-prof). */
+export const startOursNode = (clusterPort: number, routes: string[]): Promise<Peer> =>
+  spawnReady(process.execPath, [...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean), '--import', 'tsx', 'bench/broker/cluster-node.ts', String(clusterPort), ...routes])
+/** One nats-server node of a bench cluster, with nats-server's own cluster flags. */
+export const startNatsNode = (clusterPort: number, routes: string[]): Promise<Peer> =>
+  spawnOnPort(ensureInstalled('nats-server', 'nats-server'), (p) => ['-a', '127.0.0.1', '-p', String(p), '--cluster', `nats://127.0.0.1:${clusterPort}`, '--cluster_name', 'bench', ...(routes.length === 0 ? [] : ['--routes', routes.join(',')])])

@@ -10,6 +10,8 @@ import { cpuSeconds, peakRssBytes } from './proc.js'
 export interface RunningServer {
   /** Process whose CPU and RSS are measured; omit for in-process contenders. */
   pid?: number
+  /** Several processes (a cluster): CPU is their sum, peak RSS the sum of their peaks. Overrides `pid`. */
+  pids?: number[]
   stop(): Promise<void>
 }
 
@@ -109,9 +111,11 @@ export async function runBench<S>(options: BenchOptions<S>): Promise<{ results: 
         for (const c of order) {
           const server = servers.get(c.name)
           if (server === undefined) continue
-          const cpuBefore = server.pid === undefined ? null : cpuSeconds(server.pid)
+          const pids = server.pids ?? (server.pid === undefined ? [] : [server.pid])
+          const cpuOf = (): number => pids.reduce((sum, p) => sum + cpuSeconds(p), 0)
+          const cpuBefore = pids.length === 0 ? null : cpuOf()
           const sample = await workload.run(server.ctx, c.name)
-          const cpu = server.pid === undefined || cpuBefore === null ? null : cpuSeconds(server.pid) - cpuBefore
+          const cpu = cpuBefore === null ? null : cpuOf() - cpuBefore
           const row: RoundResult = {
             workload: workload.name,
             contender: c.name,
@@ -121,7 +125,7 @@ export async function runBench<S>(options: BenchOptions<S>): Promise<{ results: 
             p99Us: sample.latency ? sample.latency.getValueAtPercentile(99) : null,
             cpuSec: cpu,
             cpuSecPerMillionOps: cpu === null || sample.ops === 0 ? null : (cpu / sample.ops) * 1e6,
-            peakRssMb: server.pid === undefined ? null : peakRssBytes(server.pid) / 2 ** 20,
+            peakRssMb: pids.length === 0 ? null : pids.reduce((sum, p) => sum + peakRssBytes(p), 0) / 2 ** 20,
           }
           results.push(row)
           log(`  ${workload.name} round ${round + 1}/${options.rounds} ${c.name}: ${fmt(row.opsPerSec)} ${workload.unit}`)
