@@ -22,7 +22,9 @@ export interface RouteHost {
 
 const PING = Buffer.from('PING\r\n')
 const PONG = Buffer.from('PONG\r\n')
-const CRLF = Buffer.from('\r\n')
+/** Payloads from this size on are written by reference instead of copied into the arena. */
+const BIG_PAYLOAD = 8 * 1024
+const ARENA_BYTES = 64 * 1024
 
 export class Route implements RouteParserHandler {
   readonly rid: number
@@ -57,6 +59,10 @@ export class Route implements RouteParserHandler {
   #scheduled = false
   /** One entry per PING in flight, in order; sync() callers wait on theirs. */
   readonly #pongWaiters: ((() => void) | undefined)[] = []
+  /** Outbound arena: small messages are copied in, one contiguous write per turn. */
+  #arena: Buffer | undefined
+  #arenaStart = 0
+  #arenaPos = 0
   readonly #flush = (): void => this.flush()
 
   constructor(host: RouteHost, rid: number, socket: Socket, solicited: boolean, url: string) {
@@ -93,8 +99,19 @@ export class Route implements RouteParserHandler {
 
   send(bytes: Buffer): void {
     if (this.closed) return
-    this.#out.push(bytes)
+    if (bytes.length >= BIG_PAYLOAD) {
+      this.#seal()
+      this.#out.push(bytes)
+    } else {
+      const out = this.#reserve(bytes.length)
+      out.set(bytes, this.#arenaPos)
+      this.#arenaPos += bytes.length
+    }
     this.#queued += bytes.length
+    this.#afterQueue()
+  }
+
+  #afterQueue(): void {
     if (this.#queued + this.#socket.writableLength > this.#host.maxPendingBytes) {
       this.closeWith(RouteCloseCodes.SLOW, `more than ${this.#host.maxPendingBytes} bytes pending`)
       return
@@ -102,6 +119,26 @@ export class Route implements RouteParserHandler {
     if (!this.#scheduled) {
       this.#scheduled = true
       setImmediate(this.#flush)
+    }
+  }
+
+  /** Room for `n` more bytes in the arena (a fresh one when the current is full). */
+  #reserve(n: number): Buffer {
+    const arena = this.#arena
+    if (arena !== undefined && arena.length - this.#arenaPos >= n) return arena
+    this.#seal()
+    const fresh = Buffer.allocUnsafe(Math.max(ARENA_BYTES, n))
+    this.#arena = fresh
+    this.#arenaStart = 0
+    this.#arenaPos = 0
+    return fresh
+  }
+
+  /** Moves what the arena holds since the last seal into the outbound list. */
+  #seal(): void {
+    if (this.#arena !== undefined && this.#arenaPos > this.#arenaStart) {
+      this.#out.push(this.#arena.subarray(this.#arenaStart, this.#arenaPos))
+      this.#arenaStart = this.#arenaPos
     }
   }
 
@@ -114,22 +151,52 @@ export class Route implements RouteParserHandler {
     let mid = ''
     if (queues !== undefined && queues.length > 0) mid = reply === '' ? ` | ${queues.join(' ')}` : ` + ${reply} ${queues.join(' ')}`
     else if (reply !== '') mid = ` ${reply}`
+    if (this.closed) return
     const head = hdrLen >= 0 ? `HMSG $G ${subject}${mid} ${hdrLen} ${payload.length}\r\n` : `RMSG $G ${subject}${mid} ${payload.length}\r\n`
-    this.send(Buffer.from(head, 'latin1'))
-    // The payload is a view of a socket chunk, which is never reused: it can wait for the flush.
-    if (payload.length > 0) this.send(payload)
-    this.send(CRLF)
+    // Subjects and replies are ASCII on the wire (the parsers refuse anything else).
+    const headLen = head.length
+    const n = payload.length
+    if (n >= BIG_PAYLOAD) {
+      // The payload is a view of a socket chunk, which is never reused: it waits for the flush by reference.
+      let out = this.#reserve(headLen)
+      this.#arenaPos += out.write(head, this.#arenaPos, 'latin1')
+      this.#seal()
+      this.#out.push(payload)
+      out = this.#reserve(2)
+      out[this.#arenaPos] = 13
+      out[this.#arenaPos + 1] = 10
+      this.#arenaPos += 2
+    } else {
+      const out = this.#reserve(headLen + n + 2)
+      let p = this.#arenaPos + out.write(head, this.#arenaPos, 'latin1')
+      if (n < 32) for (let i = 0; i < n; i++) out[p + i] = payload[i] as number
+      else out.set(payload, p)
+      p += n
+      out[p] = 13
+      out[p + 1] = 10
+      this.#arenaPos = p + 2
+    }
+    this.#queued += headLen + n + 2
     this.outMsgs++
-    this.outBytes += payload.length
+    this.outBytes += n
+    this.#afterQueue()
   }
 
   flush(): void {
     this.#scheduled = false
-    if (this.#out.length === 0 || this.closed) return
+    if (this.closed) return
+    this.#seal()
+    if (this.#out.length === 0) return
     const out = this.#out
     this.#out = []
     this.#queued = 0
-    this.#socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out))
+    // The arena's written part now belongs to the socket; later messages go after it.
+    if (out.length === 1) this.#socket.write(out[0] as Buffer)
+    else {
+      this.#socket.cork()
+      for (const b of out) this.#socket.write(b)
+      this.#socket.uncork()
+    }
   }
 
   sendPing(): void {
@@ -174,6 +241,7 @@ export class Route implements RouteParserHandler {
     if (this.closed) return
     this.closed = true
     this.#out = []
+    this.#arena = undefined
     for (const w of this.#pongWaiters.splice(0)) w?.()
     this.#host.routeClosed(this, code, reason)
   }
