@@ -1,0 +1,561 @@
+// Leafnodes: a listener for spokes (this node is their hub), dials to hubs with re-dial and
+// backoff (this node is their spoke), the interest each side is told about, and the forwarding
+// rules between clients, routes and leafs, as nats-server's leafnode.go and processMsgResults:
+//   - a spoke connection hears only this node's own interest and that of its own spokes, and what
+//     it delivers stays off the routes (every node of a spoke cluster has its own hub link);
+//   - a hub connection hears everything (local, routes, other leafs) and what it delivers goes to
+//     local subscribers, the routes and the other leafs;
+//   - a message is never sent back on the connection it came from, nor from a route to a spoke link.
+// Created by the broker only when a `leafnodes` option is given.
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { packageVersion } from '../../internal/version.js'
+import { BrokerError, BrokerErrorCodes } from '../errors.js'
+import type { Broker } from '../server.js'
+import { isValidLiteralSubject, isValidSubject } from '../subject.js'
+import { Sublist } from '../sublist.js'
+import { isNodeLocal, type LocalMember } from './interest.js'
+import { LeafCloseCodes, type LeafCloseCode } from './leaf-close-codes.js'
+import { parseLeafUrl, type ResolvedLeafnodeOptions } from './leaf-options.js'
+import { Leaf, LeafSub, keyOf, type LeafHost } from './leaf.js'
+import { clientUrls } from './options.js'
+
+/** Where interest or a message came from: this node's clients, a route, or a leaf connection. */
+type Source = 'local' | 'route' | Leaf
+
+interface Entry {
+  subject: string
+  queue: string | undefined
+  count: number
+}
+
+interface Dialer {
+  urls: string[]
+  next: number
+  active: boolean
+  timer: NodeJS.Timeout | undefined
+  delayMs: number
+  failures: number
+  leaf: Leaf | undefined
+  creds: { user: string; pass: string }
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//')
+}
+
+/** A queue group served on the leaf side, shaped like a local member so the routes skip it. */
+function servedGroup(name: string): LocalMember[] {
+  return [{ closed: false, queue: name, client: undefined }]
+}
+
+export interface LeafForward {
+  /** Whether any leaf was sent the message. */
+  sent: boolean
+  /** Queue groups a leaf now serves (to be skipped by the routes), as local-member groups. */
+  served: LocalMember[][]
+}
+
+export class LeafManager implements LeafHost {
+  readonly options: ResolvedLeafnodeOptions
+  /** Registered leaf connections (both directions). */
+  readonly leafs = new Set<Leaf>()
+  readonly maxControlLineBytes: number
+  readonly maxPayloadBytes: number
+  readonly maxPendingBytes: number
+  /** Subject this node announces to every leaf to find loops (nats-server's `$LDS.`). */
+  readonly loopSubject = `$LDS.${randomBytes(12).toString('hex')}`
+  readonly #broker: Broker
+  readonly #all = new Set<Leaf>()
+  readonly #remote = new Sublist<LeafSub>()
+  readonly #local = new Map<string, Entry>()
+  readonly #routes = new Map<string, Entry>()
+  readonly #byRoute = new Map<object, Map<string, Entry>>()
+  readonly #dialers: Dialer[] = []
+  readonly #dialerOf = new Map<Leaf, Dialer>()
+  readonly #authTimers = new Map<Leaf, NodeJS.Timeout>()
+  readonly #targets = new Map<Leaf, string[] | undefined>()
+  readonly #none: LeafForward = { sent: false, served: [] }
+  #server: Server | undefined
+  #port = 0
+  #nextLid = 1
+  #pingTimer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(broker: Broker, options: ResolvedLeafnodeOptions) {
+    this.#broker = broker
+    this.options = options
+    this.maxControlLineBytes = broker.maxControlLineBytes
+    this.maxPayloadBytes = broker.maxPayloadBytes
+    this.maxPendingBytes = broker.maxPendingBytes
+  }
+
+  /** The leafnode listener's port; 0 without a listener. */
+  get port(): number {
+    return this.#port
+  }
+
+  get host(): string {
+    return this.options.host ?? this.#broker.options.host
+  }
+
+  /** Interest announced by all leafs, for tests and /leafz. */
+  get remoteCount(): number {
+    return this.#remote.count
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  async listen(): Promise<void> {
+    if (this.options.port !== undefined) {
+      const server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
+      this.#server = server
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err) => reject(new BrokerError(BrokerErrorCodes.LISTEN, `Cannot listen for leafnodes on ${this.host}:${this.options.port}: ${err.message}`, { cause: err })))
+        server.listen(this.options.port, this.host, () => resolve())
+      })
+      server.on('error', (err) => this.#broker.logger.error({ err }, 'leafnode listener error'))
+      this.#port = (server.address() as AddressInfo).port
+    }
+    const o = this.#broker.options
+    this.#pingTimer = setInterval(() => this.#pingAll(o.maxPingsOut), o.pingIntervalMs)
+    this.#pingTimer.unref()
+    for (const r of this.options.remotes) {
+      const d: Dialer = { urls: r.urls, next: 0, active: false, timer: undefined, delayMs: this.options.retryDelayMs, failures: 0, leaf: undefined, creds: { user: '', pass: '' } }
+      this.#dialers.push(d)
+      this.#dial(d)
+    }
+    this.#broker.logger.info({ port: this.#port, remotes: this.options.remotes.map((r) => r.urls.map(redact)) }, 'leafnodes started')
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#pingTimer)
+    for (const d of this.#dialers) clearTimeout(d.timer)
+    for (const t of this.#authTimers.values()) clearTimeout(t)
+    for (const l of [...this.#all]) l.destroy()
+    const s = this.#server
+    if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()))
+  }
+
+  // ---- interest -------------------------------------------------------------------------------
+
+  /** Whether `target` is told about interest from `source` (see the file comment). */
+  static #visible(source: Source, target: Leaf): boolean {
+    if (source === target) return false
+    if (!target.spoke) return true
+    return source === 'local' || (source instanceof Leaf && !source.spoke)
+  }
+
+  #propagate(source: Source, subject: string, queue: string | undefined, delta: number): void {
+    for (const t of this.leafs) if (LeafManager.#visible(source, t)) t.adjust(subject, queue, delta)
+  }
+
+  static #count(map: Map<string, Entry>, subject: string, queue: string | undefined, delta: number): void {
+    const key = keyOf(subject, queue)
+    const e = map.get(key)
+    if (e === undefined) {
+      if (delta > 0) map.set(key, { subject, queue, count: delta })
+      return
+    }
+    e.count += delta
+    if (e.count <= 0) map.delete(key)
+  }
+
+  /** A subscription of this node's own (client or in-process). */
+  subAdded(subject: string, queue: string | undefined): void {
+    if (isNodeLocal(subject)) return
+    LeafManager.#count(this.#local, subject, queue, 1)
+    this.#propagate('local', subject, queue, 1)
+  }
+
+  subRemoved(subject: string, queue: string | undefined): void {
+    if (isNodeLocal(subject) || !this.#local.has(keyOf(subject, queue))) return
+    LeafManager.#count(this.#local, subject, queue, -1)
+    this.#propagate('local', subject, queue, -1)
+  }
+
+  /** Interest a route announced (RS+; a repeated one updates a queue's weight). */
+  routeSub(route: object, subject: string, queue: string | undefined, weight: number): void {
+    if (isNodeLocal(subject)) return
+    let m = this.#byRoute.get(route)
+    if (m === undefined) this.#byRoute.set(route, (m = new Map()))
+    const key = keyOf(subject, queue)
+    const w = queue === undefined ? 1 : weight
+    const e = m.get(key)
+    const delta = e === undefined ? w : w - e.count
+    if (e === undefined) m.set(key, { subject, queue, count: w })
+    else e.count = w
+    if (delta === 0) return
+    LeafManager.#count(this.#routes, subject, queue, delta)
+    this.#propagate('route', subject, queue, delta)
+  }
+
+  routeUnsub(route: object, subject: string, queue: string | undefined): void {
+    const m = this.#byRoute.get(route)
+    const key = keyOf(subject, queue)
+    const e = m?.get(key)
+    if (m === undefined || e === undefined) return
+    m.delete(key)
+    LeafManager.#count(this.#routes, subject, queue, -e.count)
+    this.#propagate('route', subject, queue, -e.count)
+  }
+
+  /** A route closed: everything it announced is gone. */
+  routeGone(route: object): void {
+    const m = this.#byRoute.get(route)
+    if (m === undefined) return
+    this.#byRoute.delete(route)
+    for (const e of m.values()) {
+      LeafManager.#count(this.#routes, e.subject, e.queue, -e.count)
+      this.#propagate('route', e.subject, e.queue, -e.count)
+    }
+  }
+
+  /** Fills a newly registered leaf's smap with everything it may hear of, and sends it. */
+  #announceAll(leaf: Leaf): void {
+    leaf.smap.clear()
+    const add = (e: { subject: string; queue: string | undefined }, n: number): void => {
+      const key = keyOf(e.subject, e.queue)
+      leaf.smap.set(key, (leaf.smap.get(key) ?? 0) + n)
+    }
+    for (const e of this.#local.values()) add(e, e.count)
+    if (!leaf.spoke) for (const e of this.#routes.values()) add(e, e.count)
+    for (const other of this.leafs) {
+      if (other === leaf || !LeafManager.#visible(other, leaf)) continue
+      for (const s of other.subs.values()) add(s, s.queue === undefined ? 1 : s.weight)
+    }
+    leaf.smap.set(this.loopSubject, 1)
+    leaf.registered = true
+    this.leafs.add(leaf)
+    const lines = leaf.smapLines()
+    if (lines !== '') leaf.sendText(lines)
+  }
+
+  // ---- LeafHost: interest and messages from a leaf ---------------------------------------------
+
+  leafSub(leaf: Leaf, subject: string, queue: string | undefined, weight: number): void {
+    if (!isValidSubject(subject) || (queue !== undefined && !/^[^\s]+$/.test(queue))) {
+      leaf.closeWith(LeafCloseCodes.PROTOCOL, `LS+ for invalid subject ${JSON.stringify(subject.slice(0, 64))}`, 'Invalid Subject')
+      return
+    }
+    if (subject === this.loopSubject) {
+      leaf.closeWith(LeafCloseCodes.LOOP, 'our loop-detection subject came back: this leaf connection closes a loop', `Loop detected for leafnode account="$G". Delaying attempt to reconnect for 30s`)
+      return
+    }
+    // JetStream stays per node, as on routes (nats-server denies $JS.API across leafs by default).
+    if (isNodeLocal(subject)) return
+    const key = keyOf(subject, queue)
+    const w = queue === undefined ? 1 : weight
+    const old = leaf.subs.get(key)
+    if (old !== undefined) {
+      const delta = w - old.weight
+      old.weight = w
+      if (delta !== 0) this.#propagate(leaf, subject, queue, delta)
+      return
+    }
+    const sub = new LeafSub(leaf, subject, queue, w)
+    leaf.subs.set(key, sub)
+    this.#remote.insert(sub)
+    this.#propagate(leaf, subject, queue, w)
+    // A hub link's interest is this cluster's too: the routes hear of it (once per leaf and key).
+    if (!leaf.spoke) this.#broker.cluster?.subAdded(subject, queue)
+  }
+
+  leafUnsub(leaf: Leaf, subject: string, queue: string | undefined): void {
+    const key = keyOf(subject, queue)
+    const sub = leaf.subs.get(key)
+    if (sub === undefined) return
+    this.#dropSub(leaf, key, sub)
+  }
+
+  #dropSub(leaf: Leaf, key: string, sub: LeafSub): void {
+    leaf.subs.delete(key)
+    this.#remote.remove(sub)
+    this.#propagate(leaf, sub.subject, sub.queue, -sub.weight)
+    if (!leaf.spoke) this.#broker.cluster?.subRemoved(sub.subject, sub.queue)
+  }
+
+  /**
+   * A message from a leaf: local subscribers (and the named queue groups with a local member),
+   * the other leafs, and the routes unless this node is the spoke on that link. A subject nobody
+   * here wants is dropped, as the route code drops RMSG without interest.
+   */
+  leafMsg(leaf: Leaf, subject: string, reply: string, queues: string[] | undefined, hdrLen: number, payload: Buffer): void {
+    if (!isValidLiteralSubject(subject) || (reply !== '' && !isValidLiteralSubject(reply))) {
+      leaf.closeWith(LeafCloseCodes.PROTOCOL, `LMSG for invalid subject ${JSON.stringify(subject.slice(0, 64))}`, 'Invalid Subject')
+      return
+    }
+    const broker = this.#broker
+    broker.deliverFromPeer(subject, reply, hdrLen, payload, queues)
+    const remaining = this.#unservedLocally(subject, queues)
+    const fwd = this.#forward(leaf, subject, reply, hdrLen, payload, undefined, remaining)
+    const cluster = broker.cluster
+    if (cluster === undefined || leaf.spoke) return
+    const only = fwd.served.length === 0 ? remaining : remaining.filter((q) => !fwd.served.some((g) => g[0]?.queue === q))
+    cluster.forward(subject, reply, hdrLen, payload, [], undefined, only)
+  }
+
+  /** Named queue groups without a live local member (they may be served further on). */
+  #unservedLocally(subject: string, queues: readonly string[] | undefined): string[] {
+    if (queues === undefined || queues.length === 0) return []
+    const groups = this.#broker.sublist.match(subject).qsubs
+    return queues.filter((q) => !groups.some((g) => g[0]?.queue === q && g.some((s) => !s.closed)))
+  }
+
+  // ---- the broker's side: messages to leafs ---------------------------------------------------
+
+  /**
+   * A message from this node's client or in-process publisher: once to each leaf that wants it,
+   * naming the queue groups it should serve (those without a live local member). Cheap when no
+   * leaf has announced anything.
+   */
+  forward(subject: string, reply: string, hdrLen: number, payload: Buffer, localGroups: readonly (readonly LocalMember[])[], noEcho: unknown): LeafForward {
+    if (this.#remote.count === 0) return this.#none
+    let served: string[] | undefined
+    for (const g of localGroups) {
+      for (const m of g) {
+        if (!m.closed && (noEcho === undefined || m.client !== noEcho)) {
+          ;(served ??= []).push(m.queue as string)
+          break
+        }
+      }
+    }
+    return this.#forward('local', subject, reply, hdrLen, payload, served, undefined)
+  }
+
+  /** A message from a route, after local delivery: to the leafs this node is the hub for. */
+  fromRoute(subject: string, reply: string, hdrLen: number, payload: Buffer, queues: string[] | undefined): void {
+    if (this.#remote.count === 0) return
+    this.#forward('route', subject, reply, hdrLen, payload, undefined, this.#unservedLocally(subject, queues))
+  }
+
+  /**
+   * Sends to every eligible leaf with plain interest, and to one member leaf of each queue group
+   * not in `served` (and in `only`, when given).
+   */
+  #forward(source: Source, subject: string, reply: string, hdrLen: number, payload: Buffer, served: readonly string[] | undefined, only: readonly string[] | undefined): LeafForward {
+    const r = this.#remote.match(subject)
+    if (r.psubs.length === 0 && r.qsubs.length === 0) return this.#none
+    const ok = (t: Leaf): boolean => t !== source && t.registered && !t.closed && !(source === 'route' && t.spoke)
+    const targets = this.#targets
+    targets.clear()
+    for (const s of r.psubs) if (ok(s.leaf) && !targets.has(s.leaf)) targets.set(s.leaf, undefined)
+    let out: LocalMember[][] | undefined
+    for (let g = 0; g < r.qsubs.length; g++) {
+      const members = r.qsubs[g] as LeafSub[]
+      const name = (members[0] as LeafSub).queue as string
+      if (served !== undefined && served.includes(name)) continue
+      if (only !== undefined && !only.includes(name)) continue
+      const n = members.length
+      const start = (r.cursors[g] as number) % n
+      r.cursors[g] = start + 1
+      for (let k = 0; k < n; k++) {
+        const t = (members[(start + k) % n] as LeafSub).leaf
+        if (!ok(t)) continue
+        const list = targets.get(t)
+        if (list === undefined) targets.set(t, [name])
+        else list.push(name)
+        ;(out ??= []).push(servedGroup(name))
+        break
+      }
+    }
+    if (targets.size === 0) return this.#none
+    for (const [t, queues] of targets) t.sendMsg(subject, reply, queues, hdrLen, payload)
+    targets.clear()
+    return { sent: true, served: out ?? [] }
+  }
+
+  // ---- connections ----------------------------------------------------------------------------
+
+  #info(leaf: Leaf): string {
+    const o = this.#broker.options
+    const h = this.host
+    const urls = this.#port === 0 ? [] : clientUrls(h, this.#port)
+    const info: Record<string, unknown> = {
+      server_id: this.#broker.serverId,
+      server_name: o.serverName === '' ? this.#broker.serverId : o.serverName,
+      version: o.protocolVersion,
+      go: `switchyard ${packageVersion()} (node ${process.version})`,
+      host: h,
+      port: this.#port,
+      headers: true,
+      // nats-server always asks leafnodes to authenticate; CONNECT binds the connection.
+      auth_required: true,
+      max_payload: o.maxPayloadBytes,
+      proto: 1,
+      client_id: leaf.lid,
+      // A soliciting nats-server checks for this list to know it reached a leafnode port.
+      leafnode_urls: urls,
+    }
+    const cluster = this.#broker.cluster?.options.name
+    if (cluster !== undefined) info.cluster = cluster
+    return `INFO ${JSON.stringify(info)}\r\n`
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closed) {
+      socket.destroy()
+      return
+    }
+    const leaf = new Leaf(this, this.#nextLid++, socket, false, '')
+    this.#all.add(leaf)
+    leaf.sendText(this.#info(leaf))
+    const timer = setTimeout(() => {
+      if (!leaf.registered) leaf.closeWith(LeafCloseCodes.AUTH_TIMEOUT, 'no CONNECT in time', 'Authentication Timeout')
+    }, this.#broker.options.authTimeoutMs)
+    timer.unref()
+    this.#authTimers.set(leaf, timer)
+  }
+
+  #dial(d: Dialer): void {
+    if (this.#closed || d.active) return
+    d.active = true
+    const url = d.urls[d.next % d.urls.length] as string
+    d.next++
+    const u = parseLeafUrl(url)
+    d.creds = { user: u.user, pass: u.pass }
+    const socket = netConnect({ host: u.host, port: u.port })
+    const failed = (err: Error): void => {
+      d.failures++
+      const fields = { url: redact(url), err: err.message, failures: d.failures }
+      // The first failure and then every tenth are worth a warning; the rest are noise while a hub restarts.
+      if (d.failures === 1 || d.failures % 10 === 0) this.#broker.logger.warn(fields, 'leafnode dial failed')
+      else this.#broker.logger.debug(fields, 'leafnode dial failed')
+      d.active = false
+      this.#retry(d)
+    }
+    socket.once('error', failed)
+    socket.once('connect', () => {
+      socket.off('error', failed)
+      if (this.#closed) {
+        socket.destroy()
+        return
+      }
+      const leaf = new Leaf(this, this.#nextLid++, socket, true, redact(url))
+      this.#all.add(leaf)
+      this.#dialerOf.set(leaf, d)
+      d.leaf = leaf
+      // The hub speaks first; without its INFO in time this is not a leafnode port.
+      const timer = setTimeout(() => {
+        if (!leaf.registered) leaf.closeWith(LeafCloseCodes.WRONG_PORT, 'no leafnode INFO from the hub in time')
+      }, this.#broker.options.authTimeoutMs)
+      timer.unref()
+      this.#authTimers.set(leaf, timer)
+    })
+  }
+
+  #retry(d: Dialer): void {
+    if (this.#closed || d.timer !== undefined || d.active) return
+    const delay = Math.round(d.delayMs * (0.5 + Math.random() / 2))
+    d.delayMs = Math.min(d.delayMs * 2, this.options.maxRetryDelayMs)
+    d.timer = setTimeout(() => {
+      d.timer = undefined
+      this.#dial(d)
+    }, delay)
+    d.timer.unref()
+  }
+
+  checkConnect(leaf: Leaf, c: Record<string, unknown>): { code: LeafCloseCode; reason: string; errText: string } | undefined {
+    clearTimeout(this.#authTimers.get(leaf))
+    this.#authTimers.delete(leaf)
+    // Clients send `lang`; leafnodes never do (nats-server's check for clients on the wrong port).
+    if (typeof c.lang === 'string' && c.lang !== '') return { code: LeafCloseCodes.WRONG_PORT, reason: 'a client connected to the leafnode port', errText: 'Attempted To Connect To Leafnode Port' }
+    if (typeof c.gateway === 'string' && c.gateway !== '') return { code: LeafCloseCodes.WRONG_PORT, reason: 'a gateway connected to the leafnode port', errText: 'Rejecting connection from gateway on the leafnode port' }
+    const a = this.options.authorization
+    if (a !== undefined) {
+      const ok = 'token' in a ? typeof c.auth_token === 'string' && sameSecret(c.auth_token, a.token) : c.user === a.user && typeof c.pass === 'string' && sameSecret(c.pass, a.password)
+      if (!ok) return { code: LeafCloseCodes.AUTH, reason: 'leafnode credentials rejected', errText: 'Authorization Violation' }
+    }
+    const clusterName = this.#broker.cluster?.options.name
+    if (clusterName !== undefined && c.cluster === clusterName) return { code: LeafCloseCodes.PROTOCOL, reason: `leafnode is in this node's own cluster ${JSON.stringify(clusterName)}`, errText: 'Leafnode has same cluster name as the hub' }
+    leaf.remoteId = typeof c.server_id === 'string' ? c.server_id.slice(0, 128) : ''
+    leaf.remoteName = typeof c.name === 'string' ? c.name.slice(0, 128) : leaf.remoteId
+    leaf.remoteCluster = typeof c.cluster === 'string' ? c.cluster.slice(0, 128) : ''
+    // The peer declared itself the hub: this node takes the spoke role on the link.
+    if (c.is_hub === true) leaf.spoke = true
+    this.#register(leaf)
+    return undefined
+  }
+
+  leafInfo(leaf: Leaf, info: Record<string, unknown>): void {
+    if (leaf.registered) return // async INFO: leafnode URL updates, permissions; nothing to act on
+    clearTimeout(this.#authTimers.get(leaf))
+    this.#authTimers.delete(leaf)
+    if (info.leafnode_urls === undefined || info.leafnode_urls === null || typeof info.server_id !== 'string') {
+      leaf.closeWith(LeafCloseCodes.WRONG_PORT, 'the remote INFO is not a leafnode INFO (dialled a client or route port?)')
+      return
+    }
+    if (info.server_id === this.#broker.serverId) {
+      leaf.closeWith(LeafCloseCodes.LOOP, 'leafnode remote points at this node itself')
+      return
+    }
+    leaf.remoteId = info.server_id.slice(0, 128)
+    leaf.remoteName = typeof info.server_name === 'string' ? info.server_name.slice(0, 128) : leaf.remoteId
+    leaf.remoteCluster = typeof info.cluster === 'string' ? info.cluster.slice(0, 128) : ''
+    const d = this.#dialerOf.get(leaf)
+    const o = this.#broker.options
+    const connect: Record<string, unknown> = {
+      version: o.protocolVersion,
+      server_id: this.#broker.serverId,
+      name: o.serverName === '' ? this.#broker.serverId : o.serverName,
+      headers: true,
+      remote_account: '$G',
+    }
+    const cluster = this.#broker.cluster?.options.name
+    if (cluster !== undefined) connect.cluster = cluster
+    if (d !== undefined && d.creds.user !== '') {
+      if (d.creds.pass === '') connect.auth_token = d.creds.user
+      else {
+        connect.user = d.creds.user
+        connect.pass = d.creds.pass
+      }
+    }
+    leaf.sendText(`CONNECT ${JSON.stringify(connect)}\r\n`)
+    this.#register(leaf)
+  }
+
+  #register(leaf: Leaf): void {
+    this.#announceAll(leaf)
+    leaf.sendPing()
+    const d = this.#dialerOf.get(leaf)
+    if (d !== undefined) {
+      d.failures = 0
+      d.delayMs = this.options.retryDelayMs
+    }
+    this.#broker.logger.info({ lid: leaf.lid, remote: leaf.remoteId, name: leaf.remoteName, solicited: leaf.solicited, spoke: leaf.spoke, addr: `${leaf.remoteAddress}:${leaf.remotePort}` }, 'leafnode registered')
+  }
+
+  leafClosed(leaf: Leaf, code: LeafCloseCode, reason: string): void {
+    this.#all.delete(leaf)
+    clearTimeout(this.#authTimers.get(leaf))
+    this.#authTimers.delete(leaf)
+    const wasRegistered = this.leafs.delete(leaf)
+    if (wasRegistered) for (const [key, sub] of [...leaf.subs]) this.#dropSub(leaf, key, sub)
+    const fields = { code, lid: leaf.lid, remote: leaf.remoteId, addr: `${leaf.remoteAddress}:${leaf.remotePort}`, reason }
+    if (this.#closed) this.#broker.logger.info(fields, 'leafnode closed')
+    else this.#broker.logger.warn(fields, 'leafnode closed')
+    const d = this.#dialerOf.get(leaf)
+    this.#dialerOf.delete(leaf)
+    if (d === undefined || this.#closed) return
+    d.active = false
+    d.leaf = undefined
+    if (!wasRegistered) d.failures++
+    this.#retry(d)
+  }
+
+  #pingAll(max: number): void {
+    for (const l of this.#all) {
+      if (l.closed || !l.registered) continue
+      if (l.pingsOut + 1 > max) l.closeWith(LeafCloseCodes.STALE, 'no PONG to PINGs', 'Stale Connection')
+      else l.sendPing()
+    }
+  }
+}
