@@ -110,6 +110,15 @@ export class LeafManager implements LeafHost {
     return this.#remote.count
   }
 
+  /** How many leaf connections announced interest matching a literal subject (tests, /leafz). */
+  leafsInterested(subject: string): number {
+    const r = this.#remote.match(subject)
+    const set = new Set<Leaf>()
+    for (const x of r.psubs) set.add(x.leaf)
+    for (const g of r.qsubs) for (const x of g) set.add(x.leaf)
+    return set.size
+  }
+
   // ---- lifecycle ------------------------------------------------------------------------------
 
   async listen(): Promise<void> {
