@@ -10,6 +10,8 @@ export const LeafCloseCodes = {
   WRONG_PORT: 'ERR_BROKER_LEAF_WRONG_PORT',
   /** Our own loop-detection subject came back: this leaf connection closes a loop. */
   LOOP: 'ERR_BROKER_LEAF_LOOP',
+  /** A newer connection from the same server replaced this one (it re-dialled before we saw it go). */
+  REPLACED: 'ERR_BROKER_LEAF_REPLACED',
   STALE: 'ERR_BROKER_LEAF_STALE',
   SLOW: 'ERR_BROKER_LEAF_SLOW_CONSUMER',
   /** The peer closed the socket, sent -ERR, or the local broker shut down. */

@@ -490,6 +490,11 @@ export class LeafManager implements LeafHost {
     leaf.remoteCluster = typeof c.cluster === 'string' ? c.cluster.slice(0, 128) : ''
     // The peer declared itself the hub: this node takes the spoke role on the link.
     if (c.is_hub === true) leaf.spoke = true
+    // A spoke that re-dialled before we noticed its old link died: the new link wins (nats-server's
+    // addLeafNodeConnection), otherwise its own loop-detection subject would come back to it.
+    if (leaf.remoteId !== '') {
+      for (const old of this.leafs) if (!old.solicited && old.remoteId === leaf.remoteId) old.closeWith(LeafCloseCodes.REPLACED, 'replaced by a new connection from the same server')
+    }
     this.#register(leaf)
     return undefined
   }
@@ -549,7 +554,7 @@ export class LeafManager implements LeafHost {
     const wasRegistered = this.leafs.delete(leaf)
     if (wasRegistered) for (const [key, sub] of [...leaf.subs]) this.#dropSub(leaf, key, sub)
     const fields = { code, lid: leaf.lid, remote: leaf.remoteId, addr: `${leaf.remoteAddress}:${leaf.remotePort}`, reason }
-    if (this.#closed) this.#broker.logger.info(fields, 'leafnode closed')
+    if (this.#closed || code === LeafCloseCodes.REPLACED) this.#broker.logger.info(fields, 'leafnode closed')
     else this.#broker.logger.warn(fields, 'leafnode closed')
     const d = this.#dialerOf.get(leaf)
     this.#dialerOf.delete(leaf)
@@ -557,6 +562,8 @@ export class LeafManager implements LeafHost {
     d.active = false
     d.leaf = undefined
     if (!wasRegistered) d.failures++
+    // A loop will close again at once: wait the longest delay first (nats-server waits 30 s).
+    if (code === LeafCloseCodes.LOOP) d.delayMs = this.options.maxRetryDelayMs
     this.#retry(d)
   }
 

@@ -121,3 +121,26 @@ test('leafnode authorization: the right password joins, a wrong one is refused w
   assert.equal(bad.leafs?.leafs.size, 0)
   assert.equal(hub.leafs?.leafs.size, 1)
 })
+
+test('a re-dial from the same server replaces its stale link instead of looping', async (t) => {
+  const logs = captureLogs()
+  const hub = await startBroker({ host: '127.0.0.1', port: 0, monitorPort: false, logger: logs.logger, leafnodes: { port: 0 } })
+  t.after(() => hub.close())
+  const port = hub.leafs?.port as number
+  const first = netConnect({ host: '127.0.0.1', port })
+  t.after(() => first.destroy())
+  first.on('error', () => {})
+  first.resume() // read (and drop) the INFO, so the hub's close is seen
+  const firstClosed = new Promise<void>((resolve) => first.once('close', () => resolve()))
+  first.write(`${CONNECT}LS+ old.interest\r\n`)
+  await until(() => hub.leafs?.leafs.size === 1 && hub.leafs.leafsInterested('old.interest') === 1, 2000, 'the first link')
+  const second = netConnect({ host: '127.0.0.1', port })
+  t.after(() => second.destroy())
+  second.on('error', () => {})
+  second.resume()
+  second.write(CONNECT)
+  await firstClosed
+  await until(() => logs.lines.some((l) => l.msg === 'leafnode closed' && l.code === 'ERR_BROKER_LEAF_REPLACED'), 2000, 'the replaced code')
+  assert.equal(hub.leafs?.leafs.size, 1)
+  assert.equal(hub.leafs?.leafsInterested('old.interest'), 0, 'the stale link took its interest with it')
+})

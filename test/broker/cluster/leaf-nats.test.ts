@@ -25,7 +25,7 @@ async function exercise(hub: NatsConnection, spoke: NatsConnection, sy: Broker, 
   // Queue group: two members on the hub side, none on the spoke.
   for (let i = 0; i < 2; i++) hub.subscribe('jobs', { queue: 'workers', callback: (_e, m) => got.q?.push(m) })
   spoke.subscribe('svc.spoke', { callback: (_e, m) => m.respond(sc.encode(`spoke:${sc.decode(m.data)}`)) })
-  hub.subscribe('svc.hub', { callback: (_e, m) => m.respond(sc.encode(`hub:${sc.decode(m.data)}`), { headers: m.headers }) })
+  hub.subscribe('svc.hub', { callback: (_e, m) => m.respond(sc.encode(`hub:${sc.decode(m.data)}`), m.headers === undefined ? {} : { headers: m.headers }) })
   await flowing(spoke, hub)
   await flowing(hub, spoke)
 
