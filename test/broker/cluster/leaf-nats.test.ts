@@ -17,8 +17,7 @@ const skip = natsServerPath() === undefined ? 'nats-server is not installed' : f
  * The shared checks. `hub` and `spoke` are clients of each side; `sy` is whichever side is
  * Switchyard, whose view of the peer's interest tells when an unsubscribe has crossed.
  */
-async function exercise(hub: NatsConnection, spoke: NatsConnection, sy: Broker, syIsHub: boolean): Promise<void> {
-  const peer = syIsHub ? spoke : hub
+async function exercise(hub: NatsConnection, spoke: NatsConnection, sy: Broker, syIsHub: boolean, natsMonitorUrl: string): Promise<void> {
   const got: Record<string, Msg[]> = { hubW: [], spokeW: [], q: [] }
   const subW = hub.subscribe('w.>', { callback: (_e, m) => got.hubW?.push(m) })
   spoke.subscribe('s.*', { callback: (_e, m) => got.spokeW?.push(m) })
@@ -65,7 +64,16 @@ async function exercise(hub: NatsConnection, spoke: NatsConnection, sy: Broker, 
     await flowing(spoke, hub)
     await until(() => sy.leafs?.leafsInterested('w.x') === 0, 5000, 'the hub unsubscribed')
   }
-  void peer
+
+  // And the other way: nats-server forgets interest a Switchyard client dropped (LS- sent).
+  const mine = syIsHub ? hub : spoke
+  const natsSubs = async (): Promise<string[]> => (await leafz(natsMonitorUrl, true)).leafs[0]?.subscriptions_list ?? []
+  const s2 = mine.subscribe('sy.gone')
+  await mine.flush()
+  await until(async () => (await natsSubs()).includes('sy.gone'), 5000, 'nats-server sees the subscription')
+  s2.unsubscribe()
+  await mine.flush()
+  await until(async () => !(await natsSubs()).includes('sy.gone'), 5000, 'nats-server saw the unsubscribe')
 }
 
 test('Switchyard spoke -> nats-server hub: interest and messages flow both ways', { skip }, async (t) => {
@@ -78,7 +86,7 @@ test('Switchyard spoke -> nats-server hub: interest and messages flow both ways'
   t.after(() => hub.close())
   const spoke = await connect({ servers: `127.0.0.1:${spokeNode.port}` })
   t.after(() => spoke.close())
-  await exercise(hub, spoke, spokeNode, false)
+  await exercise(hub, spoke, spokeNode, false, ns.monitorUrl)
   const lz = await leafz(spokeNode.monitor?.url as string)
   assert.equal(lz.leafnodes, 1)
   assert.equal(lz.leafs[0]?.is_spoke, true)
@@ -96,7 +104,7 @@ test('nats-server spoke -> Switchyard hub (with leaf authorization): interest an
   t.after(() => hub.close())
   const spoke = await connect({ servers: `127.0.0.1:${ns.port}` })
   t.after(() => spoke.close())
-  await exercise(hub, spoke, hubNode, true)
+  await exercise(hub, spoke, hubNode, true, ns.monitorUrl)
   const lz = await leafz(hubNode.monitor?.url as string, true)
   assert.equal(lz.leafnodes, 1)
   assert.equal(lz.leafs[0]?.is_spoke, false)
