@@ -84,3 +84,41 @@ test('hub in a cluster: spoke <-> route peer <-> other spoke, each message exact
   const varzB = (await (await fetch(`${b.monitor?.url}/varz`)).json()) as { leafnodes: number }
   assert.equal(varzB.leafnodes, 0)
 })
+
+test('spoke cluster: two routed Switchyard nodes both dial a nats-server hub; each message exactly once', { skip: natsServerPath() === undefined ? 'nats-server is not installed' : false }, async (t) => {
+  const ns = await natsLeafServer({ hub: true })
+  t.after(() => ns.dispose())
+  const nodes: Broker[] = []
+  const conns: NatsConnection[] = []
+  t.after(async () => {
+    for (const c of conns) await c.close().catch(() => {})
+    for (const n of nodes.reverse()) await n.close()
+  })
+  const leafnodes = { remotes: [{ url: `nats-leaf://127.0.0.1:${ns.leafPort}` }], retryDelayMs: 50 }
+  const s1 = await startNode({}, { leafnodes })
+  nodes.push(s1)
+  const s2 = await startNode({ routes: [routeUrl(s1)] }, { leafnodes })
+  nodes.push(s2)
+  await until(async () => s1.cluster?.routes.size === 1 && s1.leafs?.leafs.size === 1 && s2.leafs?.leafs.size === 1 && (await leafz(ns.monitorUrl)).leafnodes === 2, 10_000, 'routes and both leaf links')
+  const nc = async (port: number): Promise<NatsConnection> => {
+    const x = await connect({ servers: `127.0.0.1:${port}` })
+    conns.push(x)
+    return x
+  }
+  const onH = await nc(ns.port)
+  const on1 = await nc(s1.port)
+  const on2 = await nc(s2.port)
+  const got = { h: [] as string[], one: [] as string[], two: [] as string[] }
+  onH.subscribe('fan', { callback: (_e, m) => got.h.push(sc.decode(m.data)) })
+  on1.subscribe('fan', { callback: (_e, m) => got.one.push(sc.decode(m.data)) })
+  on2.subscribe('fan', { callback: (_e, m) => got.two.push(sc.decode(m.data)) })
+  for (const [x, y] of [[onH, on1], [onH, on2], [on1, onH], [on2, onH], [on1, on2], [on2, on1]] as const) await flowing(x, y)
+  onH.publish('fan', sc.encode('from-h'))
+  on1.publish('fan', sc.encode('from-1'))
+  on2.publish('fan', sc.encode('from-2'))
+  await until(() => got.h.length >= 3 && got.one.length >= 3 && got.two.length >= 3, 5000, 'every end has every message')
+  for (const [x, y] of [[onH, on1], [onH, on2], [on1, onH], [on2, onH], [on1, on2], [on2, on1]] as const) await flowing(x, y)
+  assert.deepEqual(got.h.sort(), ['from-1', 'from-2', 'from-h'])
+  assert.deepEqual(got.one.sort(), ['from-1', 'from-2', 'from-h'])
+  assert.deepEqual(got.two.sort(), ['from-1', 'from-2', 'from-h'])
+})
