@@ -480,7 +480,9 @@ export class LeafManager implements LeafHost {
     if (typeof c.gateway === 'string' && c.gateway !== '') return { code: LeafCloseCodes.WRONG_PORT, reason: 'a gateway connected to the leafnode port', errText: 'Rejecting connection from gateway on the leafnode port' }
     const a = this.options.authorization
     if (a !== undefined) {
-      const ok = 'token' in a ? typeof c.auth_token === 'string' && sameSecret(c.auth_token, a.token) : c.user === a.user && typeof c.pass === 'string' && sameSecret(c.pass, a.password)
+      // A token comes as `auth_token`, or as a lone URL user (what nats-server spokes send for `nats-leaf://TOKEN@host`).
+      const token = typeof c.auth_token === 'string' ? c.auth_token : typeof c.user === 'string' && (c.pass === undefined || c.pass === '') ? c.user : undefined
+      const ok = 'token' in a ? token !== undefined && sameSecret(token, a.token) : c.user === a.user && typeof c.pass === 'string' && sameSecret(c.pass, a.password)
       if (!ok) return { code: LeafCloseCodes.AUTH, reason: 'leafnode credentials rejected', errText: 'Authorization Violation' }
     }
     const clusterName = this.#broker.cluster?.options.name
@@ -525,12 +527,10 @@ export class LeafManager implements LeafHost {
     }
     const cluster = this.#broker.cluster?.options.name
     if (cluster !== undefined) connect.cluster = cluster
+    // As nats-server's sendLeafConnect: the URL's user (a token when alone) and password.
     if (d !== undefined && d.creds.user !== '') {
-      if (d.creds.pass === '') connect.auth_token = d.creds.user
-      else {
-        connect.user = d.creds.user
-        connect.pass = d.creds.pass
-      }
+      connect.user = d.creds.user
+      if (d.creds.pass !== '') connect.pass = d.creds.pass
     }
     leaf.sendText(`CONNECT ${JSON.stringify(connect)}\r\n`)
     this.#register(leaf)

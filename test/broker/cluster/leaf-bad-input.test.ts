@@ -7,7 +7,8 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { connect, StringCodec } from 'nats'
 import { startBroker } from '../../../src/broker/index.js'
 import { captureLogs, until } from './_cluster.js'
-import { flowing } from './_leaf.js'
+import { natsServerPath } from '../_targets.js'
+import { flowing, natsLeafServer } from './_leaf.js'
 
 const sc = StringCodec()
 const CONNECT = `CONNECT ${JSON.stringify({ server_id: 'RAWLEAF', name: 'raw', headers: true })}\r\n`
@@ -143,4 +144,22 @@ test('a re-dial from the same server replaces its stale link instead of looping'
   await until(() => logs.lines.some((l) => l.msg === 'leafnode closed' && l.code === 'ERR_BROKER_LEAF_REPLACED'), 2000, 'the replaced code')
   assert.equal(hub.leafs?.leafs.size, 1)
   assert.equal(hub.leafs?.leafsInterested('old.interest'), 0, 'the stale link took its interest with it')
+})
+
+test('leafnode token authorization: a token in the remote URL joins (Switchyard and nats-server spokes), a wrong one does not', async (t) => {
+  const logs = captureLogs()
+  const hub = await startBroker({ host: '127.0.0.1', port: 0, monitorPort: false, logger: logs.logger, leafnodes: { port: 0, authorization: { token: 'tok3n' } } })
+  t.after(() => hub.close())
+  const port = hub.leafs?.port as number
+  const good = await startBroker({ host: '127.0.0.1', port: 0, monitorPort: false, leafnodes: { remotes: [{ url: `nats-leaf://tok3n@127.0.0.1:${port}` }], retryDelayMs: 50 } })
+  t.after(() => good.close())
+  await until(() => hub.leafs?.leafs.size === 1 && good.leafs?.leafs.size === 1, 5000, 'the token joins')
+  if (natsServerPath() !== undefined) {
+    const ns = await natsLeafServer({ remotes: [`nats-leaf://tok3n@127.0.0.1:${port}`] })
+    t.after(() => ns.dispose())
+    await until(() => hub.leafs?.leafs.size === 2, 5000, 'nats-server joins with the token')
+  }
+  const out = await rawLeaf(port, `CONNECT ${JSON.stringify({ name: 'x', auth_token: 'nope' })}\r\n`)
+  assert.match(out, /-ERR 'Authorization Violation'/)
+  await until(() => logs.lines.some((l) => l.code === 'ERR_BROKER_LEAF_AUTH'), 2000, 'the auth code')
 })
