@@ -1,11 +1,11 @@
-// Leafnodes: a listener for spokes (this node is their hub), dials to hubs with re-dial and
-// backoff (this node is their spoke), the interest each side is told about, and the forwarding
-// rules between clients, routes and leafs, as nats-server's leafnode.go and processMsgResults:
-//   - a spoke connection hears only this node's own interest and that of its own spokes, and what
-//     it delivers stays off the routes (every node of a spoke cluster has its own hub link);
-//   - a hub connection hears everything (local, routes, other leafs) and what it delivers goes to
-//     local subscribers, the routes and the other leafs;
-//   - a message is never sent back on the connection it came from, nor from a route to a spoke link.
+// Leafnodes: a listener for spokes (this node is their hub) and dials to hubs with re-dial and
+// backoff (this node is their spoke); handshakes, authorization, loop detection, PINGs, and the
+// bridge between the broker (clients, routes) and the links. Who hears of what interest is in
+// leaf-interest.ts; messages follow nats-server's processMsgResults:
+//   - from a link: to local subscribers, the other links, and the routes unless this node is the
+//     spoke on that link;
+//   - from a route: to local subscribers and the links on which this node is the hub;
+//   - never back on the connection a message came from.
 // Created by the broker only when a `leafnodes` option is given.
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
@@ -13,21 +13,12 @@ import { packageVersion } from '../../internal/version.js'
 import { BrokerError, BrokerErrorCodes } from '../errors.js'
 import type { Broker } from '../server.js'
 import { isValidLiteralSubject, isValidSubject } from '../subject.js'
-import { Sublist } from '../sublist.js'
 import { isNodeLocal, type LocalMember } from './interest.js'
+import { LeafInterest, type LeafForward } from './leaf-interest.js'
 import { LeafCloseCodes, type LeafCloseCode } from './leaf-close-codes.js'
 import { parseLeafUrl, type ResolvedLeafnodeOptions } from './leaf-options.js'
-import { Leaf, LeafSub, keyOf, type LeafHost } from './leaf.js'
+import { Leaf, type LeafHost } from './leaf.js'
 import { clientUrls } from './options.js'
-
-/** Where interest or a message came from: this node's clients, a route, or a leaf connection. */
-type Source = 'local' | 'route' | Leaf
-
-interface Entry {
-  subject: string
-  queue: string | undefined
-  count: number
-}
 
 interface Dialer {
   urls: string[]
@@ -50,38 +41,21 @@ function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//')
 }
 
-/** A queue group served on the leaf side, shaped like a local member so the routes skip it. */
-function servedGroup(name: string): LocalMember[] {
-  return [{ closed: false, queue: name, client: undefined }]
-}
+const NONE: LeafForward = { sent: false, served: [] }
 
-export interface LeafForward {
-  /** Whether any leaf was sent the message. */
-  sent: boolean
-  /** Queue groups a leaf now serves (to be skipped by the routes), as local-member groups. */
-  served: LocalMember[][]
-}
+export type { LeafForward }
 
 export class LeafManager implements LeafHost {
   readonly options: ResolvedLeafnodeOptions
-  /** Registered leaf connections (both directions). */
-  readonly leafs = new Set<Leaf>()
+  readonly interest: LeafInterest
   readonly maxControlLineBytes: number
   readonly maxPayloadBytes: number
   readonly maxPendingBytes: number
-  /** Subject this node announces to every leaf to find loops (nats-server's `$LDS.`). */
-  readonly loopSubject = `$LDS.${randomBytes(12).toString('hex')}`
   readonly #broker: Broker
   readonly #all = new Set<Leaf>()
-  readonly #remote = new Sublist<LeafSub>()
-  readonly #local = new Map<string, Entry>()
-  readonly #routes = new Map<string, Entry>()
-  readonly #byRoute = new Map<object, Map<string, Entry>>()
   readonly #dialers: Dialer[] = []
   readonly #dialerOf = new Map<Leaf, Dialer>()
   readonly #authTimers = new Map<Leaf, NodeJS.Timeout>()
-  readonly #targets = new Map<Leaf, string[] | undefined>()
-  readonly #none: LeafForward = { sent: false, served: [] }
   #server: Server | undefined
   #port = 0
   #nextLid = 1
@@ -94,6 +68,17 @@ export class LeafManager implements LeafHost {
     this.maxControlLineBytes = broker.maxControlLineBytes
     this.maxPayloadBytes = broker.maxPayloadBytes
     this.maxPendingBytes = broker.maxPendingBytes
+    this.interest = new LeafInterest(`$LDS.${randomBytes(12).toString('hex')}`)
+  }
+
+  /** Registered leaf links (both directions). */
+  get leafs(): ReadonlySet<Leaf> {
+    return this.interest.leafs
+  }
+
+  /** Subject this node announces on every link to find loops (nats-server's `$LDS.`). */
+  get loopSubject(): string {
+    return this.interest.loopSubject
   }
 
   /** The leafnode listener's port; 0 without a listener. */
@@ -105,18 +90,9 @@ export class LeafManager implements LeafHost {
     return this.options.host ?? this.#broker.options.host
   }
 
-  /** Interest announced by all leafs, for tests and /leafz. */
-  get remoteCount(): number {
-    return this.#remote.count
-  }
-
-  /** How many leaf connections announced interest matching a literal subject (tests, /leafz). */
+  /** How many links announced interest matching a literal subject (tests). */
   leafsInterested(subject: string): number {
-    const r = this.#remote.match(subject)
-    const set = new Set<Leaf>()
-    for (const x of r.psubs) set.add(x.leaf)
-    for (const g of r.qsubs) for (const x of g) set.add(x.leaf)
-    return set.size
+    return this.interest.leafsInterested(subject)
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -154,98 +130,29 @@ export class LeafManager implements LeafHost {
     if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()))
   }
 
-  // ---- interest -------------------------------------------------------------------------------
-
-  /** Whether `target` is told about interest from `source` (see the file comment). */
-  static #visible(source: Source, target: Leaf): boolean {
-    if (source === target) return false
-    if (!target.spoke) return true
-    return source === 'local' || (source instanceof Leaf && !source.spoke)
-  }
-
-  #propagate(source: Source, subject: string, queue: string | undefined, delta: number): void {
-    for (const t of this.leafs) if (LeafManager.#visible(source, t)) t.adjust(subject, queue, delta)
-  }
-
-  static #count(map: Map<string, Entry>, subject: string, queue: string | undefined, delta: number): void {
-    const key = keyOf(subject, queue)
-    const e = map.get(key)
-    if (e === undefined) {
-      if (delta > 0) map.set(key, { subject, queue, count: delta })
-      return
-    }
-    e.count += delta
-    if (e.count <= 0) map.delete(key)
-  }
+  // ---- the broker's side: interest --------------------------------------------------------
 
   /** A subscription of this node's own (client or in-process). */
   subAdded(subject: string, queue: string | undefined): void {
-    if (isNodeLocal(subject)) return
-    LeafManager.#count(this.#local, subject, queue, 1)
-    this.#propagate('local', subject, queue, 1)
+    this.interest.localAdded(subject, queue)
   }
 
   subRemoved(subject: string, queue: string | undefined): void {
-    if (isNodeLocal(subject) || !this.#local.has(keyOf(subject, queue))) return
-    LeafManager.#count(this.#local, subject, queue, -1)
-    this.#propagate('local', subject, queue, -1)
+    this.interest.localRemoved(subject, queue)
   }
 
   /** Interest a route announced (RS+; a repeated one updates a queue's weight). */
   routeSub(route: object, subject: string, queue: string | undefined, weight: number): void {
-    if (isNodeLocal(subject)) return
-    let m = this.#byRoute.get(route)
-    if (m === undefined) this.#byRoute.set(route, (m = new Map()))
-    const key = keyOf(subject, queue)
-    const w = queue === undefined ? 1 : weight
-    const e = m.get(key)
-    const delta = e === undefined ? w : w - e.count
-    if (e === undefined) m.set(key, { subject, queue, count: w })
-    else e.count = w
-    if (delta === 0) return
-    LeafManager.#count(this.#routes, subject, queue, delta)
-    this.#propagate('route', subject, queue, delta)
+    this.interest.routeAdded(route, subject, queue, weight)
   }
 
   routeUnsub(route: object, subject: string, queue: string | undefined): void {
-    const m = this.#byRoute.get(route)
-    const key = keyOf(subject, queue)
-    const e = m?.get(key)
-    if (m === undefined || e === undefined) return
-    m.delete(key)
-    LeafManager.#count(this.#routes, subject, queue, -e.count)
-    this.#propagate('route', subject, queue, -e.count)
+    this.interest.routeRemoved(route, subject, queue)
   }
 
   /** A route closed: everything it announced is gone. */
   routeGone(route: object): void {
-    const m = this.#byRoute.get(route)
-    if (m === undefined) return
-    this.#byRoute.delete(route)
-    for (const e of m.values()) {
-      LeafManager.#count(this.#routes, e.subject, e.queue, -e.count)
-      this.#propagate('route', e.subject, e.queue, -e.count)
-    }
-  }
-
-  /** Fills a newly registered leaf's smap with everything it may hear of, and sends it. */
-  #announceAll(leaf: Leaf): void {
-    leaf.smap.clear()
-    const add = (e: { subject: string; queue: string | undefined }, n: number): void => {
-      const key = keyOf(e.subject, e.queue)
-      leaf.smap.set(key, (leaf.smap.get(key) ?? 0) + n)
-    }
-    for (const e of this.#local.values()) add(e, e.count)
-    if (!leaf.spoke) for (const e of this.#routes.values()) add(e, e.count)
-    for (const other of this.leafs) {
-      if (other === leaf || !LeafManager.#visible(other, leaf)) continue
-      for (const s of other.subs.values()) add(s, s.queue === undefined ? 1 : s.weight)
-    }
-    leaf.smap.set(this.loopSubject, 1)
-    leaf.registered = true
-    this.leafs.add(leaf)
-    const lines = leaf.smapLines()
-    if (lines !== '') leaf.sendText(lines)
+    this.interest.dropRoute(route)
   }
 
   // ---- LeafHost: interest and messages from a leaf ---------------------------------------------
@@ -261,35 +168,13 @@ export class LeafManager implements LeafHost {
     }
     // JetStream stays per node, as on routes (nats-server denies $JS.API across leafs by default).
     if (isNodeLocal(subject)) return
-    const key = keyOf(subject, queue)
-    const w = queue === undefined ? 1 : weight
-    const old = leaf.subs.get(key)
-    if (old !== undefined) {
-      const delta = w - old.weight
-      old.weight = w
-      if (delta !== 0) this.#propagate(leaf, subject, queue, delta)
-      return
-    }
-    const sub = new LeafSub(leaf, subject, queue, w)
-    leaf.subs.set(key, sub)
-    this.#remote.insert(sub)
-    this.#propagate(leaf, subject, queue, w)
-    // A hub link's interest is this cluster's too: the routes hear of it (once per leaf and key).
-    if (!leaf.spoke) this.#broker.cluster?.subAdded(subject, queue)
+    // A hub link's interest is this cluster's too: the routes hear of it (once per link and key).
+    if (this.interest.leafAdded(leaf, subject, queue, weight) && !leaf.spoke) this.#broker.cluster?.subAdded(subject, queue)
   }
 
   leafUnsub(leaf: Leaf, subject: string, queue: string | undefined): void {
-    const key = keyOf(subject, queue)
-    const sub = leaf.subs.get(key)
-    if (sub === undefined) return
-    this.#dropSub(leaf, key, sub)
-  }
-
-  #dropSub(leaf: Leaf, key: string, sub: LeafSub): void {
-    leaf.subs.delete(key)
-    this.#remote.remove(sub)
-    this.#propagate(leaf, sub.subject, sub.queue, -sub.weight)
-    if (!leaf.spoke) this.#broker.cluster?.subRemoved(sub.subject, sub.queue)
+    const gone = this.interest.leafRemoved(leaf, subject, queue)
+    if (gone !== undefined && !leaf.spoke) this.#broker.cluster?.subRemoved(gone.subject, gone.queue)
   }
 
   /**
@@ -305,7 +190,7 @@ export class LeafManager implements LeafHost {
     const broker = this.#broker
     broker.deliverFromPeer(subject, reply, hdrLen, payload, queues)
     const remaining = this.#unservedLocally(subject, queues)
-    const fwd = this.#forward(leaf, subject, reply, hdrLen, payload, undefined, remaining)
+    const fwd = this.interest.forward(leaf, subject, reply, hdrLen, payload, undefined, remaining)
     const cluster = broker.cluster
     if (cluster === undefined || leaf.spoke) return
     const only = fwd.served.length === 0 ? remaining : remaining.filter((q) => !fwd.served.some((g) => g[0]?.queue === q))
@@ -327,7 +212,7 @@ export class LeafManager implements LeafHost {
    * leaf has announced anything.
    */
   forward(subject: string, reply: string, hdrLen: number, payload: Buffer, localGroups: readonly (readonly LocalMember[])[], noEcho: unknown): LeafForward {
-    if (this.#remote.count === 0) return this.#none
+    if (this.interest.remoteCount === 0) return NONE
     let served: string[] | undefined
     for (const g of localGroups) {
       for (const m of g) {
@@ -337,49 +222,13 @@ export class LeafManager implements LeafHost {
         }
       }
     }
-    return this.#forward('local', subject, reply, hdrLen, payload, served, undefined)
+    return this.interest.forward('local', subject, reply, hdrLen, payload, served, undefined)
   }
 
   /** A message from a route, after local delivery: to the leafs this node is the hub for. */
   fromRoute(subject: string, reply: string, hdrLen: number, payload: Buffer, queues: string[] | undefined): void {
-    if (this.#remote.count === 0) return
-    this.#forward('route', subject, reply, hdrLen, payload, undefined, this.#unservedLocally(subject, queues))
-  }
-
-  /**
-   * Sends to every eligible leaf with plain interest, and to one member leaf of each queue group
-   * not in `served` (and in `only`, when given).
-   */
-  #forward(source: Source, subject: string, reply: string, hdrLen: number, payload: Buffer, served: readonly string[] | undefined, only: readonly string[] | undefined): LeafForward {
-    const r = this.#remote.match(subject)
-    if (r.psubs.length === 0 && r.qsubs.length === 0) return this.#none
-    const ok = (t: Leaf): boolean => t !== source && t.registered && !t.closed && !(source === 'route' && t.spoke)
-    const targets = this.#targets
-    targets.clear()
-    for (const s of r.psubs) if (ok(s.leaf) && !targets.has(s.leaf)) targets.set(s.leaf, undefined)
-    let out: LocalMember[][] | undefined
-    for (let g = 0; g < r.qsubs.length; g++) {
-      const members = r.qsubs[g] as LeafSub[]
-      const name = (members[0] as LeafSub).queue as string
-      if (served !== undefined && served.includes(name)) continue
-      if (only !== undefined && !only.includes(name)) continue
-      const n = members.length
-      const start = (r.cursors[g] as number) % n
-      r.cursors[g] = start + 1
-      for (let k = 0; k < n; k++) {
-        const t = (members[(start + k) % n] as LeafSub).leaf
-        if (!ok(t)) continue
-        const list = targets.get(t)
-        if (list === undefined) targets.set(t, [name])
-        else list.push(name)
-        ;(out ??= []).push(servedGroup(name))
-        break
-      }
-    }
-    if (targets.size === 0) return this.#none
-    for (const [t, queues] of targets) t.sendMsg(subject, reply, queues, hdrLen, payload)
-    targets.clear()
-    return { sent: true, served: out ?? [] }
+    if (this.interest.remoteCount === 0) return
+    this.interest.forward('route', subject, reply, hdrLen, payload, undefined, this.#unservedLocally(subject, queues))
   }
 
   // ---- connections ----------------------------------------------------------------------------
@@ -495,7 +344,7 @@ export class LeafManager implements LeafHost {
     // A spoke that re-dialled before we noticed its old link died: the new link wins (nats-server's
     // addLeafNodeConnection), otherwise its own loop-detection subject would come back to it.
     if (leaf.remoteId !== '') {
-      for (const old of this.leafs) if (!old.solicited && old.remoteId === leaf.remoteId) old.closeWith(LeafCloseCodes.REPLACED, 'replaced by a new connection from the same server')
+      for (const old of this.interest.leafs) if (!old.solicited && old.remoteId === leaf.remoteId) old.closeWith(LeafCloseCodes.REPLACED, 'replaced by a new connection from the same server')
     }
     this.#register(leaf)
     return undefined
@@ -537,7 +386,7 @@ export class LeafManager implements LeafHost {
   }
 
   #register(leaf: Leaf): void {
-    this.#announceAll(leaf)
+    this.interest.register(leaf)
     leaf.sendPing()
     const d = this.#dialerOf.get(leaf)
     if (d !== undefined) {
@@ -551,8 +400,9 @@ export class LeafManager implements LeafHost {
     this.#all.delete(leaf)
     clearTimeout(this.#authTimers.get(leaf))
     this.#authTimers.delete(leaf)
-    const wasRegistered = this.leafs.delete(leaf)
-    if (wasRegistered) for (const [key, sub] of [...leaf.subs]) this.#dropSub(leaf, key, sub)
+    const wasRegistered = leaf.registered
+    const gone = this.interest.dropLeaf(leaf)
+    if (!leaf.spoke) for (const s of gone) this.#broker.cluster?.subRemoved(s.subject, s.queue)
     const fields = { code, lid: leaf.lid, remote: leaf.remoteId, addr: `${leaf.remoteAddress}:${leaf.remotePort}`, reason }
     if (this.#closed || code === LeafCloseCodes.REPLACED) this.#broker.logger.info(fields, 'leafnode closed')
     else this.#broker.logger.warn(fields, 'leafnode closed')
