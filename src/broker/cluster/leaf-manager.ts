@@ -27,7 +27,6 @@ interface Dialer {
   timer: NodeJS.Timeout | undefined
   delayMs: number
   failures: number
-  leaf: Leaf | undefined
   creds: { user: string; pass: string }
 }
 
@@ -112,7 +111,7 @@ export class LeafManager implements LeafHost {
     this.#pingTimer = setInterval(() => this.#pingAll(o.maxPingsOut), o.pingIntervalMs)
     this.#pingTimer.unref()
     for (const r of this.options.remotes) {
-      const d: Dialer = { urls: r.urls, next: 0, active: false, timer: undefined, delayMs: this.options.retryDelayMs, failures: 0, leaf: undefined, creds: { user: '', pass: '' } }
+      const d: Dialer = { urls: r.urls, next: 0, active: false, timer: undefined, delayMs: this.options.retryDelayMs, failures: 0, creds: { user: '', pass: '' } }
       this.#dialers.push(d)
       this.#dial(d)
     }
@@ -187,6 +186,9 @@ export class LeafManager implements LeafHost {
       leaf.closeWith(LeafCloseCodes.PROTOCOL, `LMSG for invalid subject ${JSON.stringify(subject.slice(0, 64))}`, 'Invalid Subject')
       return
     }
+    // Never announced on a link ($JS.*, $SYS.* stay per node), so a peer that sends one is not
+    // served: a leaf cannot reach this node's JetStream API from the other side.
+    if (isNodeLocal(subject)) return
     const broker = this.#broker
     broker.deliverFromPeer(subject, reply, hdrLen, payload, queues)
     const remaining = this.#unservedLocally(subject, queues)
@@ -300,7 +302,6 @@ export class LeafManager implements LeafHost {
       const leaf = new Leaf(this, this.#nextLid++, socket, true, redact(url))
       this.#all.add(leaf)
       this.#dialerOf.set(leaf, d)
-      d.leaf = leaf
       // The hub speaks first; without its INFO in time this is not a leafnode port.
       const timer = setTimeout(() => {
         if (!leaf.registered) leaf.closeWith(LeafCloseCodes.WRONG_PORT, 'no leafnode INFO from the hub in time')
@@ -410,7 +411,6 @@ export class LeafManager implements LeafHost {
     this.#dialerOf.delete(leaf)
     if (d === undefined || this.#closed) return
     d.active = false
-    d.leaf = undefined
     if (!wasRegistered) d.failures++
     // A loop will close again at once: wait the longest delay first (nats-server waits 30 s).
     if (code === LeafCloseCodes.LOOP) d.delayMs = this.options.maxRetryDelayMs

@@ -83,10 +83,15 @@ test('bad leafnode input: each case closes that connection with a code; others a
   let got = ''
   sock.on('data', (d: Buffer) => (got += d.toString('latin1')))
   await new Promise<void>((resolve) => sock.once('connect', () => resolve()))
-  sock.write(`${CONNECT}LMSG nobody.listens 2\r\nhi\r\nPING\r\n`)
+  // $JS.*/$SYS.* are never announced on a link; one sent anyway is not delivered here.
+  const inProcess: string[] = []
+  hub.subscribe('$SYS.probe', {}, (m) => inProcess.push(m.subject))
+  hub.subscribe('ok.probe', {}, (m) => inProcess.push(m.subject))
+  sock.write(`${CONNECT}LMSG nobody.listens 2\r\nhi\r\nLMSG $SYS.probe 2\r\nhi\r\nLMSG ok.probe 2\r\nhi\r\nPING\r\n`)
   await until(() => got.includes('PONG'), 2000, 'PONG after an LMSG without interest')
   assert.equal(hub.leafs?.leafs.size, 2)
   assert.ok(!got.includes('-ERR'), got)
+  assert.deepEqual(inProcess, ['ok.probe'])
 
   // None of it touched the good link or the clients: both directions still flow.
   const onHub = await connect({ servers: `127.0.0.1:${hub.port}` })
