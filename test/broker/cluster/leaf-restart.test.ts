@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { connect, StringCodec, type NatsConnection } from 'nats'
 import { startBroker, type Broker } from '../../../src/broker/index.js'
 import { natsServerPath } from '../_targets.js'
-import { until } from './_cluster.js'
+import { routeUrl, startNode, until } from './_cluster.js'
 import { flowing, natsLeafServer } from './_leaf.js'
 
 const sc = StringCodec()
@@ -67,4 +67,35 @@ test('nats-server spoke: Switchyard hub closed and started again on the same lea
   hub.publish('edge.2', sc.encode('down'))
   await until(() => got.length >= 1, 5000, 'hub to spoke after the restart')
   assert.deepEqual(got, ['down'])
+})
+
+test('a remote with several urls: when its hub dies the spoke dials the next hub of that cluster', async (t) => {
+  const a = await startNode({}, { leafnodes: { port: 0 } })
+  const b = await startNode({ routes: [routeUrl(a)] }, { leafnodes: { port: 0 } })
+  t.after(() => b.close())
+  let aClosed = false
+  t.after(async () => {
+    if (!aClosed) await a.close()
+  })
+  const urls = [`nats-leaf://127.0.0.1:${a.leafs?.port ?? 0}`, `nats-leaf://127.0.0.1:${b.leafs?.port ?? 0}`]
+  const spokeNode = await startBroker({ host: '127.0.0.1', port: 0, monitorPort: false, leafnodes: { remotes: [{ urls }], retryDelayMs: 50, maxRetryDelayMs: 200 } })
+  t.after(() => spokeNode.close())
+  await until(() => a.cluster?.routes.size === 1 && spokeNode.leafs?.leafs.size === 1, 5000, 'routes and the leaf link')
+  const first = (a.leafs?.leafs.size ?? 0) === 1 ? a : b
+  const other = first === a ? b : a
+  const spoke = await connect({ servers: `127.0.0.1:${spokeNode.port}` })
+  t.after(() => spoke.close())
+  const got: string[] = []
+  spoke.subscribe('edge.>', { callback: (_e, m) => got.push(sc.decode(m.data)) })
+  await spoke.flush()
+
+  if (first === a) aClosed = true
+  await first.close()
+  await until(() => other.leafs?.leafs.size === 1 && spokeNode.leafs?.leafs.size === 1, 5000, 'the spoke moved to the other hub')
+  const onOther = await connect({ servers: `127.0.0.1:${other.port}` })
+  t.after(() => onOther.close())
+  await flowing(onOther, spoke)
+  onOther.publish('edge.3', sc.encode('via-other'))
+  await until(() => got.length >= 1, 5000, 'the other hub to the spoke')
+  assert.deepEqual(got, ['via-other'])
 })
