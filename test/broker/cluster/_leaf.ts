@@ -62,7 +62,12 @@ export async function natsLeafServer(opts: { hub?: boolean; auth?: { user: strin
       rmSync(dir, { recursive: true, force: true })
     },
   }
-  await server.start()
+  try {
+    await server.start()
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
   return server
 }
 
