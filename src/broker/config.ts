@@ -79,6 +79,15 @@ export const brokerConfigSchema = z.strictObject({
       tls: tls.extend({ timeout: duration.optional() }).optional(),
     })
     .optional(),
+  /** Leafnodes (docs/broker.md, "Leafnodes"). TLS, accounts and credentials files are not supported: refused. */
+  leafnodes: z
+    .strictObject({
+      host: z.string().optional(),
+      port: z.number().int().min(0).max(65535).optional(),
+      authorization: z.union([z.strictObject({ user: z.string().min(1), password: z.string() }), z.strictObject({ token: z.string().min(1) })]).optional(),
+      remotes: z.array(z.strictObject({ url: z.string().min(1).optional(), urls: z.array(z.string().min(1)).min(1).optional() })).optional(),
+    })
+    .optional(),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
   /** Durable streams (docs/streams.md); mapped by the CLI to startBroker({ jetstream }). */
   jetstream: z
@@ -167,6 +176,15 @@ export function configToOptions(config: DeepReadonly<BrokerConfig>, baseDir: str
       ...(cl.routes === undefined ? {} : { routes: [...cl.routes] }),
       ...(cl.authorization === undefined ? {} : { authorization: { ...cl.authorization } }),
       ...(cl.tls === undefined ? {} : { tls: { ...tlsOf(cl.tls), ...(cl.tls.timeout === undefined ? {} : { timeoutMs: parseDurationMs(cl.tls.timeout) }) } }),
+    }
+  }
+  const lf = config.leafnodes
+  if (lf !== undefined) {
+    o.leafnodes = {
+      ...(lf.host === undefined ? {} : { host: lf.host }),
+      ...(lf.port === undefined ? {} : { port: lf.port }),
+      ...(lf.authorization === undefined ? {} : { authorization: { ...lf.authorization } }),
+      ...(lf.remotes === undefined ? {} : { remotes: lf.remotes.map((r) => ({ ...(r.url === undefined ? {} : { url: r.url }), ...(r.urls === undefined ? {} : { urls: [...r.urls] }) })) }),
     }
   }
   if (config.tls !== undefined) o.tls = tlsOf(config.tls)

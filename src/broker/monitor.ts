@@ -6,6 +6,7 @@ import { createMetricsRegistry, Gauge } from '../internal/metrics.js'
 import type { Broker } from './server.js'
 import type { Client } from './client.js'
 import { routez, varzCluster } from './cluster/routez.js'
+import { leafz, varzLeaf } from './cluster/leafz.js'
 
 const MS_TO_NS = 1_000_000
 
@@ -81,7 +82,8 @@ export function varz(broker: Broker, cpu: CpuSampler): Record<string, unknown> {
     cluster: varzCluster(broker.cluster),
     routes: broker.cluster?.routes.size ?? 0,
     remotes: 0,
-    leafnodes: 0,
+    leafnodes: broker.leafs?.leafs.size ?? 0,
+    leaf: varzLeaf(broker.leafs),
     in_msgs: s.inMsgs,
     out_msgs: s.outMsgs,
     in_bytes: s.inBytes,
@@ -218,6 +220,7 @@ export async function startMonitor(broker: Broker, host: string, port: number): 
   admin.json('/connz', (_req, url) => connz(broker, url))
   admin.json('/subsz', (_req, url) => subsz(broker, url))
   admin.json('/routez', () => routez(broker.serverId, broker.cluster))
+  admin.json('/leafz', (_req, url) => leafz(broker.serverId, broker.leafs, url.searchParams.get('subs') === '1' || url.searchParams.get('subs') === 'true'))
   admin.json('/subscriptionsz', (_req, url) => subsz(broker, url))
   return admin
 }

@@ -4,6 +4,7 @@ import { deepFreeze, type DeepReadonly } from '../internal/freeze.js'
 import { BrokerError, BrokerErrorCodes } from './errors.js'
 import { isValidSubject } from './subject.js'
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster/options.js'
+import { resolveLeafnodeOptions, type LeafnodeOptions, type ResolvedLeafnodeOptions } from './cluster/leaf-options.js'
 
 export interface SubjectPermission {
   allow?: string[]
@@ -71,6 +72,8 @@ export interface BrokerOptions {
   websocket?: WebSocketOptions
   /** Routes to other Switchyard nodes and nats-servers (docs/broker.md, "Running a cluster"); off when absent. */
   cluster?: ClusterOptions
+  /** Leafnode links to hubs and from spokes (docs/broker.md, "Leafnodes"); off when absent. */
+  leafnodes?: LeafnodeOptions
   logger?: Logger
 }
 
@@ -114,6 +117,7 @@ export interface ResolvedBrokerOptions {
   tls: TlsOptions | undefined
   websocket: WebSocketOptions | undefined
   cluster: ResolvedClusterOptions | undefined
+  leafnodes: ResolvedLeafnodeOptions | undefined
   logger: Logger | undefined
 }
 
@@ -165,6 +169,7 @@ export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<Resolv
     tls: o.tls === undefined ? undefined : { ...o.tls },
     websocket: o.websocket === undefined ? undefined : { ...o.websocket, ...(o.websocket.tls === undefined ? {} : { tls: { ...o.websocket.tls } }) },
     cluster: o.cluster === undefined ? undefined : resolveClusterOptions(o.cluster),
+    leafnodes: o.leafnodes === undefined ? undefined : resolveLeafnodeOptions(o.leafnodes),
     logger: o.logger,
   }
   checkPatterns('dropSubjects', r.dropSubjects)

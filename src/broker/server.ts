@@ -29,7 +29,10 @@ import { JSZ_PAGE_LIMIT } from './streams/jetstream.js'
 import { registerJetStreamMetrics } from './streams/metrics.js'
 import { createMetricsRegistry } from '../internal/metrics.js'
 import { RouteManager } from './cluster/route-manager.js'
+import type { LocalMember } from './cluster/interest.js'
 import type { ResolvedClusterOptions } from './cluster/options.js'
+import { LeafManager } from './cluster/leaf-manager.js'
+import type { ResolvedLeafnodeOptions } from './cluster/leaf-options.js'
 
 const NO_RESPONDERS = Buffer.from('NATS/1.0 503\r\n\r\n')
 const encoder = new TextEncoder()
@@ -64,6 +67,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   jetstream: JetStreamHandle | undefined
   /** Routes to the other nodes; undefined without a `cluster` option (then nothing below touches it). */
   readonly cluster: RouteManager | undefined
+  /** Leafnode links (hub and spoke); undefined without a `leafnodes` option. */
+  readonly leafs: LeafManager | undefined
 
   #auth: Authenticator
   readonly #conns: Connections
@@ -92,6 +97,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.#auth = new Authenticator(options.token, options.users as ResolvedBrokerOptions['users'])
     this.#conns = new Connections(this)
     this.cluster = options.cluster === undefined ? undefined : new RouteManager(this, options.cluster as ResolvedClusterOptions)
+    this.leafs = options.leafnodes === undefined ? undefined : new LeafManager(this, options.leafnodes as ResolvedLeafnodeOptions)
   }
 
   get port(): number {
@@ -134,6 +140,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     }
     this.#buildInfo()
     await this.cluster?.listen()
+    await this.leafs?.listen()
     this.#pingTimer = setInterval(() => this.#conns.pingAll(), o.pingIntervalMs)
     this.#pingTimer.unref()
     // An eighth of the deadline (at most 250 ms): a stuck client is cut at most ~2 sweeps after write_deadline.
@@ -152,6 +159,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     clearInterval(this.#pingTimer)
     clearInterval(this.#sweepTimer)
     await this.cluster?.close()
+    await this.leafs?.close()
     this.flow.releaseAll()
     const waits: Promise<void>[] = []
     if (this.#netServer !== undefined) {
@@ -230,11 +238,17 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   addSub(sub: Sub): void {
     this.sublist.insert(sub)
-    if (!sub.local) this.cluster?.subAdded(sub.subject, sub.queue)
+    if (!sub.local) {
+      this.cluster?.subAdded(sub.subject, sub.queue)
+      this.leafs?.subAdded(sub.subject, sub.queue)
+    }
   }
 
   unindexSub(sub: Sub): void {
-    if (this.sublist.remove(sub) && !sub.local) this.cluster?.subRemoved(sub.subject, sub.queue)
+    if (this.sublist.remove(sub) && !sub.local) {
+      this.cluster?.subRemoved(sub.subject, sub.queue)
+      this.leafs?.subRemoved(sub.subject, sub.queue)
+    }
   }
 
   /** SubOwner for in-process subscriptions. */
@@ -253,14 +267,28 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string = subject): boolean {
     const delivered = this.#routeLocal(from, subject, reply, hdrLen, payload, msgSubject)
-    // Cluster: to the routes with interest.
+    // Cluster and leafnodes: to the peers with interest.
     const cluster = this.cluster
-    if (cluster === undefined) return delivered
-    // A JetStream delivery is routed by its target (deliver subject or pull inbox) but shown with
-    // the stream message's subject: over a route the subject rides on the ack reply as
-    // `<$JS.ACK...>@<subject>`, the encoding nats-server uses, and the receiving node undoes it.
-    const routeReply = msgSubject !== subject && reply.startsWith(JS_ACK_PREFIX) ? `${reply}@${msgSubject}` : reply
-    return cluster.forward(subject, routeReply, hdrLen, payload, this.sublist.match(subject).qsubs, from !== undefined && !from.echo ? from : undefined) || delivered
+    const leafs = this.leafs
+    if (cluster === undefined && leafs === undefined) return delivered
+    const noEcho = from !== undefined && !from.echo ? from : undefined
+    let groups: readonly (readonly LocalMember[])[] = this.sublist.match(subject).qsubs
+    let sent = false
+    // JetStream's re-subjected deliveries stay off leaf links (no JetStream across leafnodes).
+    if (leafs !== undefined && msgSubject === subject) {
+      const f = leafs.forward(subject, reply, hdrLen, payload, groups, noEcho)
+      sent = f.sent
+      // A queue group a leaf serves is not served again by a route.
+      if (f.served.length > 0) groups = [...groups, ...f.served]
+    }
+    if (cluster !== undefined) {
+      // A JetStream delivery is routed by its target (deliver subject or pull inbox) but shown with
+      // the stream message's subject: over a route the subject rides on the ack reply as
+      // `<$JS.ACK...>@<subject>`, the encoding nats-server uses, and the receiving node undoes it.
+      const routeReply = msgSubject !== subject && reply.startsWith(JS_ACK_PREFIX) ? `${reply}@${msgSubject}` : reply
+      sent = cluster.forward(subject, routeReply, hdrLen, payload, groups, noEcho) || sent
+    }
+    return sent || delivered
   }
 
   #routeLocal(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string): boolean {
@@ -307,9 +335,16 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   /**
    * A message from a route: to every local plain subscriber and, of the queue groups the sender
-   * named, one local member each. Never sent on to another route (no loops in the full mesh).
+   * named, one local member each. Never sent on to another route (no loops in the full mesh);
+   * sent on to the leafs this node is the hub for.
    */
   deliverFromRoute(subject: string, reply: string, hdrLen: number, payload: Buffer, queues: string[] | undefined): void {
+    this.deliverFromPeer(subject, reply, hdrLen, payload, queues)
+    this.leafs?.fromRoute(subject, reply, hdrLen, payload, queues)
+  }
+
+  /** A message from a route or a leaf, to this node's own subscribers only (see deliverFromRoute). */
+  deliverFromPeer(subject: string, reply: string, hdrLen: number, payload: Buffer, queues: string[] | undefined): void {
     this.stats.inMsgs++
     this.stats.inBytes += payload.length
     const r = this.sublist.match(subject)

@@ -142,7 +142,7 @@ export class Interest {
    * (`noEcho`): local members are preferred, as nats-server does. Returns whether any route was
    * sent the message.
    */
-  forward(subject: string, reply: string, hdrLen: number, payload: Buffer, localGroups: readonly (readonly LocalMember[])[], noEcho: unknown): boolean {
+  forward(subject: string, reply: string, hdrLen: number, payload: Buffer, localGroups: readonly (readonly LocalMember[])[], noEcho: unknown, only?: readonly string[]): boolean {
     let served: string[] | undefined
     for (const g of localGroups) {
       for (const m of g) {
@@ -164,6 +164,8 @@ export class Interest {
       const members = r.qsubs[g] as RemoteSub[]
       const name = (members[0] as RemoteSub).queue as string
       if (served !== undefined && served.includes(name)) continue
+      // A message from a leaf serves only the groups its sender named (leaf-manager.ts).
+      if (only !== undefined && !only.includes(name)) continue
       const n = members.length
       const start = (r.cursors[g] as number) % n
       r.cursors[g] = start + 1

@@ -136,9 +136,9 @@ export class RouteManager implements RouteHost {
   }
 
   /** See Interest.forward; cheap when no peer has any interest. */
-  forward(subject: string, reply: string, hdrLen: number, payload: Buffer, localGroups: readonly (readonly LocalMember[])[], noEcho: unknown): boolean {
+  forward(subject: string, reply: string, hdrLen: number, payload: Buffer, localGroups: readonly (readonly LocalMember[])[], noEcho: unknown, only?: readonly string[]): boolean {
     if (this.interest.remoteCount === 0) return false
-    return this.interest.forward(subject, reply, hdrLen, payload, localGroups, noEcho)
+    return this.interest.forward(subject, reply, hdrLen, payload, localGroups, noEcho, only)
   }
 
   /** A PING/PONG round trip on every route: what peers announced before now has arrived here. */
@@ -378,10 +378,12 @@ export class RouteManager implements RouteHost {
 
   remoteSub(route: Route, subject: string, queue: string | undefined, weight: number): void {
     this.interest.remoteAdded(route, subject, queue, weight)
+    this.#broker.leafs?.routeSub(route, subject, queue, weight)
   }
 
   remoteUnsub(route: Route, subject: string, queue: string | undefined): void {
     this.interest.remoteRemoved(route, subject, queue)
+    this.#broker.leafs?.routeUnsub(route, subject, queue)
   }
 
   remoteMsg(_route: Route, subject: string, reply: string, queues: string[] | undefined, hdrLen: number, payload: Buffer): void {
@@ -398,6 +400,7 @@ export class RouteManager implements RouteHost {
       this.#publishConnectUrls()
     }
     this.interest.dropRoute(route)
+    this.#broker.leafs?.routeGone(route)
     const quiet = this.#closed || code === RouteCloseCodes.DUPLICATE || code === RouteCloseCodes.SELF
     const fields = { code, rid: route.rid, remote: route.remoteId, addr: `${route.remoteAddress}:${route.remotePort}`, reason }
     if (quiet) this.#broker.logger.info(fields, 'route closed')

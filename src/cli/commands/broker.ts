@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
 import { resolve as resolvePath } from 'node:path'
 import { configToOptions, DEFAULTS, loadBrokerConfig, parseDurationMs, parseSize, resolveOptions, startBroker, type BrokerOptions } from '../../broker/index.js'
-import type { ClusterOptions, JetStreamOptions } from '../../broker/index.js'
+import type { ClusterOptions, JetStreamOptions, LeafnodeOptions } from '../../broker/index.js'
 
 const help = `Usage: switchyard broker [options]
 
@@ -146,6 +146,16 @@ export function maskCluster(c: ClusterOptions): Record<string, unknown> {
   }
 }
 
+/** The leafnodes option for --check output: no passwords in remote URLs, no leaf authorization secrets. */
+export function maskLeafnodes(l: LeafnodeOptions): Record<string, unknown> {
+  const mask = (u: string): string => u.replace(/\/\/[^@/]*@/, '//***@')
+  return {
+    ...l,
+    ...(l.remotes === undefined ? {} : { remotes: l.remotes.map((r) => ({ ...(r.url === undefined ? {} : { url: mask(r.url) }), ...(r.urls === undefined ? {} : { urls: r.urls.map(mask) }) })) }),
+    ...(l.authorization === undefined ? {} : { authorization: '(set)' }),
+  }
+}
+
 /** Flags and config file to BrokerOptions (exported for tests). */
 export function brokerOptionsFromArgs(argv: string[]): { options: BrokerOptions & { jetstream?: JetStreamOptions }; logLevel: Level; check: boolean } {
   let values: Values
@@ -234,7 +244,7 @@ export const command: Command = {
     const { options, logLevel, check } = brokerOptionsFromArgs(argv)
     if (check) {
       resolveOptions(options) // throws ERR_BROKER_OPTIONS on bad combinations, as startBroker would
-      const shown = { ...options, ...(options.tls === undefined ? {} : { tls: '(loaded)' }), ...(options.users === undefined ? {} : { users: options.users.map((u) => u.user) }), ...(options.token === undefined ? {} : { token: '(set)' }), ...(options.cluster === undefined ? {} : { cluster: maskCluster(options.cluster) }) }
+      const shown = { ...options, ...(options.tls === undefined ? {} : { tls: '(loaded)' }), ...(options.users === undefined ? {} : { users: options.users.map((u) => u.user) }), ...(options.token === undefined ? {} : { token: '(set)' }), ...(options.cluster === undefined ? {} : { cluster: maskCluster(options.cluster) }), ...(options.leafnodes === undefined ? {} : { leafnodes: maskLeafnodes(options.leafnodes) }) }
       process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`)
       return 0
     }
