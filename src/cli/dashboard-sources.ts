@@ -1,6 +1,6 @@
 // Dashboard snapshot sources for each subsystem, so the same live page (src/internal/dashboard)
 // works on the demo, on a standalone broker's monitor port and on a standalone proxy's admin port.
-import type { BrokerSnapshot, ProxyServerSnapshot, ProxySnapshot, StreamSnapshot } from '../internal/dashboard/snapshot.js'
+import type { BrokerSnapshot, ClusterNodeSnapshot, ClusterSnapshot, ProxyServerSnapshot, ProxySnapshot, StreamSnapshot } from '../internal/dashboard/snapshot.js'
 import type { Broker } from '../broker/index.js'
 import type { AccessLogRecord, ProxyPlugin, ProxyServer } from '../proxy/index.js'
 
@@ -78,5 +78,22 @@ export function brokerSnapshot(broker: Broker): BrokerSnapshot {
     subscriptions: broker.sublist.count,
     slowConsumers: s.slowConsumers,
     ...(jsz === undefined ? {} : { streams }),
+    ...(broker.cluster === undefined && broker.leafs === undefined ? {} : { cluster: clusterSnapshot(broker) }),
   }
+}
+
+/** This node, its route peers and its leafnode links, for the dashboard's node table. */
+export function clusterSnapshot(broker: Broker): ClusterSnapshot {
+  const s = broker.stats
+  const nodes: ClusterNodeSnapshot[] = [
+    { name: broker.options.serverName === '' ? broker.serverId : broker.options.serverName, kind: 'self', addr: `${broker.options.host}:${broker.port}`, inMsgs: s.inMsgs, outMsgs: s.outMsgs, subscriptions: 0 },
+  ]
+  const c = broker.cluster
+  for (const r of c?.routes.values() ?? []) {
+    nodes.push({ name: r.remoteName, kind: 'route', addr: `${r.remoteAddress}:${r.remotePort}`, inMsgs: r.inMsgs, outMsgs: r.outMsgs, subscriptions: c?.interest.remoteSubsOf(r) ?? 0, tls: r.tls })
+  }
+  for (const l of broker.leafs?.leafs ?? []) {
+    nodes.push({ name: l.remoteName, kind: 'leaf', addr: `${l.remoteAddress}:${l.remotePort}`, inMsgs: l.inMsgs, outMsgs: l.outMsgs, subscriptions: l.subs.size })
+  }
+  return { name: c?.options.name ?? '', nodes }
 }

@@ -39,7 +39,7 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
     <div class="kpis" id="proxy-kpis"></div><div id="proxy-chart"></div><div id="region-chart"></div>
     <table id="servers"></table></section>
   <section id="broker-pane"><h2>Broker <small id="broker-sub"></small></h2>
-    <div class="kpis" id="broker-kpis"></div><div id="broker-chart"></div><table id="streams"></table></section>
+    <div class="kpis" id="broker-kpis"></div><div id="broker-chart"></div><table id="nodes"></table><table id="streams"></table></section>
   <section id="mr-pane"><h2>MapReduce <small id="mr-sub"></small></h2>
     <div class="kpis" id="mr-kpis"></div><table id="stages"></table><div id="results"></div></section>
   <section id="live-pane"><h2>Live events <small id="live-sub">fan-out subscriber over WebSocket</small></h2><div id="tail"></div></section>
@@ -129,7 +129,9 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
         for (const c of st.consumers) rows.push([esc(st.name), fmt(st.messages), fmt(st.bytes), esc(c.name), fmt(c.pending), fmt(c.ackPending)])
       }
       table($('streams'), ['stream', 'depth', 'bytes', 'consumer', 'lag', 'ack pending'], rows)
-      $('broker-sub').textContent = (b.streams || []).length + ' streams'
+      const cl = b.cluster
+      table($('nodes'), ['node', 'link', 'address', 'msgs in', 'msgs out', 'interest'], cl ? cl.nodes.map((x) => [esc(x.name), esc(x.kind + (x.tls ? ' (tls)' : '')), esc(x.addr), fmt(x.inMsgs), fmt(x.outMsgs), fmt(x.subscriptions)]) : [])
+      $('broker-sub').textContent = (cl ? 'cluster ' + cl.name + ', ' + cl.nodes.length + ' nodes, ' : '') + (b.streams || []).length + ' streams'
     } else absent('broker-pane', 'not connected')
     const m = s.mapreduce
     if (m) {

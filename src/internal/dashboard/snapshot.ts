@@ -38,6 +38,25 @@ export interface BrokerSnapshot {
   subscriptions: number
   slowConsumers: number
   streams?: StreamSnapshot[]
+  /** The cluster as this node sees it: itself, its routes and its leafnode links. */
+  cluster?: ClusterSnapshot
+}
+
+export interface ClusterNodeSnapshot {
+  name: string
+  /** `self`, a `route` peer, or a `leaf` link (hub or spoke). */
+  kind: 'self' | 'route' | 'leaf'
+  addr: string
+  inMsgs: number
+  outMsgs: number
+  /** Interest the peer announced to this node (0 for self). */
+  subscriptions: number
+  tls?: boolean
+}
+
+export interface ClusterSnapshot {
+  name: string
+  nodes: ClusterNodeSnapshot[]
 }
 
 export interface JobStageSnapshot {

@@ -29,7 +29,12 @@ function growingSnapshot(): () => DashboardSnapshot {
         cache: { hits: n * 30, misses: n * 70 },
         limited: n * 5,
       },
-      broker: { inMsgs: n * 100, outMsgs: n * 300, inBytes: n * 1e4, outBytes: n * 3e4, connections: 4, subscriptions: 9, slowConsumers: 0, streams: [{ name: 'ACCESS', messages: n * 100, bytes: n * 1e4, consumers: [{ name: 'archiver', pending: 3, ackPending: 1 }] }] },
+      broker: { inMsgs: n * 100, outMsgs: n * 300, inBytes: n * 1e4, outBytes: n * 3e4, connections: 4, subscriptions: 9, slowConsumers: 0, streams: [{ name: 'ACCESS', messages: n * 100, bytes: n * 1e4, consumers: [{ name: 'archiver', pending: 3, ackPending: 1 }] }],
+        cluster: { name: 'east', nodes: [
+          { name: 'node-a', kind: 'self', addr: '10.0.0.1:4222', inMsgs: n * 100, outMsgs: n * 300, subscriptions: 0 },
+          { name: 'node-b', kind: 'route', addr: '10.0.0.2:6222', inMsgs: n * 7, outMsgs: n * 9, subscriptions: 12, tls: true },
+          { name: 'edge-1', kind: 'leaf', addr: '10.9.0.1:7422', inMsgs: n, outMsgs: n, subscriptions: 3 },
+        ] } },
       mapreduce: { jobs: n, lastJob: { id: `job-${n}`, finishedAt: Date.now(), durationMs: 120, stages: [{ id: 0, name: 'map', tasks: 2, durationMs: 80 }], results: { 'top paths': [{ path: '/a', count: n }] } } },
     }
   }
@@ -79,6 +84,9 @@ test('dashboard in headless Chromium: charts draw and update; screenshot saved',
   assert.ok(updates >= 9, `charts updated ${updates} times`)
   assert.match((await page.locator('#servers').textContent()) ?? '', /eu-1/)
   assert.match((await page.locator('#results').textContent()) ?? '', /top paths/)
+  const nodes = (await page.locator('#nodes').textContent()) ?? ''
+  for (const want of ['node-a', 'self', 'node-b', 'route (tls)', 'edge-1', 'leaf']) assert.ok(nodes.includes(want), `node table lacks ${want}: ${nodes}`)
+  assert.match((await page.locator('#broker-sub').textContent()) ?? '', /cluster east, 3 nodes/)
   dash.broadcast('{"path":"/live-event"}')
   await page.waitForFunction("document.getElementById('tail')?.textContent?.includes('/live-event')", undefined, { timeout: 5_000 })
   const outDir = join(root, 'test-output')
