@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os'
 import { runBench, machineLine, median, type Contender, type Workload } from '../lib/harness.js'
 import { ensureInstalled } from '../lib/install.js'
 import { cpuSeconds } from '../lib/proc.js'
-import { Context, type LocalExecutor } from '../../src/mapreduce/index.js'
+import { Context } from '../../src/mapreduce/index.js'
+import type { LocalExecutor } from '../../src/mapreduce/local-executor.js'
 import { generateCorpus, generateRecords } from './gen.js'
 
 const args = process.argv.slice(2)

@@ -2,7 +2,8 @@
 // the result and reports each worker's peak RSS (VmHWM). Heavy, so it is a script, not a test:
 //   node --import tsx bench/mapreduce/spill-rss.ts [keys] [memoryPerWorkerMb]
 import { readFileSync } from 'node:fs'
-import { Context, type LocalExecutor } from '../../src/mapreduce/index.js'
+import { Context } from '../../src/mapreduce/index.js'
+import type { LocalExecutor } from '../../src/mapreduce/local-executor.js'
 
 export interface SpillResult {
   keys: number

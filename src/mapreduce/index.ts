@@ -1,17 +1,12 @@
-// Public API of switchyard/mapreduce.
+// Public API of switchyard/mapreduce: what a job author uses. Cluster mode (coordinator, workers,
+// the cluster executor) is switchyard/mapreduce/cluster; the scheduler, task runner and shuffle
+// store are internals.
 export { Context, type TextFileOptions, type CsvOptions } from './context.js'
 export { Dataset, type PairDataset, type FnOptions, type ShuffleOptions, type CustomPartitioner, type PartitionRecords } from './dataset.js'
-export { shippable, toFnSpec, compileFn } from './closure.js'
+export { shippable } from './closure.js'
 export { JobError, JobErrorCodes, type JobErrorCode } from './errors.js'
-export { DEFAULTS, resolveOptions, type ContextOptions } from './options.js'
-export { LocalExecutor, type LocalExecutorOptions } from './local-executor.js'
-export { Scheduler, type JobRequest, type ShuffleStageDef } from './scheduler.js'
-export { runTask, type WorkerServices, type TaskOutcome } from './task-runner.js'
-export { LocalShuffleStore, LocalShuffleFetcher } from './local-shuffle-store.js'
-export { FetchFailedError } from './fetch-failed.js'
+export { DEFAULTS, type ContextOptions } from './options.js'
 export { formatSummary, type JobSummary, type StageSummary } from './summary.js'
 export type { Executor, ExecutorEvent, ExecutorListener, WorkerInfo } from './executor.js'
-export type * from './task.js'
-export type { ShuffleBlockStore, ShuffleFetcher, MapOutputWriter, BlockId } from './shuffle-store.js'
+export type { StorageLevel } from './task.js'
 export { Broadcast, Accumulator } from './shared-vars.js'
-export * from './cluster/index.js'

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { compileFn, JobErrorCodes, toFnSpec } from '../../src/mapreduce/index.js'
+import { JobErrorCodes } from '../../src/mapreduce/index.js'
+import { compileFn, toFnSpec } from '../../src/mapreduce/closure.js'
 import { shout } from './fixtures/helpers.js'
 
 test('an inline function without free variables ships as source and runs', async () => {

@@ -4,7 +4,8 @@
 // inner parameter or catch variable elsewhere is still free where it is used.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { compileFn, JobErrorCodes, toFnSpec } from '../../src/mapreduce/index.js'
+import { JobErrorCodes } from '../../src/mapreduce/index.js'
+import { compileFn, toFnSpec } from '../../src/mapreduce/closure.js'
 
 // Module-level names that shadow standard globals (the issue's reproductions).
 const escape = (s: string): string => s.toUpperCase()
@@ -20,8 +21,8 @@ const refused = (fn: unknown, pattern: RegExp): void => {
 }
 
 test('a module-level name shadowing a standard global is refused, naming the declaration line', () => {
-  refused((s: string) => escape(s), /"escape".*free-variables\.test\.ts:10, shadowing the standard global/)
-  refused((s: string) => `${URL}${s}`, /"URL".*free-variables\.test\.ts:11/)
+  refused((s: string) => escape(s), /"escape".*free-variables\.test\.ts:11, shadowing the standard global/)
+  refused((s: string) => `${URL}${s}`, /"URL".*free-variables\.test\.ts:12/)
 })
 
 test('globalThis, and this / arguments of the surroundings, are refused with the line of their use', () => {

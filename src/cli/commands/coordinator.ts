@@ -5,7 +5,7 @@ import type { Command } from '../commands.js'
 import { UsageError } from '../../internal/errors.js'
 import { createLogger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
-import { Coordinator, startClusterUi } from '../../mapreduce/index.js'
+import { Coordinator, startClusterUi } from '../../mapreduce/cluster/index.js'
 
 export interface ParsedFlags {
   values: Map<string, string>

@@ -7,7 +7,8 @@ import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
 import type { Command } from '../commands.js'
 import { UsageError } from '../../internal/errors.js'
-import { ClusterExecutor, Context, JobError, JobErrorCodes, formatSummary, type ContextOptions, type Executor } from '../../mapreduce/index.js'
+import { Context, JobError, JobErrorCodes, formatSummary, type ContextOptions, type Executor } from '../../mapreduce/index.js'
+import { ClusterExecutor } from '../../mapreduce/cluster/index.js'
 
 const HELP = `Usage: switchyard run <job.ts|job.js> [options] [-- job arguments]
 

@@ -7,7 +7,7 @@ import type { Command } from '../commands.js'
 import { UsageError } from '../../internal/errors.js'
 import { createLogger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
-import { EngineTaskRunner, Worker } from '../../mapreduce/index.js'
+import { EngineTaskRunner, Worker } from '../../mapreduce/cluster/index.js'
 import { intFlag, parseFlags, secretFrom } from './coordinator.js'
 
 const HELP = `Usage: switchyard worker --connect HOST:PORT [options]

@@ -1,4 +1,4 @@
-// Public API of MapReduce cluster mode (re-exported by switchyard/mapreduce).
+// Public API of MapReduce cluster mode: switchyard/mapreduce/cluster (package.json "exports").
 export { Coordinator, type CoordinatorOptions, type WorkerInfo as ClusterWorkerInfo, type CoordinatorCounters } from './coordinator.js'
 export { Worker, type WorkerOptions, type RemoteTaskRunner, type RemoteTaskContext } from './worker.js'
 export { ClusterExecutor, parseMaster, type ClusterExecutorOptions, type TaskRecord } from './cluster-executor.js'
