@@ -104,8 +104,8 @@ export function splitArgs(line: string): string[] {
   return out
 }
 
-/** Parses a non-negative decimal size; -1 when it is not one. */
-export function parseSize(s: string): number {
+/** Parses a protocol byte count or count (plain decimal digits); -1 when it is not one. Human sizes such as "64MB" are config.ts's parseSize. */
+export function parseDecimal(s: string): number {
   if (s.length === 0 || s.length > 15) return -1
   let n = 0
   for (let i = 0; i < s.length; i++) {

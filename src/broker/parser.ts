@@ -2,7 +2,7 @@
 // A plain class fed byte chunks: one byte at a time through an `as const` state table, payloads
 // handed out as views of the chunk and copied only when a frame spans chunks. It owns no socket
 // or timer; it calls a ParserHandler. Limits are checked before anything is allocated.
-import { ControlLine, parseSize, splitArgs } from './control-line.js'
+import { ControlLine, parseDecimal, splitArgs } from './control-line.js'
 import { ParseError, type ParseErrorKind, type ParserHandler, type ParserLimits } from './parser-handler.js'
 import { CR, EMPTY, LF, State, isSpace, lc, type ParserState } from './parser-states.js'
 import { PubArgs } from './pub-args.js'
@@ -296,7 +296,7 @@ export class Parser {
             if (args.length === 1) this.#h.onUnsub(args[0] as string, 0)
             else if (args.length === 2) {
               // A max that is not a number unsubscribes at once, as nats-server does.
-              this.#h.onUnsub(args[0] as string, Math.max(0, parseSize(args[1] as string)))
+              this.#h.onUnsub(args[0] as string, Math.max(0, parseDecimal(args[1] as string)))
             } else return this.#fail(ParseError.BAD_ARGS, `UNSUB takes 1 or 2 arguments, got ${args.length}`)
             if (this.#isDead()) return
           }

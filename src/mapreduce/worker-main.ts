@@ -4,24 +4,14 @@ import { rmSync } from 'node:fs'
 import { LocalShuffleFetcher, LocalShuffleStore } from './local-shuffle-store.js'
 import { runTask } from './task-runner.js'
 import { dropCached } from './cache-store.js'
-import type { TaskDescription, TaskFailure } from './task.js'
-import { FetchFailedError } from './fetch-failed.js'
+import type { TaskDescription } from './task.js'
+import { failureOf } from './fetch-failed.js'
 import type { DriverMessage, WorkerMessage } from './local-protocol.js'
 
 const send = (msg: WorkerMessage): void => {
   process.send?.(msg)
 }
 
-function failureOf(err: unknown): TaskFailure {
-  const e = err instanceof Error ? err : new Error(String(err))
-  const code = (e as { code?: unknown }).code
-  return {
-    message: e.message,
-    ...(typeof code === 'string' ? { code } : {}),
-    ...(e.stack === undefined ? {} : { stack: e.stack }),
-    ...(err instanceof FetchFailedError ? { fetchFailed: { shuffleId: err.shuffleId, mapId: err.mapId } } : {}),
-  }
-}
 
 async function run(task: TaskDescription): Promise<void> {
   try {

@@ -4,7 +4,7 @@
 // Exits when the worker daemon goes away (kill -9 of the daemon takes its tasks with it).
 import { Worker } from 'node:worker_threads'
 import { dropCached, partitionCache } from '../cache-store.js'
-import { FetchFailedError } from '../fetch-failed.js'
+import { failureOf } from '../fetch-failed.js'
 import { LocalShuffleStore } from '../local-shuffle-store.js'
 import { runTask } from '../task-runner.js'
 import type { TaskDescription, TaskFailure } from '../task.js'
@@ -37,16 +37,6 @@ const send = (m: FromTaskProcess): void => {
   })
 }
 
-function failureOf(err: unknown): TaskFailure {
-  const e = err instanceof Error ? err : new Error(String(err))
-  const code = (e as { code?: unknown }).code
-  return {
-    message: e.message,
-    ...(typeof code === 'string' ? { code } : {}),
-    ...(e.stack === undefined ? {} : { stack: e.stack }),
-    ...(err instanceof FetchFailedError ? { fetchFailed: { shuffleId: err.shuffleId, mapId: err.mapId } } : {}),
-  }
-}
 
 async function run(key: string, scope: string, task: TaskDescription): Promise<void> {
   try {
