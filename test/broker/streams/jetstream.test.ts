@@ -209,7 +209,7 @@ for (const targetName of jsTargets) {
       await jsm.consumers.add('T5', { durable_name: 'new', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New })
       const c = await js.consumers.get('T5', 'new')
       const it = await c.fetch({ max_messages: 1, expires: 3000 })
-      await sleep(100)
+      await nc.flush() // the pull request is at the server before the publish
       await js.publish('t5.c')
       const got: number[] = []
       for await (const m of it) got.push(m.seq)

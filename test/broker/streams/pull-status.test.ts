@@ -66,7 +66,11 @@ for (const targetName of jsTargets) {
       const t0 = Date.now()
       const sub = nc.subscribe(inbox, { callback: (_e, m) => void (m.data.length > 0 && times.push(Date.now() - t0)) })
       nc.publish('$JS.API.CONSUMER.MSG.NEXT.PS.B', sc.encode(JSON.stringify({ batch: 3, expires: nanos(2500) })), { reply: inbox })
-      await sleep(2600)
+      // Wait for the third delivery (about 1 s), not for the request's whole 2.5 s lifetime:
+      // max_deliver is 3 and the batch is 3, so nothing else can follow it.
+      const deadline = Date.now() + 5000
+      while (times.length < 3 && Date.now() < deadline) await sleep(20)
+      await nc.flush()
       sub.unsubscribe()
       assert.equal(times.length, 3, times.join(','))
       // Second delivery after ~200 ms, third ~800 ms after that (timer granularity allowed for).
