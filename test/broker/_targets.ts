@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBroker, type BrokerOptions, type BrokerUser } from '../../src/broker/index.js'
-import { freePort, waitForPort } from '../../bench/lib/net.js'
+import { freePort, waitForPort } from '../_lib/net.js'
 export { freePort }
 
 export interface TargetOptions {

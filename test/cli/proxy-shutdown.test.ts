@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '../../bench/lib/net.js'
+import { freePort } from '../_lib/net.js'
 import { certFiles } from '../proxy/_tls.js'
 
 test('switchyard proxy exits after SIGTERM while an h2 stream waits on a silent upstream', async (t) => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { freePort } from '../../bench/lib/net.js'
+import { freePort } from '../_lib/net.js'
 
 const root = new URL('../..', import.meta.url).pathname
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Context } from '../../src/mapreduce/index.js'
 import { startCluster, SECRET } from '../mapreduce/cluster/fixtures/cluster.js'
-import { freePort } from '../../bench/lib/net.js'
+import { freePort } from '../_lib/net.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const self = `${realpathSync(process.execPath)} ${process.version}`

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'nats'
 import type { DashboardSnapshot } from '../../src/internal/dashboard/snapshot.js'
-import { freePort } from '../../bench/lib/net.js'
+import { freePort } from '../_lib/net.js'
 
 const root = new URL('../..', import.meta.url).pathname
 

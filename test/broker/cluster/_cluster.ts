@@ -8,7 +8,7 @@ import { Writable } from 'node:stream'
 import { pino, type Logger } from 'pino'
 import { startBroker, type Broker, type BrokerOptions } from '../../../src/broker/index.js'
 import type { ClusterOptions } from '../../../src/broker/cluster/options.js'
-import { freePort, waitForPort } from '../../../bench/lib/net.js'
+import { freePort, waitForPort } from '../../_lib/net.js'
 import { natsServerPath } from '../_targets.js'
 
 export const CLUSTER = 'sy-test'

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInbox, type NatsConnection } from 'nats'
-import { freePort, waitForPort } from '../../../bench/lib/net.js'
+import { freePort, waitForPort } from '../../_lib/net.js'
 import { natsServerPath } from '../_targets.js'
 
 export interface NatsLeafServer {

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, StringCodec, type NatsConnection } from 'nats'
 import type { Broker } from '../../../src/broker/index.js'
-import { freePort } from '../../../bench/lib/net.js'
+import { freePort } from '../../_lib/net.js'
 import { captureLogs, routeUrl, startNode, startNodeProcess, until, type ExternalNode } from './_cluster.js'
 
 const sc = StringCodec()

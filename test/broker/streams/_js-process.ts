@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { waitForPort } from '../../../bench/lib/net.js'
+import { waitForPort } from '../../_lib/net.js'
 import { freePort, natsServerPath } from '../_targets.js'
 import type { JsTargetName } from './_js-targets.js'
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBroker, type Broker } from '../../../src/broker/index.js'
 import { freePort, natsServerPath } from '../_targets.js'
-import { waitForPort } from '../../../bench/lib/net.js'
+import { waitForPort } from '../../_lib/net.js'
 
 export type JsTargetName = 'switchyard' | 'nats-server'
 

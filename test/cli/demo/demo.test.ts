@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { launchChromium } from '../../internal/dashboard/chromium.js'
+import { withBrowser } from '../../_lib/chromium.js'
 import type { DemoSummary } from '../../../src/cli/demo/summary.js'
 
 const root = new URL('../../..', import.meta.url).pathname
@@ -33,8 +33,7 @@ test('switchyard demo --duration 20s: traffic, fan-out, archive and MapReduce ag
   }
   assert.ok(dashboard, `no dashboard URL printed:\n${stdout}\n${stderr}`)
 
-  const browser = await launchChromium()
-  try {
+  await withBrowser(t, async (browser) => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
     const errors: string[] = []
     page.on('pageerror', (e) => errors.push(e.message))
@@ -50,9 +49,7 @@ test('switchyard demo --duration 20s: traffic, fan-out, archive and MapReduce ag
     mkdirSync(outDir, { recursive: true })
     await page.screenshot({ path: join(outDir, 'demo-dashboard.png'), fullPage: true })
     assert.deepEqual(errors, [])
-  } finally {
-    await browser.close()
-  }
+  })
 
   const [code] = await exited
   assert.equal(code, 0, `demo exited ${code}\n${stdout}\n${stderr}`)

@@ -6,7 +6,7 @@ import { WebSocket } from 'ws'
 import { startAdminServer } from '../../../src/internal/admin-server.js'
 import { mountDashboard } from '../../../src/internal/dashboard/mount.js'
 import type { DashboardSnapshot } from '../../../src/internal/dashboard/snapshot.js'
-import { launchChromium } from './chromium.js'
+import { browserSkip, launchChromium } from '../../_lib/chromium.js'
 
 const root = new URL('../../..', import.meta.url).pathname
 
@@ -64,7 +64,7 @@ test('dashboard routes: page, uPlot assets, snapshot JSON, live WebSocket', asyn
   ws.close()
 })
 
-test('dashboard in headless Chromium: charts draw and update; screenshot saved', async (t) => {
+test('dashboard in headless Chromium: charts draw and update; screenshot saved', { skip: browserSkip }, async (t) => {
   const admin = await startAdminServer()
   const dash = mountDashboard(admin, { snapshot: growingSnapshot() })
   const browser = await launchChromium()

@@ -3,16 +3,14 @@
 // and updates live when a worker dies.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { chromium } from 'playwright-core'
+import { browserSkip, launchChromium } from '../../_lib/chromium.js'
 import { Context } from '../../../src/mapreduce/index.js'
 import { ClusterExecutor } from '../../../src/mapreduce/cluster/cluster-executor.js'
 import { startClusterUi, startLocalUi } from '../../../src/mapreduce/cluster/ui-server.js'
 import { SECRET, startCluster } from './fixtures/cluster.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 
-test('job UI: token required, workers, jobs, stages with DAG and tasks render and update live', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)` }, async (t) => {
+test('job UI: token required, workers, jobs, stages with DAG and tasks render and update live', { skip: browserSkip }, async (t) => {
   const cluster = await startCluster(2)
   t.after(() => cluster.stop())
   const ui = await startClusterUi(cluster.coordinator, { port: 0 })
@@ -32,10 +30,7 @@ test('job UI: token required, workers, jobs, stages with DAG and tasks render an
   const result = await ctx.range(0, 1000, 1, 4).map((x) => [x % 10, x] as const).reduceByKey((a, b) => a + b).collect()
   assert.equal(result.length, 10)
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  })
+  const browser = await launchChromium()
   t.after(() => browser.close())
   const page = await browser.newPage()
   const unauth = await page.goto(`${ui.url}/`)
@@ -56,14 +51,14 @@ test('job UI: token required, workers, jobs, stages with DAG and tasks render an
   await page.waitForSelector(`#workers tr[data-worker="${victim.id}"] td.dead`, { timeout: 10_000 })
 })
 
-test('local mode serves the same UI on request (startLocalUi)', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, async (t) => {
+test('local mode serves the same UI on request (startLocalUi)', { skip: browserSkip }, async (t) => {
   const ctx = new Context({ workers: 1 })
   t.after(() => ctx.stop())
   await ctx.range(0, 100, 1, 2).map((x) => [x % 3, x] as const).reduceByKey((a, b) => a + b).collect()
   const ui = await startLocalUi(ctx)
   t.after(() => ui.close())
   assert.equal((await fetch(`${ui.url}/api/status`)).status, 401)
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] })
+  const browser = await launchChromium()
   t.after(() => browser.close())
   const page = await browser.newPage()
   await page.goto(`${ui.url}/?token=${ui.token}`)

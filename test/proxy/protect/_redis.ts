@@ -1,6 +1,6 @@
 // Starts a real redis-server on a free loopback port for a test, and can kill/restart it.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { freePort } from '../../../bench/lib/net.js'
+import { freePort } from '../../_lib/net.js'
 
 export class TestRedis {
   readonly port: number
