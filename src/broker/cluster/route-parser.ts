@@ -31,15 +31,46 @@ const CR = 13
 const LF = 10
 const EMPTY = Buffer.alloc(0)
 
+const SPACE = 32
+const TAB = 9
+const R = 82
+const H = 72
+const M = 77
+const S = 83
+const G = 71
+
 /** Splits on runs of spaces and tabs. */
 function args(line: string): string[] {
   return line.split(/[ \t]+/).filter((s) => s !== '')
 }
 
-/** A decimal size from the wire, or -1 when it is not one (no sign, no exponent, safe integer). */
+/** The arguments of a control line from character `from` on, split on runs of spaces and tabs. */
+function splitArgs(line: string, from: number): string[] {
+  const out: string[] = []
+  let start = -1
+  for (let i = from; i < line.length; i++) {
+    const c = line.charCodeAt(i)
+    if (c === SPACE || c === TAB) {
+      if (start >= 0) {
+        out.push(line.slice(start, i))
+        start = -1
+      }
+    } else if (start < 0) start = i
+  }
+  if (start >= 0) out.push(line.slice(start))
+  return out
+}
+
+/** A decimal size from the wire, or -1 when it is not one (1 to 12 digits: no sign, no exponent). */
 function size(text: string | undefined): number {
-  if (text === undefined || !/^[0-9]{1,12}$/.test(text)) return -1
-  return Number(text)
+  if (text === undefined || text.length === 0 || text.length > 12) return -1
+  let n = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return -1
+    n = n * 10 + c
+  }
+  return n
 }
 
 interface PendingMsg {
@@ -100,17 +131,26 @@ export class RouteParser {
         this.#lineLen += n - i
         return
       }
-      let line: Buffer
-      if (this.#lineLen === 0) line = chunk.subarray(i, lf)
+      // One string per control line (one native call), split in JS.
+      let line: string
+      if (this.#lineLen === 0) line = chunk.toString('latin1', i, lf > i && chunk[lf - 1] === CR ? lf - 1 : lf)
       else {
         this.#line.push(chunk.subarray(i, lf))
-        line = Buffer.concat(this.#line)
+        const whole = Buffer.concat(this.#line)
         this.#line = []
         this.#lineLen = 0
+        line = whole.toString('latin1', 0, whole.length > 0 && whole[whole.length - 1] === CR ? whole.length - 1 : whole.length)
       }
       i = lf + 1
-      if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1)
-      this.#op(line.toString('latin1'))
+      // Fast path for the hot operation: `RMSG`/`HMSG` without the generic op dispatch.
+      if (line.length > 5 && line.charCodeAt(4) === SPACE && line.charCodeAt(3) === G && line.charCodeAt(2) === S && line.charCodeAt(1) === M) {
+        const c0 = line.charCodeAt(0)
+        if (c0 === R || c0 === H) {
+          this.#msgArgs(c0 === H, splitArgs(line, 5))
+          continue
+        }
+      }
+      this.#op(line)
     }
   }
 
