@@ -1,60 +1,10 @@
 // `switchyard coordinator`: maps flags (and SWITCHYARD_SECRET) to Coordinator options, starts it
 // with its job UI, and runs until SIGINT/SIGTERM.
-import { readFileSync } from 'node:fs'
 import type { Command } from '../commands.js'
-import { UsageError } from '../../internal/errors.js'
+import { intFlag, parseFlags, secretFrom } from '../flags.js'
 import { createLogger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
 import { Coordinator, startClusterUi } from '../../mapreduce/cluster/index.js'
-
-export interface ParsedFlags {
-  values: Map<string, string>
-  bools: Set<string>
-}
-
-/** Parses `--name value`, `--name=value` and boolean flags; unknown flags are usage errors. */
-export function parseFlags(argv: readonly string[], valued: readonly string[], booleans: readonly string[]): ParsedFlags {
-  const values = new Map<string, string>()
-  const bools = new Set<string>()
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (!arg.startsWith('--')) throw new UsageError(`Unexpected argument "${arg}"`)
-    const eq = arg.indexOf('=')
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2)
-    if (booleans.includes(name)) {
-      bools.add(name)
-      continue
-    }
-    if (!valued.includes(name)) throw new UsageError(`Unknown flag "--${name}"`)
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i]
-    if (value === undefined) throw new UsageError(`Flag "--${name}" needs a value`)
-    values.set(name, value)
-  }
-  return { values, bools }
-}
-
-export function intFlag(flags: ParsedFlags, name: string, fallback: number): number {
-  const v = flags.values.get(name)
-  if (v === undefined) return fallback
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`Flag "--${name}" expects a non-negative integer, got "${v}"`)
-  return n
-}
-
-/** --secret, else --secret-file, else SWITCHYARD_SECRET; '' when none. */
-export function secretFrom(flags: ParsedFlags): string {
-  const direct = flags.values.get('secret')
-  if (direct !== undefined) return direct
-  const file = flags.values.get('secret-file')
-  if (file !== undefined) {
-    try {
-      return readFileSync(file, 'utf8').trim()
-    } catch (err) {
-      throw new UsageError(`Cannot read --secret-file "${file}": ${(err as Error).message}`)
-    }
-  }
-  return process.env.SWITCHYARD_SECRET ?? ''
-}
 
 const HELP = `Usage: switchyard coordinator [options]
 

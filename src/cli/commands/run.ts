@@ -6,6 +6,7 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
 import type { Command } from '../commands.js'
+import { parseFlags } from '../flags.js'
 import { UsageError } from '../../internal/errors.js'
 import { Context, JobError, JobErrorCodes, formatSummary, type ContextOptions, type Executor } from '../../mapreduce/index.js'
 import { ClusterExecutor } from '../../mapreduce/cluster/index.js'
@@ -45,24 +46,9 @@ function parse(argv: readonly string[]): RunFlags {
   const dashdash = argv.indexOf('--')
   const own = dashdash >= 0 ? argv.slice(0, dashdash) : argv
   const jobArgs = dashdash >= 0 ? argv.slice(dashdash + 1) : []
-  let file: string | undefined
-  const values = new Map<string, string>()
-  const bools = new Set<string>()
-  for (let i = 0; i < own.length; i++) {
-    const arg = own[i] as string
-    if (!arg.startsWith('--')) {
-      if (file !== undefined) throw new UsageError(`Unexpected argument "${arg}"; put job arguments after --`)
-      file = arg
-      continue
-    }
-    const eq = arg.indexOf('=')
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2)
-    if (BOOLS.includes(name)) { bools.add(name); continue }
-    if (!VALUED.includes(name)) throw new UsageError(`Unknown flag "--${name}"`)
-    const value = eq >= 0 ? arg.slice(eq + 1) : own[++i]
-    if (value === undefined) throw new UsageError(`Flag "--${name}" needs a value`)
-    values.set(name, value)
-  }
+  const { values, bools, positionals } = parseFlags(own, VALUED, BOOLS, true)
+  if (positionals.length > 1) throw new UsageError(`Unexpected argument "${positionals[1]}"; put job arguments after --`)
+  const file = positionals[0]
   if (file === undefined) throw new UsageError('Missing job file: switchyard run <job.ts>')
   return { file, jobArgs, values, bools }
 }

@@ -8,7 +8,7 @@ import { UsageError } from '../../internal/errors.js'
 import { createLogger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'
 import { EngineTaskRunner, Worker } from '../../mapreduce/cluster/index.js'
-import { intFlag, parseFlags, secretFrom } from './coordinator.js'
+import { intFlag, parseFlags, secretFrom } from '../flags.js'
 
 const HELP = `Usage: switchyard worker --connect HOST:PORT [options]
 
