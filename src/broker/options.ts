@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { deepFreeze, type DeepReadonly } from '../internal/freeze.js'
 import { BrokerError, BrokerErrorCodes } from './errors.js'
 import { isValidSubject } from './subject.js'
+import { resolveMqttOptions, type MqttOptions, type ResolvedMqttOptions } from './mqtt/options.js'
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster/options.js'
 
 export interface SubjectPermission {
@@ -71,6 +72,8 @@ export interface BrokerOptions {
   websocket?: WebSocketOptions
   /** Routes to other Switchyard nodes and nats-servers (docs/broker.md, "Running a cluster"); off when absent. */
   cluster?: ClusterOptions
+  /** MQTT 3.1.1/5.0 clients on the same subjects (docs/broker.md, "MQTT clients"); off when absent. */
+  mqtt?: MqttOptions
   logger?: Logger
 }
 
@@ -114,6 +117,7 @@ export interface ResolvedBrokerOptions {
   tls: TlsOptions | undefined
   websocket: WebSocketOptions | undefined
   cluster: ResolvedClusterOptions | undefined
+  mqtt: ResolvedMqttOptions | undefined
   logger: Logger | undefined
 }
 
@@ -165,6 +169,7 @@ export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<Resolv
     tls: o.tls === undefined ? undefined : { ...o.tls },
     websocket: o.websocket === undefined ? undefined : { ...o.websocket, ...(o.websocket.tls === undefined ? {} : { tls: { ...o.websocket.tls } }) },
     cluster: o.cluster === undefined ? undefined : resolveClusterOptions(o.cluster),
+    mqtt: o.mqtt === undefined ? undefined : resolveMqttOptions(o.mqtt),
     logger: o.logger,
   }
   checkPatterns('dropSubjects', r.dropSubjects)

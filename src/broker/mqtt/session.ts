@@ -1,0 +1,177 @@
+// One MQTT session (MQTT-4.1): its subscriptions (kept in the broker's subject index while the
+// session lives, connected or not), QoS 1 messages in flight and queued, QoS 2 packet ids awaiting
+// PUBREL. The session, not the connection, is the subscriber the broker delivers to.
+import { Sub, type OutFrame, type SubClient, type SubOwner } from '../subscription.js'
+import type { Properties } from './properties.js'
+import type { MqttConnection } from './connection.js'
+import type { MqttFrontEnd } from './front-end.js'
+
+/** A message kept for a QoS 1 delivery (in flight or queued). Payload is a private copy. */
+export interface StoredMsg {
+  topic: Buffer
+  qos: number
+  retain: boolean
+  payload: Buffer
+  props: Properties | undefined
+}
+
+export class MqttSub extends Sub {
+  readonly session: Session
+  /** The filter as the client sent it (with `$share/...`): the key for replace and UNSUBSCRIBE. */
+  readonly filterText: string
+  /** Granted QoS (0 or 1). */
+  readonly qos: number
+  readonly noLocal: boolean
+  readonly retainAsPublished: boolean
+  /** Filter starts with `+`/`#`: `$...` topics do not match it (MQTT-4.7.2-1). */
+  readonly wildFirst: boolean
+  readonly subscriptionId: number
+
+  constructor(session: Session, subject: string, queue: string | undefined, filterText: string, qos: number, noLocal: boolean, rap: boolean, wildFirst: boolean, subscriptionId: number) {
+    super(session, subject, queue, filterText, session, undefined)
+    this.session = session
+    this.filterText = filterText
+    this.qos = qos
+    this.noLocal = noLocal
+    this.retainAsPublished = rap
+    this.wildFirst = wildFirst
+    this.subscriptionId = subscriptionId
+  }
+}
+
+export class Session implements SubClient, SubOwner {
+  readonly clientId: string
+  readonly #front: MqttFrontEnd
+  readonly echo = true
+  readonly headers = true
+  /** Subscriptions by filter text; `a/#` is two Subs (`a` and `a.>`). */
+  readonly subs = new Map<string, MqttSub[]>()
+  conn: MqttConnection | undefined
+  /** Seconds the session outlives its connection; 0xFFFFFFFF = forever (3.1.1 persistent sessions). */
+  expiryS = 0
+  readonly inflight = new Map<number, StoredMsg>()
+  queue: StoredMsg[] = []
+  /** Inbound QoS 2 packet ids delivered and awaiting PUBREL (MQTT-4.3.3). */
+  readonly awaitingRel = new Set<number>()
+  #nextId = 1
+  ended = false
+  dropped = 0
+  expiryTimer: NodeJS.Timeout | undefined
+  willTimer: NodeJS.Timeout | undefined
+  /** Publishes the pending delayed will now (the session ended first); set while willTimer runs. */
+  willNow: (() => void) | undefined
+
+  constructor(front: MqttFrontEnd, clientId: string) {
+    this.#front = front
+    this.clientId = clientId
+  }
+
+  get cid(): number {
+    return this.conn?.cid ?? 0
+  }
+
+  get closed(): boolean {
+    return this.conn === undefined || this.conn.closed
+  }
+
+  /** For the broker's producer flow control (server.ts #noteBacklog). */
+  get backlogBytes(): number {
+    return this.conn === undefined ? 0 : this.conn.backlogBytes
+  }
+
+  get pendingBytes(): number {
+    return this.conn === undefined ? 0 : this.conn.pendingBytes
+  }
+
+  // ---- delivery (hot path) -------------------------------------------------------------------
+
+  deliver(sub: Sub, frame: OutFrame): void {
+    const s = sub as MqttSub
+    if (s.wildFirst && frame.subject.charCodeAt(0) === 36) return
+    const origin = this.#front.origin
+    if (s.noLocal && origin !== undefined && origin.session === this) return
+    // NATS and in-process messages have no QoS: they go at the subscription's granted QoS.
+    const qos = origin === undefined ? s.qos : Math.min(origin.qos, s.qos)
+    const retain = s.retainAsPublished && origin !== undefined && origin.retain
+    const conn = this.conn
+    if (qos === 0) {
+      if (conn !== undefined) conn.deliver0(s, frame, retain)
+      return
+    }
+    const msg = this.#front.store(s, frame, retain)
+    this.offer(msg)
+  }
+
+  /** A QoS 1 message: sent now if the window allows, else queued (bounded). */
+  offer(msg: StoredMsg): void {
+    const conn = this.conn
+    if (conn !== undefined && !conn.closed && this.inflight.size < conn.window && this.queue.length === 0) {
+      const id = this.#takeId()
+      if (id !== 0) {
+        this.inflight.set(id, msg)
+        conn.sendStored(msg, id, false)
+        return
+      }
+    }
+    if (this.queue.length >= this.#front.options.maxQueuedMessages) {
+      this.dropped++
+      return
+    }
+    this.queue.push(msg)
+  }
+
+  #takeId(): number {
+    for (let tries = 0; tries < 65535; tries++) {
+      const id = this.#nextId
+      this.#nextId = id === 65535 ? 1 : id + 1
+      if (!this.inflight.has(id)) return id
+    }
+    return 0
+  }
+
+  /** PUBACK for `id`: frees a window slot and sends what waits. */
+  acked(id: number): boolean {
+    if (!this.inflight.delete(id)) return false
+    this.pump()
+    return true
+  }
+
+  /** Fills the in-flight window from the queue. */
+  pump(): void {
+    const conn = this.conn
+    if (conn === undefined) return
+    while (this.queue.length > 0 && this.inflight.size < conn.window && !conn.closed) {
+      const id = this.#takeId()
+      if (id === 0) return
+      const msg = this.queue.shift() as StoredMsg
+      this.inflight.set(id, msg)
+      conn.sendStored(msg, id, false)
+    }
+  }
+
+  /** On reconnect with a present session: unacknowledged messages again, with DUP (MQTT-4.4.0-1), in order. */
+  resend(): void {
+    const conn = this.conn
+    if (conn === undefined) return
+    for (const [id, msg] of this.inflight) conn.sendStored(msg, id, true)
+    this.pump()
+  }
+
+  removeSub(sub: Sub): void {
+    if (sub.closed) return
+    sub.closed = true
+    this.#front.broker.unindexSub(sub)
+  }
+
+  /** Drops every subscription and stored message (clean start, expiry). */
+  destroy(): void {
+    this.ended = true
+    for (const list of this.subs.values()) for (const sub of list) this.removeSub(sub)
+    this.subs.clear()
+    this.inflight.clear()
+    this.queue = []
+    this.awaitingRel.clear()
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer)
+    this.expiryTimer = undefined
+  }
+}
