@@ -78,6 +78,16 @@ export const brokerConfigSchema = z.strictObject({
       authorization: z.union([z.strictObject({ user: z.string().min(1), password: z.string() }), z.strictObject({ token: z.string().min(1) })]).optional(),
     })
     .optional(),
+  /** MQTT clients (docs/broker.md, "MQTT clients"). */
+  mqtt: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535),
+      host: z.string().optional(),
+      websocket: z.strictObject({ port: z.number().int().min(0).max(65535), host: z.string().optional() }).optional(),
+      max_inflight: z.number().int().min(1).max(65535).optional(),
+      max_queued_messages: z.number().int().min(0).optional(),
+    })
+    .optional(),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
   /** Durable streams (docs/streams.md); mapped by the CLI to startBroker({ jetstream }). */
   jetstream: z
@@ -148,6 +158,16 @@ export function configToOptions(config: DeepReadonly<BrokerConfig>, baseDir: str
       if (pub !== undefined || sub !== undefined) user.permissions = { ...(pub === undefined ? {} : { publish: pub }), ...(sub === undefined ? {} : { subscribe: sub }) }
       return user
     })
+  }
+  const mq = config.mqtt
+  if (mq !== undefined) {
+    o.mqtt = {
+      port: mq.port,
+      ...(mq.host === undefined ? {} : { host: mq.host }),
+      ...(mq.websocket === undefined ? {} : { websocket: { port: mq.websocket.port, ...(mq.websocket.host === undefined ? {} : { host: mq.websocket.host }) } }),
+      ...(mq.max_inflight === undefined ? {} : { maxInflight: mq.max_inflight }),
+      ...(mq.max_queued_messages === undefined ? {} : { maxQueuedMessages: mq.max_queued_messages }),
+    }
   }
   const cl = config.cluster
   if (cl !== undefined) {
