@@ -34,9 +34,11 @@ async function connected(port: number, v = 4): Promise<RawMqtt> {
 
 test('remaining length with a continuation bit on its 4th byte (5 length bytes) closes the connection', async (t) => {
   const b = await broker(t)
-  const c = await connected(b.mqtt!.port)
-  c.send([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])
+  const c = await connected(b.mqtt!.port, 5)
+  c.send([0xc0, 0x80, 0x80, 0x80, 0x80, 0x01])
   await c.waitClosed()
+  // Malformed (0x81), not "too large" (0x95): the 5th length byte itself is the fault.
+  assert.equal(((await c.waitFor('disconnect')) as IDisconnectPacket | undefined)?.reasonCode, 0x81)
   await stillServes(b.mqtt!.port)
 })
 
