@@ -54,6 +54,7 @@ export class MqttConnection extends Client implements FrameSink {
   /** A DISCONNECT was received (normal close: no will unless 5.0 reason 0x04). */
   #graceful = false
   #ended = false
+  #started = false
   /** Input held while a bcrypt password check runs. */
   #held: Buffer[] | undefined
   #heldBytes = 0
@@ -84,6 +85,15 @@ export class MqttConnection extends Client implements FrameSink {
       if (this.#heldBytes > this.#front.broker.maxPayloadBytes * 2) this.#fail(protocolError('Cannot hold more input while authenticating'))
       else this.#held.push(Buffer.from(chunk))
       return
+    }
+    if (!this.#started && chunk.length > 0) {
+      this.#started = true
+      // The first packet must be CONNECT (MQTT-3.1.0-1): refuse anything else at its first byte,
+      // without waiting for the body its length announces (an HTTP request would wait forever).
+      if (chunk[0] !== 0x10) {
+        this.close('first packet is not CONNECT')
+        return
+      }
     }
     try {
       this.#framer.push(chunk)
