@@ -263,9 +263,13 @@ export class MqttConnection extends Client implements FrameSink {
     const expiryS = this.v5 ? (c.props.sessionExpiry ?? 0) : c.clean ? 0 : NEVER_EXPIRES
     // Take over: the old connection goes (MQTT-3.1.4-3), its session ends on clean start (MQTT-3.1.2-4).
     let session = front.sessions.get(clientId)
+    const old = session?.conn
+    if (old !== undefined && old !== this) {
+      old.takenOver()
+      // Its session may have ended with it (expiry 0).
+      session = front.sessions.get(clientId)
+    }
     if (session !== undefined) {
-      const old = session.conn
-      if (old !== undefined && old !== this) old.takenOver()
       if (session.willTimer !== undefined) {
         clearTimeout(session.willTimer)
         session.willTimer = undefined

@@ -4,6 +4,7 @@
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Broker } from '../server.js'
+import { BrokerError, BrokerErrorCodes } from '../errors.js'
 import { MsgHeaders } from '../headers.js'
 import { SocketTransport, WsTransport } from '../transport.js'
 import type { OutFrame } from '../subscription.js'
@@ -66,8 +67,10 @@ export class MqttFrontEnd {
     const o = this.options
     const server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
     this.#server = server
+    const host = o.host ?? defaultHost
+    const failed = (port: number) => (err: Error) => new BrokerError(BrokerErrorCodes.LISTEN, `Cannot listen for MQTT on ${host}:${port}: ${err.message}`, { cause: err })
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
+      server.once('error', (err) => reject(failed(o.port)(err)))
       server.listen({ port: o.port, host: o.host ?? defaultHost, backlog: 4096 }, () => resolve())
     })
     server.on('error', (err) => this.broker.logger.error({ err }, 'mqtt listener error'))
@@ -80,8 +83,9 @@ export class MqttFrontEnd {
         handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
       })
       this.#wss = wss
+      const wsPort = o.websocket.port
       await new Promise<void>((resolve, reject) => {
-        wss.once('error', reject)
+        wss.once('error', (err) => reject(failed(wsPort)(err)))
         wss.once('listening', () => resolve())
       })
       wss.on('error', (err) => this.broker.logger.error({ err }, 'mqtt websocket listener error'))

@@ -86,7 +86,17 @@ export class Session implements SubClient, SubOwner {
   // ---- delivery (hot path) -------------------------------------------------------------------
 
   deliver(sub: Sub, frame: OutFrame): void {
-    const s = sub as MqttSub
+    // Called from another client's publish: a failure here must end this session's connection,
+    // never the publisher's.
+    try {
+      this.#deliver(sub as MqttSub, frame)
+    } catch (err) {
+      this.#front.broker.logger.error({ err, clientId: this.clientId }, 'mqtt delivery failed')
+      this.conn?.close('delivery failed')
+    }
+  }
+
+  #deliver(s: MqttSub, frame: OutFrame): void {
     if (s.wildFirst && frame.subject.charCodeAt(0) === 36) return
     const origin = this.#front.origin
     if (s.noLocal && origin !== undefined && origin.session === this) return

@@ -243,3 +243,18 @@ test('5.0: session expiry 0 ends the session at disconnect; a will delay is canc
   await rec.next(1)
   assert.deepEqual(rec.got.map((g) => g.topic), ['late/end'])
 })
+
+test('a persistent session that takes over a clean connection is kept after its own disconnect', async (t) => {
+  const b = await mqttBroker(t)
+  const first = await client(t, b.mqtt!.port, { clientId: 'swap', clean: true })
+  const second = await client(t, b.mqtt!.port, { clientId: 'swap', clean: false })
+  await until(() => !first.connected, 3000, 'first connection taken over')
+  await second.subscribeAsync('swap/t', { qos: 1 })
+  await second.endAsync()
+  const pub = await client(t, b.mqtt!.port)
+  await pub.publishAsync('swap/t', 'queued', { qos: 1 })
+  const third = mqtt.connect(`mqtt://127.0.0.1:${b.mqtt!.port}`, { clientId: 'swap', clean: false, reconnectPeriod: 0 })
+  t.after(() => third.endAsync(true))
+  const rec = collect(third)
+  assert.equal((await rec.next(1))[0]?.payload, 'queued')
+})
