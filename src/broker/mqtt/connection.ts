@@ -182,8 +182,9 @@ export class MqttConnection extends Client implements FrameSink {
       c = decodeConnect(body)
     } catch (err) {
       if (err instanceof UnsupportedLevel) {
-        // 3.1.1 form (0x01) for older levels; 5.0 form (0x84) for newer ones, which can read it.
-        this.sendRaw(err.level > 5 ? enc.connack(true, false, Reason.UNSUPPORTED_PROTOCOL_VERSION) : enc.connack(false, false, RC3.UNACCEPTABLE_PROTOCOL))
+        // 3.1.1 form, 0x01, whatever the level (as mosquitto answers): a 5.0 CONNACK with 0x84 is
+        // only meaningful to a client that speaks 5.0, and such a client sent level 5.
+        this.sendRaw(enc.connack(false, false, RC3.UNACCEPTABLE_PROTOCOL))
         this.close('unsupported MQTT protocol level')
         return
       }

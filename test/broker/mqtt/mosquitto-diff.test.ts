@@ -1,0 +1,199 @@
+// Differential tests: the same scenarios against mosquitto (2.0, started on loopback with a temp
+// config) and against our MQTT front-end; what the clients observe must be the same. Skipped when
+// /usr/sbin/mosquitto is missing.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { IConnackPacket } from 'mqtt-packet'
+import { client, collect, mqtt, mqttBroker, until } from './_util.js'
+import { RawMqtt, connectPacket } from './_raw.js'
+
+const MOSQUITTO = '/usr/sbin/mosquitto'
+const skip = existsSync(MOSQUITTO) ? false : `${MOSQUITTO} not installed (apt-get install mosquitto)`
+
+type T = { after(fn: () => Promise<void> | void): void }
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function startMosquitto(t: T): Promise<number> {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'mqtt-diff-'))
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`)
+  const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' })
+  t.after(async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+    }
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const end = Date.now() + 5000
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createConnection(port, '127.0.0.1')
+      s.once('connect', () => {
+        s.destroy()
+        resolve(true)
+      })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return port
+    if (Date.now() > end || child.exitCode !== null) throw new Error('mosquitto did not start')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Runs `scenario` against mosquitto and against us; returns both observations. */
+async function both<O>(t: T, scenario: (port: number) => Promise<O>): Promise<[O, O]> {
+  const mosq = await startMosquitto(t)
+  const ours = await mqttBroker(t)
+  return [await scenario(mosq), await scenario(ours.mqtt!.port)]
+}
+
+for (const protocolVersion of [4, 5] as const) {
+  const v = protocolVersion === 5 ? '5.0' : '3.1.1'
+
+  test(`${v}: which filters match which topics`, { skip }, async (t) => {
+    const filters = ['#', '+', '+/+', 'a/#', 'a/+', 'a/b', '/+', '+/#', '$x/#', 'a/+/c', '/#']
+    const topics = ['a', 'a/b', 'a/b/c', '/a', 'a/', '$x/y', 'b', 'a//c', 'a.b/c']
+    const [m, o] = await both(t, async (port) => {
+      const seen: string[] = []
+      const subs = []
+      for (const f of filters) {
+        const c = await client(t, port, { protocolVersion })
+        c.on('message', (topic) => seen.push(`${f} <- ${topic}`))
+        await c.subscribeAsync(f, { qos: 0 })
+        subs.push(c)
+      }
+      const pub = await client(t, port, { protocolVersion })
+      for (const topic of [...topics, 'end']) await pub.publishAsync(topic, 'x', { qos: 1 })
+      await until(() => seen.filter((s) => s.endsWith('<- end')).length === 3, 3000, 'end marker')
+      for (const c of [...subs, pub]) await c.endAsync()
+      return seen.sort()
+    })
+    assert.deepEqual(o, m)
+  })
+
+  test(`${v}: retained messages, replacement and deletion`, { skip }, async (t) => {
+    const [m, o] = await both(t, async (port) => {
+      const pub = await client(t, port, { protocolVersion })
+      await pub.publishAsync('r/a', 'one', { qos: 1, retain: true })
+      await pub.publishAsync('r/a', 'two', { qos: 1, retain: true })
+      await pub.publishAsync('r/b', 'gone', { qos: 1, retain: true })
+      await pub.publishAsync('r/b', '', { qos: 1, retain: true })
+      await pub.publishAsync('r/c/d', 'deep', { qos: 0, retain: true })
+      const sub = await client(t, port, { protocolVersion })
+      const rec = collect(sub)
+      await sub.subscribeAsync('r/#', { qos: 1 })
+      await rec.next(2)
+      await pub.publishAsync('r/a', 'live', { qos: 1, retain: true })
+      await rec.next(3)
+      await sub.endAsync()
+      await pub.endAsync()
+      return rec.got.map((g) => [g.topic, g.payload, g.retain, g.qos]).sort()
+    })
+    assert.deepEqual(o, m)
+  })
+
+  test(`${v}: wills, clean and persistent sessions`, { skip }, async (t) => {
+    const [m, o] = await both(t, async (port) => {
+      const watcher = await client(t, port, { protocolVersion })
+      const rec = collect(watcher)
+      await watcher.subscribeAsync('w/#', { qos: 1 })
+      const will = (topic: string) => ({ topic, payload: Buffer.from(topic), qos: 1 as const, retain: false })
+      const polite = await client(t, port, { protocolVersion, will: will('w/polite') })
+      await polite.endAsync()
+      const rude = await client(t, port, { protocolVersion, will: will('w/rude') })
+      ;(rude.stream as unknown as { destroy(): void }).destroy()
+      await rec.next(1)
+      const persistent = protocolVersion === 5 ? { clean: false, properties: { sessionExpiryInterval: 60 } } : { clean: false }
+      const p1 = await client(t, port, { protocolVersion, clientId: `keep-${protocolVersion}`, ...persistent })
+      const present1 = p1.connected
+      await p1.subscribeAsync('q/#', { qos: 1 })
+      await p1.endAsync()
+      await watcher.publishAsync('q/1', 'offline', { qos: 1 })
+      const p2 = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion, clientId: `keep-${protocolVersion}`, reconnectPeriod: 0, ...persistent })
+      t.after(() => p2.endAsync(true))
+      const r2 = collect(p2)
+      const connack = await new Promise<{ sessionPresent: boolean }>((resolve) => p2.once('connect', (ack) => resolve(ack)))
+      await r2.next(1)
+      await watcher.publishAsync('w/end', 'end', { qos: 1 })
+      await rec.next(2)
+      await p2.endAsync()
+      await watcher.endAsync()
+      return { present1, sessionPresent: connack.sessionPresent, wills: rec.got.map((g) => g.topic), queued: r2.got.map((g) => [g.topic, g.payload, g.qos]) }
+    })
+    assert.deepEqual(o, m)
+  })
+}
+
+test('3.1.1: malformed and forbidden input closes the connection exactly where mosquitto does', { skip }, async (t) => {
+  const cases: [string, number[]][] = [
+    ['SUBSCRIBE a/#/b', [0x82, 0x0a, 0, 1, 0, 5, 0x61, 0x2f, 0x23, 0x2f, 0x62, 0]],
+    ['SUBSCRIBE a+', [0x82, 0x07, 0, 1, 0, 2, 0x61, 0x2b, 0]],
+    ['SUBSCRIBE with flags 0000', [0x80, 0x06, 0, 1, 0, 1, 0x61, 0]],
+    ['SUBSCRIBE option bits 0x04', [0x82, 0x06, 0, 1, 0, 1, 0x61, 4]],
+    ['SUBSCRIBE QoS 3', [0x82, 0x06, 0, 1, 0, 1, 0x61, 3]],
+    ['PUBLISH QoS 3', [0x36, 0x05, 0, 1, 0x61, 0, 1]],
+    ['PUBLISH to a/+', [0x30, 0x05, 0, 3, 0x61, 0x2f, 0x2b]],
+    ['PUBLISH QoS 1 packet id 0', [0x32, 0x05, 0, 1, 0x61, 0, 0]],
+    ['PINGREQ with flags', [0xc1, 0x00]],
+    ['second CONNECT', [0x10, 13, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 2, 0, 0, 0, 1, 0x78]],
+    ['5-byte remaining length', [0x30, 0x80, 0x80, 0x80, 0x80, 0x01]],
+    ['UNSUBSCRIBE without filters', [0xa2, 0x02, 0, 1]],
+    ['PUBREL with flags 0000', [0x60, 0x02, 0, 1]],
+    ['valid PINGREQ (control)', [0xc0, 0x00]],
+  ]
+  const [m, o] = await both(t, async (port) => {
+    const out: Record<string, string> = {}
+    for (const [name, bytes] of cases) {
+      const c = await RawMqtt.open(port)
+      c.send(connectPacket(`bad-${Math.random()}`))
+      await c.waitFor('connack')
+      c.send(bytes)
+      // A PINGREQ afterwards: answered if the connection survived.
+      c.send([0xc0, 0x00])
+      await c.waitFor('pingresp', 3000).catch(() => undefined)
+      out[name] = c.closed && !c.packets.some((p) => p.cmd === 'pingresp') ? 'closed' : 'open'
+      c.close()
+    }
+    return out
+  })
+  // One deliberate difference: mosquitto 2.0.11 ignores reserved flag bits on PINGREQ; the
+  // specification says the receiver MUST close the connection (MQTT-2.2.2-2), and we do.
+  assert.equal(m['PINGREQ with flags'], 'open')
+  assert.deepEqual(o, { ...m, 'PINGREQ with flags': 'closed' })
+})
+
+test('unsupported protocol levels get the same CONNACK codes as from mosquitto', { skip }, async (t) => {
+  const [m, o] = await both(t, async (port) => {
+    const out: Record<string, unknown> = {}
+    for (const level of [2, 3, 6]) {
+      const c = await RawMqtt.open(port, 4)
+      const name = level === 3 ? [0x4d, 0x51, 0x49, 0x73, 0x64, 0x70] : [0x4d, 0x51, 0x54, 0x54]
+      const body = [0, name.length, ...name, level, 2, 0, 0, 0, 1, 0x78]
+      c.send([0x10, body.length, ...body])
+      const ack = (await c.waitFor('connack')) as IConnackPacket | undefined
+      await c.waitClosed().catch(() => undefined)
+      out[level] = { code: ack?.returnCode, closed: c.closed }
+      c.close()
+    }
+    return out
+  })
+  assert.deepEqual(o, m)
+})
