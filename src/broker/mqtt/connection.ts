@@ -387,9 +387,11 @@ export class MqttConnection extends Client implements FrameSink {
     for (const req of s.subs) {
       const { filter, group } = parseFilter(req.filter)
       if (group !== undefined && req.noLocal) throw protocolError('Cannot accept No Local on a shared subscription (MQTT-3.8.3-4)')
-      const subjects = filterSubjects(filter)
       const queue = group === undefined ? undefined : groupToQueue(group)
-      if (this.permissions !== undefined && !subjects.every((subj) => (this.permissions as NonNullable<typeof this.permissions>).canSubscribe(subj, queue))) {
+      // `a/#` is `a` and `a.>`: a user allowed `a.>` only gets that part.
+      const perms = this.permissions
+      const subjects = filterSubjects(filter).filter((subj) => perms === undefined || perms.canSubscribe(subj, queue))
+      if (subjects.length === 0) {
         codes.push(this.v5 ? Reason.NOT_AUTHORIZED : 0x80)
         continue
       }
@@ -575,7 +577,8 @@ export class MqttConnection extends Client implements FrameSink {
     const topic = front.topicOf(frame.subject)
     const body = frame.hdrLen >= 0 ? frame.payload.subarray(frame.hdrLen) : frame.payload
     const props = this.v5 ? front.propsFor(sub, frame) : undefined
-    this.#write(enc.publishHead(this.v5, topic, 0, retain, false, 0, props, body.length), body, sub.drop)
+    const head = props === undefined ? front.plainHead(this.v5, topic, retain, frame.payload, body.length) : enc.publishHead(this.v5, topic, 0, retain, false, 0, props, body.length)
+    this.#write(head, body, sub.drop)
   }
 
   /** A stored (QoS 1, or retained) message; `id` 0 for QoS 0. */

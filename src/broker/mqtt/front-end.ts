@@ -13,6 +13,7 @@ import type { ResolvedMqttOptions } from './options.js'
 import type { Properties } from './properties.js'
 import { Session, type MqttSub, type StoredMsg } from './session.js'
 import { subjectToTopic } from './topic.js'
+import { publishHead } from './encode.js'
 
 /** What an MQTT publish adds to the routed NATS frame, valid during one `broker.route` call. */
 export interface PublishOrigin {
@@ -30,6 +31,14 @@ export interface RetainedMsg {
   qos: number
   props: Properties | undefined
 }
+
+interface HeadCache {
+  payload: Buffer | undefined
+  topic: Buffer | undefined
+  head: Buffer
+}
+
+const EMPTY = Buffer.alloc(0)
 
 /** Keep-alive and CONNECT deadlines are checked this often. */
 const SWEEP_MS = 250
@@ -164,6 +173,23 @@ export class MqttFrontEnd {
     }
     return this.#lastTopic
   }
+
+  /**
+   * The QoS 0 PUBLISH head (everything before the body) of a message without properties: the same
+   * bytes for every subscriber of one protocol version, so built once per fan-out.
+   */
+  plainHead(v5: boolean, topic: Buffer, retain: boolean, payload: Buffer, bodyLength: number): Buffer {
+    const i = (v5 ? 2 : 0) + (retain ? 1 : 0)
+    const c = this.#heads[i] as HeadCache
+    if (c.payload !== payload || c.topic !== topic) {
+      c.payload = payload
+      c.topic = topic
+      c.head = publishHead(v5, topic, 0, retain, false, 0, undefined, bodyLength)
+    }
+    return c.head
+  }
+
+  readonly #heads: HeadCache[] = [0, 1, 2, 3].map(() => ({ payload: undefined, topic: undefined, head: EMPTY }))
 
   /** NATS headers of a frame as 5.0 user properties (cached for a fan-out). */
   userPropsOf(frame: OutFrame): [string, string][] | undefined {
