@@ -197,3 +197,49 @@ test('unsupported protocol levels get the same CONNACK codes as from mosquitto',
   })
   assert.deepEqual(o, m)
 })
+
+test('5.0: malformed and forbidden input: the same closes, and the DISCONNECT reasons mosquitto gives', { skip }, async (t) => {
+  const cases: [string, number[]][] = [
+    ['SUBSCRIBE a/#/b', [0x82, 0x0b, 0, 1, 0, 0, 5, 0x61, 0x2f, 0x23, 0x2f, 0x62, 0]],
+    ['SUBSCRIBE reserved option bits', [0x82, 0x07, 0, 1, 0, 0, 1, 0x61, 0xc0]],
+    ['SUBSCRIBE retain handling 3', [0x82, 0x07, 0, 1, 0, 0, 1, 0x61, 0x30]],
+    ['PUBLISH topic alias 1', [0x30, 0x08, 0, 1, 0x61, 3, 0x23, 0, 1, 0x78]],
+    ['PUBLISH unknown property 0x7f', [0x30, 0x07, 0, 1, 0x61, 2, 0x7f, 0, 0x78]],
+    ['PUBLISH subscription identifier', [0x30, 0x07, 0, 1, 0x61, 2, 0x0b, 1, 0x78]],
+    ['PUBLISH to a/+', [0x30, 0x06, 0, 3, 0x61, 0x2f, 0x2b, 0]],
+    ['second CONNECT', [0x10, 14, 0, 4, 0x4d, 0x51, 0x54, 0x54, 5, 2, 0, 0, 0, 0, 1, 0x78]],
+    ['valid PINGREQ (control)', [0xc0, 0x00]],
+  ]
+  const [m, o] = await both(t, async (port) => {
+    const out: Record<string, string> = {}
+    for (const [name, bytes] of cases) {
+      const c = await RawMqtt.open(port, 5)
+      c.send(connectPacket(`bad5-${Math.random()}`, 5), 5)
+      await c.waitFor('connack')
+      c.send(bytes)
+      c.send([0xc0, 0x00])
+      await c.waitFor('pingresp', 3000).catch(() => undefined)
+      const closed = c.closed && !c.packets.some((p) => p.cmd === 'pingresp')
+      const d = c.packets.find((p) => p.cmd === 'disconnect') as { reasonCode?: number } | undefined
+      out[name] = closed ? `closed${d === undefined ? '' : ` 0x${(d.reasonCode ?? 0).toString(16)}`}` : 'open'
+      c.close()
+    }
+    return out
+  })
+  // Deliberate differences, each where the 5.0 specification names the outcome and mosquitto 2.0.11
+  // is more lenient or less specific. Everything else must match.
+  const spec = {
+    // MQTT-3.3.4-6: a client must not send a Subscription Identifier in PUBLISH: Protocol Error.
+    'PUBLISH subscription identifier': 'closed 0x82',
+    // We advertise no Topic Alias Maximum (0); an alias above it is "Topic Alias invalid" (3.3.2.3.4).
+    'PUBLISH topic alias 1': 'closed 0x94',
+    // 0x90 "Topic Name invalid" is the specific reason; mosquitto says 0x82.
+    'PUBLISH to a/+': 'closed 0x90',
+    // 3.8.3.1: "It is a Protocol Error to send a Retain Handling value of 3" (mosquitto: 0x81).
+    'SUBSCRIBE retain handling 3': 'closed 0x82',
+    // MQTT-3.1.0-2, a Protocol Error: 5.0 clients are told with DISCONNECT (mosquitto just closes).
+    'second CONNECT': 'closed 0x82',
+  }
+  assert.deepEqual(Object.keys(spec).map((k) => m[k]), ['open', 'open', 'closed 0x82', 'closed 0x81', 'closed'])
+  assert.deepEqual(o, { ...m, ...spec })
+})
