@@ -1,9 +1,9 @@
 // Broker options: one DEFAULTS table with units, one resolveOptions() that validates and freezes.
 import type { Logger } from 'pino'
 import { deepFreeze, type DeepReadonly } from '../internal/freeze.js'
+import { resolveMqttOptions, type MqttOptions, type ResolvedMqttOptions } from './mqtt/options.js'
 import { BrokerError, BrokerErrorCodes } from './errors.js'
 import { isValidSubject } from './subject.js'
-import { resolveMqttOptions, type MqttOptions, type ResolvedMqttOptions } from './mqtt/options.js'
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster/options.js'
 
 export interface SubjectPermission {
@@ -65,6 +65,8 @@ export interface BrokerOptions {
   maxSubscriptions?: number
   /** Subscriptions to subjects covered by these patterns drop messages instead of disconnecting a slow consumer. */
   dropSubjects?: string[]
+  /** MQTT 3.1.1/5.0 clients on the same subjects (docs/broker.md, "MQTT clients"); off when absent. */
+  mqtt?: MqttOptions
   /** Shared token (CONNECT auth_token). */
   token?: string
   users?: BrokerUser[]
@@ -72,8 +74,6 @@ export interface BrokerOptions {
   websocket?: WebSocketOptions
   /** Routes to other Switchyard nodes and nats-servers (docs/broker.md, "Running a cluster"); off when absent. */
   cluster?: ClusterOptions
-  /** MQTT 3.1.1/5.0 clients on the same subjects (docs/broker.md, "MQTT clients"); off when absent. */
-  mqtt?: MqttOptions
   logger?: Logger
 }
 
@@ -112,12 +112,12 @@ export interface ResolvedBrokerOptions {
   maxConnections: number
   maxSubscriptions: number
   dropSubjects: string[]
+  mqtt: ResolvedMqttOptions | undefined
   token: string | undefined
   users: BrokerUser[]
   tls: TlsOptions | undefined
   websocket: WebSocketOptions | undefined
   cluster: ResolvedClusterOptions | undefined
-  mqtt: ResolvedMqttOptions | undefined
   logger: Logger | undefined
 }
 
@@ -163,13 +163,13 @@ export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<Resolv
     maxConnections: int('maxConnections', o.maxConnections ?? DEFAULTS.maxConnections, 1),
     maxSubscriptions: int('maxSubscriptions', o.maxSubscriptions ?? DEFAULTS.maxSubscriptions, 0),
     dropSubjects: [...(o.dropSubjects ?? [])],
+    mqtt: o.mqtt === undefined ? undefined : resolveMqttOptions(o.mqtt),
     token: o.token,
     // Copies, so freezing the resolved options never freezes the caller's objects.
     users: structuredClone(o.users ?? []),
     tls: o.tls === undefined ? undefined : { ...o.tls },
     websocket: o.websocket === undefined ? undefined : { ...o.websocket, ...(o.websocket.tls === undefined ? {} : { tls: { ...o.websocket.tls } }) },
     cluster: o.cluster === undefined ? undefined : resolveClusterOptions(o.cluster),
-    mqtt: o.mqtt === undefined ? undefined : resolveMqttOptions(o.mqtt),
     logger: o.logger,
   }
   checkPatterns('dropSubjects', r.dropSubjects)
