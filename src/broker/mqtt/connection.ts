@@ -28,7 +28,7 @@ import {
   type Will,
 } from './packets.js'
 import type { Properties } from './properties.js'
-import { MqttSub, Session, type StoredMsg } from './session.js'
+import { MqttSub, Session, expired, expiryOf, type StoredMsg } from './session.js'
 import { checkTopicName, filterSubjects, groupToQueue, parseFilter, startsWithWildcard, topicMatches, topicToSubject } from './topic.js'
 import type { MqttFrontEnd } from './front-end.js'
 
@@ -373,7 +373,7 @@ export class MqttConnection extends Client implements FrameSink {
     const retained = this.#front.retained
     // An empty retained message deletes the one on that topic (MQTT-3.3.1-10/11).
     if (p.payload.length === 0) retained.delete(p.topic)
-    else retained.set(p.topic, { topic: p.topic, subject, payload: Buffer.from(p.payload), qos: Math.min(p.qos, 1), props: retainedProps(p.props) })
+    else retained.set(p.topic, { topic: p.topic, subject, payload: Buffer.from(p.payload), qos: Math.min(p.qos, 1), props: retainedProps(p.props), expiresAt: expiryOf(p.props) })
   }
 
   // ---- SUBSCRIBE / UNSUBSCRIBE ----------------------------------------------------------------
@@ -422,11 +422,16 @@ export class MqttConnection extends Client implements FrameSink {
   #sendRetained(sub: MqttSub): void {
     const session = this.session as Session
     const filter = parseFilter(sub.filterText).filter
-    for (const r of this.#front.retained.values()) {
+    const retained = this.#front.retained
+    for (const r of retained.values()) {
+      if (expired(r)) {
+        retained.delete(r.topic)
+        continue
+      }
       if (!topicMatches(filter, r.topic)) continue
       if (sub.deny !== undefined && sub.deny.denies(r.subject)) continue
       const props: Properties | undefined = sub.subscriptionId === 0 ? r.props : { ...r.props, subscriptionIds: [sub.subscriptionId] }
-      const msg: StoredMsg = { topic: Buffer.from(r.topic), qos: Math.min(r.qos, sub.qos), retain: true, payload: r.payload, props }
+      const msg: StoredMsg = { topic: Buffer.from(r.topic), qos: Math.min(r.qos, sub.qos), retain: true, payload: r.payload, props, expiresAt: r.expiresAt }
       if (msg.qos === 0) this.sendStored(msg, 0, false)
       else session.offer(msg)
     }
@@ -559,7 +564,7 @@ export class MqttConnection extends Client implements FrameSink {
     if (this.permissions !== undefined && !this.permissions.canPublish(subject)) return
     if (will.retain) {
       if (will.payload.length === 0) this.#front.retained.delete(will.topic)
-      else this.#front.retained.set(will.topic, { topic: will.topic, subject, payload: will.payload, qos: Math.min(will.qos, 1), props: retainedProps(will.props) })
+      else this.#front.retained.set(will.topic, { topic: will.topic, subject, payload: will.payload, qos: Math.min(will.qos, 1), props: retainedProps(will.props), expiresAt: expiryOf(will.props) })
     }
     try {
       this.publish(subject, will.payload, will.qos, will.retain, will.props)
@@ -584,7 +589,10 @@ export class MqttConnection extends Client implements FrameSink {
   /** A stored (QoS 1, or retained) message; `id` 0 for QoS 0. */
   sendStored(msg: StoredMsg, id: number, dup: boolean): void {
     if (this.closed) return
-    const head = enc.publishHead(this.v5, msg.topic, msg.qos, msg.retain, dup, id, this.v5 ? msg.props : undefined, msg.payload.length)
+    let props = this.v5 ? msg.props : undefined
+    // The expiry a client sees is what is left of it (MQTT-3.3.2-6).
+    if (props !== undefined && msg.expiresAt !== 0) props = { ...props, messageExpiry: Math.max(0, Math.ceil((msg.expiresAt - Date.now()) / 1000)) }
+    const head = enc.publishHead(this.v5, msg.topic, msg.qos, msg.retain, dup, id, props, msg.payload.length)
     this.#write(head, msg.payload, false)
   }
 

@@ -11,7 +11,7 @@ import type { OutFrame } from '../subscription.js'
 import { MqttConnection } from './connection.js'
 import type { ResolvedMqttOptions } from './options.js'
 import type { Properties } from './properties.js'
-import { Session, type MqttSub, type StoredMsg } from './session.js'
+import { Session, expiryOf, type MqttSub, type StoredMsg } from './session.js'
 import { subjectToTopic } from './topic.js'
 import { publishHead } from './encode.js'
 
@@ -30,6 +30,7 @@ export interface RetainedMsg {
   payload: Buffer
   qos: number
   props: Properties | undefined
+  expiresAt: number
 }
 
 interface HeadCache {
@@ -225,6 +226,7 @@ export class MqttFrontEnd {
   /** A QoS 1 copy of `frame` for `sub`'s session. */
   store(sub: MqttSub, frame: OutFrame, retain: boolean): StoredMsg {
     const body = frame.hdrLen >= 0 ? frame.payload.subarray(frame.hdrLen) : frame.payload
-    return { topic: this.topicOf(frame.subject), qos: 1, retain, payload: Buffer.from(body), props: this.propsFor(sub, frame) }
+    const props = this.propsFor(sub, frame)
+    return { topic: this.topicOf(frame.subject), qos: 1, retain, payload: Buffer.from(body), props, expiresAt: expiryOf(props) }
   }
 }

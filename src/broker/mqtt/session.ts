@@ -13,6 +13,17 @@ export interface StoredMsg {
   retain: boolean
   payload: Buffer
   props: Properties | undefined
+  /** 5.0 Message Expiry: when it expires (ms since epoch), 0 for never. */
+  expiresAt: number
+}
+
+/** The expiry time of a message with these properties (MQTT-3.3.2-5), 0 for never. */
+export function expiryOf(props: Properties | undefined, now = Date.now()): number {
+  return props?.messageExpiry === undefined ? 0 : now + props.messageExpiry * 1000
+}
+
+export function expired(msg: { expiresAt: number }, now = Date.now()): boolean {
+  return msg.expiresAt !== 0 && now >= msg.expiresAt
 }
 
 export class MqttSub extends Sub {
@@ -151,6 +162,11 @@ export class Session implements SubClient, SubOwner {
     const conn = this.conn
     if (conn === undefined) return
     while (this.queue.length > 0 && this.inflight.size < conn.window && !conn.closed) {
+      // Expired before onward delivery started: deleted (MQTT-3.3.2-5).
+      if (expired(this.queue[0] as StoredMsg)) {
+        this.queue.shift()
+        continue
+      }
       const id = this.#takeId()
       if (id === 0) return
       const msg = this.queue.shift() as StoredMsg

@@ -258,3 +258,27 @@ test('a persistent session that takes over a clean connection is kept after its 
   const rec = collect(third)
   assert.equal((await rec.next(1))[0]?.payload, 'queued')
 })
+
+test('5.0 message expiry: expired queued and retained messages are deleted, the rest arrive with what is left', async (t) => {
+  const b = await mqttBroker(t)
+  const persistent = { protocolVersion: 5 as const, clientId: 'expiring', clean: false, properties: { sessionExpiryInterval: 60 } }
+  const first = await client(t, b.mqtt!.port, persistent)
+  await first.subscribeAsync('exp/+', { qos: 1 })
+  await first.endAsync()
+  const pub = await client(t, b.mqtt!.port, { protocolVersion: 5 })
+  await pub.publishAsync('exp/short', 'short', { qos: 1, properties: { messageExpiryInterval: 1 } })
+  await pub.publishAsync('exp/long', 'long', { qos: 1, properties: { messageExpiryInterval: 60 } })
+  await pub.publishAsync('ret/short', 'r', { qos: 1, retain: true, properties: { messageExpiryInterval: 1 } })
+  // Expiry is a span of time: letting it pass is the point of this test.
+  await new Promise((r) => setTimeout(r, 2100))
+  const again = mqtt.connect(`mqtt://127.0.0.1:${b.mqtt!.port}`, { ...persistent, reconnectPeriod: 0 })
+  t.after(() => again.endAsync(true))
+  const rec = collect(again)
+  await rec.next(1)
+  await again.subscribeAsync('ret/+', { qos: 1 })
+  await again.publishAsync('exp/end', 'end', { qos: 1 })
+  await rec.next(2)
+  assert.deepEqual(rec.got.map((g) => g.payload), ['long', 'end'])
+  const left = rec.got[0]?.props?.messageExpiryInterval as number
+  assert.ok(left >= 55 && left <= 58, `expiry left ${left}`)
+})
