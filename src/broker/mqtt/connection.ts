@@ -128,9 +128,10 @@ export class MqttConnection extends Client implements FrameSink {
         break
       }
       case PacketType.PUBREC: {
-        // This broker never sends QoS 2; answer so a confused client can move on.
         const a = decodeAck(body, this.v5, 'PUBREC')
-        this.sendRaw(enc.ack(PacketType.PUBREL, this.v5, a.packetId, Reason.PACKET_ID_NOT_FOUND))
+        const known = this.session.knows(a.packetId)
+        if (this.session.received(a.packetId, a.reason)) this.sendRelease(a.packetId)
+        else if (!known) this.sendRaw(enc.ack(PacketType.PUBREL, this.v5, a.packetId, Reason.PACKET_ID_NOT_FOUND))
         break
       }
       case PacketType.PUBREL: {
@@ -140,7 +141,7 @@ export class MqttConnection extends Client implements FrameSink {
         break
       }
       case PacketType.PUBCOMP:
-        decodeAck(body, this.v5, 'PUBCOMP')
+        this.session.completed(decodeAck(body, this.v5, 'PUBCOMP').packetId)
         break
       case PacketType.SUBSCRIBE:
         this.#onSubscribe(decodeSubscribe(body, this.v5))
@@ -373,7 +374,7 @@ export class MqttConnection extends Client implements FrameSink {
     const retained = this.#front.retained
     // An empty retained message deletes the one on that topic (MQTT-3.3.1-10/11).
     if (p.payload.length === 0) retained.delete(p.topic)
-    else retained.set(p.topic, { topic: p.topic, subject, payload: Buffer.from(p.payload), qos: Math.min(p.qos, 1), props: retainedProps(p.props), expiresAt: expiryOf(p.props) })
+    else retained.set(p.topic, { topic: p.topic, subject, payload: Buffer.from(p.payload), qos: p.qos, props: retainedProps(p.props), expiresAt: expiryOf(p.props) })
   }
 
   // ---- SUBSCRIBE / UNSUBSCRIBE ----------------------------------------------------------------
@@ -402,7 +403,7 @@ export class MqttConnection extends Client implements FrameSink {
         continue
       }
       if (existing !== undefined) for (const old of existing) session.removeSub(old)
-      const qos = Math.min(req.qos, 1)
+      const qos = req.qos
       const list = subjects.map((subj) => {
         const sub = new MqttSub(session, subj, queue, req.filter, qos, req.noLocal, req.retainAsPublished, startsWithWildcard(filter), subId)
         sub.drop = broker.dropFor(subj)
@@ -564,7 +565,7 @@ export class MqttConnection extends Client implements FrameSink {
     if (this.permissions !== undefined && !this.permissions.canPublish(subject)) return
     if (will.retain) {
       if (will.payload.length === 0) this.#front.retained.delete(will.topic)
-      else this.#front.retained.set(will.topic, { topic: will.topic, subject, payload: will.payload, qos: Math.min(will.qos, 1), props: retainedProps(will.props), expiresAt: expiryOf(will.props) })
+      else this.#front.retained.set(will.topic, { topic: will.topic, subject, payload: will.payload, qos: will.qos, props: retainedProps(will.props), expiresAt: expiryOf(will.props) })
     }
     try {
       this.publish(subject, will.payload, will.qos, will.retain, will.props)
@@ -586,7 +587,12 @@ export class MqttConnection extends Client implements FrameSink {
     this.#write(head, body, sub.drop)
   }
 
-  /** A stored (QoS 1, or retained) message; `id` 0 for QoS 0. */
+  /** PUBREL for an outbound QoS 2 message the client has PUBREC'd. */
+  sendRelease(id: number): void {
+    if (!this.closed) this.sendRaw(enc.ack(PacketType.PUBREL, this.v5, id))
+  }
+
+  /** A stored (QoS 1/2, or retained) message; `id` 0 for QoS 0. */
   sendStored(msg: StoredMsg, id: number, dup: boolean): void {
     if (this.closed) return
     let props = this.v5 ? msg.props : undefined

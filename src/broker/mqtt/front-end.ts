@@ -223,10 +223,10 @@ export class MqttFrontEnd {
     return p
   }
 
-  /** A QoS 1 copy of `frame` for `sub`'s session. */
-  store(sub: MqttSub, frame: OutFrame, retain: boolean): StoredMsg {
+  /** A QoS 1 or 2 copy of `frame` for `sub`'s session. */
+  store(sub: MqttSub, frame: OutFrame, qos: number, retain: boolean): StoredMsg {
     const body = frame.hdrLen >= 0 ? frame.payload.subarray(frame.hdrLen) : frame.payload
     const props = this.propsFor(sub, frame)
-    return { topic: this.topicOf(frame.subject), qos: 1, retain, payload: Buffer.from(body), props, expiresAt: expiryOf(props) }
+    return { topic: this.topicOf(frame.subject), qos, retain, payload: Buffer.from(body), props, expiresAt: expiryOf(props) }
   }
 }

@@ -9,9 +9,9 @@ export interface MqttOptions {
   host?: string
   /** MQTT over WebSocket (subprotocol `mqtt`). */
   websocket?: { port: number; host?: string }
-  /** QoS 1 messages sent and not yet acknowledged, per connection (lowered by a 5.0 client's Receive Maximum). */
+  /** QoS 1/2 messages sent and not yet completed, per connection (lowered by a 5.0 client's Receive Maximum). */
   maxInflight?: number
-  /** QoS 1 messages kept per session beyond the in-flight window (also while offline); newer ones are dropped. */
+  /** QoS 1/2 messages kept per session beyond the in-flight window (also while offline); newer ones are dropped. */
   maxQueuedMessages?: number
   /** A connection that has not sent CONNECT by then is closed. */
   connectTimeoutMs?: number

@@ -30,7 +30,7 @@ export class MqttSub extends Sub {
   readonly session: Session
   /** The filter as the client sent it (with `$share/...`): the key for replace and UNSUBSCRIBE. */
   readonly filterText: string
-  /** Granted QoS (0 or 1). */
+  /** Granted QoS (0, 1 or 2). */
   readonly qos: number
   readonly noLocal: boolean
   readonly retainAsPublished: boolean
@@ -62,6 +62,8 @@ export class Session implements SubClient, SubOwner {
   expiryS = 0
   readonly inflight = new Map<number, StoredMsg>()
   queue: StoredMsg[] = []
+  /** Outbound QoS 2 packet ids PUBREC'd by the client and released (PUBREL sent), awaiting PUBCOMP. */
+  readonly released = new Set<number>()
   /** Inbound QoS 2 packet ids delivered and awaiting PUBREL (MQTT-4.3.3). */
   readonly awaitingRel = new Set<number>()
   #nextId = 1
@@ -119,11 +121,11 @@ export class Session implements SubClient, SubOwner {
       if (conn !== undefined) conn.deliver0(s, frame, retain)
       return
     }
-    const msg = this.#front.store(s, frame, retain)
+    const msg = this.#front.store(s, frame, qos, retain)
     this.offer(msg)
   }
 
-  /** A QoS 1 message: sent now if the window allows, else queued (bounded). */
+  /** A QoS 1 or 2 message: sent now if the window allows, else queued (bounded). */
   offer(msg: StoredMsg): void {
     const conn = this.conn
     if (conn !== undefined && !conn.closed && this.inflight.size < conn.window && this.queue.length === 0) {
@@ -150,11 +152,38 @@ export class Session implements SubClient, SubOwner {
     return 0
   }
 
-  /** PUBACK for `id`: frees a window slot and sends what waits. */
+  /** PUBACK for `id` (a QoS 1 message): frees a window slot and sends what waits. */
   acked(id: number): boolean {
-    if (!this.inflight.delete(id)) return false
+    if (this.inflight.get(id)?.qos !== 1) return false
+    this.inflight.delete(id)
     this.pump()
     return true
+  }
+
+  /** PUBREC for `id` (a QoS 2 message): true when the caller must send PUBREL (MQTT-4.3.3). */
+  received(id: number, reason: number): boolean {
+    if (this.inflight.get(id)?.qos !== 2) return false
+    if (reason >= 0x80) {
+      // A failed PUBREC ends the exchange: the id is free again, nothing more is sent.
+      this.inflight.delete(id)
+      this.released.delete(id)
+      this.pump()
+      return false
+    }
+    this.released.add(id)
+    return true
+  }
+
+  /** Whether `id` is known to this session's outbound QoS 2 flow (for a PUBREL reason code). */
+  knows(id: number): boolean {
+    return this.inflight.get(id)?.qos === 2
+  }
+
+  /** PUBCOMP for `id`: the QoS 2 exchange is over. */
+  completed(id: number): void {
+    if (!this.released.delete(id)) return
+    this.inflight.delete(id)
+    this.pump()
   }
 
   /** Fills the in-flight window from the queue. */
@@ -179,7 +208,11 @@ export class Session implements SubClient, SubOwner {
   resend(): void {
     const conn = this.conn
     if (conn === undefined) return
-    for (const [id, msg] of this.inflight) conn.sendStored(msg, id, true)
+    // Released ones get their PUBREL again, the others their PUBLISH (MQTT-4.4.0-1).
+    for (const [id, msg] of this.inflight) {
+      if (this.released.has(id)) conn.sendRelease(id)
+      else conn.sendStored(msg, id, true)
+    }
     this.pump()
   }
 
@@ -195,6 +228,7 @@ export class Session implements SubClient, SubOwner {
     for (const list of this.subs.values()) for (const sub of list) this.removeSub(sub)
     this.subs.clear()
     this.inflight.clear()
+    this.released.clear()
     this.queue = []
     this.awaitingRel.clear()
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer)

@@ -243,3 +243,42 @@ test('5.0: malformed and forbidden input: the same closes, and the DISCONNECT re
   assert.deepEqual(Object.keys(spec).map((k) => m[k]), ['open', 'open', 'closed 0x82', 'closed 0x81', 'closed'])
   assert.deepEqual(o, { ...m, ...spec })
 })
+
+test('3.1.1 QoS 2 to a subscriber: PUBREC/PUBREL/PUBCOMP, and on reconnect PUBREL again or PUBLISH with DUP', { skip }, async (t) => {
+  const [m, o] = await both(t, async (port) => {
+    const id = `q2-${Math.random()}`
+    const a = await RawMqtt.open(port)
+    a.send(connectPacket(id, 4, { clean: false }))
+    await a.waitFor('connack')
+    a.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q2/#', qos: 2 }] })
+    const granted = ((await a.waitFor('suback')) as { granted: number[] }).granted
+    const pub = await client(t, port)
+    await pub.publishAsync('q2/a', 'first', { qos: 2 })
+    await pub.publishAsync('q2/b', 'second', { qos: 2 })
+    await until(() => a.packets.filter((p) => p.cmd === 'publish').length === 2, 3000, 'two QoS 2 publishes')
+    const [p1] = a.packets.filter((p) => p.cmd === 'publish') as { messageId: number }[]
+    a.send({ cmd: 'pubrec', messageId: p1?.messageId as number })
+    await a.waitFor('pubrel')
+    a.close()
+    await pub.endAsync()
+    const b = await RawMqtt.open(port)
+    t.after(() => b.close())
+    b.send(connectPacket(id, 4, { clean: false }))
+    await b.waitFor('connack')
+    await until(() => b.packets.filter((p) => p.cmd === 'pubrel' || p.cmd === 'publish').length === 2, 3000, 'PUBREL and PUBLISH again')
+    const seen = b.packets
+      .filter((p) => p.cmd !== 'connack')
+      .map((p) => (p.cmd === 'publish' ? `publish ${String((p as { payload: Buffer }).payload)} dup=${String((p as { dup: boolean }).dup)} qos=${(p as { qos: number }).qos}` : p.cmd))
+    // Complete both exchanges: nothing must come again.
+    for (const p of b.packets) {
+      if (p.cmd === 'pubrel') b.send({ cmd: 'pubcomp', messageId: (p as { messageId: number }).messageId })
+      if (p.cmd === 'publish') b.send({ cmd: 'pubrec', messageId: (p as { messageId: number }).messageId })
+    }
+    await until(() => b.packets.filter((p) => p.cmd === 'pubrel').length === 2, 3000, 'second PUBREL')
+    b.send({ cmd: 'pubcomp', messageId: (b.packets.filter((p) => p.cmd === 'pubrel')[1] as { messageId: number }).messageId })
+    b.send({ cmd: 'pingreq' })
+    await b.waitFor('pingresp')
+    return { granted, seen: seen.sort(), total: b.packets.length }
+  })
+  assert.deepEqual(o, m)
+})

@@ -39,18 +39,22 @@ for (const protocolVersion of [4, 5] as const) {
     assert.deepEqual(new Set(rec.got.map((g) => g.topic)), new Set(topics))
   })
 
-  test(`${v}: QoS 1 delivery is acknowledged; QoS 2 subscriptions are granted QoS 1`, async (t) => {
+  test(`${v}: QoS 0/1/2 end to end at min(publish QoS, granted QoS)`, async (t) => {
     const b = await mqttBroker(t)
     const sub = await client(t, b.mqtt!.port, { protocolVersion })
     const rec = collect(sub)
     const granted = await sub.subscribeAsync({ 'q/1': { qos: 1 }, 'q/2': { qos: 2 } })
-    assert.deepEqual(granted.map((g) => g.qos), [1, 1])
+    assert.deepEqual(granted.map((g) => g.qos), [1, 2])
     const pub = await client(t, b.mqtt!.port, { protocolVersion })
     await pub.publishAsync('q/1', 'one', { qos: 1 })
     await pub.publishAsync('q/2', 'two', { qos: 2 })
+    await pub.publishAsync('q/1', 'two-as-one', { qos: 2 })
+    await pub.publishAsync('q/2', 'one-at-two', { qos: 1 })
     await pub.publishAsync('q/1', 'zero', { qos: 0 })
-    const got = await rec.next(3)
-    assert.deepEqual(got.map((g) => [g.payload, g.qos]), [['one', 1], ['two', 1], ['zero', 0]])
+    const got = await rec.next(5)
+    assert.deepEqual(got.map((g) => [g.payload, g.qos]), [['one', 1], ['two', 2], ['two-as-one', 1], ['one-at-two', 1], ['zero', 0]])
+    // The QoS 2 exchange completed: nothing is left in flight.
+    await until(() => [...b.mqtt!.sessions.values()].every((s) => s.inflight.size === 0), 3000, 'empty in-flight windows')
   })
 
   test(`${v}: retained messages are sent on subscribe with RETAIN; an empty payload deletes`, async (t) => {
