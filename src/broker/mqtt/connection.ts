@@ -45,7 +45,7 @@ export class MqttConnection extends Client implements FrameSink {
   level = 0
   v5 = false
   session: Session | undefined
-  /** QoS 1 messages in flight to this client at most (min of our limit and its Receive Maximum). */
+  /** QoS 1/2 messages in flight to this client at most (min of our limit and its Receive Maximum). */
   window: number
   /** Largest packet the client accepts (5.0 Maximum Packet Size). */
   #maxOutPacket = Number.MAX_SAFE_INTEGER

@@ -1,12 +1,12 @@
 // One MQTT session (MQTT-4.1): its subscriptions (kept in the broker's subject index while the
-// session lives, connected or not), QoS 1 messages in flight and queued, QoS 2 packet ids awaiting
+// session lives, connected or not), QoS 1/2 messages in flight and queued, inbound QoS 2 ids awaiting
 // PUBREL. The session, not the connection, is the subscriber the broker delivers to.
 import { Sub, type OutFrame, type SubClient, type SubOwner } from '../subscription.js'
 import type { Properties } from './properties.js'
 import type { MqttConnection } from './connection.js'
 import type { MqttFrontEnd } from './front-end.js'
 
-/** A message kept for a QoS 1 delivery (in flight or queued). Payload is a private copy. */
+/** A message kept for a QoS 1/2 delivery (in flight or queued). Payload is a private copy. */
 export interface StoredMsg {
   topic: Buffer
   qos: number
