@@ -52,6 +52,16 @@ export const brokerConfigSchema = z.strictObject({
   max_connections: z.number().int().min(1).optional(),
   max_subscriptions: z.number().int().min(0).optional(),
   drop_subjects: subjects.optional(),
+  /** MQTT clients (docs/broker.md, "MQTT clients"). */
+  mqtt: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535),
+      host: z.string().optional(),
+      websocket: z.strictObject({ port: z.number().int().min(0).max(65535), host: z.string().optional() }).optional(),
+      max_inflight: z.number().int().min(1).max(65535).optional(),
+      max_queued_messages: z.number().int().min(0).optional(),
+    })
+    .optional(),
   authorization: z
     .strictObject({
       token: z.string().min(1).optional(),
@@ -150,6 +160,16 @@ export function configToOptions(config: DeepReadonly<BrokerConfig>, baseDir: str
   if (config.max_connections !== undefined) o.maxConnections = config.max_connections
   if (config.max_subscriptions !== undefined) o.maxSubscriptions = config.max_subscriptions
   if (config.drop_subjects !== undefined) o.dropSubjects = [...config.drop_subjects]
+  const mq = config.mqtt
+  if (mq !== undefined) {
+    o.mqtt = {
+      port: mq.port,
+      ...(mq.host === undefined ? {} : { host: mq.host }),
+      ...(mq.websocket === undefined ? {} : { websocket: { port: mq.websocket.port, ...(mq.websocket.host === undefined ? {} : { host: mq.websocket.host }) } }),
+      ...(mq.max_inflight === undefined ? {} : { maxInflight: mq.max_inflight }),
+      ...(mq.max_queued_messages === undefined ? {} : { maxQueuedMessages: mq.max_queued_messages }),
+    }
+  }
   const auth = config.authorization
   if (auth?.token !== undefined) o.token = auth.token
   if (auth?.users !== undefined) {

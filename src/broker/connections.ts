@@ -96,6 +96,19 @@ export class Connections {
     ws.on('error', () => ws.terminate())
   }
 
+  /** A connection id for a client accepted by another front-end (src/broker/mqtt). */
+  nextCid(): number {
+    return this.#nextCid++
+  }
+
+  /** Registers a client accepted elsewhere (no INFO); false when max_connections is reached. */
+  adopt(client: Client): boolean {
+    this.#broker.stats.totalConnections++
+    if (this.#tooMany()) return false
+    this.#broker.clients.set(client.cid, client)
+    return true
+  }
+
   #register(client: Client, sendInfo = true): void {
     this.#broker.stats.totalConnections++
     if (this.#tooMany()) {

@@ -9,3 +9,4 @@ export { isValidSubject, isValidLiteralSubject, subjectMatches } from './subject
 export type { EmbeddedBroker, BrokerMsg, MsgHeadersLike, PublishOptions, SubscribeOptions, Subscription, MsgHandler } from './types.js'
 export { brokerConfigSchema, loadBrokerConfig, parseBrokerConfig, configToOptions, parseSize, parseDurationMs, type BrokerConfig } from './config.js'
 export { JETSTREAM_DEFAULTS, JetStreamError, JetStreamErrorCodes, type JetStreamOptions, type JetStreamErrorCode, type JetStreamHandle, type JszInfo, type StreamConfig, type ConsumerConfig } from './streams/index.js'
+export { MQTT_DEFAULTS, type MqttOptions } from './mqtt/options.js'

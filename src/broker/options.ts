@@ -1,6 +1,7 @@
 // Broker options: one DEFAULTS table with units, one resolveOptions() that validates and freezes.
 import type { Logger } from 'pino'
 import { deepFreeze, type DeepReadonly } from '../internal/freeze.js'
+import { resolveMqttOptions, type MqttOptions, type ResolvedMqttOptions } from './mqtt/options.js'
 import { BrokerError, BrokerErrorCodes } from './errors.js'
 import { isValidSubject } from './subject.js'
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster/options.js'
@@ -65,6 +66,8 @@ export interface BrokerOptions {
   maxSubscriptions?: number
   /** Subscriptions to subjects covered by these patterns drop messages instead of disconnecting a slow consumer. */
   dropSubjects?: string[]
+  /** MQTT 3.1.1/5.0 clients on the same subjects (docs/broker.md, "MQTT clients"); off when absent. */
+  mqtt?: MqttOptions
   /** Shared token (CONNECT auth_token). */
   token?: string
   users?: BrokerUser[]
@@ -112,6 +115,7 @@ export interface ResolvedBrokerOptions {
   maxConnections: number
   maxSubscriptions: number
   dropSubjects: string[]
+  mqtt: ResolvedMqttOptions | undefined
   token: string | undefined
   users: BrokerUser[]
   tls: TlsOptions | undefined
@@ -163,6 +167,7 @@ export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<Resolv
     maxConnections: int('maxConnections', o.maxConnections ?? DEFAULTS.maxConnections, 1),
     maxSubscriptions: int('maxSubscriptions', o.maxSubscriptions ?? DEFAULTS.maxSubscriptions, 0),
     dropSubjects: [...(o.dropSubjects ?? [])],
+    mqtt: o.mqtt === undefined ? undefined : resolveMqttOptions(o.mqtt),
     token: o.token,
     // Copies, so freezing the resolved options never freezes the caller's objects.
     users: structuredClone(o.users ?? []),

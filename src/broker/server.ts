@@ -24,6 +24,7 @@ import type { Transport } from './transport.js'
 import type { EmbeddedBroker, MsgHandler, PublishOptions, SubscribeOptions, Subscription } from './types.js'
 import { intParam, startMonitor } from './monitor.js'
 import { listenWebSocket, type WsListener } from './ws-listener.js'
+import { MqttFrontEnd } from './mqtt/front-end.js'
 import { attachJetStream, type JetStreamHandle, type JetStreamOptions } from './streams/index.js'
 import { JSZ_PAGE_LIMIT } from './streams/jetstream.js'
 import { registerJetStreamMetrics } from './streams/metrics.js'
@@ -65,6 +66,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   readonly infoExtra: Record<string, unknown> = {}
   /** Set by startBroker when `jetstream` options are given. */
   jetstream: JetStreamHandle | undefined
+  /** The MQTT front-end (src/broker/mqtt); undefined without an `mqtt` option. */
+  mqtt: MqttFrontEnd | undefined
   /** Routes to the other nodes; undefined without a `cluster` option (then nothing below touches it). */
   readonly cluster: RouteManager | undefined
   /** Leafnode links (hub and spoke); undefined without a `leafnodes` option. */
@@ -138,6 +141,10 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       const host = o.websocket.host ?? o.host
       this.#ws = await listenWebSocket(o.websocket, host, this.logger, (sock, ip, port) => this.#conns.acceptWs(sock, ip, port))
     }
+    if (o.mqtt !== undefined) {
+      this.mqtt = new MqttFrontEnd(this, o.mqtt as ResolvedBrokerOptions['mqtt'] & object)
+      await this.mqtt.listen(o.host)
+    }
     this.#buildInfo()
     await this.cluster?.listen()
     await this.leafs?.listen()
@@ -162,6 +169,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     await this.leafs?.close()
     this.flow.releaseAll()
     const waits: Promise<void>[] = []
+    if (this.mqtt !== undefined) waits.push(this.mqtt.close())
     if (this.#netServer !== undefined) {
       const s = this.#netServer
       waits.push(new Promise<void>((resolve) => s.close(() => resolve())))
@@ -203,6 +211,16 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   info(client: Client): string {
     if (Object.keys(this.infoExtra).length > 0) this.#buildInfo()
     return `INFO ${this.#infoBase},"client_id":${client.cid},"client_ip":${JSON.stringify(client.remoteAddress)}} \r\n`
+  }
+
+  /** A connection id for a client another front-end (MQTT) accepted. */
+  nextClientId(): number {
+    return this.#conns.nextCid()
+  }
+
+  /** Registers such a client (connection list, write deadlines, shutdown); false over max_connections. */
+  adoptClient(client: Client): boolean {
+    return this.#conns.adopt(client)
   }
 
   clientClosed(client: Client, reason: string): void {

@@ -39,6 +39,8 @@ Options:
       --tls-verify          Require client certificates
       --ws-port PORT        Also accept WebSocket clients (binary frames) on this port
       --ws-host HOST        WebSocket listen address (default: --host)
+      --mqtt-port PORT      Also accept MQTT 3.1.1/5.0 clients on this port (docs/broker.md, "MQTT clients")
+      --mqtt-ws-port PORT   Also accept MQTT over WebSocket (subprotocol mqtt) on this port
       --cluster URL         Accept routes from other nodes on nats://HOST:PORT (port 0 picks one)
       --routes URL[,URL]    Dial these routes: nats-route://[user:pass@]HOST:PORT (needs --cluster)
       --cluster-name NAME   Cluster name, the same on every node (required with --cluster)
@@ -74,6 +76,8 @@ const FLAGS = {
   'tls-verify': { type: 'boolean' },
   'ws-port': { type: 'string' },
   'ws-host': { type: 'string' },
+  'mqtt-port': { type: 'string' },
+  'mqtt-ws-port': { type: 'string' },
   cluster: { type: 'string' },
   routes: { type: 'string' },
   'cluster-name': { type: 'string' },
@@ -230,6 +234,11 @@ export function brokerOptionsFromArgs(argv: string[]): { options: BrokerOptions 
   }
   const wsPort = int('ws-port', values['ws-port'], 0, 65535)
   if (wsPort !== undefined) o.websocket = { port: wsPort, ...(values['ws-host'] === undefined ? {} : { host: values['ws-host'] }) }
+  const mqttPort = int('mqtt-port', values['mqtt-port'], 0, 65535)
+  const mqttWsPort = int('mqtt-ws-port', values['mqtt-ws-port'], 0, 65535)
+  if (mqttWsPort !== undefined && mqttPort === undefined && o.mqtt === undefined) throw new UsageError('Cannot use --mqtt-ws-port without --mqtt-port')
+  if (mqttPort !== undefined) o.mqtt = { ...o.mqtt, port: mqttPort }
+  if (mqttWsPort !== undefined && o.mqtt !== undefined) o.mqtt = { ...o.mqtt, websocket: { port: mqttWsPort } }
   clusterFlags(o, values)
   if (values['log-level'] !== undefined) {
     if (!(LEVELS as readonly string[]).includes(values['log-level'])) throw new UsageError(`Invalid --log-level ${JSON.stringify(values['log-level'])}: expected one of ${LEVELS.join(', ')}`)
@@ -254,7 +263,7 @@ export const command: Command = {
     if (broker.monitor !== undefined) {
       mountDashboard(broker.monitor, { root: false, live: false, snapshot: () => ({ time: Date.now(), title: 'Switchyard broker', broker: brokerSnapshot(broker) }) })
     }
-    process.stderr.write(`switchyard broker: nats://${options.host ?? DEFAULTS.host}:${broker.port}${broker.monitor === undefined ? '' : ` monitor ${broker.monitor.url}`}${broker.wsPort === 0 ? '' : ` ws://:${broker.wsPort}`}\n`)
+    process.stderr.write(`switchyard broker: nats://${options.host ?? DEFAULTS.host}:${broker.port}${broker.monitor === undefined ? '' : ` monitor ${broker.monitor.url}`}${broker.wsPort === 0 ? '' : ` ws://:${broker.wsPort}`}${broker.mqtt === undefined ? '' : ` mqtt://:${broker.mqtt.port}`}\n`)
     return new Promise<number>((resolve) => {
       const shutdown = installShutdown({
         logger,

@@ -1,0 +1,225 @@
+// bench/broker/mqtt-fanout: MQTT QoS 0 fan-out, 1 publisher -> N subscribers (N = 10, 50) x payload
+// (128 B, 4 KiB), against our broker's MQTT front-end, mosquitto (loopback, temp config, stopped
+// after) and Aedes, alternating in one run. Clients are minimal raw-socket MQTT 3.1.1 clients (no
+// client library cost in the measurement): subscribers only count PUBLISH frames.
+// Usage: node --import tsx bench/broker/mqtt-fanout.ts [--rounds R] [--quick] [--only "10 128"]
+//        (`--serve` is the internal mode that runs our broker in its own process).
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { connect as netConnect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runBench, type Contender, type Workload } from '../lib/harness.js'
+import { ensureInstalled } from '../lib/install.js'
+import { freePort, waitForPort } from '../lib/net.js'
+import { startAedes, type Peer } from './peers.js'
+
+const args = process.argv.slice(2)
+
+async function main(): Promise<void> {
+  const rounds = Number(args[args.indexOf('--rounds') + 1] ?? 3) || 3
+  const quick = args.includes('--quick')
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
+  const root = new URL('../..', import.meta.url).pathname
+
+  const stopper = (child: ReturnType<typeof spawn>) => async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    child.kill('SIGTERM')
+    const t = setTimeout(() => child.kill('SIGKILL'), 3000)
+    await exited
+    clearTimeout(t)
+  }
+
+  async function startOurs(): Promise<Peer> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/broker/mqtt-fanout.ts', '--serve'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = ''
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString()
+        const m = /READY (\d+)/.exec(out)
+        if (m !== null) resolve(Number(m[1]))
+      })
+      child.once('exit', (code) => reject(new Error(`our broker exited with ${code} before READY`)))
+    })
+    return { pid: child.pid as number, port, stop: stopper(child) }
+  }
+
+  async function startMosquitto(): Promise<Peer> {
+    const bin = ensureInstalled('mosquitto', 'mosquitto')
+    const port = await freePort()
+    const dir = mkdtempSync(join(tmpdir(), 'bench-mosquitto-'))
+    const conf = join(dir, 'mosquitto.conf')
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nlog_dest none\nmax_connections -1\n`)
+    const child = spawn(bin, ['-c', conf], { stdio: 'ignore' })
+    await waitForPort(port, { child, label: 'mosquitto' })
+    const stop = stopper(child)
+    return {
+      pid: child.pid as number,
+      port,
+      stop: async () => {
+        await stop()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  }
+
+  const warm = async (port: number): Promise<void> => {
+    await fanOut(port, 4, 128, 5000, 1000)
+  }
+  const contender = (name: string, start: () => Promise<Peer>): Contender<{ port: number }> => ({
+    name,
+    async start() {
+      const p = await start()
+      await warm(p.port)
+      return { pid: p.pid, stop: p.stop, ctx: { port: p.port } }
+    },
+  })
+  const contenders = [contender('switchyard', startOurs), contender('mosquitto', startMosquitto), contender('aedes', startAedes)]
+
+  const workloads: Workload<{ port: number }>[] = []
+  for (const size of [128, 4096]) {
+    for (const subscribers of [10, 50]) {
+      const target = (size <= 1024 ? 1_000_000 : 300_000) / (quick ? 4 : 1)
+      workloads.push({
+        name: `1->${subscribers} ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`,
+        unit: 'deliveries/s',
+        async run(ctx, name) {
+          // Aedes is an order of magnitude slower: fewer messages keep its rounds short.
+          const messages = Math.round(target / subscribers / (name === 'aedes' ? 8 : 1))
+          return fanOut(ctx.port, subscribers, size, messages, size <= 1024 ? 2000 : 500)
+        },
+      })
+    }
+  }
+  const selected = only === undefined ? workloads : workloads.filter((w) => w.name.includes(only))
+  await runBench({ name: 'broker-mqtt-fanout', rounds, contenders, workloads: selected })
+  process.exit(0)
+}
+
+// ---- minimal MQTT 3.1.1 clients ---------------------------------------------------------------
+
+const TOPIC = 'bench/fanout'
+
+function packet(first: number, body: Buffer): Buffer {
+  const len: number[] = []
+  let n = body.length
+  do {
+    let b = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) b |= 0x80
+    len.push(b)
+  } while (n > 0)
+  return Buffer.concat([Buffer.from([first, ...len]), body])
+}
+
+function str(s: string): Buffer {
+  const b = Buffer.from(s)
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b])
+}
+
+function connectBytes(id: string): Buffer {
+  return packet(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 2, 0, 0]), str(id)]))
+}
+
+/** Opens a connection, sends CONNECT (and SUBSCRIBE), waits for CONNACK (and SUBACK); counts PUBLISH frames after. */
+async function open(port: number, id: string, subscribe: boolean, onPublish: () => void): Promise<Socket> {
+  const sock = netConnect({ port, host: '127.0.0.1', noDelay: true })
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject)
+    sock.once('connect', () => resolve())
+  })
+  let need = subscribe ? 2 : 1
+  let ready: () => void = () => {}
+  const readyP = new Promise<void>((r) => (ready = r))
+  // Streaming frame walker: only the fixed header is looked at.
+  let hdr = 0
+  let first = 0
+  let len = 0
+  let mul = 1
+  let skip = 0
+  sock.on('data', (chunk: Buffer) => {
+    let i = 0
+    while (i < chunk.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - i)
+        skip -= n
+        i += n
+        continue
+      }
+      const b = chunk[i++] as number
+      if (hdr === 0) {
+        first = b
+        hdr = 1
+        len = 0
+        mul = 1
+        continue
+      }
+      len += (b & 127) * mul
+      mul *= 128
+      if (b & 128) continue
+      hdr = 0
+      skip = len
+      const type = first >> 4
+      if (type === 3) onPublish()
+      else if ((type === 2 || type === 9) && --need === 0) ready()
+    }
+  })
+  sock.write(connectBytes(id))
+  if (subscribe) sock.write(packet(0x82, Buffer.concat([Buffer.from([0, 1]), str(TOPIC), Buffer.from([0])])))
+  await readyP
+  return sock
+}
+
+async function fanOut(port: number, subscribers: number, size: number, messages: number, window: number): Promise<{ ops: number; seconds: number }> {
+  const received = new Array<number>(subscribers).fill(0)
+  let total = 0
+  const subs: Socket[] = []
+  const tag = Math.random().toString(36).slice(2, 8)
+  for (let i = 0; i < subscribers; i++) {
+    subs.push(
+      await open(port, `sub-${tag}-${i}`, true, () => {
+        received[i] = (received[i] as number) + 1
+        total++
+      }),
+    )
+  }
+  const pub = await open(port, `pub-${tag}`, false, () => {})
+  const one = packet(0x30, Buffer.concat([str(TOPIC), Buffer.alloc(size, 0x61)]))
+  const batch = size <= 1024 ? 200 : 50
+  const batchBytes = Buffer.concat(Array.from({ length: batch }, () => one))
+  const minReceived = (): number => {
+    let m = Infinity
+    for (const r of received) if (r < m) m = r
+    return m
+  }
+  const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+  const start = performance.now()
+  let sent = 0
+  while (sent < messages) {
+    const n = Math.min(batch, messages - sent)
+    pub.write(n === batch ? batchBytes : batchBytes.subarray(0, n * one.length))
+    sent += n
+    // Keep the slowest subscriber within a window: sustained throughput, not buffering.
+    const stallStart = performance.now()
+    while (sent - minReceived() > window && performance.now() - stallStart < 10_000) await delay(1)
+  }
+  const deadline = performance.now() + 15_000
+  while (total < messages * subscribers && performance.now() < deadline) await delay(1)
+  const seconds = (performance.now() - start) / 1000
+  if (total < messages * subscribers) console.log(`  only ${total} of ${messages * subscribers} deliveries arrived`)
+  pub.destroy()
+  for (const s of subs) s.destroy()
+  await delay(100)
+  return { ops: total, seconds }
+}
+
+// Dispatch last: the helpers above must be initialised first.
+if (args.includes('--serve')) {
+  const { startBroker } = await import('../../src/broker/index.js')
+  const broker = await startBroker({ host: '127.0.0.1', port: 0, monitorPort: false, maxConnections: 100_000, mqtt: { port: 0 } })
+  process.stdout.write(`READY ${broker.mqtt?.port ?? 0}\n`)
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void broker.close().finally(() => process.exit(0)))
+} else {
+  await main()
+}
