@@ -103,7 +103,8 @@ admin: {port: ${await freePort()}}` : 'accessLog: {enabled: false}'}
 headers: {requestId: false}
 `,
       )
-      const { child, pid } = await spawnServer(process.execPath, [...OURS_CMD, 'proxy', '--config', cfg, '--no-watch', '--log-level', 'warn', '--workers', String(workers)], [p, ps])
+      // workerPid: the CLI re-runs itself with --max-semi-space-size (src/cli/semi-space.ts); measure that process.
+      const { child, pid } = await spawnServer(process.execPath, [...OURS_CMD, 'proxy', '--config', cfg, '--no-watch', '--log-level', 'warn', '--workers', String(workers)], [p, ps], { workerPid: true })
       return { ...(workers === 1 ? { pid } : {}), ctx: { http: `http://127.0.0.1:${p}`, https: `https://127.0.0.1:${ps}` }, stop: () => stopChild(child) }
     },
   }
