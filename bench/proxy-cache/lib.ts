@@ -92,7 +92,8 @@ export async function startSwitchyard(dir: string, name: string, yaml: (port: nu
   const port = await freePort()
   const cfg = join(dir, `${name}.yaml`)
   writeFileSync(cfg, yaml(port))
-  const { child, pid } = await spawnServer(process.execPath, [...extraNodeArgs, ...oursCommand(), 'proxy', '--config', cfg, '--no-watch', '--log-level', 'warn', '--workers', '1'], [port])
+  // workerPid: the CLI re-runs itself with --max-semi-space-size (src/cli/semi-space.ts); measure that process.
+  const { child, pid } = await spawnServer(process.execPath, [...extraNodeArgs, ...oursCommand(), 'proxy', '--config', cfg, '--no-watch', '--log-level', 'warn', '--workers', '1'], [port], { workerPid: true })
   return { url: `http://127.0.0.1:${port}`, pid, stop: () => stopChild(child) }
 }
 

@@ -2,7 +2,11 @@
 // one nginx `return 200` origin; one worker/process each, keep-alive; small body, 100 KiB body, TLS.
 // Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
 // [--only <workload name prefix: small, 100, tls>,...] [--contenders <name part>,...; "relay-floor" adds the Node byte-relay floor] [--skip-scaling]
-// [--node-args="<node flags for ours only>"] (with "=": the value starts with a dash)
+// [--node-args="<node flags for ours only>"] (with "=": the value starts with a dash) [--bare]
+// Edge features are on by default on both sides (issue #20: what a real edge runs): one per-IP
+// rate rule that never refuses, an access log line per request to a file, and for ours the
+// metrics (always counted; the admin port serves them). `--bare` turns the rate rule and the logs
+// off for both, as the runs before #20 did.
 import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -24,8 +28,10 @@ const { values } = parseArgs({
     contenders: { type: 'string' },
     'skip-scaling': { type: 'boolean' },
     'node-args': { type: 'string' },
+    bare: { type: 'boolean' },
   },
 })
+const EDGE = values.bare !== true
 const ROUNDS = Number(values.rounds)
 const DURATION_S = Number(values.duration)
 const CONNECTIONS = Number(values.connections)
@@ -91,11 +97,14 @@ function oursContender(name: string, workers: number): Contender<Ctx> {
 pools:
   origin:
     servers: [{url: ${ORIGIN}, maxConnections: 256}]
-accessLog: {enabled: false}
+${EDGE ? `accessLog: {enabled: true, path: ${join(dir, `${fileSafe(name)}-access.log`)}}
+limits: {rate: [{rate: 100000000, key: ip}]}
+admin: {port: ${await freePort()}}` : 'accessLog: {enabled: false}'}
 headers: {requestId: false}
 `,
       )
-      const { child, pid } = await spawnServer(process.execPath, [...OURS_CMD, 'proxy', '--config', cfg, '--no-watch', '--log-level', 'warn', '--workers', String(workers)], [p, ps])
+      // workerPid: the CLI re-runs itself with --max-semi-space-size (src/cli/semi-space.ts); measure that process.
+      const { child, pid } = await spawnServer(process.execPath, [...OURS_CMD, 'proxy', '--config', cfg, '--no-watch', '--log-level', 'warn', '--workers', String(workers)], [p, ps], { workerPid: true })
       return { ...(workers === 1 ? { pid } : {}), ctx: { http: `http://127.0.0.1:${p}`, https: `https://127.0.0.1:${ps}` }, stop: () => stopChild(child) }
     },
   }
@@ -114,7 +123,9 @@ pid ${dir}/${fileSafe(name)}.pid;
 error_log ${dir}/${fileSafe(name)}-error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log off;
+  ${EDGE ? `access_log ${dir}/${fileSafe(name)}-access.log;
+  limit_req_zone $binary_remote_addr zone=perip:10m rate=100000000r/s;
+  limit_req zone=perip burst=1000000 nodelay;` : 'access_log off;'}
   keepalive_requests 1000000;
   upstream origin { server 127.0.0.1:${ORIGIN_PORT}; keepalive 256; }
   server {
@@ -256,6 +267,7 @@ try {
       // Separate name so its JSON and table do not overwrite the main run's.
     })
   }
+  console.log(EDGE ? 'edge features on: one per-IP rate rule (never refuses) and an access log file for switchyard and nginx, metrics for switchyard; haproxy/http-proxy/fastify without' : '--bare: no rate rule, no access log')
 } finally {
   await origin.stop()
 }

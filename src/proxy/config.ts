@@ -248,8 +248,8 @@ export const proxyConfigSchema = z
     regions: regionsConfigSchema,
     acl: aclConfigSchema,
     /**
-     * The HTTP/1.1 fast path (docs/proxy.md): `client` parses simple requests on plain-HTTP
-     * listeners itself instead of node:http; `upstream` sends bodyless requests over raw
+     * The HTTP/1.1 fast path (docs/proxy.md): `client` parses simple requests (plain HTTP or
+     * HTTP/1.1 over TLS) itself instead of node:http; `upstream` sends bodyless requests over raw
      * keep-alive sockets instead of undici. Both fall back per request; off only to compare.
      */
     fastPath: z.strictObject({ client: z.boolean().default(true), upstream: z.boolean().default(true) }).prefault({}),

@@ -33,7 +33,7 @@ export class Listener implements ListenerInfo {
   readonly server: HttpServer | HttpsServer | Http2SecureServer
   readonly sockets = new Set<Socket>()
   readonly sessions = new Set<ServerHttp2Session>()
-  /** The fast-path front end (plain HTTP listeners). */
+  /** The fast-path front end (HTTP/1.1, plain or over TLS). */
   readonly fast: FastFront | undefined
   readonly #logger: Logger
 
@@ -72,13 +72,13 @@ export class Listener implements ListenerInfo {
     } else {
       this.server = createHttpServer({ insecureHTTPParser: false, noDelay: true, keepAlive: true }, onRequest)
     }
-    this.fast = this.tls
-      ? undefined
-      : FastFront.install(
-          this.server as HttpServer,
-          (req, res) => cb.request(this, req as unknown as IncomingMessage, res as unknown as ServerResponse),
-          () => cb.fastEligible(),
-        )
+    // HTTPS too: HTTP/1.1 over TLS takes the same fast path once the handshake is done.
+    this.fast = FastFront.install(
+      this.server as HttpServer,
+      (req, res) => cb.request(this, req as unknown as IncomingMessage, res as unknown as ServerResponse),
+      () => cb.fastEligible(),
+      this.tls,
+    )
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => cb.upgrade(this, req, socket, head))
     // node:http hands CONNECT to 'connect' and drops the socket silently when nobody listens; a
     // reverse proxy tunnels nothing, so it answers 400 like nginx.
@@ -97,7 +97,8 @@ export class Listener implements ListenerInfo {
       socket.setNoDelay(true)
       this.sockets.add(socket)
       socket.once('close', () => this.sockets.delete(socket))
-      this.fast?.accept(socket)
+      // A TLS socket reaches the fast path after its handshake (FastFront.install).
+      if (!this.tls) this.fast?.accept(socket)
     })
     // A failed or timed-out TLS handshake: node reports it but leaves the TCP socket to us.
     this.server.on('tlsClientError', (_err: Error, tlsSocket: Duplex & { _parent?: Socket | null }) => {

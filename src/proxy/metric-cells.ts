@@ -1,6 +1,8 @@
-// Request-path counters and histograms kept in plain numbers. The prom-client metrics copy them in
-// at scrape time (their collect callback), so a request does no label hashing or validation.
-import { Counter, type Histogram, type Registry } from '../internal/metrics.js'
+// Request-path counters and histograms kept in plain numbers, handed to prom-client at scrape time
+// through its public API only (a Counter's collect callback; a Histogram's get()), so a request
+// does no label hashing or validation.
+import { Counter, Histogram, type Registry } from '../internal/metrics.js'
+import type { HistogramConfiguration } from 'prom-client'
 
 type Labels = Record<string, string>
 
@@ -45,13 +47,6 @@ export class CounterCells {
   }
 }
 
-/** prom-client's per-label-set state of a histogram (lib/histogram.js createBaseValues). */
-interface PromHistogramEntry {
-  bucketValues: Record<number, number>
-  sum: number
-  count: number
-}
-
 export class HistogramCells {
   readonly bounds: readonly number[]
   readonly #touched: HistogramCell[] = []
@@ -77,27 +72,59 @@ export class HistogramCells {
     }
   }
 
-  /**
-   * Use as the prom-client Histogram's `collect`. prom-client has no public way to set bucket
-   * counts, so the entries zero() creates are filled in; their shape is checked on every scrape.
-   */
-  collector(name: string): (this: Histogram<string>) => void {
-    const touched = this.#touched
-    const bounds = this.bounds
-    return function collect(this: Histogram<string>): void {
-      this.reset()
-      for (const c of touched) this.zero(c.labels)
-      const entries = Object.values((this as unknown as { hashMap: Record<string, PromHistogramEntry> }).hashMap)
-      if (entries.length !== touched.length) throw new Error(`Cannot export histogram ${name}: prom-client kept ${entries.length} label sets for ${touched.length}`)
-      for (let i = 0; i < touched.length; i++) {
-        const c = touched[i] as HistogramCell
-        const e = entries[i] as PromHistogramEntry
-        if (typeof e.bucketValues !== 'object' || typeof e.count !== 'number') throw new Error(`Cannot export histogram ${name}: unexpected prom-client state`)
-        for (let j = 0; j < bounds.length; j++) e.bucketValues[bounds[j] as number] = c.counts[j] as number
-        e.sum = c.sum
-        e.count = c.count
+  /** The label sets observed so far, in first-observation order (prom-client's order). */
+  get touched(): readonly HistogramCell[] {
+    return this.#touched
+  }
+}
+
+/** What prom-client's Histogram.get() resolves to (its interface is not exported by name). */
+type HistogramExport<T extends string> = Awaited<ReturnType<Histogram<T>['get']>>
+type HistogramValue<T extends string> = HistogramExport<T>['values'][number] & { exemplar: null | undefined }
+
+/**
+ * A prom-client Histogram whose series are read from HistogramCells at scrape time. prom-client
+ * has no public way to set bucket counts, so instead of filling its private per-label state this
+ * answers the public Metric contract, get(), itself (the registry's text and JSON exports and the
+ * cluster aggregator all read metrics through it), in exactly the shape prom-client's own get()
+ * has. observe()/labels() on it would count into prom-client's unused state: do not call them.
+ */
+export class CellHistogram<T extends string> extends Histogram<T> {
+  readonly #cells: HistogramCells
+  readonly #name: string
+  readonly #help: string
+  readonly #aggregator: NonNullable<HistogramConfiguration<T>['aggregator']>
+
+  constructor(cells: HistogramCells, config: Omit<HistogramConfiguration<T>, 'buckets' | 'collect'>) {
+    super({ ...config, buckets: [...cells.bounds] })
+    this.#cells = cells
+    this.#name = config.name
+    this.#help = config.help
+    this.#aggregator = config.aggregator ?? 'sum'
+  }
+
+  override async get(): Promise<HistogramExport<T>> {
+    const bucket = `${this.#name}_bucket`
+    const values: HistogramValue<T>[] = []
+    const bounds = this.#cells.bounds
+    for (const c of this.#cells.touched) {
+      const labels = c.labels as Partial<Record<T, string | number>>
+      let acc = 0
+      for (let j = 0; j < bounds.length; j++) {
+        acc += c.counts[j] as number
+        values.push({ labels: { le: bounds[j] as number, ...labels } as Partial<Record<T, string | number>>, value: acc, metricName: bucket, exemplar: null })
       }
+      values.push({ labels: { le: '+Inf', ...labels } as Partial<Record<T, string | number>>, value: c.count, metricName: bucket, exemplar: null })
+      values.push({ labels: { ...labels }, value: c.sum, metricName: `${this.#name}_sum`, exemplar: undefined })
+      values.push({ labels: { ...labels }, value: c.count, metricName: `${this.#name}_count`, exemplar: undefined })
     }
+    // prom-client's typings declare `type` as an enum it does not export at run time; the value is the string.
+    return { name: this.#name, help: this.#help, type: 'histogram', values, aggregator: this.#aggregator } as unknown as HistogramExport<T>
+  }
+
+  /** prom-client's Registry prefers this (undocumented) text-export variant when present: same data. */
+  getForPromString(): Promise<HistogramExport<T>> {
+    return this.get()
   }
 }
 

@@ -1,7 +1,7 @@
 // Prometheus metrics of the proxy, per route and per upstream server. The request path counts into
 // plain-number cells (metric-cells.ts) looked up by name; prom-client reads them at scrape time.
-import { Counter, Gauge, Histogram, type Registry } from '../internal/metrics.js'
-import { CounterCell, CounterCells, HistogramCells, type HistogramCell } from './metric-cells.js'
+import { Counter, Gauge, type Registry } from '../internal/metrics.js'
+import { CellHistogram, CounterCell, CounterCells, HistogramCells, type HistogramCell } from './metric-cells.js'
 import type { UpstreamPool } from './upstream-pool.js'
 
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
@@ -49,8 +49,8 @@ export class ProxyMetrics {
     get('switchyard_proxy_upstream_responses_total', () => new Counter({ name: 'switchyard_proxy_upstream_responses_total', help: 'Upstream responses by server and status class', labelNames: ['pool', 'server', 'class'], registers: [registry], collect: c.upstream.collector() }))
     this.#upstreamErrors = get('switchyard_proxy_upstream_errors_total', () => new Counter({ name: 'switchyard_proxy_upstream_errors_total', help: 'Upstream failures without a response (connect, reset, timeout)', labelNames: ['pool', 'server', 'kind'], registers: [registry] }))
     this.#poolPanic = get('switchyard_proxy_pool_panic_total', () => new Counter({ name: 'switchyard_proxy_pool_panic_total', help: 'Requests balanced over every non-drained server because too few were up (panicThresholdPercent)', labelNames: ['pool'], registers: [registry] }))
-    get('switchyard_proxy_request_duration_seconds', () => new Histogram({ name: 'switchyard_proxy_request_duration_seconds', help: 'Time from request arrival to response end, by route', labelNames: ['route'], buckets: BUCKETS, registers: [registry], collect: c.duration.collector('switchyard_proxy_request_duration_seconds') }))
-    get('switchyard_proxy_upstream_header_seconds', () => new Histogram({ name: 'switchyard_proxy_upstream_header_seconds', help: 'Time from dispatch to upstream response headers, by server', labelNames: ['pool', 'server'], buckets: BUCKETS, registers: [registry], collect: c.upstreamDuration.collector('switchyard_proxy_upstream_header_seconds') }))
+    get('switchyard_proxy_request_duration_seconds', () => new CellHistogram(c.duration, { name: 'switchyard_proxy_request_duration_seconds', help: 'Time from request arrival to response end, by route', labelNames: ['route'], registers: [registry] }))
+    get('switchyard_proxy_upstream_header_seconds', () => new CellHistogram(c.upstreamDuration, { name: 'switchyard_proxy_upstream_header_seconds', help: 'Time from dispatch to upstream response headers, by server', labelNames: ['pool', 'server'], registers: [registry] }))
     this.connections = get('switchyard_proxy_client_connections', () => new Gauge({ name: 'switchyard_proxy_client_connections', help: 'Open client connections by listener', labelNames: ['listener'], registers: [registry] }))
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this

@@ -48,6 +48,8 @@ export class RequestContext implements ProxyRequestContext {
   upgrade: UpgradeState | undefined = undefined
   /** The origin answered 101: the connection is a tunnel now and the request is over for the core. */
   upgraded = false
+  /** The upstream attempt in flight (upstream-exchange.ts); told when the client's response closes. */
+  exchange: { clientClosed(): void } | undefined = undefined
 
   constructor(gen: Generation, req: ClientRequest, res: ClientResponse, id: string, peer: string, clientIp: string, host: string, listener: string, tls: boolean) {
     this.gen = gen

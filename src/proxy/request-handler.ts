@@ -197,6 +197,8 @@ export function handleRequest(deps: CoreDeps, listener: ListenerInfo, req: Incom
     ctx.clientClosed = true
     finishLog(deps, ctx)
     gen.leave()
+    // After the log line, like the exchange's own listener that this replaces used to run.
+    ctx.exchange?.clientClosed()
   })
   // A response queued behind another on a pipelining connection that then closes never gets the
   // socket, and node never emits its 'close': emit it when the request goes with its socket, or

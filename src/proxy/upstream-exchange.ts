@@ -63,7 +63,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #startNs = 0n
   #observer: BodyObserver | undefined
   #discard = false
-  #onClose: (() => void) | undefined
 
   constructor(deps: CoreDeps, ctx: RequestContext, pool: UpstreamPool, server: UpstreamServer, skip: Set<UpstreamServer> | undefined, attempt: number) {
     this.#deps = deps
@@ -83,11 +82,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     ctx.log.attempts = this.#attempt + 1
     ctx.log.upstream_addr = server.address
     this.#startNs = process.hrtime.bigint()
-    this.#onClose = () => {
-      if (!this.#finished) this.#controller?.abort(Object.assign(new Error('client closed the connection'), { code: 'UND_ERR_ABORTED' }))
-    }
-    // Removed in #finish; the handler does nothing once finished, so no once-wrapper is needed.
-    ctx.res.on('close', this.#onClose)
+    // The core's one 'close' listener of this response calls clientClosed() (request-handler.ts):
+    // no listener (and no closure) of our own to add and remove per attempt.
+    ctx.exchange = this
     const opts: Dispatcher.DispatchOptions = {
       origin: server.origin,
       path: ctx.upstreamPath,
@@ -101,6 +98,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // The raw client takes bodyless requests it can write verbatim; undici sends the rest.
     if (server.fast?.dispatch(opts, this) === true) return
     server.dispatcher.dispatch(opts, this)
+  }
+
+  /** The client's response closed (see start()): cancel this attempt unless it is over. */
+  clientClosed(): void {
+    if (!this.#finished) this.#controller?.abort(Object.assign(new Error('client closed the connection'), { code: 'UND_ERR_ABORTED' }))
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -238,6 +240,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.#finished) return
     this.#finished = true
     this.#server.active--
-    if (this.#onClose !== undefined) this.#ctx.res.off('close', this.#onClose)
+    if (this.#ctx.exchange === this) this.#ctx.exchange = undefined
   }
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Counter, Histogram, Registry } from '../../src/internal/metrics.js'
-import { CounterCell, CounterCells, HistogramCells } from '../../src/proxy/metric-cells.js'
+import { CellHistogram, CounterCell, CounterCells, HistogramCells } from '../../src/proxy/metric-cells.js'
 
 const BUCKETS = [0.001, 0.01, 0.1, 1]
 
@@ -13,7 +13,7 @@ function pair(): { cells: { counter: CounterCells; hist: HistogramCells }; ours:
   const counter = new CounterCells()
   const hist = new HistogramCells(BUCKETS)
   new Counter({ name: 'x_total', help: 'x', labelNames: ['route', 'class'], registers: [ours], collect: counter.collector() })
-  new Histogram({ name: 'x_seconds', help: 'x', labelNames: ['route'], buckets: BUCKETS, registers: [ours], collect: hist.collector('x_seconds') })
+  new CellHistogram(hist, { name: 'x_seconds', help: 'x', labelNames: ['route'], registers: [ours] })
   const c = new Counter({ name: 'x_total', help: 'x', labelNames: ['route', 'class'], registers: [theirs] })
   const h = new Histogram({ name: 'x_seconds', help: 'x', labelNames: ['route'], buckets: BUCKETS, registers: [theirs] })
   return { cells: { counter, hist }, ours, theirs, c, h }
@@ -49,6 +49,8 @@ test('cells export the same text as prom-client counting the same events', async
   assert.match(a, /x_seconds_bucket\{le="\+Inf",route="b"\} 2/)
   // A second scrape reads the same state (collect resets and refills).
   assert.equal(await ours.metrics(), a)
+  // The JSON export (what the cluster aggregator merges) is prom-client's own shape too.
+  assert.deepEqual(await ours.getMetricsAsJSON(), await theirs.getMetricsAsJSON())
 })
 
 test('an empty family exports no series', async () => {

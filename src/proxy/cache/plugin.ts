@@ -28,6 +28,8 @@ interface RequestState {
   requestTime: number
   noStore: boolean
   settings: RouteCacheSettings
+  /** Surrogate-Capability was added to the upstream headers (see announceOnce). */
+  announced?: boolean
 }
 
 interface Shared {
@@ -118,6 +120,7 @@ export const cachePlugin: ProxyPlugin = {
     const backgroundRevalidate = (ctx: ProxyRequestContext, l: Lookup, creq: CacheRequest, settings: RouteCacheSettings): void => {
       const c = cache.collapse(`reval:${HttpCache.variantId(l.entry)}`, opts.lockTimeoutMs)
       if (!c.leader) return
+      announceOnce(ctx)
       const headers: Record<string, string> = {}
       for (const [k, v] of Object.entries(ctx.upstreamHeaders)) if (!CONDITIONAL.includes(k.toLowerCase())) headers[k] = Array.isArray(v) ? v.join(', ') : v
       Object.assign(headers, cache.validationHeaders(l.entry))
@@ -180,48 +183,72 @@ export const cachePlugin: ProxyPlugin = {
       }
     }
 
+    /** onRoute's work; the hook adds Surrogate-Capability only when the request goes upstream. */
+    const route = (ctx: ProxyRequestContext): HookResult | Promise<HookResult> => {
+      const settings = ctx.route === undefined ? undefined : enabledRoutes.get(ctx.route)
+      if (settings === undefined) return undefined
+      const creq: CacheRequest = { method: ctx.method, key: keyOf(ctx), scope: scopeOf(ctx), headers: ctx.req.headers }
+      const reqCc = parseCacheControl(ctx.req.headers['cache-control'])
+      const st: RequestState = { mode: 'pass', creq, requestTime: Date.now(), noStore: reqCc.has('no-store'), settings }
+      ctx.locals.set(LOCAL, st)
+      // An Upgrade request is a tunnel to the origin: never answered from (or stored in) the cache.
+      if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.req.headers.upgrade !== undefined) {
+        st.mode = isUnsafeMethod(ctx.method) ? 'unsafe' : 'bypass'
+        ctx.log.cache = 'BYPASS'
+        shared.results.inc('BYPASS')
+        return undefined
+      }
+      const mem = cache.findInMemory(creq)
+      if (mem !== undefined) {
+        const r = lookupAndServe(ctx, creq, mem, reqCc)
+        return r
+      }
+      return (async (): Promise<HookResult> => {
+        let entry = await cache.find(creq)
+        if (entry === undefined && ctx.method === 'GET' && ctx.req.headers['range'] === undefined) {
+          const c = cache.collapse(`${creq.scope}\n${creq.key}`, opts.lockTimeoutMs)
+          if (!c.leader) {
+            await c.wait
+            entry = await cache.find(creq)
+            if (entry === undefined) {
+              // The leader's response was not storable: go upstream too, and lead the next wave.
+              const again = cache.collapse(`${creq.scope}\n${creq.key}`, opts.lockTimeoutMs)
+              if (again.leader) st.done = again.done
+            }
+          } else st.done = c.done
+          if (st.done !== undefined) ctx.res.once('close', st.done)
+        }
+        if (entry === undefined) st.mode = ctx.method === 'GET' && ctx.req.headers['range'] === undefined ? 'miss' : 'pass'
+        const r = lookupAndServe(ctx, creq, entry, reqCc)
+        if (r === HANDLED) st.done?.()
+        return r
+      })()
+    }
+
+    /**
+     * Surrogate-Capability on the upstream headers, once per request and only when they are used
+     * (going upstream, or a background revalidation): a hit never builds the upstream headers.
+     */
+    const announceOnce = (ctx: ProxyRequestContext): void => {
+      const st = ctx.locals.get(LOCAL) as RequestState | undefined
+      if (st === undefined || st.announced === true) return
+      st.announced = true
+      announceSurrogate(ctx.upstreamHeaders as Record<string, string | string[] | undefined>)
+    }
+
     const hooks: CacheHooks = {
       [STATE]: shared,
       onRoute(ctx): HookResult | Promise<HookResult> {
-        const settings = ctx.route === undefined ? undefined : enabledRoutes.get(ctx.route)
-        if (settings === undefined) return undefined
-        const creq: CacheRequest = { method: ctx.method, key: keyOf(ctx), scope: scopeOf(ctx), headers: ctx.req.headers }
-        const reqCc = parseCacheControl(ctx.req.headers['cache-control'])
-        const st: RequestState = { mode: 'pass', creq, requestTime: Date.now(), noStore: reqCc.has('no-store'), settings }
-        ctx.locals.set(LOCAL, st)
-        announceSurrogate(ctx.upstreamHeaders as Record<string, string | string[] | undefined>)
-        // An Upgrade request is a tunnel to the origin: never answered from (or stored in) the cache.
-        if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.req.headers.upgrade !== undefined) {
-          st.mode = isUnsafeMethod(ctx.method) ? 'unsafe' : 'bypass'
-          ctx.log.cache = 'BYPASS'
-          shared.results.inc('BYPASS')
-          return undefined
+        const r = route(ctx)
+        if (r === HANDLED) return r
+        if (r !== undefined && typeof (r as Promise<HookResult>).then === 'function') {
+          return (r as Promise<HookResult>).then((v) => {
+            if (v !== HANDLED) announceOnce(ctx)
+            return v
+          })
         }
-        const mem = cache.findInMemory(creq)
-        if (mem !== undefined) {
-          const r = lookupAndServe(ctx, creq, mem, reqCc)
-          return r
-        }
-        return (async (): Promise<HookResult> => {
-          let entry = await cache.find(creq)
-          if (entry === undefined && ctx.method === 'GET' && ctx.req.headers['range'] === undefined) {
-            const c = cache.collapse(`${creq.scope}\n${creq.key}`, opts.lockTimeoutMs)
-            if (!c.leader) {
-              await c.wait
-              entry = await cache.find(creq)
-              if (entry === undefined) {
-                // The leader's response was not storable: go upstream too, and lead the next wave.
-                const again = cache.collapse(`${creq.scope}\n${creq.key}`, opts.lockTimeoutMs)
-                if (again.leader) st.done = again.done
-              }
-            } else st.done = c.done
-            if (st.done !== undefined) ctx.res.once('close', st.done)
-          }
-          if (entry === undefined) st.mode = ctx.method === 'GET' && ctx.req.headers['range'] === undefined ? 'miss' : 'pass'
-          const r = lookupAndServe(ctx, creq, entry, reqCc)
-          if (r === HANDLED) st.done?.()
-          return r
-        })()
+        announceOnce(ctx)
+        return r
       },
       async onResponse(ctx, response) {
         const st = ctx.locals.get(LOCAL) as RequestState | undefined

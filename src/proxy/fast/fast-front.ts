@@ -1,7 +1,9 @@
-// The fast-path front end of one plain-HTTP listener. It takes node:http's own 'connection'
-// listener off the server and calls it only for sockets it hands over, so node:http keeps every
-// protection (parser limits, timeouts, smuggling checks, upgrades) for whatever the fast path
-// declines; the server object still listens, tracks and closes connections as before.
+// The fast-path front end of one listener. It takes node's own connection listener off the server
+// ('connection' for plain HTTP; 'secureConnection' for HTTPS, after the TLS handshake) and calls it
+// only for sockets it hands over, so node keeps every protection (parser limits, timeouts,
+// smuggling checks, upgrades, HTTP/2) for whatever the fast path declines; the server object still
+// listens, tracks and closes connections as before. A TLS connection that negotiated h2 (ALPN) goes
+// straight to node's listener.
 import type { Server as HttpServer } from 'node:http'
 import { maxHeaderSize as defaultMaxHeaderSize } from 'node:http'
 import type { Socket } from 'node:net'
@@ -27,13 +29,25 @@ export class FastFront {
   #keepAliveMs = -1
   #keepAliveHeader = ''
 
-  /** Undefined when the server's connection listener is not the one node:http installs. */
-  static install(server: HttpServer, serve: (req: FastRequest, res: FastResponse) => void, eligible: () => boolean): FastFront | undefined {
-    const listeners = server.listeners('connection')
+  /**
+   * Undefined when the server's connection listener is not the one node installs. `tls`: an https
+   * or http2 secure server; the front then accepts its TLS sockets itself ('secureConnection'),
+   * while plain HTTP sockets are passed to accept() by the listener after its own checks.
+   */
+  static install(server: HttpServer, serve: (req: FastRequest, res: FastResponse) => void, eligible: () => boolean, tls = false): FastFront | undefined {
+    const event = tls ? 'secureConnection' : 'connection'
+    const listeners = server.listeners(event)
     const node = listeners[0] as ConnectionListener | undefined
     if (listeners.length !== 1 || node === undefined || node.name !== 'connectionListener') return undefined
-    server.removeListener('connection', node)
-    return new FastFront(server, node, serve, eligible)
+    server.removeListener(event, node)
+    const front = new FastFront(server, node, serve, eligible)
+    if (tls) server.on(event, (socket: Socket & { alpnProtocol?: string | false | null }) => {
+      // HTTP/2 (and anything but HTTP/1.x) is node's; an h2 server's listener also answers the
+      // HTTP/1.1 fallback when the fast path hands a connection over.
+      if (socket.alpnProtocol === 'h2') node.call(server, socket)
+      else front.accept(socket)
+    })
+    return front
   }
 
   private constructor(server: HttpServer, nodeListener: ConnectionListener, serve: (req: FastRequest, res: FastResponse) => void, eligible: () => boolean) {

@@ -11,7 +11,7 @@ import { ConnectionLimiter, InflightLimiter } from './concurrency.js'
 import { IpAccessList } from './client-ip.js'
 import { ProtectErrorCodes } from './errors.js'
 import { resolveLimits, resolveRateRules, type LimitsConfig, type ResolvedLimits, type RouteLimitsConfig } from './options.js'
-import { RateLimiter, type RateLimitRule } from './rate-limiter.js'
+import { RateLimiter, type RateLimitRule, type RateLimitVerdict } from './rate-limiter.js'
 import { RedisRateStore } from './redis-store.js'
 import { checkRequest, isRejection } from './request-check.js'
 import { MemoryRateStore, type RateStore } from './token-bucket.js'
@@ -110,6 +110,29 @@ export const protectPlugin: ProxyPlugin = {
       const h: Record<string, string> = { ...headers }
       if (close) h['connection'] = 'close'
       return respond(ctx, status, `${status} ${reason}\n`, h)
+    }
+
+    // Per generation, not per request: the end of onRoute once the route's rate rules passed.
+    const admitInflight = (ctx: ProxyRequestContext, maxInflight: number): HookResult => {
+      if (maxInflight > 0) {
+        const release = state.inflight.tryAcquire(ctx.routeName, maxInflight)
+        if (release === undefined) return refuse(ctx, 503, 'route_inflight', 'overloaded', { 'retry-after': '1' })
+        ctx.locals.set(RELEASE, release)
+        ctx.res.once('close', release)
+      }
+      ctx.log.limit ??= 'allowed'
+      return undefined
+    }
+    const applyVerdict = (ctx: ProxyRequestContext, v: RateLimitVerdict | undefined, maxInflight: number): HookResult => {
+      if (v !== undefined) {
+        if (!v.allowed) return refuse(ctx, 429, 'rate', 'limited', v.headers)
+        if (!ctx.res.headersSent) {
+          const h = v.headers
+          for (const k in h) ctx.res.setHeader(k, h[k] as string)
+        }
+        if (v.degraded) ctx.log.limit = 'allowed-degraded'
+      }
+      return admitInflight(ctx, maxInflight)
     }
 
     const hooks: ProtectHooks = {
@@ -218,26 +241,12 @@ export const protectPlugin: ProxyPlugin = {
         const rr = route === undefined ? undefined : routeRules.get(route)
         const limiter = rr === undefined ? globalLimiter : rr.limiter
         const maxInflight = rr?.maxInflight ?? limits.maxInflightPerRoute
-        const admitInflight = (): HookResult => {
-          if (maxInflight > 0) {
-            const release = state.inflight.tryAcquire(ctx.routeName, maxInflight)
-            if (release === undefined) return refuse(ctx, 503, 'route_inflight', 'overloaded', { 'retry-after': '1' })
-            ctx.locals.set(RELEASE, release)
-            ctx.res.once('close', release)
-          }
-          ctx.log.limit ??= 'allowed'
-          return undefined
-        }
-        if (limiter === undefined) return admitInflight()
-        return limiter.check({ clientIp: ctx.clientIp, routeId: ctx.routeName, headers: ctx.req.headers }).then(
-          (v) => {
-            if (v !== undefined) {
-              if (!v.allowed) return refuse(ctx, 429, 'rate', 'limited', v.headers)
-              if (!ctx.res.headersSent) for (const [k, val] of Object.entries(v.headers)) ctx.res.setHeader(k, val)
-              if (v.degraded) ctx.log.limit = 'allowed-degraded'
-            }
-            return admitInflight()
-          },
+        if (limiter === undefined) return admitInflight(ctx, maxInflight)
+        const input = { clientIp: ctx.clientIp, routeId: ctx.routeName, headers: ctx.req.headers }
+        // The memory store decides without I/O: no promise (and no microtask) per request.
+        if (limiter.sync) return applyVerdict(ctx, limiter.checkSync(input), maxInflight)
+        return limiter.check(input).then(
+          (v) => applyVerdict(ctx, v, maxInflight),
           (err: unknown) => {
             if ((err as { code?: string }).code === ProtectErrorCodes.RATE_STORE_DOWN) return refuse(ctx, 503, 'rate_store_down', 'store-down', { 'retry-after': '1' })
             throw err

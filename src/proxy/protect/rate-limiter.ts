@@ -43,25 +43,67 @@ export function rateKey(rule: RateLimitRule, input: RateLimitInput): string {
   }
 }
 
+/** RateLimit-Policy of a spec; the same string for every request of a rule. */
+const policies = new WeakMap<RateSpec, string>()
+function policyOf(spec: RateSpec): string {
+  let p = policies.get(spec)
+  if (p === undefined) {
+    const windowSec = spec.ratePerSec > 0 ? Math.max(1, Math.ceil(spec.burst / spec.ratePerSec)) : 0
+    p = `${spec.burst};w=${windowSec}`
+    policies.set(spec, p)
+  }
+  return p
+}
+
 export function rateHeaders(d: RateDecision, spec: RateSpec): Record<string, string> {
-  const windowSec = spec.ratePerSec > 0 ? Math.max(1, Math.ceil(spec.burst / spec.ratePerSec)) : 0
   const h: Record<string, string> = {
     'ratelimit-limit': String(d.limit),
     'ratelimit-remaining': String(d.remaining),
     'ratelimit-reset': String(Math.ceil(d.resetMs / 1000)),
-    'ratelimit-policy': `${spec.burst};w=${windowSec}`,
+    'ratelimit-policy': policyOf(spec),
   }
   if (!d.allowed) h['retry-after'] = String(Number.isFinite(d.retryAfterMs) ? Math.max(1, Math.ceil(d.retryAfterMs / 1000)) : 3600)
   return h
 }
 
+/** A store that can also answer without a promise (the memory store). */
+interface SyncRateStore extends RateStore {
+  takeSync(key: string, spec: RateSpec, cost?: number): RateDecision
+}
+
+function isSync(store: RateStore): store is SyncRateStore {
+  return typeof (store as Partial<SyncRateStore>).takeSync === 'function'
+}
+
 export class RateLimiter {
   readonly #rules: readonly RateLimitRule[]
   readonly #store: RateStore
+  readonly #sync: SyncRateStore | undefined
 
   constructor(rules: readonly RateLimitRule[], store: RateStore) {
     this.#rules = rules
     this.#store = store
+    this.#sync = isSync(store) ? store : undefined
+  }
+
+  /** checkSync() may be used: the store decides without I/O (no promise per request). */
+  get sync(): boolean {
+    return this.#sync !== undefined
+  }
+
+  /** check() for a synchronous store (see `sync`); the same verdicts, in the same order. */
+  checkSync(input: RateLimitInput): RateLimitVerdict | undefined {
+    const store = this.#sync
+    if (store === undefined) throw new TypeError('Cannot check rate limits synchronously: the store is asynchronous; use check()')
+    let tightest: RateLimitVerdict | undefined
+    for (const rule of this.#rules) {
+      const key = rateKey(rule, input)
+      const d = store.takeSync(key, rule.spec)
+      const v = verdict(d, rule, key)
+      if (!d.allowed) return v
+      if (tightest === undefined || d.remaining < tightest.remaining) tightest = v
+    }
+    return tightest
   }
 
   get store(): RateStore {
@@ -78,10 +120,14 @@ export class RateLimiter {
     for (const rule of this.#rules) {
       const key = rateKey(rule, input)
       const d = await this.#store.take(key, rule.spec)
-      const v: RateLimitVerdict = { ...d, rule: rule.name, key, headers: rateHeaders(d, rule.spec) }
+      const v = verdict(d, rule, key)
       if (!d.allowed) return v
       if (tightest === undefined || d.remaining < tightest.remaining) tightest = v
     }
     return tightest
   }
+}
+
+function verdict(d: RateDecision, rule: RateLimitRule, key: string): RateLimitVerdict {
+  return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, resetMs: d.resetMs, retryAfterMs: d.retryAfterMs, degraded: d.degraded, rule: rule.name, key, headers: rateHeaders(d, rule.spec) }
 }

@@ -362,3 +362,43 @@ test('close-delimited upstream bodies (no length, HTTP/1.0 too) and 1xx before t
   const server = proxy.generation.pools.get('app')?.servers[0]
   await waitFor(() => (server?.fast?.connections ?? 0) === 0, 2000, 'non-reusable upstream sockets to close')
 })
+
+test('HTTPS: HTTP/1.1 over TLS takes the fast path (pipelined, X-Forwarded-Proto https); h2 (ALPN) and a body still go through node', async (t) => {
+  const { connect: tlsConnect } = await import('node:tls')
+  const { connect: h2connect } = await import('node:http2')
+  const { certFiles } = await import('../_tls.js')
+  const b = await backend(t, 'a')
+  const pair = await certFiles('a.test')
+  for (const http2 of [true, false]) {
+    const { proxy, port } = await startProxy(t, { listeners: [{ port: 0, address: '127.0.0.1', protocol: 'https', tls: { http2, certs: [pair] } }], pools: { app: { servers: [b.url] } } })
+    const s = await new Promise<Socket>((resolve, reject) => {
+      const c = tlsConnect({ port, host: '127.0.0.1', servername: 'a.test', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => resolve(c))
+      c.on('error', reject)
+    })
+    t.after(() => s.destroy())
+    s.write(['/1', '/2', '/3'].map((p) => `GET ${p} HTTP/1.1\r\nhost: a.test\r\n\r\n`).join(''))
+    const rs = await readResponses(s, 3)
+    const seen = rs.map((r) => JSON.parse(r.body) as { url: string; headers: Record<string, string> })
+    assert.deepEqual(seen.map((r) => r.url), ['/1', '/2', '/3'])
+    assert.equal(seen[0]?.headers['x-forwarded-proto'], 'https')
+    assert.equal(proxy.fastPathRequests, 3, `http2: ${http2}`)
+    // A request with a body is handed to node:http on the same TLS connection, and answered.
+    s.write('POST /body HTTP/1.1\r\nhost: a.test\r\ncontent-length: 2\r\n\r\nhi')
+    const [post] = await readResponses(s, 1)
+    assert.equal((JSON.parse(post?.body ?? '{}') as { url: string }).url, '/body')
+    assert.equal(proxy.fastPathRequests, 3)
+    if (!http2) continue
+    // HTTP/2 negotiated by ALPN is node's, never the fast path's.
+    const session = h2connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false, servername: 'a.test' })
+    t.after(() => session.close())
+    const body = await new Promise<string>((resolve, reject) => {
+      const st = session.request({ ':path': '/h2', host: 'a.test' })
+      let text = ''
+      st.on('data', (c: Buffer) => (text += c.toString()))
+      st.on('end', () => resolve(text))
+      st.on('error', reject)
+    })
+    assert.equal((JSON.parse(body) as { url: string }).url, '/h2')
+    assert.equal(proxy.fastPathRequests, 3)
+  }
+})
