@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { freePort } from '../../bench/lib/net.js'
+import { freePort } from '../_lib/net.js'
 import { execArgvWithSemiSpace, semiSpaceGiven } from '../../src/cli/semi-space.js'
 
 const root = new URL('../..', import.meta.url).pathname

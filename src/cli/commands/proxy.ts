@@ -25,9 +25,10 @@ Options:
   -w, --workers N|auto  Worker processes (node:cluster); auto: one per CPU core (availableParallelism);
                         default 1 (no cluster)
       --semi-space-mb N V8 young-generation semi-space size in MiB for the proxy process(es)
-                        (default ${DEFAULT_SEMI_SPACE_MB}; 0 keeps V8's default). Fewer GC pauses per request. V8 reads it
-                        only at start-up: workers get it in execArgv, a single process re-runs
-                        itself once with it (not when node's own --max-semi-space-size is given)
+                        (0 keeps V8's default). Fewer GC pauses per request. V8 reads it only at
+                        start-up: --workers processes get it in execArgv (default ${DEFAULT_SEMI_SPACE_MB});
+                        a single process re-runs itself once with it only when this flag is given
+                        (or set NODE_OPTIONS=--max-semi-space-size=N); node's own flag wins
       --check           Validate the config and exit (0 valid, 1 invalid)
       --no-watch        Do not reload when the config or certificate files change
       --log-level LVL   trace|debug|info|warn|error|silent (default info)
@@ -39,6 +40,8 @@ interface Flags {
   config: string
   workers: number
   semiSpaceMb: number
+  /** `--semi-space-mb` was given: only then does a single process re-run itself to apply it. */
+  semiSpaceExplicit: boolean
   check: boolean
   watch: boolean
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
@@ -70,7 +73,7 @@ function parseFlags(argv: string[]): Flags {
   const levels = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const
   const level = values['log-level'] ?? 'info'
   if (!(levels as readonly string[]).includes(level)) throw new UsageError(`Cannot start proxy: --log-level must be one of ${levels.join(', ')}, got ${JSON.stringify(level)}`)
-  return { config: values.config, workers, semiSpaceMb: semi, check: values.check === true, watch: values['no-watch'] !== true, logLevel: level as Flags['logLevel'] }
+  return { config: values.config, workers, semiSpaceMb: semi, semiSpaceExplicit: values['semi-space-mb'] !== undefined, check: values.check === true, watch: values['no-watch'] !== true, logLevel: level as Flags['logLevel'] }
 }
 
 function accessLogStream(config: ProxyConfig): Writable {
@@ -249,7 +252,9 @@ export const command: Command = {
     }
     if (cluster.isWorker) return runProxy(flags, logger.child({ worker: cluster.worker?.id }), true)
     if (flags.workers > 1) return runPrimary(flags, logger)
-    if (semiSpaceArg(flags.semiSpaceMb) !== undefined && process.env['SWITCHYARD_REEXEC'] !== '1' && !semiSpaceGiven(process.execArgv, process.env['NODE_OPTIONS'])) {
+    // A single process re-runs itself (a wrapper plus the proxy) only when asked to by the flag;
+    // by default it keeps to one process (NODE_OPTIONS=--max-semi-space-size=32 does the same).
+    if (flags.semiSpaceExplicit && semiSpaceArg(flags.semiSpaceMb) !== undefined && process.env['SWITCHYARD_REEXEC'] !== '1' && !semiSpaceGiven(process.execArgv, process.env['NODE_OPTIONS'])) {
       return reexecWithSemiSpace(flags.semiSpaceMb, logger)
     }
     return runProxy(flags, logger, false)
