@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generate } from 'selfsigned'
-import { newHistogram, runBench, type Contender, type RunningServer, type Sample, type Workload } from '../lib/harness.js'
+import { newHistogram, runBench, type Contender, type Sample, type Workload } from '../lib/harness.js'
 import { ensureInstalled } from '../lib/install.js'
 import { nodeArgs, oursCommand, spawnServer as spawnWithin, startNginxOrigin, stopChild } from '../proxy-cache/lib.js'
-import { freePort, waitForPort } from '../lib/net.js'
+import { freePort } from '../lib/net.js'
 
 const here = new URL('.', import.meta.url).pathname
 const { values } = parseArgs({
@@ -72,7 +72,6 @@ interface Ctx {
   http: string
   https: string
 }
-type Started = RunningServer & { ctx: Ctx }
 
 function pathFor(workload: string): string {
   return workload.includes('100k') ? '/big' : '/small'

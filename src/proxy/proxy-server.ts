@@ -13,7 +13,8 @@ import type { ProxyPlugin } from './hooks.js'
 import { Listener, type ListenerCallbacks } from './listener.js'
 import { builtinPlugins } from './plugins.js'
 import { ProxyMetrics } from './proxy-metrics.js'
-import { handleRequest, type CoreDeps, type ListenerInfo } from './request-handler.js'
+import { handleRequest, type ListenerInfo } from './request-handler.js'
+import type { CoreDeps } from './request-phases.js'
 import { handleUpgrade, UpgradeTracker } from './upgrade-handler.js'
 
 export interface ProxyServerOptions {

@@ -5,8 +5,8 @@
 import type { ServerResponse } from 'node:http'
 import { ProxyErrorCodes } from './errors.js'
 import type { RequestContext } from './request-context.js'
-import type { CoreDeps } from './request-handler.js'
-import { sendError } from './request-handler.js'
+import type { CoreDeps } from './request-phases.js'
+import { sendError } from './error-reply.js'
 
 /** Answers 500 (or cuts the response if it already started) and logs; never throws itself. */
 export function requestCrashed(deps: CoreDeps, ctx: RequestContext, err: unknown): void {

@@ -1,33 +1,21 @@
-// The request path: hooks, routing, header rules, balancing with sticky/hash keys and circuit
-// breaker, then one Exchange (upstream-exchange.ts) per attempt.
+// The request path, one direction: admission, the onRequest hooks, routing, the onRoute and
+// selectPool hooks, then forward() (upstream-exchange.ts) picks a server through the pool and runs
+// one exchange per attempt. Hook phases and error replies are request-phases.ts / error-reply.ts.
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
-import type { Logger } from '../internal/logger.js'
-import type { AccessLog } from './access-log.js'
 import type { ListenerConfig } from './config.js'
+import { sendError } from './error-reply.js'
 import { ProxyErrorCodes } from './errors.js'
 import { addForwardingHeaders, applyHeaderEdits, clientIpFromHeaders, normaliseIp, upstreamRequestHeaders } from './forwarding-headers.js'
-import type { Generation } from './generation.js'
 import { headerPolicy } from './header-policy.js'
-import { HANDLED, type ClientRequest, type ClientResponse, type HookResult, type ProxyHooks } from './hooks.js'
-import type { ProxyMetrics } from './proxy-metrics.js'
-import { cookieValue } from './cookies.js'
+import type { ClientResponse, ProxyHooks } from './hooks.js'
 import { RequestContext } from './request-context.js'
 import { admitRequest, ALLOWED_METHODS } from './request-admission.js'
-import { guarded, requestCrashed } from './request-guard.js'
-import { Exchange } from './upstream-exchange.js'
-import type { UpstreamPool } from './upstream-pool.js'
-import type { UpstreamServer } from './upstream-server.js'
-import { forwardUpgrade } from './upgrade-exchange.js'
+import { requestCrashed } from './request-guard.js'
+import { hookFailed, runPhase, type CoreDeps, type HookCall } from './request-phases.js'
+import { forward } from './upstream-exchange.js'
 import { refuseUpgrade, type UpgradeState } from './upgrade-handler.js'
-
-export interface CoreDeps {
-  readonly logger: Logger
-  readonly metrics: ProxyMetrics
-  readonly accessLog: AccessLog | undefined
-  current(): Generation
-}
 
 export interface ListenerInfo {
   readonly name: string
@@ -36,6 +24,10 @@ export interface ListenerInfo {
   /** Actual bound port (for redirects when the config says port 0). */
   port: number
 }
+
+// The hot phases' calls are module functions, not per-request closures.
+const callOnRequest: HookCall = (h, ctx) => h.onRequest?.(ctx)
+const callOnRoute: HookCall = (h, ctx) => h.onRoute?.(ctx)
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:@/+=-]{1,200}$/
 
@@ -49,94 +41,6 @@ function isoNow(): string {
     isoText = new Date(now).toISOString()
   }
   return isoText
-}
-
-export function hookFailed(deps: CoreDeps, ctx: RequestContext, err: unknown): void {
-  deps.logger.error({ err, code: ProxyErrorCodes.HOOK_FAILED, request_id: ctx.id }, 'proxy hook failed')
-  sendError(ctx, 500, ProxyErrorCodes.HOOK_FAILED, 'a proxy plugin failed')
-}
-
-type HookCall = (h: ProxyHooks, ctx: RequestContext) => HookResult | Promise<HookResult>
-type Next = (deps: CoreDeps, ctx: RequestContext) => void
-
-// The hot phases' calls are module functions, not per-request closures.
-const callOnRequest: HookCall = (h, ctx) => h.onRequest?.(ctx)
-const callOnRoute: HookCall = (h, ctx) => h.onRoute?.(ctx)
-
-/** Runs one hook phase; `next` continues the pipeline unless a hook answered. Sync when hooks are. */
-function runPhase(deps: CoreDeps, ctx: RequestContext, hooks: readonly ProxyHooks[], call: HookCall, next: Next, from = 0): void {
-  for (let i = from; i < hooks.length; i++) {
-    let r: HookResult | Promise<HookResult>
-    try {
-      r = call(hooks[i] as ProxyHooks, ctx)
-    } catch (err) {
-      hookFailed(deps, ctx, err)
-      return
-    }
-    if (r === HANDLED) {
-      ctx.done = true
-      return
-    }
-    if (r !== undefined && typeof (r as Promise<HookResult>).then === 'function') {
-      ;(r as Promise<HookResult>).then(
-        (v) => {
-          if (v === HANDLED) ctx.done = true
-          else if (!ctx.res.writableEnded && !ctx.res.destroyed) guarded(deps, ctx, runPhase, hooks, call, next, i + 1)
-        },
-        (err: unknown) => hookFailed(deps, ctx, err),
-      )
-      return
-    }
-  }
-  next(deps, ctx)
-}
-
-export function sendError(ctx: RequestContext, status: number, code: string, message: string): void {
-  ctx.done = true
-  ctx.log.error ??= code
-  const res = ctx.res as ServerResponse
-  if (res.headersSent) {
-    res.destroy()
-    return
-  }
-  const body = `${status} ${message} (${code})\n`
-  const headers: OutgoingHttpHeaders = {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    'x-switchyard-error': code,
-  }
-  if (ctx.id !== '') headers[ctx.gen.config.headers.requestId || 'x-request-id'] = ctx.id
-  if (status === 503) headers['retry-after'] = '1'
-  // Counted before end(): the fast path's end() emits 'close', which writes the access log line.
-  ctx.bytesSent = ctx.method === 'HEAD' ? 0 : Buffer.byteLength(body)
-  res.writeHead(status, headers)
-  res.end(ctx.method === 'HEAD' ? undefined : body)
-}
-
-function hashKey(pool: UpstreamPool, ctx: RequestContext): string | undefined {
-  const h = pool.hashOn
-  if (h === undefined) return undefined
-  switch (h.source) {
-    case 'ip':
-      return ctx.clientIp
-    case 'path': {
-      const q = ctx.path.indexOf('?')
-      return q < 0 ? ctx.path : ctx.path.slice(0, q)
-    }
-    case 'header': {
-      const v = ctx.req.headers[h.name ?? '']
-      return Array.isArray(v) ? v.join(',') : v
-    }
-    case 'cookie':
-      return cookieValue(ctx.req.headers.cookie, h.name ?? '')
-  }
-}
-
-export function requestHasBody(req: ClientRequest): boolean {
-  if ('stream' in req) return !((req as Http2ServerRequest).stream as { endAfterHeaders?: boolean }).endAfterHeaders
-  const cl = req.headers['content-length']
-  return (cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined
 }
 
 export function finishLog(deps: CoreDeps, ctx: RequestContext): void {
@@ -318,69 +222,4 @@ function selectAndForward(deps: CoreDeps, ctx: RequestContext): void {
     }
   }
   forward(deps, ctx, undefined, 0)
-}
-
-function pickServer(pool: UpstreamPool, ctx: RequestContext, skip: Set<UpstreamServer> | undefined): { server: UpstreamServer | undefined; circuitOpen: boolean } {
-  const sticky = pool.config.sticky
-  if (sticky !== undefined && skip === undefined) {
-    const id = cookieValue(ctx.req.headers.cookie, sticky.cookie)
-    const s = id === undefined ? undefined : pool.byId.get(id)
-    if (s !== undefined && s.available && s.admits()) return { server: s, circuitOpen: false }
-  }
-  const key = hashKey(pool, ctx)
-  let circuitOpen = false
-  let tried: Set<UpstreamServer> | undefined = skip
-  for (let i = 0; i <= pool.servers.length; i++) {
-    const s = pool.balancer.pick(key, tried)
-    if (s === undefined) return { server: undefined, circuitOpen }
-    if (s.admits()) {
-      if (sticky !== undefined && cookieValue(ctx.req.headers.cookie, sticky.cookie) !== s.id) ctx.stickySet = s.id
-      return { server: s, circuitOpen: false }
-    }
-    circuitOpen = true
-    tried = new Set(tried)
-    tried.add(s)
-  }
-  return { server: undefined, circuitOpen }
-}
-
-/** Statuses an origin may answer with; anything else is answered 502 and never counts for health. */
-export function validUpstreamStatus(status: number): boolean {
-  return status >= 100 && status <= 599
-}
-
-export function upstreamFailed(deps: CoreDeps, ctx: RequestContext, err: Error, status: number, code: string, message: string): void {
-  const hooks = ctx.gen.onUpstreamError
-  if (hooks.length === 0) {
-    sendError(ctx, status, code, message)
-    return
-  }
-  runPhase(deps, ctx, hooks, (h) => h.onUpstreamError?.(ctx, err, status), () => sendError(ctx, status, code, message))
-}
-
-/** Picks a server and starts one attempt; also called from undici callbacks (retries), hence guarded. */
-export function forward(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamServer> | undefined, attempt: number): void {
-  guarded(deps, ctx, forwardAttempt, skip, attempt)
-}
-
-function forwardAttempt(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamServer> | undefined, attempt: number): void {
-  if (ctx.clientClosed || ctx.res.writableEnded || ctx.res.destroyed) return
-  const pool = ctx.gen.pools.get(ctx.poolName) as UpstreamPool
-  if (attempt === 0) pool.retryBudget.onRequest()
-  const change = pool.refreshPanic()
-  if (change !== 0) deps.logger.warn({ pool: pool.name, panic: change > 0, up: pool.availableCount(), servers: pool.servers.length }, change > 0 ? 'pool in panic: balancing over every non-drained server' : 'pool left panic')
-  if (pool.panic) deps.metrics.poolPanic(pool.name)
-  const { server, circuitOpen } = pickServer(pool, ctx, skip)
-  if (server === undefined) {
-    const code = circuitOpen ? ProxyErrorCodes.CIRCUIT_OPEN : ProxyErrorCodes.NO_HEALTHY_SERVER
-    const msg = circuitOpen ? `every server of pool "${pool.name}" is at its connection limit` : `no healthy server in pool "${pool.name}"`
-    upstreamFailed(deps, ctx, new Error(msg), 503, code, msg)
-    return
-  }
-  if (ctx.upgrade !== undefined) {
-    forwardUpgrade(deps, ctx, ctx.upgrade, pool, server)
-    return
-  }
-  const exchange = new Exchange(deps, ctx, pool, server, skip, attempt)
-  exchange.start()
 }

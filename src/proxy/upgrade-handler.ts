@@ -9,7 +9,9 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { ProxyErrorCodes } from './errors.js'
 import type { RequestContext } from './request-context.js'
-import { handleRequest, requestHasBody, sendError, type CoreDeps, type ListenerInfo } from './request-handler.js'
+import { handleRequest, type ListenerInfo } from './request-handler.js'
+import { requestHasBody, type CoreDeps } from './request-phases.js'
+import { sendError } from './error-reply.js'
 
 export class UpgradeTracker {
   readonly sockets = new Set<Duplex>()

@@ -9,8 +9,10 @@ import { ProxyErrorCodes } from './errors.js'
 import { applyHeaderEdits, downstreamResponseHeaders } from './forwarding-headers.js'
 import { HANDLED, type BodyObserver, type ProxyHooks, type UpstreamResponse } from './hooks.js'
 import type { RequestContext } from './request-context.js'
-import { forward, hookFailed, requestHasBody, upstreamFailed, validUpstreamStatus, type CoreDeps } from './request-handler.js'
-import type { UpstreamPool } from './upstream-pool.js'
+import { hookFailed, requestHasBody, upstreamFailed, validUpstreamStatus, type CoreDeps } from './request-phases.js'
+import { guarded } from './request-guard.js'
+import { forwardUpgrade } from './upgrade-exchange.js'
+import { pickServer, stickyCookie, type UpstreamPool } from './upstream-pool.js'
 import type { UpstreamServer } from './upstream-server.js'
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -42,11 +44,6 @@ function classify(err: Error & { code?: string }): ErrorKind {
     default:
       return ErrorKind.PROTOCOL
   }
-}
-
-/** The Set-Cookie value that pins a client to server `id` of a sticky pool. */
-export function stickyCookie(st: { readonly cookie: string; readonly ttlSec: number }, id: string): string {
-  return `${st.cookie}=${encodeURIComponent(id)}; Path=/; HttpOnly${st.ttlSec > 0 ? `; Max-Age=${st.ttlSec}` : ''}`
 }
 
 export class Exchange implements Dispatcher.DispatchHandler {
@@ -242,4 +239,31 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#server.active--
     if (this.#ctx.exchange === this) this.#ctx.exchange = undefined
   }
+}
+
+/** Picks a server and starts one attempt; also called from undici callbacks (retries), hence guarded. */
+export function forward(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamServer> | undefined, attempt: number): void {
+  guarded(deps, ctx, forwardAttempt, skip, attempt)
+}
+
+function forwardAttempt(deps: CoreDeps, ctx: RequestContext, skip: Set<UpstreamServer> | undefined, attempt: number): void {
+  if (ctx.clientClosed || ctx.res.writableEnded || ctx.res.destroyed) return
+  const pool = ctx.gen.pools.get(ctx.poolName) as UpstreamPool
+  if (attempt === 0) pool.retryBudget.onRequest()
+  const change = pool.refreshPanic()
+  if (change !== 0) deps.logger.warn({ pool: pool.name, panic: change > 0, up: pool.availableCount(), servers: pool.servers.length }, change > 0 ? 'pool in panic: balancing over every non-drained server' : 'pool left panic')
+  if (pool.panic) deps.metrics.poolPanic(pool.name)
+  const { server, circuitOpen } = pickServer(pool, ctx, skip)
+  if (server === undefined) {
+    const code = circuitOpen ? ProxyErrorCodes.CIRCUIT_OPEN : ProxyErrorCodes.NO_HEALTHY_SERVER
+    const msg = circuitOpen ? `every server of pool "${pool.name}" is at its connection limit` : `no healthy server in pool "${pool.name}"`
+    upstreamFailed(deps, ctx, new Error(msg), 503, code, msg)
+    return
+  }
+  if (ctx.upgrade !== undefined) {
+    forwardUpgrade(deps, ctx, ctx.upgrade, pool, server)
+    return
+  }
+  const exchange = new Exchange(deps, ctx, pool, server, skip, attempt)
+  exchange.start()
 }

@@ -1,11 +1,14 @@
 // A named pool of upstream servers: the balancer, sticky-cookie and hash-key handling, the retry
-// budget, and the active health checker. Server objects may be carried over by a reload.
+// budget, the active health checker, and the choice of a server for one request (sticky cookie,
+// then hash key, then the balancer). Server objects may be carried over by a reload.
 import type { Logger } from '../internal/logger.js'
 import { createBalancer, type Balancer, type BalancerPolicy } from './balancers/index.js'
 import type { PoolConfig } from './config.js'
 import { HealthChecker } from './health-checker.js'
 import type { UpstreamPoolView } from './hooks.js'
 import { UpstreamServer, type UpstreamServerOptions } from './upstream-server.js'
+import { cookieValue } from './cookies.js'
+import type { RequestContext } from './request-context.js'
 
 /** Retries allowed per second: max(minPerSec, budgetPercent of requests), over a sliding second. */
 export class RetryBudget {
@@ -184,4 +187,54 @@ export class UpstreamPool implements UpstreamPoolView {
       servers: this.servers.map((s) => s.view()),
     }
   }
+}
+
+// ---- server choice: sticky cookie, hash key, balancer, circuit breaker --------------------------
+
+/** The Set-Cookie value that pins a client to server `id` of a sticky pool. */
+export function stickyCookie(st: { readonly cookie: string; readonly ttlSec: number }, id: string): string {
+  return `${st.cookie}=${encodeURIComponent(id)}; Path=/; HttpOnly${st.ttlSec > 0 ? `; Max-Age=${st.ttlSec}` : ''}`
+}
+
+export function hashKey(pool: UpstreamPool, ctx: RequestContext): string | undefined {
+  const h = pool.hashOn
+  if (h === undefined) return undefined
+  switch (h.source) {
+    case 'ip':
+      return ctx.clientIp
+    case 'path': {
+      const q = ctx.path.indexOf('?')
+      return q < 0 ? ctx.path : ctx.path.slice(0, q)
+    }
+    case 'header': {
+      const v = ctx.req.headers[h.name ?? '']
+      return Array.isArray(v) ? v.join(',') : v
+    }
+    case 'cookie':
+      return cookieValue(ctx.req.headers.cookie, h.name ?? '')
+  }
+}
+
+export function pickServer(pool: UpstreamPool, ctx: RequestContext, skip: Set<UpstreamServer> | undefined): { server: UpstreamServer | undefined; circuitOpen: boolean } {
+  const sticky = pool.config.sticky
+  if (sticky !== undefined && skip === undefined) {
+    const id = cookieValue(ctx.req.headers.cookie, sticky.cookie)
+    const s = id === undefined ? undefined : pool.byId.get(id)
+    if (s !== undefined && s.available && s.admits()) return { server: s, circuitOpen: false }
+  }
+  const key = hashKey(pool, ctx)
+  let circuitOpen = false
+  let tried: Set<UpstreamServer> | undefined = skip
+  for (let i = 0; i <= pool.servers.length; i++) {
+    const s = pool.balancer.pick(key, tried)
+    if (s === undefined) return { server: undefined, circuitOpen }
+    if (s.admits()) {
+      if (sticky !== undefined && cookieValue(ctx.req.headers.cookie, sticky.cookie) !== s.id) ctx.stickySet = s.id
+      return { server: s, circuitOpen: false }
+    }
+    circuitOpen = true
+    tried = new Set(tried)
+    tried.add(s)
+  }
+  return { server: undefined, circuitOpen }
 }

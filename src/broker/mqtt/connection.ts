@@ -51,8 +51,6 @@ export class MqttConnection extends Client implements FrameSink {
   #maxOutPacket = Number.MAX_SAFE_INTEGER
   #keepAliveMs = 0
   #will: Will | undefined
-  /** A DISCONNECT was received (normal close: no will unless 5.0 reason 0x04). */
-  #graceful = false
   #ended = false
   #started = false
   /** Input held while a bcrypt password check runs. */
@@ -466,7 +464,6 @@ export class MqttConnection extends Client implements FrameSink {
     }
     // Normal disconnect discards the will (MQTT-3.14.4-3), except 5.0 "Disconnect with Will Message".
     if (d.reason !== Reason.DISCONNECT_WITH_WILL) this.#will = undefined
-    this.#graceful = true
     this.close('client disconnected')
   }
 

@@ -3,7 +3,7 @@
 // Nats-Msg-Id, and owns its consumers.
 import type { BrokerMsg, EmbeddedBroker, Subscription } from '../types.js'
 import { ApiErrors, type ApiError } from './api-errors.js'
-import { NS_PER_MS, type ConsumerConfig, type Retention, type StreamConfig } from './config.js'
+import { NS_PER_MS, type ConsumerConfig, type StreamConfig } from './config.js'
 import { Consumer, type ConsumerHost, type ConsumerState } from './consumer.js'
 import { JsHeaders } from './js-headers.js'
 import { msgSize, type MsgStore } from './msg-store.js'

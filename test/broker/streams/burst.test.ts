@@ -5,7 +5,7 @@
 // Runs against our broker and against nats-server -js, which shows the checker can pass.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { AckPolicy, connect, consumerOpts, createInbox, nanos, StorageType, type JsMsg, type NatsConnection } from 'nats'
+import { AckPolicy, connect, consumerOpts, createInbox, StorageType, type JsMsg, type NatsConnection } from 'nats'
 import { jsTargets, startJsTarget, type JsTarget } from './_js-targets.js'
 
 const N = 4_000
