@@ -95,7 +95,7 @@ export async function openFanOut(protocol: Protocol, ports: FanOutPorts, subscri
   }
 }
 
-/** Connects to bench/broker/relay-server.ts and waits for its one-byte acknowledgement. */
+/** Connects to bench/broker/relay-server.mjs and waits for its one-byte acknowledgement. */
 async function rawConnect(role: 'S' | 'P', port: number): Promise<Socket> {
   const sock = netConnect({ port, host: '127.0.0.1', noDelay: true })
   await new Promise<void>((resolve, reject) => {

@@ -50,7 +50,7 @@ const contenders: Contender<Ctx>[] = [
   contender('nats-server', 'nats', startNats),
   contender('redis-server', 'redis', startRedis),
   contender('aedes', 'mqtt', startAedes),
-  // Not a broker: the cost floor of moving the bytes at all (see relay-server.ts). Opt in with --peers.
+  // Not a broker: the cost floor of moving the bytes at all (see relay-server.mjs). Opt in with --peers.
   contender('tcp-relay-floor', 'raw', startRelay),
 ].filter((c, i) => i === 0 || (peers === undefined ? c.name !== 'tcp-relay-floor' : peers.includes(c.name)))
 

@@ -3,13 +3,13 @@
 // after) and Aedes, alternating in one run. Clients are minimal raw-socket MQTT 3.1.1 clients (no
 // client library cost in the measurement): subscribers only count PUBLISH frames.
 // Usage: node --import tsx bench/broker/mqtt-fanout.ts [--rounds R] [--quick] [--only "10 128"]
-//        (`--serve` is the internal mode that runs our broker in its own process).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect as netConnect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runBench, type Contender, type Workload } from '../lib/harness.js'
+import { serveBrokerArgs } from '../lib/compiled.js'
 import { ensureInstalled } from '../lib/install.js'
 import { freePort, waitForPort } from '../lib/net.js'
 import { startAedes, type Peer } from './peers.js'
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   }
 
   async function startOurs(): Promise<Peer> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/broker/mqtt-fanout.ts', '--serve'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, serveBrokerArgs('mqtt'), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
     const port = await new Promise<number>((resolve, reject) => {
       let out = ''
       child.stdout?.on('data', (d: Buffer) => {
@@ -214,12 +214,4 @@ async function fanOut(port: number, subscribers: number, size: number, messages:
   return { ops: total, seconds }
 }
 
-// Dispatch last: the helpers above must be initialised first.
-if (args.includes('--serve')) {
-  const { startBroker } = await import('../../src/broker/index.js')
-  const broker = await startBroker({ host: '127.0.0.1', port: 0, monitorPort: false, maxConnections: 100_000, mqtt: { port: 0 } })
-  process.stdout.write(`READY ${broker.mqtt?.port ?? 0}\n`)
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void broker.close().finally(() => process.exit(0)))
-} else {
-  await main()
-}
+await main()

@@ -2,6 +2,7 @@
 // and Aedes, each in its own process on a free loopback port. Missing Debian peers are installed.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { ensureInstalled } from '../lib/install.js'
+import { serveBrokerArgs } from '../lib/compiled.js'
 import { freePort, waitForPort } from '../lib/net.js'
 export { freePort }
 
@@ -46,17 +47,17 @@ async function spawnOnPort(cmd: string, args: (port: number) => string[]): Promi
   return { pid: child.pid as number, port, stop: stopper(child) }
 }
 
-export const startOurs = (): Promise<Peer> => spawnReady(process.execPath, ['--import', 'tsx', 'bench/broker/server.ts'])
-export const startAedes = (): Promise<Peer> => spawnReady(process.execPath, ['--import', 'tsx', 'bench/broker/aedes-server.ts'])
-export const startRelay = (): Promise<Peer> => spawnReady(process.execPath, ['--import', 'tsx', 'bench/broker/relay-server.ts'])
+export const startOurs = (): Promise<Peer> => spawnReady(process.execPath, serveBrokerArgs('nats'))
+export const startAedes = (): Promise<Peer> => spawnReady(process.execPath, ['bench/broker/aedes-server.mjs'])
+export const startRelay = (): Promise<Peer> => spawnReady(process.execPath, ['bench/broker/relay-server.mjs'])
 export const startNats = (): Promise<Peer> => spawnOnPort(ensureInstalled('nats-server', 'nats-server'), (p) => ['-a', '127.0.0.1', '-p', String(p)])
 export const startRedis = (): Promise<Peer> =>
   spawnOnPort(ensureInstalled('redis-server', 'redis-server'), (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '10000'])
 
-/** One Switchyard node of a bench cluster (bench/broker/cluster-node.ts), routing to `routes`. */
+/** One Switchyard node of a bench cluster, routing to `routes`. */
 /** `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` profiles each node (NODE_OPTIONS refuses --cpu-prof). */
 export const startOursNode = (clusterPort: number, routes: string[]): Promise<Peer> =>
-  spawnReady(process.execPath, [...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean), '--import', 'tsx', 'bench/broker/cluster-node.ts', String(clusterPort), ...routes])
+  spawnReady(process.execPath, [...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean), ...serveBrokerArgs('cluster-node', String(clusterPort), ...routes)])
 /** One nats-server node of a bench cluster, with nats-server's own cluster flags. */
 export const startNatsNode = (clusterPort: number, routes: string[]): Promise<Peer> =>
   spawnOnPort(ensureInstalled('nats-server', 'nats-server'), (p) => ['-a', '127.0.0.1', '-p', String(p), '--cluster', `nats://127.0.0.1:${clusterPort}`, '--cluster_name', 'bench', ...(routes.length === 0 ? [] : ['--routes', routes.join(',')])])

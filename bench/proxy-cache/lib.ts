@@ -1,11 +1,12 @@
 // Shared plumbing for bench/proxy-cache and bench/proxy-slowloris: peer installation, free ports,
 // child processes, an nginx origin, the switchyard proxy from a YAML config, and wrk runs.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { newHistogram, type Sample } from '../lib/harness.js'
 import { freePort, waitForPort } from '../lib/net.js'
 import { childPids } from '../lib/proc.js'
+import { compiledDist } from '../lib/compiled.js'
 export { ensureInstalled } from '../lib/install.js'
 export { freePort }
 
@@ -65,21 +66,11 @@ ${locations}
   return { url: `http://127.0.0.1:${port}`, port, stop: () => stopChild(child) }
 }
 
-/** Starts `switchyard proxy` (one process) from YAML; `{PORT}` in the text is replaced. */
 let oursCmd: string[] | undefined
 
-/**
- * How to run ours: as compiled JavaScript (like an installed package), not through tsx. src/ is
- * compiled once per bench run into .tmp/ (tsc emits even if an unrelated file has type errors);
- * falls back to tsx if that fails.
- */
+/** How to run ours: the compiled CLI (like an installed package), not through tsx (see bench/lib/compiled.ts). */
 export function oursCommand(): string[] {
-  if (oursCmd !== undefined) return oursCmd
-  const dist = join(root, '.tmp', 'bench-proxy-dist')
-  rmSync(dist, { recursive: true, force: true })
-  spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', dist, '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'ignore' })
-  oursCmd = existsSync(join(dist, 'cli/run.js')) ? [join(dist, 'cli/run.js')] : ['--import', 'tsx', 'src/cli/run.ts']
-  console.log(`ours runs as: node ${oursCmd.join(' ')}`)
+  oursCmd ??= [join(compiledDist(), 'cli/run.js')]
   return oursCmd
 }
 
@@ -88,6 +79,7 @@ export function nodeArgs(value: string | undefined): string[] {
   return value === undefined ? [] : value.split(' ').filter((a) => a !== '')
 }
 
+/** Starts `switchyard proxy` (one process) from YAML; `{PORT}` in the text is replaced. */
 export async function startSwitchyard(dir: string, name: string, yaml: (port: number) => string, extraNodeArgs: string[] = []): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const port = await freePort()
   const cfg = join(dir, `${name}.yaml`)

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AckPolicy, connect, type NatsConnection } from 'nats'
 import { newHistogram, runBench, type Contender, type Sample, type Workload } from '../lib/harness.js'
+import { serveBrokerArgs } from '../lib/compiled.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, d: number): number => {
@@ -57,7 +58,7 @@ function ours(sync: 'always' | 'interval'): Contender<Ctx> {
     name: `switchyard (sync ${sync})`,
     async start() {
       const dir = mkdtempSync(join(tmpdir(), 'sy-bench-js-'))
-      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/streams/server.ts'), join(dir, 'store'), sync], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+      const child = spawn(process.execPath, serveBrokerArgs('streams', join(dir, 'store'), sync), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
       const m = await waitReady(child, /READY (\d+) (\d+)/, 'stdout')
       const nc = await connect({ port: Number(m[1]), noAsyncTraces: true })
       return {

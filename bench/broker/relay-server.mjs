@@ -3,13 +3,13 @@
 // sends is written unchanged to every subscriber. No subjects, no framing, no per-message work:
 // what it costs per delivery is the cost of moving the bytes through the kernel and libuv, which
 // a real broker can only add to (it coalesces per event-loop turn as a broker does). Prints `READY <port>`.
-import { createServer, type AddressInfo, type Socket } from 'node:net'
+import { createServer } from 'node:net'
 
-const subscribers = new Set<Socket>()
+const subscribers = new Set()
 
 const server = createServer((socket) => {
   socket.setNoDelay(true)
-  socket.once('data', function first(chunk: Buffer) {
+  socket.once('data', function first(chunk) {
     const role = chunk[0]
     const rest = chunk.subarray(1)
     if (role === 0x53) {
@@ -19,8 +19,8 @@ const server = createServer((socket) => {
       return
     }
     // Coalesce what arrives in one event-loop turn into one writev per subscriber, as a broker does.
-    let pending: Buffer[] = []
-    const flush = (): void => {
+    let pending = []
+    const flush = () => {
       const chunks = pending
       pending = []
       for (const s of subscribers) {
@@ -29,7 +29,7 @@ const server = createServer((socket) => {
         s.uncork()
       }
     }
-    const relay = (data: Buffer): void => {
+    const relay = (data) => {
       if (pending.length === 0) setImmediate(flush)
       pending.push(data)
     }
@@ -39,8 +39,8 @@ const server = createServer((socket) => {
   })
   socket.on('error', () => socket.destroy())
 })
-server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`))
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${(server.address()).port}\n`))
+for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
     for (const s of subscribers) s.destroy()
     server.close(() => process.exit(0))
