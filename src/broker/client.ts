@@ -9,6 +9,7 @@ import { Sub, type OutFrame, type SubClient, type SubOwner } from './subscriptio
 import type { Transport } from './transport.js'
 import type { AuthResult as AuthOutcome, Permissions } from './auth.js'
 import type { ProducerFlow, StallableClient } from './flow-control.js'
+import type { MsgSender } from './types.js'
 
 /** What a client needs from the server; implemented by the Broker. */
 export interface ClientHost {
@@ -59,7 +60,7 @@ const MAX_OUT = 256 * 1024
 /** Bytes per transport write while it keeps up (see flush). */
 const MAX_WRITE = 1024 * 1024
 
-export class Client implements ParserHandler, SubClient, SubOwner, StallableClient {
+export class Client implements ParserHandler, SubClient, SubOwner, StallableClient, MsgSender {
   readonly cid: number
   readonly transport: Transport
   readonly parser: Parser
@@ -441,6 +442,11 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
     }
     // The chunk may be a view of a reused read buffer.
     ;(this.#held as Buffer[]).push(Buffer.from(chunk))
+  }
+
+  /** MsgSender: may this client publish to `subject` (JetStream asks before publishing for it)? */
+  canPublish(subject: string): boolean {
+    return this.permissions === undefined || this.permissions.canPublish(subject)
   }
 
   onPub(subject: string, reply: string, hdrLen: number, payload: Buffer): void {

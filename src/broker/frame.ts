@@ -2,7 +2,7 @@
 // same for every subscriber (only the sid differs), and the lazily built in-process BrokerMsg.
 import { MsgHeaders } from './headers.js'
 import type { OutFrame } from './subscription.js'
-import type { BrokerMsg, MsgHeadersLike } from './types.js'
+import type { BrokerMsg, MsgHeadersLike, MsgSender } from './types.js'
 
 const EMPTY = Buffer.alloc(0)
 const PRE_CACHE_MAX = 512
@@ -32,12 +32,14 @@ class InProcMsg implements BrokerMsg {
   readonly subject: string
   readonly reply: string
   readonly data: Uint8Array
+  readonly sender: MsgSender | undefined
   readonly #block: Uint8Array | undefined
   #headers: MsgHeadersLike | undefined | null = null
 
-  constructor(subject: string, reply: string, hdrLen: number, payload: Buffer) {
+  constructor(subject: string, reply: string, hdrLen: number, payload: Buffer, sender: MsgSender | undefined) {
     this.subject = subject
     this.reply = reply
+    this.sender = sender
     this.data = hdrLen >= 0 ? payload.subarray(hdrLen) : payload
     this.#block = hdrLen >= 0 ? payload.subarray(0, hdrLen) : undefined
   }
@@ -61,6 +63,8 @@ export class Frame implements OutFrame {
   reply = ''
   hdrLen = -1
   payload: Buffer = EMPTY
+  /** BrokerMsg.sender of the in-process view. */
+  sender: MsgSender | undefined = undefined
   #preMsg: Buffer | undefined
   #preHmsg: Buffer | undefined
   #postMsg: Buffer | undefined
@@ -73,11 +77,12 @@ export class Frame implements OutFrame {
   #lastPostKey = ''
   #lastPost: Buffer | undefined
 
-  reset(subject: string, reply: string, hdrLen: number, payload: Buffer): this {
+  reset(subject: string, reply: string, hdrLen: number, payload: Buffer, sender?: MsgSender): this {
     this.subject = subject
     this.reply = reply
     this.hdrLen = hdrLen
     this.payload = payload
+    this.sender = sender
     this.#preMsg = undefined
     this.#preHmsg = undefined
     this.#postMsg = undefined
@@ -89,6 +94,7 @@ export class Frame implements OutFrame {
   /** Drops references so a pooled frame does not pin a socket chunk. */
   clear(): void {
     this.payload = EMPTY
+    this.sender = undefined
     this.#msg = undefined
   }
 
@@ -122,6 +128,6 @@ export class Frame implements OutFrame {
   }
 
   msg(): BrokerMsg {
-    return (this.#msg ??= new InProcMsg(this.subject, this.reply, this.hdrLen, this.payload))
+    return (this.#msg ??= new InProcMsg(this.subject, this.reply, this.hdrLen, this.payload, this.sender))
   }
 }

@@ -21,7 +21,7 @@ import { isValidLiteralSubject, isValidSubject, patternCovers } from './subject.
 import { Sub, type SubOwner } from './subscription.js'
 import { Sublist } from './sublist.js'
 import type { Transport } from './transport.js'
-import type { EmbeddedBroker, MsgHandler, PublishOptions, SubscribeOptions, Subscription } from './types.js'
+import type { EmbeddedBroker, MsgHandler, MsgSender, PublishOptions, SubscribeOptions, Subscription } from './types.js'
 import { intParam, startMonitor } from './monitor.js'
 import { listenWebSocket, type WsListener } from './ws-listener.js'
 import { MqttFrontEnd } from './mqtt/front-end.js'
@@ -317,7 +317,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     const qsubs = r.qsubs
     if (psubs.length === 0 && qsubs.length === 0) return false
     const depth = this.#depth++
-    const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload)
+    const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload, from)
     const noEcho = from !== undefined && !from.echo ? from : undefined
     let delivered = false
     try {
@@ -376,7 +376,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       }
     }
     const depth = this.#depth++
-    const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload)
+    const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload, PEER_SENDER)
     try {
       for (const sub of r.psubs) {
         if (sub.closed || sub.local || (sub.deny !== undefined && sub.deny.denies(subject))) continue
@@ -500,6 +500,9 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     return t.kind
   }
 }
+
+/** The sender of a message from a route or leafnode: its user's permissions are not known here. */
+const PEER_SENDER: MsgSender = { canPublish: () => false }
 
 /** JetStream ack replies; a delivery's subject rides after an `@` on them across routes. */
 const JS_ACK_PREFIX = '$JS.ACK.'

@@ -22,6 +22,17 @@ export interface BrokerMsg {
   /** Payload bytes; a view that is only valid during the handler call unless copied. */
   readonly data: Uint8Array
   readonly headers: MsgHeadersLike | undefined
+  /**
+   * What the broker knows of the publisher's rights: the network client that published it, or, for
+   * a message relayed by a route or leafnode, a sender that may publish nowhere (its user is not
+   * known here). Undefined for in-process publishes. JetStream checks a consumer creator's publish
+   * permission on `dead_letter_subject` with it.
+   */
+  readonly sender?: MsgSender | undefined
+}
+
+export interface MsgSender {
+  canPublish(subject: string): boolean
 }
 
 export interface PublishOptions {

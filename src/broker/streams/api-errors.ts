@@ -36,6 +36,8 @@ export const ApiErrors = {
   wqNotUnique: () => e(400, 10100, 'filtered consumer not unique on workqueue stream'),
   consumerBackoff: () => e(400, 10116, 'max deliver is required to be > length of backoff values'),
   filterNotSubset: () => e(400, 10093, 'consumer filter subject is not a valid subset of the interest subjects'),
+  /** Switchyard extension (dead_letter_subject): the requesting user may not publish there. */
+  deadLetterNotPermitted: () => e(403, 10012, "consumer dead letter subject is not allowed by the creator's publish permissions"),
   deliverToWildcards: () => e(400, 10079, 'consumer deliver subject has wildcards'),
   pushMaxWaiting: () => e(400, 10080, 'consumer in push mode can not set max waiting'),
   consumerExistsActive: () => e(400, 10105, 'consumer already exists and is still active'),

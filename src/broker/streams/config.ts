@@ -178,6 +178,7 @@ export function normalizeConsumerConfig(raw: unknown, defaults: { maxAckPending:
     if (cfg.flow_control === true) return ApiErrors.consumerCreate('consumer with flow control also needs heartbeats')
   }
   if (cfg.flow_control === true && cfg.idle_heartbeat === undefined) return ApiErrors.consumerCreate('consumer with flow control also needs heartbeats')
+  if (cfg.dead_letter_subject !== undefined && !validSubject(cfg.dead_letter_subject, false)) return ApiErrors.consumerCreate('consumer dead letter subject is not a valid subject without wildcards')
   if (cfg.filter_subject !== undefined && !validSubject(cfg.filter_subject)) return ApiErrors.consumerCreate('consumer filter subject is not a valid subject')
   if (deliverPolicy === 'by_start_sequence' && cfg.opt_start_seq === undefined) return ApiErrors.consumerCreate('consumer deliver policy by_start_sequence requires opt_start_seq')
   if (deliverPolicy === 'by_start_time' && cfg.opt_start_time === undefined) return ApiErrors.consumerCreate('consumer deliver policy by_start_time requires opt_start_time')

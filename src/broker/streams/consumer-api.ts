@@ -1,12 +1,13 @@
 // $JS.API.CONSUMER.* handlers: create (also DURABLE.CREATE), info, delete, names and list.
 // CONSUMER.MSG.NEXT goes straight to the consumer (see jetstream.ts).
 import { join } from 'node:path'
+import type { MsgSender } from '../types.js'
 import { ApiErrors } from './api-errors.js'
 import { badField, ConsumerRequestFields, ListFields } from './api-fields.js'
 import { isApiError, MAX_NAME_BYTES, nameTooLong, normalizeConsumerConfig, validName } from './config.js'
 import { consumerFile, PAGE, type ApiContext, withConsumer, withStream } from './api-context.js'
 
-export async function consumerCreate(ctx: ApiContext, streamName: string, nameInSubject: string | undefined, filterInSubject: string | undefined, body: Record<string, unknown>, reply: string, legacyDurable = false): Promise<void> {
+export async function consumerCreate(ctx: ApiContext, streamName: string, nameInSubject: string | undefined, filterInSubject: string | undefined, body: Record<string, unknown>, reply: string, sender: MsgSender | undefined, legacyDurable = false): Promise<void> {
   const type = 'consumer_create_response'
   const s = ctx.streams.get(streamName)
   if (s === undefined) return ctx.error(reply, type, ApiErrors.streamNotFound())
@@ -15,6 +16,10 @@ export async function consumerCreate(ctx: ApiContext, streamName: string, nameIn
   const raw = (typeof body['config'] === 'object' && body['config'] !== null ? body['config'] : {}) as Record<string, unknown>
   const cfg = normalizeConsumerConfig(raw, ctx.options)
   if (isApiError(cfg)) return ctx.error(reply, type, cfg)
+  // The broker publishes dead letters itself: without this a user who may create consumers could
+  // have stream data published where that user may not publish (creates and updates alike).
+  const dlq = cfg.dead_letter_subject
+  if (dlq !== undefined && sender !== undefined && !sender.canPublish(dlq)) return ctx.error(reply, type, ApiErrors.deadLetterNotPermitted())
   if (legacyDurable) {
     if (cfg.durable_name === undefined && nameInSubject !== undefined) cfg.durable_name = nameInSubject
     if (cfg.durable_name !== nameInSubject) return ctx.error(reply, type, ApiErrors.consumerCreate('consumer name in subject does not match durable name in request'))

@@ -2,7 +2,7 @@
 // acks on `$JS.ACK.>`, flow-control replies on `$JS.FC.>`; streams and durable consumers of file
 // storage live under storeDir/streams/<name>/ (meta.json, msgs/, consumers/<name>.json).
 import { join } from 'node:path'
-import type { BrokerMsg, EmbeddedBroker, Subscription } from '../types.js'
+import type { BrokerMsg, EmbeddedBroker, MsgSender, Subscription } from '../types.js'
 import { consumerFile, type ApiContext } from './api-context.js'
 import { ApiErrors, type ApiError } from './api-errors.js'
 import type { ConsumerConfig, StreamConfig } from './config.js'
@@ -238,15 +238,16 @@ class JetStream implements JetStreamHandle, StreamHost {
     }
     const data = m.data.slice()
     const reply = m.reply
+    const sender = m.sender
     // Everything else is serialised so that creates, deletes and their file writes never interleave.
-    this.#queue = this.#queue.then(() => this.#handleApi(toks, data, reply)).catch((err: unknown) => {
+    this.#queue = this.#queue.then(() => this.#handleApi(toks, data, reply, sender)).catch((err: unknown) => {
       // The details (file paths, errno) go to the log, not to the client.
       this.options.logger?.error({ err, subject: m.subject }, 'jetstream api request failed')
       this.#error(reply, 'api_error', ApiErrors.internal('internal error, see the server log'))
     })
   }
 
-  async #handleApi(t: string[], data: Uint8Array, reply: string): Promise<void> {
+  async #handleApi(t: string[], data: Uint8Array, reply: string, sender: MsgSender | undefined): Promise<void> {
     let body: Record<string, unknown> = {}
     const text = dec.decode(data).trim()
     if (text !== '') {
@@ -281,8 +282,8 @@ class JetStream implements JetStreamHandle, StreamHost {
       }
     }
     if (a === 'CONSUMER') {
-      if (b === 'CREATE') return consumerCreate(ctx, c ?? '', d, t.length > 4 ? t.slice(4).join('.') : undefined, body, reply)
-      if (b === 'DURABLE' && c === 'CREATE') return consumerCreate(ctx, d ?? '', t[4], undefined, body, reply, true)
+      if (b === 'CREATE') return consumerCreate(ctx, c ?? '', d, t.length > 4 ? t.slice(4).join('.') : undefined, body, reply, sender)
+      if (b === 'DURABLE' && c === 'CREATE') return consumerCreate(ctx, d ?? '', t[4], undefined, body, reply, sender, true)
       if (b === 'INFO') return consumerInfo(ctx, c, d, reply)
       if (b === 'DELETE') return consumerDelete(ctx, c, d, reply)
       if (b === 'NAMES' || b === 'LIST') return consumerList(ctx, b, c, body, reply)

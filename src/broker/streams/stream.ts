@@ -20,6 +20,13 @@ export interface StreamHost {
 const enc = new TextEncoder()
 const NIL_TIME = '0001-01-01T00:00:00Z'
 
+/** An expected-sequence header as nats-server reads it: decimal digits only; anything else (`0x3`,
+ *  `3e0`, `3.0`) is -1, which matches no sequence, so the publish fails as a wrong last sequence. */
+function expectedSeq(v: string): number {
+  const n = /^\d{1,16}$/.test(v) ? Number(v) : -1
+  return Number.isSafeInteger(n) ? n : -1
+}
+
 export class Stream {
   config: StreamConfig
   readonly created: string
@@ -129,11 +136,11 @@ export class Stream {
       const es = headers.get('Nats-Expected-Stream')
       if (es !== undefined && es !== cfg.name) return this.#fail(reply, ApiErrors.streamNotMatch())
       const els = headers.get('Nats-Expected-Last-Sequence')
-      if (els !== undefined && Number(els) !== store.lastSeq) return this.#fail(reply, ApiErrors.streamWrongLastSeq(store.lastSeq))
+      if (els !== undefined && els !== '' && expectedSeq(els) !== store.lastSeq) return this.#fail(reply, ApiErrors.streamWrongLastSeq(store.lastSeq))
       const elss = headers.get('Nats-Expected-Last-Subject-Sequence')
-      if (elss !== undefined) {
+      if (elss !== undefined && elss !== '') {
         const last = store.lastSeqFor(subject)
-        if (Number(elss) !== last) return this.#fail(reply, ApiErrors.streamWrongLastSeq(last))
+        if (expectedSeq(elss) !== last) return this.#fail(reply, ApiErrors.streamWrongLastSeq(last))
       }
       const elid = headers.get('Nats-Expected-Last-Msg-Id')
       if (elid !== undefined && elid !== this.#lastMsgId) return this.#fail(reply, ApiErrors.streamWrongLastMsgId(this.#lastMsgId))

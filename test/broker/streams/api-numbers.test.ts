@@ -4,7 +4,7 @@
 // of the wrong type or fractional numbers were accepted (`PURGE {"filter": 123}` purged everything).
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { AckPolicy, connect, StorageType, StringCodec, type NatsConnection } from 'nats'
+import { AckPolicy, connect, headers, StorageType, StringCodec, type NatsConnection } from 'nats'
 import { jsTargets, startJsTarget, type JsTarget } from './_js-targets.js'
 import { startJsProcess, type JsProcess } from './_js-process.js'
 
@@ -140,6 +140,20 @@ for (const name of jsTargets) {
         const m = await nc.request('$JS.API.CONSUMER.MSG.NEXT.S.C', sc.encode(body), { timeout: 3000, noMux: true })
         assert.equal(m.headers?.code, 400)
         assert.match(m.headers?.description ?? '', /^Bad Request/)
+      })
+    }
+
+    // Expected-sequence headers are decimal integers (Go's parser): any other spelling of the right
+    // number is a mismatch, not a match, and nothing is stored.
+    for (const [header, value] of [['Nats-Expected-Last-Sequence', '0x3'], ['Nats-Expected-Last-Sequence', '3e0'], ['Nats-Expected-Last-Sequence', '3.0'], ['Nats-Expected-Last-Subject-Sequence', '0x3'], ['Nats-Expected-Last-Subject-Sequence', '3.0']] as const) {
+      test(`a publish with ${header}: ${value} is refused as a wrong last sequence`, async () => {
+        const h = headers()
+        h.set(header, value)
+        const m = await nc.request('s.a', sc.encode('late'), { headers: h, timeout: 3000 })
+        const r = JSON.parse(sc.decode(m.data)) as ApiReply
+        assert.equal(r.error?.err_code, 10071, JSON.stringify(r))
+        const info = await (await nc.jetstreamManager()).streams.info('S')
+        assert.equal(info.state.last_seq, 3)
       })
     }
   })
