@@ -22,7 +22,8 @@ Options:
   --memory-per-worker-mb N    Aggregation/sort memory per worker before spilling (default 512)
   --partitions N              Default partitions for parallelize/range/shuffles (default 2 x workers)
   --split-mb N                Target text input split size in MiB (default 32)
-  --max-result-mb N           Largest collect()/take() result, all partitions together (default 1024)
+  --max-result-mb N           Largest collect()/take() result, all partitions together
+                              (default 1024, or a quarter of the heap limit if less)
   --task-timeout-ms N         Fail (and retry) a task attempt running longer than this (default: no limit)
   --scratch-dir DIR           Where shuffle and spill files go (default: the OS temp dir)
   --progress / --no-progress  Progress bars on stderr (default: on when stderr is a terminal)
