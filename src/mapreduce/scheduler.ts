@@ -12,6 +12,7 @@ import { anyQueueSlot, byHolderCount, cacheKeysOf, firstCopyCounts, firstFree, f
 import { recordCachedBlocks, replicate } from './replication.js'
 import { stageOrder, type ActiveJob, type JobRequest, type RunningTask, type ShuffleStageDef, type WorkerState } from './scheduler-state.js'
 import { speculate } from './speculation.js'
+import { pruneForPartition } from './task-pruning.js'
 import { addMetrics, newStageSummary, type JobSummary, type StageSummary } from './summary.js'
 import { taskId, type MapOutputLocation, type TaskDescription, type TaskMetrics } from './task.js'
 
@@ -310,17 +311,19 @@ export class Scheduler {
     const seqKey = `${id === null ? req.jobId : `s${id}`}:${p}`
     const attempt = this.#attemptSeq.get(seqKey) ?? 0
     this.#attemptSeq.set(seqKey, attempt + 1)
-    const shuffleInputs: Record<number, readonly MapOutputLocation[]> = {}
-    for (const sid of parents) shuffleInputs[sid] = this.#mapOutputs.get(sid) as MapOutputLocation[]
+    const all: Record<number, readonly MapOutputLocation[]> = {}
+    for (const sid of parents) all[sid] = this.#mapOutputs.get(sid) as MapOutputLocation[]
+    // Only the slices and block sizes partition p reads: a task's size must not grow with the stage's.
+    const { plan, shuffleInputs } = pruneForPartition(def === null ? req.plan : def.plan, p, all)
     const task: TaskDescription = {
       taskId: taskId(req.jobId, stage.stageId, p, attempt),
       jobId: req.jobId,
       stageId: stage.stageId,
       partition: id === null ? (req.partitions[0] === undefined ? p : p) : p,
       attempt,
-      plan: def === null ? req.plan : def.plan,
+      plan,
       output: def === null ? req.output : def.output,
-      shuffleInputs,
+      shuffleInputs: shuffleInputs as Record<number, readonly MapOutputLocation[]>,
       memoryBudgetBytes: req.memoryBudgetBytes,
       scratchDir: req.scratchDir,
     }
