@@ -25,7 +25,7 @@ class Measuring implements Executor {
     this.sizes.set(task.stageId, list)
     this.inner.launch(workerId, task)
   }
-  cancel(taskId: string): void { this.inner.cancel() ; void taskId }
+  cancel(): void { this.inner.cancel() }
   abort(taskId: string): void { this.inner.abort(taskId) }
   endJob(jobId: string, scratchDir: string): void { this.inner.endJob(jobId, scratchDir) }
   dropCached(cacheKey: string): void { this.inner.dropCached(cacheKey) }
