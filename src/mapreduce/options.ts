@@ -1,5 +1,6 @@
 // Context options: one DEFAULTS table with units, one resolveOptions() that validates and freezes.
 import { availableParallelism, tmpdir } from 'node:os'
+import { getHeapStatistics } from 'node:v8'
 import { deepFreeze, type DeepReadonly } from '../internal/freeze.js'
 import { JobError, JobErrorCodes } from './errors.js'
 import type { Executor } from './executor.js'
@@ -17,8 +18,14 @@ export const DEFAULTS = {
   splitBytes: 32 * 2 ** 20,
   /** Partitions of parallelize/range and of shuffles when not given: 2 per worker. */
   defaultPartitions: 0,
-  /** Largest estimated size of what collect()/take() bring to the driver, all partitions together (MiB), like Spark's spark.driver.maxResultSize. */
-  maxResultMb: 1024,
+  /**
+   * Largest estimated size of what collect()/take() bring to the driver, all partitions together
+   * (MiB), like Spark's spark.driver.maxResultSize: 1024, or a quarter of this process's V8 heap
+   * limit if that is less. Collected records take about 1.6-1.8x their estimate at the peak, so a
+   * fixed 1 GiB would let a driver with a smaller heap (a small machine, --max-old-space-size) die
+   * of a V8 heap abort instead of failing with ERR_JOB_RESULT_TOO_LARGE.
+   */
+  maxResultMb: Math.max(1, Math.min(1024, Math.floor(getHeapStatistics().heap_size_limit / 4 / 2 ** 20))),
   /** A task attempt running longer than this fails (counted as an attempt; local workers running it are killed); 0 = no limit (ms). */
   taskTimeoutMs: 0,
   /** Largest cartesian() result allowed, in pairs. */

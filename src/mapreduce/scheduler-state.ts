@@ -84,6 +84,8 @@ export interface ActiveJob {
   readonly summary: JobSummary
   readonly order: readonly (number | null)[]
   readonly done: Set<number>
+  /** Index into req.partitions before which every partition is done (done only grows in a job). */
+  scanFrom: number
   readonly failures: Map<string, number>
   readonly stageSummaries: Map<string, StageSummary>
   failed: JobError | null

@@ -12,6 +12,7 @@ import { anyQueueSlot, byHolderCount, cacheKeysOf, firstCopyCounts, firstFree, f
 import { recordCachedBlocks, replicate } from './replication.js'
 import { stageOrder, type ActiveJob, type JobRequest, type RunningTask, type ShuffleStageDef, type WorkerState } from './scheduler-state.js'
 import { speculate } from './speculation.js'
+import { pruneForPartition } from './task-pruning.js'
 import { addMetrics, newStageSummary, type JobSummary, type StageSummary } from './summary.js'
 import { taskId, type MapOutputLocation, type TaskDescription, type TaskMetrics } from './task.js'
 
@@ -110,7 +111,7 @@ export class Scheduler {
       summary.stages.push(s)
     }
     const started = performance.now()
-    const job: ActiveJob = { req, summary, order, done: new Set(), failures: new Map(), stageSummaries, failed: null, resolve: () => {}, durations: new Map(), localityWait: new Map(), replicas: new Map() }
+    const job: ActiveJob = { req, summary, order, done: new Set(), scanFrom: 0, failures: new Map(), stageSummaries, failed: null, resolve: () => {}, durations: new Map(), localityWait: new Map(), replicas: new Map() }
     const finished = new Promise<void>((resolve) => { job.resolve = resolve })
     this.#job = job
     this.#schedule()
@@ -182,24 +183,29 @@ export class Scheduler {
     for (const id of job.order) {
       const key = id === null ? 'result' : `s${id}`
       const stage = job.stageSummaries.get(key) as StageSummary
-      let missing: number[]
+      let missing: Iterable<number>
       let parents: readonly number[]
       let def: ShuffleStageDef | null = null
       if (id === null) {
-        missing = req.partitions.filter((p) => !job.done.has(p))
+        // Scanned from the first partition not yet done, and lazily: the loop below stops at the
+        // first one no worker can take, so an event costs O(slots), not O(partitions).
+        const parts = req.partitions
+        while (job.scanFrom < parts.length && job.done.has(parts[job.scanFrom] as number)) job.scanFrom++
         parents = req.parents
-        if (missing.length === 0) {
+        if (job.scanFrom === parts.length) {
           this.#replicate(job, key, id, null, stage)
           if (!this.#replicasPending(job)) job.resolve()
           return
         }
+        missing = notDone(parts, job.scanFrom, job.done)
       } else {
         def = req.shuffles.get(id) as ShuffleStageDef
         const outs = this.#outputs(def)
-        missing = []
-        for (let p = 0; p < outs.length; p++) if (outs[p] === null) missing.push(p)
+        const lost: number[] = []
+        for (let p = 0; p < outs.length; p++) if (outs[p] === null) lost.push(p)
+        missing = lost
         parents = def.parents
-        if (missing.length === 0) {
+        if (lost.length === 0) {
           if (stage.status === 'running') { stage.status = 'done'; stage.ms = performance.now() - stage.startedAt }
           this.#replicate(job, key, id, def, stage)
           continue
@@ -219,7 +225,10 @@ export class Scheduler {
       const total = id === null ? req.partitions.length : (def as ShuffleStageDef).partitions
       // Partitions with the fewest live holders first: the ones only one worker can run take their
       // places before the ones any of two can, which then go where there is room.
-      if (cacheKeys.length > 0 && missing.length > 1) missing = byHolderCount(this.#workers, this.#cacheLocations, cacheKeys, missing)
+      if (cacheKeys.length > 0) {
+        const list = [...missing]
+        missing = list.length > 1 ? byHolderCount(this.#workers, this.#cacheLocations, cacheKeys, list) : list
+      }
       for (const p of missing) {
         if (this.#isRunning(key, p)) continue
         unlaunched++
@@ -310,17 +319,19 @@ export class Scheduler {
     const seqKey = `${id === null ? req.jobId : `s${id}`}:${p}`
     const attempt = this.#attemptSeq.get(seqKey) ?? 0
     this.#attemptSeq.set(seqKey, attempt + 1)
-    const shuffleInputs: Record<number, readonly MapOutputLocation[]> = {}
-    for (const sid of parents) shuffleInputs[sid] = this.#mapOutputs.get(sid) as MapOutputLocation[]
+    const all: Record<number, readonly MapOutputLocation[]> = {}
+    for (const sid of parents) all[sid] = this.#mapOutputs.get(sid) as MapOutputLocation[]
+    // Only the slices and block sizes partition p reads: a task's size must not grow with the stage's.
+    const { plan, shuffleInputs } = pruneForPartition(def === null ? req.plan : def.plan, p, all)
     const task: TaskDescription = {
       taskId: taskId(req.jobId, stage.stageId, p, attempt),
       jobId: req.jobId,
       stageId: stage.stageId,
       partition: id === null ? (req.partitions[0] === undefined ? p : p) : p,
       attempt,
-      plan: def === null ? req.plan : def.plan,
+      plan,
       output: def === null ? req.output : def.output,
-      shuffleInputs,
+      shuffleInputs: shuffleInputs as Record<number, readonly MapOutputLocation[]>,
       memoryBudgetBytes: req.memoryBudgetBytes,
       scratchDir: req.scratchDir,
     }
@@ -454,5 +465,13 @@ export class Scheduler {
       )
       this.#fail(job, err)
     }
+  }
+}
+
+/** The partitions of `parts` from index `from` on that are not in `done`, in order. */
+function* notDone(parts: readonly number[], from: number, done: ReadonlySet<number>): Generator<number> {
+  for (let i = from; i < parts.length; i++) {
+    const p = parts[i] as number
+    if (!done.has(p)) yield p
   }
 }

@@ -6,13 +6,14 @@ import { decodeFrames } from './frames.js'
 import type { Batches } from './task-batches.js'
 import type { TaskContext } from './task-runner.js'
 import type { PlanInput, PlanNode } from './task.js'
+import { blockSize } from './task-pruning.js'
 
 /** Records of a shuffle's reduce partition `p`: flat [k, v, k, v, ...] batches. */
 export async function* readShuffle(ctx: TaskContext, shuffleId: number, p: number): Batches {
   const locations = ctx.task.shuffleInputs[shuffleId]
   if (locations === undefined) throw new Error(`Task has no locations for shuffle ${shuffleId}`)
   for (const loc of locations) {
-    if ((loc.sizes[p] ?? 0) === 0) continue
+    if (blockSize(loc, p) === 0) continue
     for await (const chunk of ctx.services.fetcher.fetch(shuffleId, loc, p)) {
       ctx.counters.shuffleReadBytes += chunk.length
       const out: unknown[][] = []

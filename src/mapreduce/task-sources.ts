@@ -29,7 +29,9 @@ export async function* readText(node: Node<'text'>, p: number, c: Counters): Bat
 }
 
 export async function* readParallelize(node: Node<'parallelize'>, p: number, c: Counters): Batches {
-  const slice = node.slices[p] ?? []
+  const slice = node.slices[p]
+  // Each task gets only its own slice (task-pruning.ts): a missing one is a planning error, not empty.
+  if (slice === undefined) throw new Error(`Task has no slice ${p} of parallelize node ${node.id} (planning error)`)
   c.recordsIn += slice.length
   for (let i = 0; i < slice.length; i += BATCH) yield slice.slice(i, i + BATCH)
 }

@@ -51,3 +51,24 @@ test('saveAsTextFile refuses a lone surrogate (it would become U+FFFD); saveAsJs
   await sc.parallelize(['a', 'b \uD83D\uDE00'], 1).saveAsTextFile(join(dir, 'good'))
   assert.equal(readFileSync(join(dir, 'good', 'part-00000'), 'utf8'), 'a\nb 😀\n')
 })
+
+test('a .ts job outside a "type": "module" package that needs ESM says why and what to do; the same file as .mts runs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-cjs-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  // Top-level await: tsx compiles a .ts file as CommonJS unless its package says "type": "module".
+  const source = "const n: number = await Promise.resolve(3)\nexport default async (sc: { range(n: number): { count(): Promise<number> } }) => sc.range(n).count()\n"
+  const run = (file: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      writeFileSync(file, source)
+      const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'run', file, '--workers', '1', '--quiet'], { cwd: root, timeout: 60_000 }, (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }))
+    })
+  const cjs = await run(join(dir, 'job.ts'))
+  assert.equal(cjs.code, 1)
+  assert.match(cjs.stderr, /\[ERR_JOB_BAD_JOB_FILE\]/)
+  assert.match(cjs.stderr, /compiled as CommonJS/)
+  assert.match(cjs.stderr, /rename it to job\.mts or add "type": "module"/)
+  // Control: the same source as .mts is ESM wherever it is.
+  const esm = await run(join(dir, 'job.mts'))
+  assert.equal(esm.code, 0, esm.stderr)
+  assert.equal(esm.stdout.trim(), '3')
+})

@@ -9,51 +9,7 @@ import { deserialize, serialize } from 'node:v8'
 import fc from 'fast-check'
 import { Context, JobErrorCodes } from '../../src/mapreduce/index.js'
 import { decodeFrames, encodeFrame } from '../../src/mapreduce/frames.js'
-
-const utf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 6 })
-const leaf: fc.Arbitrary<unknown> = fc.oneof(
-  fc.string({ maxLength: 8 }),
-  utf16,
-  fc.double(),
-  fc.integer(),
-  fc.constantFrom(0, -0, Number.NaN, Infinity),
-  fc.bigInt(),
-  fc.boolean(),
-  fc.constant(null),
-  fc.constant(undefined),
-  fc.date({ noInvalidDate: true }),
-  fc.float64Array({ maxLength: 4 }),
-  fc.float32Array({ maxLength: 4 }),
-  fc.int32Array({ maxLength: 4 }),
-  fc.uint8Array({ maxLength: 4 }),
-  fc.bigInt64Array({ maxLength: 3 }),
-  fc.constantFrom(/a+/gi, /x/y, /[😀-😊]/u, /^$/m),
-  fc.tuple(fc.constantFrom(Error, TypeError, RangeError, SyntaxError), fc.string({ maxLength: 6 })).map(([E, m]) => new E(m)),
-  fc.tuple(fc.string({ maxLength: 6 }), fc.integer()).map(([m, c]) => new Error(m, { cause: c })),
-)
-const { value } = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', maxDepth: 4 },
-    leaf,
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.string({ maxLength: 4 }).filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 4, noNullPrototype: true }),
-    fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 4 }).map((e) => new Map(e)),
-    fc.array(tie('value'), { maxLength: 4 }).map((a) => new Set(a)),
-  ),
-}))
-
-/** Maps with keys 1 and '1' (an object with string keys would merge them). */
-const FIXED: unknown[] = [
-  new Map<unknown, string>([[1, 'a'], ['1', 'b']]),
-  new Set([1, '1', [1]]),
-  new Float64Array([1.5, -0]),
-  -0,
-  /re/g,
-  new TypeError('bad', { cause: new RangeError('inner') }),
-  10n ** 30n,
-  -(2n ** 70n),
-  { nested: [new Map([[{ a: 1 }, new Set([new Date(0)])]]), undefined, 'x\uD800y'] },
-]
+import { FIXED, value } from './fixtures/values.js'
 
 test('frames: every generated value round-trips through encodeFrame/decodeFrames unchanged', () => {
   for (const v of FIXED) {

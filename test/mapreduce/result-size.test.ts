@@ -4,6 +4,8 @@
 // with ERR_JOB_RESULT_TOO_LARGE instead of the driver dying of a V8 heap abort.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { getHeapStatistics } from 'node:v8'
 import { Context, JobErrorCodes } from '../../src/mapreduce/index.js'
 import { resolveOptions } from '../../src/mapreduce/options.js'
 
@@ -34,9 +36,31 @@ test('partitions each under the limit but together over it fail in the driver wi
   assert.equal(await many.count(), 40_000)
 })
 
-test('controls: results under the limit are collected; the default is 1024 MiB and the option is validated', async () => {
+test('controls: results under the limit are collected; the default is 1024 MiB or a quarter of the heap, and the option is validated', async () => {
   const small = await sc.range(0, 5_000, 1, 4).map((i) => `${i}`.padStart(40, 'x')).collect()
   assert.equal(small.length, 5_000)
-  assert.equal(resolveOptions({}).maxResultMb, 1024)
+  assert.equal(resolveOptions({}).maxResultMb, Math.min(1024, Math.floor(getHeapStatistics().heap_size_limit / 4 / 2 ** 20)))
   assert.throws(() => resolveOptions({ maxResultMb: 0 }), { code: JobErrorCodes.INVALID_ARGUMENT })
+})
+
+test('the default limit follows the driver\'s heap: a driver with a 160 MiB heap fails with ERR_JOB_RESULT_TOO_LARGE instead of a V8 heap abort', { skip: process.platform === 'win32' ? 'signal exit codes' : false }, async () => {
+  // 3M strings of 40 characters, about 160 MiB by estimate, need well over the 208 MiB V8 heap
+  // that --max-old-space-size=160 gives: under a fixed 1024 MiB default the driver died (exit 134).
+  const root = new URL('../..', import.meta.url).pathname
+  const script = `
+    import { Context } from './src/mapreduce/index.ts'
+    const sc = new Context({ workers: 2 })
+    try {
+      const r = await sc.range(0, 3_000_000, 1, 8).map((i) => String(i).padStart(40, 'x')).collect()
+      console.log('collected', r.length)
+    } catch (err) {
+      console.log('failed', err.code, err.message)
+    }
+    await sc.stop()`
+  const r = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(process.execPath, ['--max-old-space-size=160', '--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, timeout: 120_000 }, (_err, stdout, stderr) =>
+      resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr: stderr.slice(0, 2000) }))
+  })
+  assert.equal(r.code, 0, `the driver died (exit ${r.code}, signal ${r.signal}): ${r.stderr}`)
+  assert.match(r.stdout, /^failed ERR_JOB_RESULT_TOO_LARGE .*over maxResultMb \(5\d MiB\)/m)
 })

@@ -25,7 +25,8 @@ Options:
 
 Every port requires the secret (at least 16 bytes): workers and drivers prove it
 with an HMAC challenge-response, and every frame after that carries a MAC under a
-per-connection key. The UI takes a random token drawn at each start (printed below).
+per-connection key. The UI takes a random token drawn at each start (printed below);
+SIGHUP replaces it (the old one stops working) and prints the new one.
 `
 
 export const command: Command = {
@@ -45,6 +46,14 @@ export const command: Command = {
     const ui = flags.bools.has('no-ui') ? undefined : await startClusterUi(coordinator, { host: flags.values.get('host') ?? '127.0.0.1', port: intFlag(flags, 'ui-port', 4040) })
     process.stdout.write(`coordinator listening on ${coordinator.url}\n`)
     if (ui !== undefined) process.stdout.write(`job UI on ${ui.url}/?token=${ui.token}\n`)
+    // SIGHUP revokes a leaked UI token without a restart (which would drop every worker and job).
+    const rotate = (): void => {
+      if (ui === undefined) return
+      ui.rotateToken()
+      logger.info('job UI token rotated (SIGHUP): the previous token and its cookies no longer work')
+      process.stdout.write(`new job UI token: ${ui.url}/?token=${ui.token}\n`)
+    }
+    process.on('SIGHUP', rotate)
     await new Promise<void>((resolve) => {
       installShutdown({
         logger,
@@ -55,6 +64,7 @@ export const command: Command = {
         exit: () => resolve(),
       })
     })
+    process.removeListener('SIGHUP', rotate)
     return 0
   },
 }

@@ -1,8 +1,8 @@
 // `switchyard run job.ts`: loads a job file (TypeScript through tsx's API, or JavaScript), makes a
 // Context from the flags, calls the job's default export with it and the job arguments, then prints
 // the job summary. Flags map to ContextOptions; nothing else happens here.
-import { writeFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
 import type { Command } from '../commands.js'
@@ -22,7 +22,8 @@ Options:
   --memory-per-worker-mb N    Aggregation/sort memory per worker before spilling (default 512)
   --partitions N              Default partitions for parallelize/range/shuffles (default 2 x workers)
   --split-mb N                Target text input split size in MiB (default 32)
-  --max-result-mb N           Largest collect()/take() result, all partitions together (default 1024)
+  --max-result-mb N           Largest collect()/take() result, all partitions together
+                              (default 1024, or a quarter of the heap limit if less)
   --task-timeout-ms N         Fail (and retry) a task attempt running longer than this (default: no limit)
   --scratch-dir DIR           Where shuffle and spill files go (default: the OS temp dir)
   --progress / --no-progress  Progress bars on stderr (default: on when stderr is a terminal)
@@ -62,12 +63,42 @@ function int(flags: RunFlags, name: string): number | undefined {
 }
 
 async function clusterExecutor(master: string, secretFile: string | undefined): Promise<Executor> {
-  const { readFileSync } = await import('node:fs')
   const secret = secretFile !== undefined ? readFileSync(secretFile, 'utf8').trim() : (process.env.SWITCHYARD_SECRET ?? '')
   return new ClusterExecutor({ master, secret, app: 'switchyard run' })
 }
 
 type JobMain = (sc: Context, args: string[]) => unknown
+
+/** The nearest package.json above `file`, with its "type" ('' when it has none), or null. */
+function nearestPackage(file: string): { path: string; type: string } | null {
+  for (let dir = dirname(resolve(file)); ; dir = dirname(dir)) {
+    const path = join(dir, 'package.json')
+    if (existsSync(path)) {
+      try {
+        const type = (JSON.parse(readFileSync(path, 'utf8')) as { type?: unknown }).type
+        return { path, type: typeof type === 'string' ? type : '' }
+      } catch {
+        return { path, type: '' }
+      }
+    }
+    if (dirname(dir) === dir) return null
+  }
+}
+
+/**
+ * tsx compiles a .ts/.tsx file as CommonJS unless its package says "type": "module", and the
+ * error then speaks of the "cjs" output format: say so, and what to do, when that is the cause.
+ */
+function commonJsHint(file: string, err: unknown): string {
+  if (!/\.tsx?$/.test(file)) return ''
+  const message = err instanceof Error ? err.message : String(err)
+  if (!/\bcjs\b|top-level await|ERR_REQUIRE_ESM|import\.meta|outside a module/i.test(message)) return ''
+  const pkg = nearestPackage(file)
+  if (pkg !== null && pkg.type === 'module') return ''
+  const where = pkg === null ? 'no package.json above it' : `${pkg.path} has no "type": "module"`
+  const rename = file.endsWith('.ts') ? `rename it to ${basename(file).slice(0, -3)}.mts or ` : ''
+  return ` (the file is compiled as CommonJS because ${where}; ${rename}add "type": "module" to its package.json)`
+}
 
 async function loadJob(file: string): Promise<JobMain> {
   const url = pathToFileURL(resolve(file)).href
@@ -80,7 +111,7 @@ async function loadJob(file: string): Promise<JobMain> {
   try {
     mod = (await import(url)) as { default?: unknown }
   } catch (err) {
-    throw new JobError(JobErrorCodes.BAD_JOB_FILE, `Cannot load job file ${file}: ${(err as Error).message}`, { cause: err })
+    throw new JobError(JobErrorCodes.BAD_JOB_FILE, `Cannot load job file ${file}: ${(err as Error).message}${commonJsHint(file, err)}`, { cause: err })
   }
   if (typeof mod.default !== 'function') throw new JobError(JobErrorCodes.BAD_JOB_FILE, `Job file ${file} has no default export function (export default async function (sc, args) { ... })`)
   return mod.default as JobMain

@@ -198,6 +198,12 @@ export class ClusterExecutor implements Executor {
     if (w !== undefined) this.#conn?.send({ t: 'cancel', workerId: w, key: taskId })
   }
 
+  /** A task past taskTimeoutMs: its worker kills the task process running it (and replaces it). */
+  abort(taskId: string): void {
+    const w = this.#taskWorker.get(taskId)
+    if (w !== undefined) this.#conn?.send({ t: 'cancel', workerId: w, key: taskId, force: true })
+  }
+
   endJob(): void {
     // Shuffle files stay until the executor closes: later jobs reuse map outputs.
   }

@@ -326,7 +326,7 @@ export class Coordinator {
     conn.handle('cancel', (msg) => {
       const w = this.#workers.get(String(msg.workerId))
       if (w === undefined || w.state !== 'alive') return
-      w.conn.send({ t: 'cancel', key: msg.key })
+      w.conn.send({ t: 'cancel', key: msg.key, ...(msg.force === true ? { force: true } : {}) })
     })
     conn.handle('status', (msg) => {
       record.status = msg.status

@@ -223,6 +223,24 @@ export class EngineTaskRunner implements RemoteTaskRunner {
   }
 
   /**
+   * Stops the task `key` by force (it ran past the driver's taskTimeoutMs): a busy loop never
+   * yields to a cancel, so the task process running it is killed, and replaced as after a crash
+   * (its exit rejects the task, which frees the slot). A task still waiting behind another is
+   * only dropped here; its process skips reporting it to anyone.
+   */
+  abort(key: string): void {
+    for (const p of this.#procs) {
+      const pending = p.running.get(key)
+      if (pending === undefined) continue
+      if (p.running.keys().next().value === key) p.child.kill('SIGKILL')
+      else {
+        p.running.delete(key)
+        pending.reject(new Error('task aborted before it started'))
+      }
+    }
+  }
+
+  /**
    * The live process with the fewest tasks (a dead one is replaced at once, so there is always
    * one). A task process runs its tasks one at a time in arrival order, so a task launched while
    * every process is busy (the scheduler queues one behind a worker's running task when that

@@ -35,6 +35,8 @@ export interface RemoteTaskRunner {
   /** Called once the block server listens, before registering; `blockAddress` is `host:port`. */
   prepare?(blockAddress: string): Promise<void>
   run(task: unknown, ctx: RemoteTaskContext): Promise<unknown>
+  /** Stops the task `key` even by force (it timed out): the task reports failed or its process dies. */
+  abort?(key: string): void
   /** The driver of `session` went away: remove its scratch files. */
   endSession?(session: string): void
   /** unpersist(): drop the partitions of `cacheKey` this worker holds. */
@@ -178,7 +180,14 @@ export class Worker {
     })
     conn.handle('fenced', () => this.#onFenced(conn))
     conn.handle('run-task', (msg) => this.#runTask(conn, msg))
-    conn.handle('cancel', (msg) => this.#running.get(String(msg.key))?.abort.abort())
+    conn.handle('cancel', (msg) => {
+      const key = String(msg.key)
+      const running = this.#running.get(key)
+      if (running === undefined) return
+      running.abort.abort()
+      // A timed-out task (force) may be stuck in a loop that never looks at the signal.
+      if (msg.force === true) this.#o.runner.abort?.(key)
+    })
     conn.handle('end-session', (msg) => {
       if (typeof msg.session === 'string') this.#o.runner.endSession?.(msg.session)
     })

@@ -14,6 +14,7 @@ import { OutBuffer } from './out-buffer.js'
 import type { FusedReduceInput } from './reduce-input.js'
 import { RawFrameBuilders } from './raw-frames.js'
 import type { PlanNode, TaskOutput, TextSplit } from '../task.js'
+import { blockSize } from '../task-pruning.js'
 import { isPairConcat, sliceKeyValue } from './shapes.js'
 
 export interface FusedSortMap {
@@ -133,14 +134,14 @@ export function matchSortReduce(plan: PlanNode, output: TaskOutput): FusedSortRe
 export async function runSortReduce(m: FusedSortReduce, input: FusedReduceInput): Promise<boolean> {
   const { locations, partition: p, fetcher, budgetBytes, fd, counters } = input
   let total = 0
-  for (const loc of locations) total += loc.sizes[p] ?? 0
+  for (const loc of locations) total += blockSize(loc, p)
   if (total > budgetBytes) return false
   // Records are read where the fetcher put them (fresh memory is costly to touch: no gathering
   // copy): chunk index, offset, key length and an 8-byte big-endian key prefix per record.
   const chunks: Buffer[] = []
   const where: number[] = []
   for (const loc of locations) {
-    if ((loc.sizes[p] ?? 0) === 0) continue
+    if (blockSize(loc, p) === 0) continue
     for await (const raw of fetcher.fetch(m.shuffleId, loc, p)) {
       const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
       const ci = chunks.length

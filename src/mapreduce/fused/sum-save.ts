@@ -7,6 +7,7 @@ import { ENTRY_OVERHEAD } from '../aggregator.js'
 import { frameBodyBytes, RAW_COUNT_FRAME, readVarint } from '../frames.js'
 import { estimateSize } from '../spill.js'
 import type { PlanNode, TaskOutput } from '../task.js'
+import { blockSize } from '../task-pruning.js'
 import { OutBuffer } from './out-buffer.js'
 import type { FusedReduceInput } from './reduce-input.js'
 import { isSum } from './shapes.js'
@@ -190,7 +191,7 @@ export async function runSumSave(m: FusedSumSave, input: FusedReduceInput): Prom
   let charged = 0
   let read = 0
   for (const loc of locations) {
-    if ((loc.sizes[p] ?? 0) === 0) continue
+    if (blockSize(loc, p) === 0) continue
     for await (const raw of fetcher.fetch(m.shuffleId, loc, p)) {
       const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
       read += chunk.length

@@ -56,3 +56,19 @@ test('the coordinator refuses to start without a secret unless --insecure', asyn
   assert.equal(await exitOf(c.child), 1)
   assert.match(c.out.join(''), /ERR_CLUSTER_OPTIONS/)
 })
+
+test('SIGHUP gives the coordinator\'s UI a new token and prints it; the old token stops working, the coordinator keeps running', { skip: process.platform === 'win32' ? 'signals' : false }, async (t) => {
+  const coord = start(['coordinator', '--port', '0', '--ui-port', '0'])
+  t.after(() => coord.child.kill('SIGKILL'))
+  const [, uiUrl, old] = await waitForLine(coord.out, /job UI on (http:\/\/\S+)\/\?token=([0-9a-f]+)/, coord.child)
+  const status = async (token: string): Promise<number> => (await fetch(`${uiUrl}/api/status`, { headers: { authorization: `Bearer ${token}` } })).status
+  assert.equal(await status(old as string), 200)
+  coord.child.kill('SIGHUP')
+  const [, fresh] = await waitForLine(coord.out, /new job UI token: \S+\/\?token=([0-9a-f]+)/, coord.child)
+  assert.notEqual(fresh, old)
+  assert.equal(await status(old as string), 401, 'the old token still works')
+  assert.equal(await status(fresh as string), 200)
+  assert.equal(coord.child.exitCode, null, 'SIGHUP stopped the coordinator')
+  coord.child.kill('SIGTERM')
+  assert.equal(await exitOf(coord.child), 0)
+})
