@@ -99,7 +99,7 @@ test('an h2 connection that got GOAWAY after DATA on a closed stream is closed, 
   assert.equal(await h2status(next, { ':method': 'GET', ':path': '/' }), 200)
 })
 
-test('a TCP connection that never starts TLS, and an idle h2 session, are closed by the listener timeouts', async (t) => {
+test('a TCP connection that never starts TLS, an idle h2 session, and HTTP/1.1 over TLS with an unfinished head or an idle keep-alive are closed by the listener timeouts', async (t) => {
   const { port, proxy } = await h2Proxy(t)
   const silent = await new Promise<number>((resolve, reject) => {
     const started = Date.now()
@@ -122,6 +122,29 @@ test('a TCP connection that never starts TLS, and an idle h2 session, are closed
     setTimeout(() => reject(new Error('an idle h2 session stayed open 8 s')), 8000)
   })
   assert.ok(Date.now() - idleStart < 8000)
+  await waitFor(() => proxy.connectionCount === 0, 3000, 'connections released')
+  // HTTP/1.1 over the same TLS listener: a head that never ends (headersTimeoutMs), and an idle
+  // keep-alive connection after one answer (keepAliveTimeoutMs), as on plain HTTP.
+  for (const [what, bytes] of [
+    ['an unfinished head', 'GET / HTTP/1.1\r\nHost: app.test\r\nX-Slow: '],
+    ['an idle keep-alive connection', 'GET / HTTP/1.1\r\nHost: app.test\r\n\r\n'],
+  ] as const) {
+    const closed = await new Promise<{ ms: number; text: string }>((resolve, reject) => {
+      const started = Date.now()
+      let text = ''
+      const s = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => s.write(bytes))
+      s.setEncoding('latin1')
+      s.on('data', (c: string) => (text += c))
+      s.on('error', () => {})
+      s.on('close', () => resolve({ ms: Date.now() - started, text }))
+      setTimeout(() => {
+        s.destroy()
+        reject(new Error(`TLS HTTP/1.1 with ${what} stayed open 8 s`))
+      }, 8000)
+    })
+    if (what === 'an idle keep-alive connection') assert.match(closed.text, /^HTTP\/1\.1 200 /, closed.text)
+    assert.ok(closed.ms >= 300, `${what}: closed after ${closed.ms} ms`)
+  }
   await waitFor(() => proxy.connectionCount === 0, 3000, 'connections released')
 })
 
