@@ -3,9 +3,20 @@
 // and one pool) is a real route in the parsed config (see config.ts), so route-level plugin settings
 // such as `cache.allRoutes` take effect on it like on any other.
 import type { z } from 'zod'
-import type { proxyConfigSchema } from './config.js'
+import { DEFAULTS, type proxyConfigSchema } from './config.js'
 
 type Parsed = z.output<typeof proxyConfigSchema>
+type TlsSettings = Parsed['listeners'][number]['tls']
+
+// A function, not a constant: config.ts imports this module, so DEFAULTS is only there at call time.
+const tlsDefaults = (): Pick<TlsSettings, 'minVersion' | 'http2' | 'h2MaxConcurrentStreams' | 'h2MaxResetsPerSec'> => ({
+  minVersion: 'TLSv1.2',
+  http2: true,
+  h2MaxConcurrentStreams: DEFAULTS.h2MaxConcurrentStreams,
+  h2MaxResetsPerSec: DEFAULTS.h2MaxResetsPerSec,
+})
+const H2_SETTINGS = ['h2MaxConcurrentStreams', 'h2MaxResetsPerSec'] as const
+const TLS_SETTINGS = ['minVersion', 'http2', ...H2_SETTINGS] as const
 
 export interface NoEffect {
   path: (string | number)[]
@@ -40,6 +51,18 @@ export function noEffectIssues(cfg: Parsed, routes: Parsed['routes']): NoEffect[
       out.push({ path: ['listeners', i, 'redirectToHttps'], message: 'has no effect on an https listener (it redirects plain-HTTP requests); put it on an http listener' })
     }
     if (l.protocol === 'http' && l.tls.certs.length > 0) out.push({ path: ['listeners', i, 'tls', 'certs'], message: 'has no effect on an http listener; set protocol: https' })
+    // The parsed config holds defaults, so a value that differs from its default is one the file set.
+    const tls = l.tls
+    const defaults = tlsDefaults()
+    if (l.protocol === 'http') {
+      for (const key of TLS_SETTINGS) {
+        if (tls[key] !== defaults[key]) out.push({ path: ['listeners', i, 'tls', key], message: 'has no effect on an http listener; set protocol: https' })
+      }
+    } else if (!tls.http2) {
+      for (const key of H2_SETTINGS) {
+        if (tls[key] !== defaults[key]) out.push({ path: ['listeners', i, 'tls', key], message: 'has no effect with tls.http2: false (no HTTP/2 is spoken on this listener)' })
+      }
+    }
   })
   for (const [name, pool] of Object.entries(cfg.pools)) {
     if (typeof pool.balance === 'object' && pool.balance.hashOn !== undefined && pool.balance.policy !== 'consistent-hash' && pool.balance.policy !== 'maglev') {

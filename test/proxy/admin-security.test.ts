@@ -4,6 +4,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request } from 'undici'
 import { ProxyServer, resolveProxyConfig } from '../../src/proxy/index.js'
+import { builtinPlugins } from '../../src/proxy/plugins.js'
+import { silentLogger } from '../../src/internal/logger.js'
 import { backend, startProxy } from './_helpers.js'
 
 async function call(url: string, method: 'GET' | 'POST', headers: Record<string, string> = {}): Promise<{ status: number; code: string | undefined }> {
@@ -30,6 +32,26 @@ test('admin API: foreign Host or Origin is 403; the token is required when set; 
   assert.deepEqual(await call(`${a2}/proxy/status`, 'GET', { authorization: 'Bearer wrong-token-0123456789' }), { status: 401, code: 'ERR_ADMIN_UNAUTHORIZED' })
   assert.equal((await call(`${a2}/proxy/status`, 'GET', { authorization: `Bearer ${token}` })).status, 200)
   assert.equal((await call(`${a2}/healthz`, 'GET')).status, 200)
+})
+
+test("the issue's endpoints (cache purge, drain, enable) refuse a foreign Host or Origin; no token is warned about", async (t) => {
+  const b = await backend(t, 'a')
+  const warnings: string[] = []
+  const base = silentLogger()
+  const logger = Object.assign(Object.create(base) as typeof base, { warn: (_o: unknown, msg?: string) => void warnings.push(msg ?? '') })
+  const { proxy } = await startProxy(t, { listeners: [{ port: 0, address: '127.0.0.1' }], pools: { app: { servers: [b.url] } }, routes: [{ pool: 'app', cache: true }], cache: {}, admin: { port: 0 } }, { plugins: builtinPlugins, logger })
+  assert.ok(warnings.some((w) => /no token/.test(w)), `warned: ${JSON.stringify(warnings)}`)
+  const admin = proxy.admin?.url as string
+  const server = proxy.generation.pools.get('app')?.servers[0]
+  const endpoints = [`${admin}/proxy/cache/purge?prefix=http://app.test/`, `${admin}/proxy/pools/app/servers/${server?.id}/drain`, `${admin}/proxy/pools/app/servers/${server?.id}/enable`]
+  for (const url of endpoints) {
+    for (const headers of [{ host: 'evil.example' }, { origin: 'http://evil.example' }, { origin: 'null' }, { host: `evil.example:${new URL(admin).port}` }]) {
+      assert.deepEqual(await call(url, 'POST', headers), { status: 403, code: 'ERR_ADMIN_FORBIDDEN' }, `${url} ${JSON.stringify(headers)}`)
+    }
+  }
+  assert.equal(server?.drained, false, 'nothing was drained')
+  // The same calls from the admin's own origin work (the checks are not refusing everything).
+  for (const url of endpoints) assert.equal((await call(url, 'POST', { origin: admin })).status, 200, url)
 })
 
 test('admin API beyond loopback without a token is refused at start', async () => {

@@ -38,6 +38,18 @@ test('core: settings that cannot apply where they are written are refused', () =
   refused(`${BASE}routes:\n  - pool: app\n    rewrite: {replacement: /x}\n`, /^proxy\.yaml:6:\d+ routes\[0\]\.rewrite\.replacement:/)
 })
 
+test('core: TLS and HTTP/2 settings where no TLS or no HTTP/2 is spoken are refused', () => {
+  const pools = "pools: {app: {servers: ['http://127.0.0.1:3000']}}\n"
+  refused(`listeners: [{port: 80, tls: {minVersion: TLSv1.3}}]\n${pools}`, /^proxy\.yaml:1:\d+ listeners\[0\]\.tls\.minVersion:/)
+  refused(`listeners: [{port: 80, tls: {http2: false}}]\n${pools}`, /^proxy\.yaml:1:\d+ listeners\[0\]\.tls\.http2:/)
+  refused(`listeners: [{port: 80, tls: {h2MaxResetsPerSec: 5}}]\n${pools}`, /^proxy\.yaml:1:\d+ listeners\[0\]\.tls\.h2MaxResetsPerSec:/)
+  refused(`listeners: [{port: 8443, protocol: https, tls: {http2: false, h2MaxConcurrentStreams: 10}}]\n${pools}`, /^proxy\.yaml:1:\d+ listeners\[0\]\.tls\.h2MaxConcurrentStreams:/)
+  refused(`listeners: [{port: 8443, protocol: https, tls: {http2: false, h2MaxResetsPerSec: 5}}]\n${pools}`, /^proxy\.yaml:1:\d+ listeners\[0\]\.tls\.h2MaxResetsPerSec:/)
+  // Taking effect: the same settings on an https listener that speaks h2.
+  parseProxyConfig(`listeners: [{port: 8443, protocol: https, tls: {minVersion: TLSv1.3, h2MaxConcurrentStreams: 10, h2MaxResetsPerSec: 5}}]\n${pools}`)
+  parseProxyConfig(`listeners: [{port: 8443, protocol: https, tls: {http2: false}}]\n${pools}`)
+})
+
 test('protect: rate rules whose key/header do not fit, and a rate store without rules, are refused', () => {
   refused(`${BASE}limits:\n  rate: [{rate: 5, key: header}]\n`, /^proxy\.yaml:5:\d+ limits\.rate\[0\]\.key:/)
   refused(`${BASE}limits:\n  rate: [{rate: 5, header: x-user}]\n`, /^proxy\.yaml:5:\d+ limits\.rate\[0\]\.header:/)

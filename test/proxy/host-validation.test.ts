@@ -59,6 +59,26 @@ for (const plugins of [[], builtinPlugins] as const) {
     assert.equal(good.body, 'host=app.test:8443 xfh=app.test:8443')
   })
 
+  test(`HTTP/1.1 refuses the same Host values with 400 on the fast path and on node:http (${label})`, async (t) => {
+    const seen: (string | undefined)[] = []
+    const b = await backend(t, 'app', (req, res) => {
+      seen.push(req.headers.host)
+      res.end('origin')
+    })
+    for (const client of [true, false]) {
+      const { port, proxy } = await startProxy(t, { listeners: [{ port: 0, address: '127.0.0.1' }], pools: { app: { servers: [b.url] } }, fastPath: { client, upstream: true } }, { plugins })
+      for (const bad of ['localhost:@evil.example', 'user@app.test', 'app.test:99999', 'a..']) {
+        const text = await rawExchange(port, `GET / HTTP/1.1\r\nHost: ${bad}\r\nConnection: close\r\n\r\n`, 2000)
+        assert.match(text, /^HTTP\/1\.1 400 /, `${bad} (fast path ${client}): ${text.slice(0, 80)}`)
+        if (plugins.length === 0) assert.match(text, /x-switchyard-error: ERR_PROXY_BAD_HOST/i, bad)
+      }
+      const good = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: App.Test.:8443\r\nConnection: close\r\n\r\n', 2000)
+      assert.match(good, /^HTTP\/1\.1 200 /, good)
+      if (client) assert.ok(proxy.fastPathRequests > 0, 'the fast path took the requests it could')
+    }
+    assert.deepEqual(seen, ['app.test:8443', 'app.test:8443'], 'only the valid Host reached the origin, normalised')
+  })
+
   test(`Host "a.com." routes and forwards like "a.com"; HTTP/1.0 absolute-form keeps its authority (${label})`, async (t) => {
     const a = await backend(t, 'a', (req, res) => res.end(`a ${req.headers.host} ${req.url}`))
     const other = await backend(t, 'other', (req, res) => res.end(`other ${req.headers.host}`))

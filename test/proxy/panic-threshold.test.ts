@@ -172,3 +172,33 @@ test('statuses outside 100-599: 502 ERR_PROXY_UPSTREAM_STATUS on both upstream c
     assert.equal(odd.hits, 10)
   }
 })
+
+test('status lines below 100 or past 999 (000, 099, 10, 1000): 502 ERR_PROXY_UPSTREAM_PROTOCOL on both upstream clients, no ejection', async (t) => {
+  const { createServer } = await import('node:net')
+  for (const line of ['HTTP/1.1 000 Zero', 'HTTP/1.1 099 Low', 'HTTP/1.1 10 Short', 'HTTP/1.1 1000 Long']) {
+    // node:http refuses to write these statuses; a raw origin answers every request with one.
+    let hits = 0
+    const raw = createServer((s) => {
+      s.on('data', () => {
+        hits++
+        s.write(`${line}\r\nContent-Length: 2\r\n\r\nok`)
+      })
+      s.on('error', () => {})
+    })
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r))
+    t.after(() => new Promise<void>((r) => raw.close(() => r())))
+    const { url, proxy } = await startProxy(t, {
+      listeners: [{ port: 0, address: '127.0.0.1' }],
+      pools: { app: { servers: [`http://127.0.0.1:${(raw.address() as import('node:net').AddressInfo).port}`], retry: { attempts: 0 }, outlier: { consecutive5xx: 1, consecutiveConnectErrors: 1 } } },
+    })
+    for (const method of ['GET', 'POST'] as const) {
+      const tally = await hammer(t, url, 4, method)
+      assert.deepEqual([...tally.own], [['ERR_PROXY_UPSTREAM_PROTOCOL', 4]], `${line} ${method}`)
+      assert.deepEqual([...tally.relayed], [], `${line} ${method}`)
+    }
+    assert.equal(hits, 8, `${line}: every request reached the origin (no ejection in between)`)
+    assert.equal(proxy.generation.pools.get('app')?.servers[0]?.state, 'up', `${line} does not eject`)
+    await waitFor(() => proxy.generation.inflight === 0, 3000, 'in flight back to 0')
+    await proxy.close()
+  }
+})

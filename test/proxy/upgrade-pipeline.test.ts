@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
 import { protectPlugin } from '../../src/proxy/protect/plugin.js'
-import type { ProxyConfigInput, ProxyPlugin } from '../../src/proxy/index.js'
+import type { ProxyConfigInput, ProxyPlugin, ProxyServer } from '../../src/proxy/index.js'
 import { startProxy, waitFor } from './_helpers.js'
 
 interface Origin {
@@ -111,7 +111,7 @@ async function certs(): Promise<{ cert: string; key: string }> {
 
 const OPT_IN = ['websocket', 'h2c']
 
-async function proxyFor(t: TestContext, way: Way, o: Origin, extra: Partial<ProxyConfigInput> = {}): Promise<{ send: (p: Probe) => Promise<Answer>; port: number }> {
+async function proxyFor(t: TestContext, way: Way, o: Origin, extra: Partial<ProxyConfigInput> = {}): Promise<{ send: (p: Probe) => Promise<Answer>; port: number; proxy: ProxyServer }> {
   const tls = way === 'http/2 tls' ? await certs() : undefined
   const config: ProxyConfigInput = {
     listeners: [tls === undefined ? { port: 0, address: '127.0.0.1' } : { port: 0, address: '127.0.0.1', protocol: 'https', tls: { certs: [tls] } }],
@@ -127,7 +127,7 @@ async function proxyFor(t: TestContext, way: Way, o: Origin, extra: Partial<Prox
     ],
     ...extra,
   }
-  const { port } = await startProxy(t, config, { plugins: [protectPlugin] })
+  const { port, proxy } = await startProxy(t, config, { plugins: [protectPlugin] })
   if (tls !== undefined) {
     const session = h2connect(`https://localhost:${port}`, { rejectUnauthorized: false })
     t.after(() => session.close())
@@ -144,7 +144,7 @@ async function proxyFor(t: TestContext, way: Way, o: Origin, extra: Partial<Prox
         s.on('error', reject)
       })
     session.on('error', () => {})
-    return { send, port }
+    return { send, port, proxy }
   }
   const upgrade =
     way === 'upgrade websocket'
@@ -157,7 +157,7 @@ async function proxyFor(t: TestContext, way: Way, o: Origin, extra: Partial<Prox
     const method = p.body === undefined ? 'GET' : 'POST'
     return rawHead(port, `${method} ${p.path} HTTP/1.1\r\n${p.hostLines ?? 'Host: app.test\r\n'}${upgrade}${extra}\r\n${p.body ?? ''}`)
   }
-  return { send, port }
+  return { send, port, proxy }
 }
 
 interface Case {
@@ -213,7 +213,7 @@ const CASES: Case[] = [
 for (const way of WAYS) {
   test(`every protection holds on the way in: ${way}`, async (t) => {
     const o = await origin(t)
-    const { send, port } = await proxyFor(t, way, o)
+    const { send, port, proxy } = await proxyFor(t, way, o)
     const failures: string[] = []
     for (const c of CASES) {
       if (c.ways !== undefined && !c.ways.includes(way)) continue
@@ -228,6 +228,9 @@ for (const way of WAYS) {
       if (reached !== passed) failures.push(`${c.name}: ${reached} request(s) reached the origin, expected ${passed}`)
     }
     assert.deepEqual(failures, [])
+    // The two HTTP/1.1 ways really are two: the fast path served its requests, node:http all of its own.
+    if (way === 'fast path') assert.ok(proxy.fastPathRequests > 0, 'the fast path served none of the requests')
+    else assert.equal(proxy.fastPathRequests, 0, `${way} went through the fast path`)
   })
 }
 

@@ -8,7 +8,7 @@ import { connect as h2connect } from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
-import { request } from 'undici'
+import { Agent, request } from 'undici'
 import { resolveProxyConfig } from '../../../src/proxy/index.js'
 import { cacheProxy, scriptedOrigin } from './_scripted.js'
 
@@ -23,6 +23,20 @@ test('the port the client sent is forwarded, so it is part of the key', async (t
   assert.deepEqual([plain.xcache, plain.body], ['MISS', 'host=127.0.0.1'], 'a port-less request must not get the response stored for :6666')
   assert.deepEqual([(await p.get('/p', { host: '127.0.0.1:6666' })).body, (await p.get('/p', { host: '127.0.0.1' })).body], ['host=127.0.0.1:6666', 'host=127.0.0.1'])
   assert.equal(origin.hits('/p'), 2)
+})
+
+test('a trailing-dot or upper-case Host is the same name, so the same key and the same Host upstream', async (t) => {
+  const origin = await scriptedOrigin(t, { '/d': (req) => ({ headers: [PUBLIC], body: `host=${req.headers.host}` }) })
+  const p = await cacheProxy(t, origin)
+  const first = await p.get('/d', { host: 'shop.test' })
+  assert.deepEqual([first.xcache, first.body], ['MISS', 'host=shop.test'])
+  for (const host of ['shop.test.', 'SHOP.Test.']) {
+    const r = await p.get('/d', { host })
+    assert.deepEqual([r.xcache, r.body], ['HIT', 'host=shop.test'], host)
+  }
+  const other = await p.get('/d', { host: 'shop.test.:6666' })
+  assert.deepEqual([other.xcache, other.body], ['MISS', 'host=shop.test:6666'])
+  assert.equal(origin.hits('/d'), 2)
 })
 
 test('the route and pool are part of the key: a canary route does not feed the catch-all', async (t) => {
@@ -156,12 +170,22 @@ test('HTTP/2: the :authority as sent (port, userinfo junk) is the key, so it can
       s.on('error', reject)
     })
   await h2get('a.test:6666')
-  await h2get('a.test:@evil.example').catch((err: Error & { code?: string }) => {
-    if (err.code !== 'ERR_HTTP2_STREAM_ERROR') throw err
-  })
+  // The issue's shape (`localhost:@evil.example`): refused, so there is nothing to poison.
+  for (const junk of ['a.test:@evil.example', 'localhost:@evil.example']) {
+    const r = await h2get(junk).catch((err: Error & { code?: string }) => {
+      if (err.code !== 'ERR_HTTP2_STREAM_ERROR') throw err
+      return undefined
+    })
+    if (r !== undefined) assert.equal(r.status, 400, junk)
+  }
+  assert.equal(origin.hits('/h'), 1, 'only the :6666 request reached the origin')
+  // Later clients over HTTP/1.1 (same TLS listener) and h2 get the clean answer, not a poisoned HIT.
+  const d = new Agent({ connect: { rejectUnauthorized: false } })
+  t.after(() => d.close())
+  const h1 = await request(`${p.url.replace('http:', 'https:')}/h`, { dispatcher: d, headers: { host: 'a.test' } })
+  assert.deepEqual([h1.headers['x-cache'], await h1.body.text()], ['MISS', 'host=a.test xfh=a.test'])
   const plain = await h2get('a.test')
-  assert.deepEqual([plain.xcache, plain.body], ['MISS', 'host=a.test xfh=a.test'])
-  assert.equal((await h2get('a.test')).xcache, 'HIT')
+  assert.deepEqual([plain.xcache, plain.body], ['HIT', 'host=a.test xfh=a.test'])
 })
 
 test('route cache options are checked at load: an unknown setCookie policy or a negative staleIfUnreachableSec is refused', () => {
