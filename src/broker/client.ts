@@ -198,6 +198,18 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
     this.#touch(bytes.length)
   }
 
+  /** Queues message bytes: large ones as views (the caller must not change them), small ones copied. */
+  sendBody(bytes: Buffer): void {
+    if (this.closed) return
+    if (bytes.length < BIG_PAYLOAD) {
+      this.sendRaw(bytes)
+      return
+    }
+    this.#seal()
+    this.#chunks.push(bytes)
+    this.#touch(bytes.length)
+  }
+
   sendText(text: string): void {
     this.sendRaw(Buffer.from(text))
   }
