@@ -62,6 +62,8 @@ export interface SubClient {
 
 /** One published message, prepared once and written to each subscriber with its own sid. */
 export interface OutFrame {
+  /** Distinct for every routed message, so a subscriber can tell one fan-out from the next. */
+  readonly seq: number
   readonly subject: string
   readonly reply: string
   /** -1 when there are no headers. */

@@ -47,6 +47,8 @@ export class RespConnection extends Client implements RespSink {
   #held: Buffer[] | undefined
   #heldBytes = 0
   #released = false
+  /** The routed message (OutFrame.seq) whose channel copy this connection has sent (see deliver). */
+  #channelSeq = 0
   // One-entry cache of the last channel published to.
   #lastChannel: Buffer = Buffer.alloc(0)
   #lastSubject = ''
@@ -273,6 +275,22 @@ export class RespConnection extends Client implements RespSink {
   override deliver(sub: Sub, frame: OutFrame): void {
     if (this.closed) return
     const s = sub as RespSub
+    // Redis sends a client's `message` before its `pmessage`s for one publish; the index may list
+    // the pattern first, so the channel copy goes out with the first pattern copy, and only once.
+    if (s.kind === SubKind.CHANNEL) {
+      if (this.#channelSeq === frame.seq) return
+      this.#channelSeq = frame.seq
+    } else if (s.kind === SubKind.PATTERN && this.counts[0] !== 0 && this.#channelSeq !== frame.seq) {
+      const ch = this.subs.get(`${SubKind.CHANNEL}${this.front.channelOf(frame.subject).toString('latin1')}`)
+      if (ch !== undefined && !ch.closed && (ch.deny === undefined || !ch.deny.denies(frame.subject))) {
+        this.#channelSeq = frame.seq
+        this.#write(ch as RespSub, frame)
+      }
+    }
+    this.#write(s, frame)
+  }
+
+  #write(s: RespSub, frame: OutFrame): void {
     const resp3 = this.resp3
     const body = frame.hdrLen >= 0 ? frame.payload.subarray(frame.hdrLen) : frame.payload
     const tail = this.front.tailOf(frame.subject, body.length)
