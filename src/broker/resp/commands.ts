@@ -324,7 +324,8 @@ function channelsOf(c: RespConnection, counts: Map<string, number>, args: Buffer
 }
 
 function numsubOf(c: RespConnection, counts: Map<string, number>, args: Buffer[]): void {
-  const parts: Buffer[] = [enc.mapHead(args.length - 2, c.resp3)]
+  // A flat array in RESP3 too, as Redis answers.
+  const parts: Buffer[] = [enc.arrayHead((args.length - 2) * 2)]
   for (let i = 2; i < args.length; i++) {
     const ch = args[i] as Buffer
     parts.push(enc.bulk(ch), enc.integer(counts.get(ch.toString('latin1')) ?? 0))

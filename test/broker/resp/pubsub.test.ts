@@ -175,14 +175,14 @@ test('PUNSUBSCRIBE from non-subscribed channels', async (t) => {
   assert.deepEqual(await confirmations(rd1, 'punsubscribe', ['foo.*', 'bar.*', 'quux.*']), [0, 0, 0])
 })
 
-test('NUMSUB returns numbers, not strings; RESP3 gets a map', async (t) => {
+test('NUMSUB returns numbers, not strings, as a flat array in RESP3 too', async (t) => {
   const { r, client } = await setup(t)
   assert.deepEqual(await r.call('pubsub', 'numsub', 'abc', 'def'), ['abc', 0, 'def', 0])
   const rd = await client()
   rd.send('subscribe', 'abc')
   await confirmations(rd, 'subscribe', ['abc'])
   await r.call('hello', '3')
-  assert.deepEqual(await r.call('pubsub', 'numsub', 'abc', 'def'), { map: [['abc', 1], ['def', 0]] })
+  assert.deepEqual(await r.call('pubsub', 'numsub', 'abc', 'def'), ['abc', 1, 'def', 0])
 })
 
 test('NUMPATs returns the number of unique patterns; PUBSUB CHANNELS filters by glob', async (t) => {
