@@ -198,16 +198,29 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
     this.#touch(bytes.length)
   }
 
-  /** Queues message bytes: large ones as views (the caller must not change them), small ones copied. */
-  sendBody(bytes: Buffer): void {
+  /**
+   * Queues one message of another protocol (RESP, ...) in a single reservation, as `deliver` does:
+   * `head` and `mid` copied, `body` copied when small and queued as a view when large, then `tail`.
+   */
+  sendMessage(head: Buffer, mid: Buffer, body: Buffer, tail: Buffer): void {
     if (this.closed) return
-    if (bytes.length < BIG_PAYLOAD) {
-      this.sendRaw(bytes)
-      return
+    const front = head.length + mid.length
+    if (body.length >= BIG_PAYLOAD) {
+      const out = this.#reserve(front)
+      this.#outPos = copyInto(mid, out, copyInto(head, out, this.#outPos))
+      this.#seal()
+      this.#chunks.push(body)
+      const end = this.#reserve(tail.length)
+      this.#outPos = copyInto(tail, end, this.#outPos)
+    } else {
+      const size = front + body.length + tail.length
+      const out = this.#reserve(size)
+      let p = copyInto(head, out, this.#outPos)
+      p = copyInto(mid, out, p)
+      p = copyInto(body, out, p)
+      this.#outPos = copyInto(tail, out, p)
     }
-    this.#seal()
-    this.#chunks.push(bytes)
-    this.#touch(bytes.length)
+    this.#touch(front + body.length + tail.length)
   }
 
   sendText(text: string): void {

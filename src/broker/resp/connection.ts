@@ -303,12 +303,7 @@ export class RespConnection extends Client implements RespSink {
       return
     }
     if (this.#deferring) (this.#deferred ??= []).push(Buffer.concat([head, tail, body, enc.CRLF]))
-    else {
-      this.sendRaw(head)
-      this.sendRaw(tail)
-      this.sendBody(body)
-      this.sendRaw(enc.CRLF)
-    }
+    else this.sendMessage(head, tail, body, enc.CRLF)
     this.outMsgs++
     this.outBytes += body.length
   }
