@@ -1,11 +1,13 @@
 // The commands a Redis client can send and Redis's checks around them, in Redis's order: unknown
 // command, arity, authentication (NOAUTH), then the RESP2 subscribed-mode restriction. Anything
-// else answers `-ERR unknown command ...` as Redis does. The pub/sub work itself is in connection.ts.
+// else answers `-ERR unknown command ...` as Redis does (in RESP2 subscribed mode, a command Redis
+// has gets Redis's "Can't execute" instead, redis-commands.ts). The pub/sub work itself is in connection.ts.
 import { packageVersion } from '../../internal/version.js'
 import type { RespConnection } from './connection.js'
 import { ReplyMode } from './connection.js'
 import * as enc from './encode.js'
 import { globMatch } from './glob.js'
+import { REDIS_COMMANDS } from './redis-commands.js'
 import { SubKind } from './sub.js'
 
 /** The Redis version HELLO and INFO report (the command set and reply shapes this front-end follows). */
@@ -42,10 +44,18 @@ function unknownCommand(args: Buffer[]): string {
   return `ERR unknown command '${text(args[0] as Buffer).slice(0, 128)}', with args beginning with: ${tail}`
 }
 
+function cantExecute(name: string): string {
+  return `ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`
+}
+
 export function runCommand(c: RespConnection, args: Buffer[]): void {
   const name = lower(args[0] as Buffer)
   let spec = COMMANDS[name]
-  if (spec === undefined) return c.replyError(unknownCommand(args))
+  if (spec === undefined) {
+    // A Redis command this front-end does not have: in RESP2 subscribed mode Redis refuses it by context.
+    if (!c.resp3 && c.subscriptionCount > 0 && REDIS_COMMANDS.has(name)) return c.replyError(cantExecute(name))
+    return c.replyError(unknownCommand(args))
+  }
   let full = name
   if (spec.sub !== undefined && args.length >= 2) {
     const subName = lower(args[1] as Buffer)
@@ -56,9 +66,7 @@ export function runCommand(c: RespConnection, args: Buffer[]): void {
   }
   if (!arityOk(spec.arity, args.length)) return c.replyError(`ERR wrong number of arguments for '${full}' command`)
   if (!c.authenticated && spec.noAuth !== true) return c.replyError(NOAUTH)
-  if (!c.resp3 && c.subscriptionCount > 0 && spec.pubsub !== true) {
-    return c.replyError(`ERR Can't execute '${full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`)
-  }
+  if (!c.resp3 && c.subscriptionCount > 0 && spec.pubsub !== true) return c.replyError(cantExecute(full))
   c.lastCommand = full
   ;(spec.run as Handler)(c, args)
 }
