@@ -126,13 +126,23 @@ export class RawResp {
 
   /** The next reply (bounded wait). */
   async read(ms = 3000): Promise<Reply> {
+    return (await this.#next(ms))[0]
+  }
+
+  /** The next reply's raw bytes, as the server sent them. */
+  async readRaw(ms = 3000): Promise<Buffer> {
+    return (await this.#next(ms))[1]
+  }
+
+  async #next(ms: number): Promise<[Reply, Buffer]> {
     const end = Date.now() + ms
     for (;;) {
       if (this.#buf.length > 0) {
         try {
           const [v, p] = parseReply(this.#buf, 0, this.binary)
+          const raw = Buffer.from(this.#buf.subarray(0, p))
           this.#buf = this.#buf.subarray(p)
-          return v
+          return [v, raw]
         } catch (err) {
           if (!(err instanceof Incomplete)) throw err
         }
