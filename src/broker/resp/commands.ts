@@ -49,7 +49,7 @@ function cantExecute(name: string): string {
 }
 
 export function runCommand(c: RespConnection, args: Buffer[]): void {
-  const name = lower(args[0] as Buffer)
+  const name = c.commandName(args[0] as Buffer)
   let spec = COMMANDS[name]
   if (spec === undefined) {
     // A Redis command this front-end does not have: in RESP2 subscribed mode Redis refuses it by context.

@@ -49,6 +49,8 @@ export class RespConnection extends Client implements RespSink {
   #released = false
   /** The routed message (OutFrame.seq) whose channel copy this connection has sent (see deliver). */
   #channelSeq = 0
+  #lastName: Buffer = Buffer.alloc(0)
+  #lastNameText = ''
   // One-entry cache of the last channel published to.
   #lastChannel: Buffer = Buffer.alloc(0)
   #lastSubject = ''
@@ -66,6 +68,15 @@ export class RespConnection extends Client implements RespSink {
     this.headers = false
     this.verbose = false
     this.pedantic = false
+  }
+
+  /** The lower-cased command name; a pipeline usually repeats one, so the last is remembered. */
+  commandName(raw: Buffer): string {
+    if (!raw.equals(this.#lastName)) {
+      this.#lastName = Buffer.from(raw)
+      this.#lastNameText = raw.toString('latin1').toLowerCase()
+    }
+    return this.#lastNameText
   }
 
   get restricted(): boolean {

@@ -22,8 +22,11 @@ export function error(text: string): Buffer {
   return Buffer.from(`-${text.replace(/[\r\n]/g, ' ')}\r\n`)
 }
 
+/** Small integers (PUBLISH counts, subscription counts) are answered from a table. */
+const SMALL_INTS = Array.from({ length: 1024 }, (_, i) => Buffer.from(`:${i}\r\n`))
+
 export function integer(n: number): Buffer {
-  return Buffer.from(`:${n}\r\n`)
+  return n >= 0 && n < SMALL_INTS.length ? (SMALL_INTS[n] as Buffer) : Buffer.from(`:${n}\r\n`)
 }
 
 export function bulk(value: Buffer | string): Buffer {
