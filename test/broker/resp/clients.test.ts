@@ -71,7 +71,7 @@ for (const RESP of [2, 3] as const) {
   })
 }
 
-test('redis-cli: PUBLISH count, SUBSCRIBE output, -3 (RESP3), AUTH with -a', async (t) => {
+test('redis-cli: PUBLISH count, SUBSCRIBE and PSUBSCRIBE (RESP3, -3) output, AUTH with -a', async (t) => {
   const b = await respBroker(t, { users })
   const port = String(b.resp!.port)
   const cli = ['-h', '127.0.0.1', '-p', port, '--no-auth-warning', '-a', 's3cret']
@@ -79,11 +79,16 @@ test('redis-cli: PUBLISH count, SUBSCRIBE output, -3 (RESP3), AUTH with -a', asy
   t.after(() => sub.kill('SIGKILL'))
   let out = ''
   sub.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  await until(() => out.includes('cli.chan'), 5000, 'redis-cli subscribed')
+  const psub = spawn('redis-cli', [...cli, '-3', 'psubscribe', 'cli.*'])
+  t.after(() => psub.kill('SIGKILL'))
+  let pout = ''
+  psub.stdout.on('data', (d: Buffer) => (pout += d.toString()))
+  await until(() => out.includes('cli.chan') && pout.includes('cli.*'), 5000, 'redis-cli subscribed')
   const published = await run('redis-cli', [...cli, 'publish', 'cli.chan', 'hello from cli'])
-  assert.equal(published.stdout.trim(), '1')
-  await until(() => out.includes('hello from cli'), 5000, 'message shown')
+  assert.equal(published.stdout.trim(), '2')
+  await until(() => out.includes('hello from cli') && pout.includes('hello from cli'), 5000, 'message shown')
   assert.deepEqual(out.trim().split('\n'), ['subscribe', 'cli.chan', '1', 'message', 'cli.chan', 'hello from cli'])
+  assert.deepEqual(pout.trim().split('\n'), ['psubscribe', 'cli.*', '1', 'pmessage', 'cli.*', 'cli.chan', 'hello from cli'])
   const r3 = await run('redis-cli', [...cli, '-3', 'hello'])
   assert.match(r3.stdout, /proto 3/)
   const noauth = await run('redis-cli', ['-h', '127.0.0.1', '-p', port, 'publish', 'cli.chan', 'x'])
