@@ -22,6 +22,6 @@ export function compiledDist(): string {
 }
 
 /** Node arguments that start bench/lib/serve-broker.mjs in `mode` on the compiled broker. */
-export function serveBrokerArgs(mode: 'nats' | 'mqtt' | 'cluster-node' | 'streams', ...rest: string[]): string[] {
+export function serveBrokerArgs(mode: 'nats' | 'mqtt' | 'resp' | 'cluster-node' | 'streams', ...rest: string[]): string[] {
   return [join(root, 'bench/lib/serve-broker.mjs'), compiledDist(), mode, ...rest]
 }

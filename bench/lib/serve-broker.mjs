@@ -4,6 +4,7 @@
 //   nats                          the NATS port (BENCH_DENY=1: clients log in as a user whose deny
 //                                 rule overlaps the subscribers' wildcard, so every delivery is checked)
 //   mqtt                          the MQTT port
+//   resp                          the Redis (RESP) port
 //   cluster-node PORT [ROUTE...]  one node of a bench cluster, routing to ROUTEs
 //   streams STORE_DIR SYNC        JetStream in STORE_DIR with sync 'always' or 'interval'
 // Prints `READY <port>` (streams: `READY <port> <monitorPort>`).
@@ -20,6 +21,9 @@ if (mode === 'nats') {
 } else if (mode === 'mqtt') {
   broker = await startBroker({ ...base, mqtt: { port: 0 } })
   process.stdout.write(`READY ${broker.mqtt?.port ?? 0}\n`)
+} else if (mode === 'resp') {
+  broker = await startBroker({ ...base, resp: { port: 0 } })
+  process.stdout.write(`READY ${broker.resp?.port ?? 0}\n`)
 } else if (mode === 'cluster-node') {
   const [clusterPort, ...routes] = rest
   broker = await startBroker({ ...base, cluster: { name: 'bench', host: '127.0.0.1', port: Number(clusterPort), routes } })

@@ -199,6 +199,31 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
     this.#touch(bytes.length)
   }
 
+  /**
+   * Queues one message of another protocol (RESP, ...) in a single reservation, as `deliver` does:
+   * `head` and `mid` copied, `body` copied when small and queued as a view when large, then `tail`.
+   */
+  sendMessage(head: Buffer, mid: Buffer, body: Buffer, tail: Buffer): void {
+    if (this.closed) return
+    const front = head.length + mid.length
+    if (body.length >= BIG_PAYLOAD) {
+      const out = this.#reserve(front)
+      this.#outPos = copyInto(mid, out, copyInto(head, out, this.#outPos))
+      this.#seal()
+      this.#chunks.push(body)
+      const end = this.#reserve(tail.length)
+      this.#outPos = copyInto(tail, end, this.#outPos)
+    } else {
+      const size = front + body.length + tail.length
+      const out = this.#reserve(size)
+      let p = copyInto(head, out, this.#outPos)
+      p = copyInto(mid, out, p)
+      p = copyInto(body, out, p)
+      this.#outPos = copyInto(tail, out, p)
+    }
+    this.#touch(front + body.length + tail.length)
+  }
+
   sendText(text: string): void {
     this.sendRaw(Buffer.from(text))
   }

@@ -62,6 +62,15 @@ export const brokerConfigSchema = z.strictObject({
       max_queued_messages: z.number().int().min(0).optional(),
     })
     .optional(),
+  /** Redis pub/sub clients (docs/broker.md, "Redis clients"). */
+  resp: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535),
+      host: z.string().optional(),
+      max_bulk: size.optional(),
+      max_args: z.number().int().min(1).optional(),
+    })
+    .optional(),
   authorization: z
     .strictObject({
       token: z.string().min(1).optional(),
@@ -168,6 +177,15 @@ export function configToOptions(config: DeepReadonly<BrokerConfig>, baseDir: str
       ...(mq.websocket === undefined ? {} : { websocket: { port: mq.websocket.port, ...(mq.websocket.host === undefined ? {} : { host: mq.websocket.host }) } }),
       ...(mq.max_inflight === undefined ? {} : { maxInflight: mq.max_inflight }),
       ...(mq.max_queued_messages === undefined ? {} : { maxQueuedMessages: mq.max_queued_messages }),
+    }
+  }
+  const rs = config.resp
+  if (rs !== undefined) {
+    o.resp = {
+      port: rs.port,
+      ...(rs.host === undefined ? {} : { host: rs.host }),
+      ...(rs.max_bulk === undefined ? {} : { maxBulkBytes: parseSize(rs.max_bulk) }),
+      ...(rs.max_args === undefined ? {} : { maxArgs: rs.max_args }),
     }
   }
   const auth = config.authorization

@@ -58,7 +58,11 @@ class InProcMsg implements BrokerMsg {
   }
 }
 
+/** Numbers each routed message (Frame.seq). */
+let nextSeq = 0
+
 export class Frame implements OutFrame {
+  seq = 0
   subject = ''
   reply = ''
   hdrLen = -1
@@ -78,6 +82,7 @@ export class Frame implements OutFrame {
   #lastPost: Buffer | undefined
 
   reset(subject: string, reply: string, hdrLen: number, payload: Buffer, sender?: MsgSender): this {
+    this.seq = ++nextSeq
     this.subject = subject
     this.reply = reply
     this.hdrLen = hdrLen

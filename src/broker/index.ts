@@ -10,3 +10,5 @@ export type { EmbeddedBroker, BrokerMsg, MsgHeadersLike, PublishOptions, Subscri
 export { brokerConfigSchema, loadBrokerConfig, parseBrokerConfig, configToOptions, parseSize, parseDurationMs, type BrokerConfig } from './config.js'
 export { JETSTREAM_DEFAULTS, JetStreamError, JetStreamErrorCodes, type JetStreamOptions, type JetStreamErrorCode, type JetStreamHandle, type JszInfo, type StreamConfig, type ConsumerConfig } from './streams/index.js'
 export { MQTT_DEFAULTS, type MqttOptions } from './mqtt/options.js'
+export { RESP_DEFAULTS, type RespOptions } from './resp/options.js'
+export { RespErrorCodes, RespError, type RespErrorCode } from './resp/errors.js'

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino'
 import { deepFreeze, type DeepReadonly } from '../internal/freeze.js'
 import { resolveMqttOptions, type MqttOptions, type ResolvedMqttOptions } from './mqtt/options.js'
+import { resolveRespOptions, type RespOptions, type ResolvedRespOptions } from './resp/options.js'
 import { BrokerError, BrokerErrorCodes } from './errors.js'
 import { isValidSubject } from './subject.js'
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster/options.js'
@@ -68,6 +69,8 @@ export interface BrokerOptions {
   dropSubjects?: string[]
   /** MQTT 3.1.1/5.0 clients on the same subjects (docs/broker.md, "MQTT clients"); off when absent. */
   mqtt?: MqttOptions
+  /** Redis (RESP2/RESP3) pub/sub clients on the same subjects (docs/broker.md, "Redis clients"); off when absent. */
+  resp?: RespOptions
   /** Shared token (CONNECT auth_token). */
   token?: string
   users?: BrokerUser[]
@@ -116,6 +119,7 @@ export interface ResolvedBrokerOptions {
   maxSubscriptions: number
   dropSubjects: string[]
   mqtt: ResolvedMqttOptions | undefined
+  resp: ResolvedRespOptions | undefined
   token: string | undefined
   users: BrokerUser[]
   tls: TlsOptions | undefined
@@ -168,6 +172,7 @@ export function resolveOptions(options: BrokerOptions = {}): DeepReadonly<Resolv
     maxSubscriptions: int('maxSubscriptions', o.maxSubscriptions ?? DEFAULTS.maxSubscriptions, 0),
     dropSubjects: [...(o.dropSubjects ?? [])],
     mqtt: o.mqtt === undefined ? undefined : resolveMqttOptions(o.mqtt),
+    resp: o.resp === undefined ? undefined : resolveRespOptions(o.resp),
     token: o.token,
     // Copies, so freezing the resolved options never freezes the caller's objects.
     users: structuredClone(o.users ?? []),

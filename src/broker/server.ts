@@ -25,6 +25,7 @@ import type { EmbeddedBroker, MsgHandler, MsgSender, PublishOptions, SubscribeOp
 import { intParam, startMonitor } from './monitor.js'
 import { listenWebSocket, type WsListener } from './ws-listener.js'
 import { MqttFrontEnd } from './mqtt/front-end.js'
+import { RespFrontEnd } from './resp/front-end.js'
 import { attachJetStream, type JetStreamHandle, type JetStreamOptions } from './streams/index.js'
 import { JSZ_PAGE_LIMIT } from './streams/jetstream.js'
 import { registerJetStreamMetrics } from './streams/metrics.js'
@@ -68,6 +69,10 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   jetstream: JetStreamHandle | undefined
   /** The MQTT front-end (src/broker/mqtt); undefined without an `mqtt` option. */
   mqtt: MqttFrontEnd | undefined
+  /** The Redis (RESP) pub/sub front-end (src/broker/resp); undefined without a `resp` option. */
+  resp: RespFrontEnd | undefined
+  /** Local subscriptions the last `route` delivered to (Redis PUBLISH answers with it). */
+  lastDeliveries = 0
   /** Routes to the other nodes; undefined without a `cluster` option (then nothing below touches it). */
   readonly cluster: RouteManager | undefined
   /** Leafnode links (hub and spoke); undefined without a `leafnodes` option. */
@@ -145,6 +150,10 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       this.mqtt = new MqttFrontEnd(this, o.mqtt as ResolvedBrokerOptions['mqtt'] & object)
       await this.mqtt.listen(o.host)
     }
+    if (o.resp !== undefined) {
+      this.resp = new RespFrontEnd(this, o.resp as ResolvedBrokerOptions['resp'] & object)
+      await this.resp.listen(o.host)
+    }
     this.#buildInfo()
     await this.cluster?.listen()
     await this.leafs?.listen()
@@ -170,6 +179,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.flow.releaseAll()
     const waits: Promise<void>[] = []
     if (this.mqtt !== undefined) waits.push(this.mqtt.close())
+    if (this.resp !== undefined) waits.push(this.resp.close())
     if (this.#netServer !== undefined) {
       const s = this.#netServer
       waits.push(new Promise<void>((resolve) => s.close(() => resolve())))
@@ -315,11 +325,14 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     const r = this.sublist.match(subject)
     const psubs = r.psubs
     const qsubs = r.qsubs
-    if (psubs.length === 0 && qsubs.length === 0) return false
+    if (psubs.length === 0 && qsubs.length === 0) {
+      this.lastDeliveries = 0
+      return false
+    }
     const depth = this.#depth++
     const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload, from)
     const noEcho = from !== undefined && !from.echo ? from : undefined
-    let delivered = false
+    let count = 0
     try {
       for (let i = 0; i < psubs.length; i++) {
         const sub = psubs[i] as Sub
@@ -327,7 +340,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
         if (sub.deny !== undefined && sub.deny.denies(subject)) continue
         this.#deliverTo(sub, frame)
         if (from !== undefined) this.#noteBacklog(from, sub)
-        delivered = true
+        count++
       }
       for (let g = 0; g < qsubs.length; g++) {
         const members = qsubs[g] as Sub[]
@@ -340,7 +353,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
           if (sub.closed || (noEcho !== undefined && sub.client === noEcho) || (sub.deny !== undefined && sub.deny.denies(subject))) continue
           this.#deliverTo(sub, frame)
           if (from !== undefined) this.#noteBacklog(from, sub)
-          delivered = true
+          count++
           break
         }
       }
@@ -348,7 +361,9 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       this.#depth--
       frame.clear()
     }
-    return delivered
+    // Set last: a handler that publishes during this fan-out has set it for its own message already.
+    this.lastDeliveries = count
+    return count > 0
   }
 
   /**

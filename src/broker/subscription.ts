@@ -1,6 +1,5 @@
 // One subscription, network or in-process. The broker's index stores these objects directly.
 import type { BrokerMsg, MsgHandler, Subscription } from './types.js'
-import type { DenyFilter } from './deny-filter.js'
 import type { IndexedSub } from './sublist.js'
 
 /** What a subscription needs from its owner; implemented by the network client and the broker. */
@@ -27,8 +26,11 @@ export class Sub implements Subscription, IndexedSub {
   drop = false
   /** Not announced to routes and not fed from them (SubscribeOptions.local). */
   local = false
-  /** Subscribe deny rules that overlap this subscription: checked per delivered subject. */
-  deny: DenyFilter | undefined = undefined
+  /**
+   * Checked per delivered subject before delivery: subscribe deny rules that overlap this
+   * subscription (deny-filter.ts), or a front-end's finer match (a Redis glob, resp/glob.ts).
+   */
+  deny: DeliveryFilter | undefined = undefined
 
   constructor(owner: SubOwner, subject: string, queue: string | undefined, sid: string, client: SubClient | undefined, handler: MsgHandler | undefined) {
     this.owner = owner
@@ -45,6 +47,11 @@ export class Sub implements Subscription, IndexedSub {
   }
 }
 
+/** Decides per literal subject whether a subscription must not receive it. */
+export interface DeliveryFilter {
+  denies(subject: string): boolean
+}
+
 /** The slice of a network client that delivery needs (kept small so the broker does not depend on the socket code). */
 export interface SubClient {
   readonly cid: number
@@ -55,6 +62,8 @@ export interface SubClient {
 
 /** One published message, prepared once and written to each subscriber with its own sid. */
 export interface OutFrame {
+  /** Distinct for every routed message, so a subscriber can tell one fan-out from the next. */
+  readonly seq: number
   readonly subject: string
   readonly reply: string
   /** -1 when there are no headers. */

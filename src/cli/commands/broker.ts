@@ -41,6 +41,7 @@ Options:
       --ws-host HOST        WebSocket listen address (default: --host)
       --mqtt-port PORT      Also accept MQTT 3.1.1/5.0 clients on this port (docs/broker.md, "MQTT clients")
       --mqtt-ws-port PORT   Also accept MQTT over WebSocket (subprotocol mqtt) on this port
+      --resp-port PORT      Also accept Redis (RESP2/RESP3) pub/sub clients on this port (docs/broker.md, "Redis clients")
       --cluster URL         Accept routes from other nodes on nats://HOST:PORT (port 0 picks one)
       --routes URL[,URL]    Dial these routes: nats-route://[user:pass@]HOST:PORT (needs --cluster)
       --cluster-name NAME   Cluster name, the same on every node (required with --cluster)
@@ -78,6 +79,7 @@ const FLAGS = {
   'ws-host': { type: 'string' },
   'mqtt-port': { type: 'string' },
   'mqtt-ws-port': { type: 'string' },
+  'resp-port': { type: 'string' },
   cluster: { type: 'string' },
   routes: { type: 'string' },
   'cluster-name': { type: 'string' },
@@ -239,6 +241,8 @@ export function brokerOptionsFromArgs(argv: string[]): { options: BrokerOptions 
   if (mqttWsPort !== undefined && mqttPort === undefined && o.mqtt === undefined) throw new UsageError('Cannot use --mqtt-ws-port without --mqtt-port')
   if (mqttPort !== undefined) o.mqtt = { ...o.mqtt, port: mqttPort }
   if (mqttWsPort !== undefined && o.mqtt !== undefined) o.mqtt = { ...o.mqtt, websocket: { port: mqttWsPort } }
+  const respPort = int('resp-port', values['resp-port'], 0, 65535)
+  if (respPort !== undefined) o.resp = { ...o.resp, port: respPort }
   clusterFlags(o, values)
   if (values['log-level'] !== undefined) {
     if (!(LEVELS as readonly string[]).includes(values['log-level'])) throw new UsageError(`Invalid --log-level ${JSON.stringify(values['log-level'])}: expected one of ${LEVELS.join(', ')}`)
@@ -263,7 +267,7 @@ export const command: Command = {
     if (broker.monitor !== undefined) {
       mountDashboard(broker.monitor, { root: false, live: false, snapshot: () => ({ time: Date.now(), title: 'Switchyard broker', broker: brokerSnapshot(broker) }) })
     }
-    process.stderr.write(`switchyard broker: nats://${options.host ?? DEFAULTS.host}:${broker.port}${broker.monitor === undefined ? '' : ` monitor ${broker.monitor.url}`}${broker.wsPort === 0 ? '' : ` ws://:${broker.wsPort}`}${broker.mqtt === undefined ? '' : ` mqtt://:${broker.mqtt.port}`}\n`)
+    process.stderr.write(`switchyard broker: nats://${options.host ?? DEFAULTS.host}:${broker.port}${broker.monitor === undefined ? '' : ` monitor ${broker.monitor.url}`}${broker.wsPort === 0 ? '' : ` ws://:${broker.wsPort}`}${broker.mqtt === undefined ? '' : ` mqtt://:${broker.mqtt.port}`}${broker.resp === undefined ? '' : ` redis://:${broker.resp.port}`}\n`)
     return new Promise<number>((resolve) => {
       const shutdown = installShutdown({
         logger,

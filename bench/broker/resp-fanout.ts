@@ -1,0 +1,192 @@
+// bench/broker/resp-fanout: Redis pub/sub fan-out, 1 publisher -> N subscribers (N = 1, 10, 100) x
+// payload (128 B, 4 KiB), against our broker's RESP front-end and redis-server (Debian, loopback,
+// `--save '' --appendonly no`, stopped after), alternating in one run. Clients are minimal
+// raw-socket RESP2 clients (no client library cost in the measurement): subscribers only count
+// top-level frames; the publisher pipelines PUBLISH commands and discards the counts.
+// Usage: node --import tsx bench/broker/resp-fanout.ts [--rounds R] [--quick] [--only "10 128"]
+import { spawn } from 'node:child_process'
+import { connect as netConnect, type Socket } from 'node:net'
+import { runBench, type Contender, type Workload } from '../lib/harness.js'
+import { startRedis, type Peer } from './peers.js'
+import { serveBrokerArgs } from '../lib/compiled.js'
+
+const args = process.argv.slice(2)
+const CHANNEL = 'bench.fanout'
+
+async function main(): Promise<void> {
+  const rounds = Number(args[args.indexOf('--rounds') + 1] ?? 3) || 3
+  const quick = args.includes('--quick')
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
+  const root = new URL('../..', import.meta.url).pathname
+
+  async function startOurs(): Promise<Peer> {
+    const child = spawn(process.execPath, serveBrokerArgs('resp'), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = ''
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString()
+        const m = /READY (\d+)/.exec(out)
+        if (m !== null) resolve(Number(m[1]))
+      })
+      child.once('exit', (code) => reject(new Error(`our broker exited with ${code} before READY`)))
+    })
+    const stop = async (): Promise<void> => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+      child.kill('SIGTERM')
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000)
+      await exited
+      clearTimeout(t)
+    }
+    return { pid: child.pid as number, port, stop }
+  }
+
+  const contender = (name: string, start: () => Promise<Peer>): Contender<{ port: number }> => ({
+    name,
+    async start() {
+      const p = await start()
+      // Unmeasured warm-up (our JIT; both servers' buffers).
+      await fanOut(p.port, 4, 128, 5000, 1000)
+      return { pid: p.pid, stop: p.stop, ctx: { port: p.port } }
+    },
+  })
+  const contenders = [contender('switchyard', startOurs), contender('redis-server', startRedis)]
+
+  const workloads: Workload<{ port: number }>[] = []
+  for (const size of [128, 4096]) {
+    for (const subscribers of [1, 10, 100]) {
+      const target = (size <= 1024 ? 1_000_000 : 300_000) / (quick ? 4 : 1)
+      workloads.push({
+        name: `1->${subscribers} ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`,
+        unit: 'deliveries/s',
+        async run(ctx) {
+          return fanOut(ctx.port, subscribers, size, Math.round(target / subscribers), size <= 1024 ? 2000 : 500)
+        },
+      })
+    }
+  }
+  const selected = only === undefined ? workloads : workloads.filter((w) => w.name.includes(only))
+  await runBench({ name: 'broker-resp-fanout', rounds, contenders, workloads: selected })
+  process.exit(0)
+}
+
+// ---- minimal RESP2 clients ----------------------------------------------------------------------
+
+function command(...parts: (string | Buffer)[]): Buffer {
+  const out: Buffer[] = [Buffer.from(`*${parts.length}\r\n`)]
+  for (const p of parts) {
+    const b = typeof p === 'string' ? Buffer.from(p) : p
+    out.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'))
+  }
+  return Buffer.concat(out)
+}
+
+/** Counts complete top-level RESP2 frames (flat arrays of bulks/integers, simple strings, integers, bulks). */
+function frameCounter(onFrame: () => void): (chunk: Buffer) => void {
+  let skip = 0
+  let inLine = false
+  let type = 0
+  let num = 0
+  let neg = false
+  /** Elements left in the current top-level array; 0 at top level. */
+  let pending = 0
+  const element = (): void => {
+    if (pending === 0) onFrame()
+    else if (--pending === 0) onFrame()
+  }
+  return (chunk) => {
+    let i = 0
+    while (i < chunk.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - i)
+        skip -= n
+        i += n
+        if (skip === 0) element()
+        continue
+      }
+      const b = chunk[i++] as number
+      if (!inLine) {
+        type = b
+        inLine = true
+        num = 0
+        neg = false
+        continue
+      }
+      if (b !== 10) {
+        if (b === 45) neg = true
+        else if (b >= 48 && b <= 57) num = num * 10 + (b - 48)
+        continue
+      }
+      inLine = false
+      const v = neg ? -num : num
+      if (type === 42 /* * */ && pending === 0) {
+        if (v <= 0) onFrame()
+        else pending = v
+      } else if (type === 36 /* $ */ && v >= 0) skip = v + 2
+      else element()
+    }
+  }
+}
+
+async function open(port: number, onFrame: () => void): Promise<Socket> {
+  const sock = netConnect({ port, host: '127.0.0.1', noDelay: true })
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject)
+    sock.once('connect', () => resolve())
+  })
+  sock.on('data', frameCounter(onFrame))
+  return sock
+}
+
+async function fanOut(port: number, subscribers: number, size: number, messages: number, window: number): Promise<{ ops: number; seconds: number }> {
+  const received = new Array<number>(subscribers).fill(0)
+  let total = 0
+  const subs: Socket[] = []
+  for (let i = 0; i < subscribers; i++) {
+    let confirmed = false
+    let ready: () => void = () => {}
+    const readyP = new Promise<void>((r) => (ready = r))
+    const s = await open(port, () => {
+      if (!confirmed) {
+        confirmed = true
+        ready()
+        return
+      }
+      received[i] = (received[i] as number) + 1
+      total++
+    })
+    s.write(command('SUBSCRIBE', CHANNEL))
+    await readyP
+    subs.push(s)
+  }
+  const pub = await open(port, () => {})
+  const one = command('PUBLISH', CHANNEL, Buffer.alloc(size, 0x61))
+  const batch = size <= 1024 ? 200 : 50
+  const batchBytes = Buffer.concat(Array.from({ length: batch }, () => one))
+  const minReceived = (): number => {
+    let m = Infinity
+    for (const r of received) if (r < m) m = r
+    return m
+  }
+  const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+  const start = performance.now()
+  let sent = 0
+  while (sent < messages) {
+    const n = Math.min(batch, messages - sent)
+    pub.write(n === batch ? batchBytes : batchBytes.subarray(0, n * one.length))
+    sent += n
+    // Keep the slowest subscriber within a window: sustained throughput, not buffering.
+    const stallStart = performance.now()
+    while (sent - minReceived() > window && performance.now() - stallStart < 10_000) await delay(1)
+  }
+  const deadline = performance.now() + 15_000
+  while (total < messages * subscribers && performance.now() < deadline) await delay(1)
+  const seconds = (performance.now() - start) / 1000
+  if (total < messages * subscribers) console.log(`  only ${total} of ${messages * subscribers} deliveries arrived`)
+  pub.destroy()
+  for (const s of subs) s.destroy()
+  await delay(100)
+  return { ops: total, seconds }
+}
+
+await main()

@@ -1,0 +1,43 @@
+// Redis (RESP) front-end options (`startBroker({ resp })`, `--resp-port`, YAML `resp:`): one
+// DEFAULTS table with units, resolved and checked once.
+import { BrokerError, BrokerErrorCodes } from '../errors.js'
+
+export interface RespOptions {
+  /** RESP over TCP; 0 picks a free port. */
+  port: number
+  /** Defaults to the broker's host. */
+  host?: string
+  /** Largest argument other than a PUBLISH payload (Redis proto-max-bulk-len); payloads are capped by max_payload. */
+  maxBulkBytes?: number
+  /** Most arguments in one request (Redis: 1048576). */
+  maxArgs?: number
+}
+
+export const RESP_DEFAULTS = {
+  maxBulkBytes: 1024 * 1024, // 1 MiB: channel names and other arguments (Redis allows 512 MiB)
+  maxArgs: 1024 * 1024, // as Redis's multibulk limit
+  maxInlineBytes: 64 * 1024, // Redis PROTO_INLINE_MAX_SIZE: inline lines and length lines
+} as const
+
+export interface ResolvedRespOptions {
+  port: number
+  host: string | undefined
+  maxBulkBytes: number
+  maxArgs: number
+}
+
+function int(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new BrokerError(BrokerErrorCodes.OPTIONS, `Cannot use resp.${name} ${String(value)}: expected an integer from ${min} to ${max}`)
+  return value
+}
+
+export function resolveRespOptions(o: RespOptions): ResolvedRespOptions {
+  const known = new Set(['port', 'host', 'maxBulkBytes', 'maxArgs'])
+  for (const k of Object.keys(o)) if (!known.has(k)) throw new BrokerError(BrokerErrorCodes.OPTIONS, `Cannot use resp.${k}: unknown option (known: ${[...known].join(', ')})`)
+  return {
+    port: int('port', o.port, 0, 65535),
+    host: o.host,
+    maxBulkBytes: int('maxBulkBytes', o.maxBulkBytes ?? RESP_DEFAULTS.maxBulkBytes, 1, 512 * 1024 * 1024),
+    maxArgs: int('maxArgs', o.maxArgs ?? RESP_DEFAULTS.maxArgs, 1, 1024 * 1024 * 1024),
+  }
+}
