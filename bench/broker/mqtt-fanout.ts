@@ -9,10 +9,10 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runBench, type Contender, type Workload } from '../lib/harness.js'
-import { serveBrokerArgs } from '../lib/compiled.js'
 import { ensureInstalled } from '../lib/install.js'
 import { freePort, waitForPort } from '../lib/net.js'
-import { startAedes, type Peer } from './peers.js'
+import { startAedes, startOursMqtt, stopper, type Peer } from './peers.js'
+import { pump } from './raw-pump.js'
 
 const args = process.argv.slice(2)
 
@@ -20,30 +20,6 @@ async function main(): Promise<void> {
   const rounds = Number(args[args.indexOf('--rounds') + 1] ?? 3) || 3
   const quick = args.includes('--quick')
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
-  const root = new URL('../..', import.meta.url).pathname
-
-  const stopper = (child: ReturnType<typeof spawn>) => async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill('SIGTERM')
-    const t = setTimeout(() => child.kill('SIGKILL'), 3000)
-    await exited
-    clearTimeout(t)
-  }
-
-  async function startOurs(): Promise<Peer> {
-    const child = spawn(process.execPath, serveBrokerArgs('mqtt'), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = ''
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString()
-        const m = /READY (\d+)/.exec(out)
-        if (m !== null) resolve(Number(m[1]))
-      })
-      child.once('exit', (code) => reject(new Error(`our broker exited with ${code} before READY`)))
-    })
-    return { pid: child.pid as number, port, stop: stopper(child) }
-  }
 
   async function startMosquitto(): Promise<Peer> {
     const bin = ensureInstalled('mosquitto', 'mosquitto')
@@ -75,7 +51,7 @@ async function main(): Promise<void> {
       return { pid: p.pid, stop: p.stop, ctx: { port: p.port } }
     },
   })
-  const contenders = [contender('switchyard', startOurs), contender('mosquitto', startMosquitto), contender('aedes', startAedes)]
+  const contenders = [contender('switchyard', startOursMqtt), contender('mosquitto', startMosquitto), contender('aedes', startAedes)]
 
   const workloads: Workload<{ port: number }>[] = []
   for (const size of [128, 4096]) {
@@ -186,32 +162,7 @@ async function fanOut(port: number, subscribers: number, size: number, messages:
   }
   const pub = await open(port, `pub-${tag}`, false, () => {})
   const one = packet(0x30, Buffer.concat([str(TOPIC), Buffer.alloc(size, 0x61)]))
-  const batch = size <= 1024 ? 200 : 50
-  const batchBytes = Buffer.concat(Array.from({ length: batch }, () => one))
-  const minReceived = (): number => {
-    let m = Infinity
-    for (const r of received) if (r < m) m = r
-    return m
-  }
-  const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-  const start = performance.now()
-  let sent = 0
-  while (sent < messages) {
-    const n = Math.min(batch, messages - sent)
-    pub.write(n === batch ? batchBytes : batchBytes.subarray(0, n * one.length))
-    sent += n
-    // Keep the slowest subscriber within a window: sustained throughput, not buffering.
-    const stallStart = performance.now()
-    while (sent - minReceived() > window && performance.now() - stallStart < 10_000) await delay(1)
-  }
-  const deadline = performance.now() + 15_000
-  while (total < messages * subscribers && performance.now() < deadline) await delay(1)
-  const seconds = (performance.now() - start) / 1000
-  if (total < messages * subscribers) console.log(`  only ${total} of ${messages * subscribers} deliveries arrived`)
-  pub.destroy()
-  for (const s of subs) s.destroy()
-  await delay(100)
-  return { ops: total, seconds }
+  return pump(pub, subs, one, size, messages, window, { received, total: () => total })
 }
 
 await main()

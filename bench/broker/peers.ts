@@ -14,7 +14,7 @@ export interface Peer {
 
 const root = new URL('../..', import.meta.url).pathname
 
-function stopper(child: ChildProcess): () => Promise<void> {
+export function stopper(child: ChildProcess): () => Promise<void> {
   return async () => {
     if (child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -48,6 +48,10 @@ async function spawnOnPort(cmd: string, args: (port: number) => string[]): Promi
 }
 
 export const startOurs = (): Promise<Peer> => spawnReady(process.execPath, serveBrokerArgs('nats'))
+/** Our broker with only its MQTT port measured (`READY` names the MQTT port). */
+export const startOursMqtt = (): Promise<Peer> => spawnReady(process.execPath, serveBrokerArgs('mqtt'))
+/** Our broker with only its RESP port measured (`READY` names the RESP port). */
+export const startOursResp = (): Promise<Peer> => spawnReady(process.execPath, serveBrokerArgs('resp'))
 export const startAedes = (): Promise<Peer> => spawnReady(process.execPath, ['bench/broker/aedes-server.mjs'])
 export const startRelay = (): Promise<Peer> => spawnReady(process.execPath, ['bench/broker/relay-server.mjs'])
 export const startNats = (): Promise<Peer> => spawnOnPort(ensureInstalled('nats-server', 'nats-server'), (p) => ['-a', '127.0.0.1', '-p', String(p)])

@@ -4,11 +4,10 @@
 // raw-socket RESP2 clients (no client library cost in the measurement): subscribers only count
 // top-level frames; the publisher pipelines PUBLISH commands and discards the counts.
 // Usage: node --import tsx bench/broker/resp-fanout.ts [--rounds R] [--quick] [--only "10 128"]
-import { spawn } from 'node:child_process'
 import { connect as netConnect, type Socket } from 'node:net'
 import { runBench, type Contender, type Workload } from '../lib/harness.js'
-import { startRedis, type Peer } from './peers.js'
-import { serveBrokerArgs } from '../lib/compiled.js'
+import { startOursResp, startRedis, type Peer } from './peers.js'
+import { pump } from './raw-pump.js'
 
 const args = process.argv.slice(2)
 const CHANNEL = 'bench.fanout'
@@ -17,29 +16,6 @@ async function main(): Promise<void> {
   const rounds = Number(args[args.indexOf('--rounds') + 1] ?? 3) || 3
   const quick = args.includes('--quick')
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
-  const root = new URL('../..', import.meta.url).pathname
-
-  async function startOurs(): Promise<Peer> {
-    const child = spawn(process.execPath, serveBrokerArgs('resp'), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = ''
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString()
-        const m = /READY (\d+)/.exec(out)
-        if (m !== null) resolve(Number(m[1]))
-      })
-      child.once('exit', (code) => reject(new Error(`our broker exited with ${code} before READY`)))
-    })
-    const stop = async (): Promise<void> => {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-      child.kill('SIGTERM')
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000)
-      await exited
-      clearTimeout(t)
-    }
-    return { pid: child.pid as number, port, stop }
-  }
 
   const contender = (name: string, start: () => Promise<Peer>): Contender<{ port: number }> => ({
     name,
@@ -50,7 +26,7 @@ async function main(): Promise<void> {
       return { pid: p.pid, stop: p.stop, ctx: { port: p.port } }
     },
   })
-  const contenders = [contender('switchyard', startOurs), contender('redis-server', startRedis)]
+  const contenders = [contender('switchyard', startOursResp), contender('redis-server', startRedis)]
 
   const workloads: Workload<{ port: number }>[] = []
   for (const size of [128, 4096]) {
@@ -161,32 +137,7 @@ async function fanOut(port: number, subscribers: number, size: number, messages:
   }
   const pub = await open(port, () => {})
   const one = command('PUBLISH', CHANNEL, Buffer.alloc(size, 0x61))
-  const batch = size <= 1024 ? 200 : 50
-  const batchBytes = Buffer.concat(Array.from({ length: batch }, () => one))
-  const minReceived = (): number => {
-    let m = Infinity
-    for (const r of received) if (r < m) m = r
-    return m
-  }
-  const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-  const start = performance.now()
-  let sent = 0
-  while (sent < messages) {
-    const n = Math.min(batch, messages - sent)
-    pub.write(n === batch ? batchBytes : batchBytes.subarray(0, n * one.length))
-    sent += n
-    // Keep the slowest subscriber within a window: sustained throughput, not buffering.
-    const stallStart = performance.now()
-    while (sent - minReceived() > window && performance.now() - stallStart < 10_000) await delay(1)
-  }
-  const deadline = performance.now() + 15_000
-  while (total < messages * subscribers && performance.now() < deadline) await delay(1)
-  const seconds = (performance.now() - start) / 1000
-  if (total < messages * subscribers) console.log(`  only ${total} of ${messages * subscribers} deliveries arrived`)
-  pub.destroy()
-  for (const s of subs) s.destroy()
-  await delay(100)
-  return { ops: total, seconds }
+  return pump(pub, subs, one, size, messages, window, { received, total: () => total })
 }
 
 await main()
