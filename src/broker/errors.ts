@@ -14,8 +14,11 @@ export const BrokerErrorCodes = {
 
 export type BrokerErrorCode = (typeof BrokerErrorCodes)[keyof typeof BrokerErrorCodes]
 
-export class BrokerError extends SwitchyardError {
-  constructor(code: BrokerErrorCode, message: string, options?: SwitchyardErrorOptions) {
+/** The code type is this catalog's, or an extension's (a subclass passes its own code union). */
+export class BrokerError<C extends string = BrokerErrorCode> extends SwitchyardError {
+  declare readonly code: C
+
+  constructor(code: C, message: string, options?: SwitchyardErrorOptions) {
     super(code, message, options)
   }
 }

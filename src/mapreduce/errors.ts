@@ -42,8 +42,11 @@ export const JobErrorCodes = {
 
 export type JobErrorCode = (typeof JobErrorCodes)[keyof typeof JobErrorCodes]
 
-export class JobError extends SwitchyardError {
-  constructor(code: JobErrorCode, message: string, options?: SwitchyardErrorOptions) {
+/** The code type is this catalog's, or an extension's (a subclass passes its own code union). */
+export class JobError<C extends string = JobErrorCode> extends SwitchyardError {
+  declare readonly code: C
+
+  constructor(code: C, message: string, options?: SwitchyardErrorOptions) {
     super(code, message, options)
   }
 }

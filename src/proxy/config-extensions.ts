@@ -1,11 +1,7 @@
-// EXTENSION SLOTS of the proxy config schema, owned by the protection / cache / GSLB modules.
-//
-// Each export below is the zod schema of one optional config key. Until a module exists its slot is
-// an opaque passthrough (`z.unknown().optional()`), so a config using the key still loads. The
-// module that owns a slot replaces that one line with an import of its own schema, e.g.
-//   export { limitsConfigSchema } from './protect/config.js'
-// A replacement must stay `.optional()` (a config without the key must keep working) and should
-// use `z.strictObject` so typos are reported with file:line:col like every other key.
+// The config keys owned by the protection, cache and GSLB modules, gathered in one place for the
+// core schema in config.ts: each export is the zod schema of one optional key (top level, per
+// listener, per route, per pool), imported from the module that owns it. Each stays `.optional()`
+// (a config without the key keeps working) and is strict, so typos are reported with file:line:col.
 // The core never reads these values; it hands the parsed slices to plugins (see plugins.ts).
 import { cacheSchema, routeCacheSchema as cacheRouteSchema } from './cache/options.js'
 import { geoSchema, poolRegionSchema as geoPoolRegionSchema, regionsSchema, routeGeoSchema as geoRouteSchema } from './geo/options.js'

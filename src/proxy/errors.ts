@@ -27,8 +27,11 @@ export const ProxyErrorCodes = {
 
 export type ProxyErrorCode = (typeof ProxyErrorCodes)[keyof typeof ProxyErrorCodes]
 
-export class ProxyError extends SwitchyardError {
-  constructor(code: ProxyErrorCode, message: string, options?: SwitchyardErrorOptions) {
+/** The proxy's errors; the code type is the core's catalog, or a module's own (see ProtectError). */
+export class ProxyError<C extends string = ProxyErrorCode> extends SwitchyardError {
+  declare readonly code: C
+
+  constructor(code: C, message: string, options?: SwitchyardErrorOptions) {
     super(code, message, options)
   }
 }

@@ -9,13 +9,13 @@ import { ProxyErrorCodes } from './errors.js'
 import { applyHeaderEdits, downstreamResponseHeaders } from './forwarding-headers.js'
 import { HANDLED, type BodyObserver, type ProxyHooks, type UpstreamResponse } from './hooks.js'
 import type { RequestContext } from './request-context.js'
+import { IDEMPOTENT_METHODS } from './idempotent.js'
 import { hookFailed, requestHasBody, upstreamFailed, validUpstreamStatus, type CoreDeps } from './request-phases.js'
 import { guarded } from './request-guard.js'
 import { forwardUpgrade } from './upgrade-exchange.js'
 import { pickServer, stickyCookie, type UpstreamPool } from './upstream-pool.js'
 import type { UpstreamServer } from './upstream-server.js'
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 
 const ErrorKind = { CONNECT: 'connect', RESET: 'reset', TIMEOUT: 'timeout', PROTOCOL: 'protocol', ABORTED: 'aborted' } as const
 type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind]
@@ -222,7 +222,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // A retry needs another server to go to: without one the answer is this failure (502), not a
     // self-made "no healthy server" 503 for a pool whose only server is up.
     const elsewhere = this.#pool.servers.some((s) => !skip.has(s) && s.available)
-    if ((kind === ErrorKind.CONNECT || kind === ErrorKind.RESET) && elsewhere && !this.#hasBody && IDEMPOTENT.has(ctx.method) && this.#attempt < retries && this.#pool.retryBudget.tryRetry()) {
+    if ((kind === ErrorKind.CONNECT || kind === ErrorKind.RESET) && elsewhere && !this.#hasBody && IDEMPOTENT_METHODS.has(ctx.method) && this.#attempt < retries && this.#pool.retryBudget.tryRetry()) {
       forward(this.#deps, ctx, skip, this.#attempt + 1)
       return
     }

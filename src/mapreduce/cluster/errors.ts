@@ -2,7 +2,7 @@
 // and remote shuffle. ClusterError is a JobError (the subsystem's base) with its own stable codes,
 // listed in docs/errors.md under "MapReduce cluster mode".
 import type { SwitchyardErrorOptions } from '../../internal/errors.js'
-import { JobError, type JobErrorCode } from '../errors.js'
+import { JobError } from '../errors.js'
 
 export const ClusterErrorCodes = {
   FRAME_TOO_LARGE: 'ERR_CLUSTER_FRAME_TOO_LARGE',
@@ -28,10 +28,9 @@ export const ClusterErrorCodes = {
 
 export type ClusterErrorCode = (typeof ClusterErrorCodes)[keyof typeof ClusterErrorCodes]
 
-export class ClusterError extends JobError {
+export class ClusterError extends JobError<ClusterErrorCode> {
   constructor(code: ClusterErrorCode, message: string, options?: SwitchyardErrorOptions) {
-    // JobError narrows its codes to the engine's table; cluster codes are a documented extension.
-    super(code as unknown as JobErrorCode, message, options)
+    super(code, message, options)
   }
 }
 

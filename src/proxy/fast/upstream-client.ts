@@ -5,6 +5,7 @@
 // dispatch() returns false for anything else (undici sends those).
 import { connect, type Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
+import { IDEMPOTENT_METHODS } from '../idempotent.js'
 import { serializeRequestHead } from './upstream-request-head.js'
 import type { Headers } from './upstream-response-head.js'
 import { ResponseParser } from './upstream-response-parser.js'
@@ -19,11 +20,24 @@ export interface FastUpstreamOptions {
   keepAliveTimeoutMs: number
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 const READ_BUFFER_BYTES = 64 * 1024
 
-function error(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code })
+/** undici's codes for the same failures, so one classification (upstream-exchange.ts) serves both clients. */
+export type UpstreamClientErrorCode = 'UND_ERR_CONNECT_TIMEOUT' | 'UND_ERR_HEADERS_TIMEOUT' | 'UND_ERR_BODY_TIMEOUT' | 'UND_ERR_SOCKET' | 'UND_ERR_PROTOCOL' | 'UND_ERR_CLOSED'
+
+/** A failure of the fast path's upstream client, coded as undici codes the same failure. */
+export class UpstreamClientError extends Error {
+  readonly code: UpstreamClientErrorCode
+
+  constructor(code: UpstreamClientErrorCode, message: string) {
+    super(message)
+    this.code = code
+    this.name = 'UpstreamClientError'
+  }
+}
+
+function error(code: UpstreamClientErrorCode, message: string): UpstreamClientError {
+  return new UpstreamClientError(code, message)
 }
 
 class Job implements Dispatcher.DispatchController {
@@ -201,7 +215,7 @@ class UpConn {
     if (job === undefined || job.done) return
     // A keep-alive connection the server closed just as we reused it: nothing was answered, so an
     // idempotent request goes once more on a fresh connection (what undici and nginx do too).
-    if (!this.#parser.gotBytes && reused && !job.retried && IDEMPOTENT.has(job.method)) {
+    if (!this.#parser.gotBytes && reused && !job.retried && IDEMPOTENT_METHODS.has(job.method)) {
       job.retried = true
       this.#pool.requeue(job)
       return

@@ -1,7 +1,7 @@
 // Error codes for the proxy's protection layer (limits, request validation, IP lists), raised as
 // ProxyError subclasses so callers can catch every proxy failure with one `instanceof`.
 import type { SwitchyardErrorOptions } from '../../internal/errors.js'
-import { ProxyError, type ProxyErrorCode } from '../errors.js'
+import { ProxyError } from '../errors.js'
 
 export const ProtectErrorCodes = {
   /** A CIDR string in an allow/deny list or region table cannot be parsed. */
@@ -12,9 +12,9 @@ export const ProtectErrorCodes = {
 
 export type ProtectErrorCode = (typeof ProtectErrorCodes)[keyof typeof ProtectErrorCodes]
 
-export class ProtectError extends ProxyError {
+/** A ProxyError whose code is one of the protection layer's (documented in docs/errors.md). */
+export class ProtectError extends ProxyError<ProtectErrorCode> {
   constructor(code: ProtectErrorCode, message: string, options?: SwitchyardErrorOptions) {
-    // ProxyError narrows codes to the core's catalog; ours extend it (documented in docs/errors.md).
-    super(code as unknown as ProxyErrorCode, message, options)
+    super(code, message, options)
   }
 }

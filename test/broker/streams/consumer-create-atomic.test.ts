@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, StringCodec, type NatsConnection } from 'nats'
 import { startBroker, type Broker } from '../../../src/broker/index.js'
-import { FaultStorageIO } from '../../../src/broker/streams/fault-io.js'
+import { FaultStorageIO } from './_fault-io.js'
 
 const sc = StringCodec()
 

@@ -2,7 +2,7 @@
 // away everything written after each file's last fsync, optionally keeping a torn prefix of it,
 // and corrupt() flips bits. Directory operations (create, rename, remove) count as durable at once,
 // as NodeStorageIO fsyncs the directory after each of them.
-import type { StorageFile, StorageIO } from './storage-io.js'
+import type { StorageFile, StorageIO } from '../../../src/broker/streams/storage-io.js'
 
 interface MemFile {
   data: Uint8Array
