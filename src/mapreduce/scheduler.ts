@@ -327,7 +327,7 @@ export class Scheduler {
       taskId: taskId(req.jobId, stage.stageId, p, attempt),
       jobId: req.jobId,
       stageId: stage.stageId,
-      partition: id === null ? (req.partitions[0] === undefined ? p : p) : p,
+      partition: p,
       attempt,
       plan,
       output: def === null ? req.output : def.output,
