@@ -5,7 +5,7 @@
 import { compileFn } from './closure.js'
 import { compareHashed, hashKey, KeyMap } from './keys.js'
 import { estimateSize, Heap, RunReader, RunWriter } from './spill.js'
-import type { AggregatorSpec } from './task.js'
+import type { AggregatorSpec } from './task-spec.js'
 
 export interface CompiledAggregator {
   create(v: unknown): unknown

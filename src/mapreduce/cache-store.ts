@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
 import { estimateHeapBytes } from './size-estimate.js'
-import type { StorageLevel } from './task.js'
+import type { StorageLevel } from './task-spec.js'
 
 export interface CacheStats {
   memoryBytes: number

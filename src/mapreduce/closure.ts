@@ -7,7 +7,7 @@ import { parse } from 'acorn'
 import { freeVariables, type AnyNode } from './free-variables.js'
 import { moduleDeclarations, userCallSite } from './module-scope.js'
 import { JobError, JobErrorCodes } from './errors.js'
-import type { FnSpec } from './task.js'
+import type { FnSpec } from './task-spec.js'
 
 const MODULE_REF = Symbol.for('switchyard.mapreduce.moduleRef')
 

@@ -1,7 +1,7 @@
 // The types of the Dataset API: what a Dataset needs from its Context (Engine), how record
 // types are shaped, and the options and views its methods take. Re-exported by dataset.ts.
 import type { LNode } from './lineage.js'
-import type { StorageLevel, TaskOutput, TaskResult } from './task.js'
+import type { StorageLevel, TaskOutput, TaskResult } from './task-spec.js'
 
 /** What a Dataset needs from its Context. */
 export interface Engine {

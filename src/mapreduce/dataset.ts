@@ -7,7 +7,7 @@ import { JobError, JobErrorCodes } from './errors.js'
 import { deriveNode, type DeriveOptions, type LNode, type PlanBuilder } from './lineage.js'
 import { samePartitioner } from './partitioner.js'
 import { cogroupNode, combineNode, partitionByNode, sortByKeyNode } from './shuffle-lineage.js'
-import type { AggregatorSpec, FnSpec, PartitionerSpec, PlanNode, StorageLevel } from './task.js'
+import type { AggregatorSpec, FnSpec, PartitionerSpec, PlanNode, StorageLevel } from './task-spec.js'
 
 export type { CustomPartitioner, Engine, FnOptions, PartitionRecords, Shaped, ShuffleOptions } from './dataset-types.js'
 

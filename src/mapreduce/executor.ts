@@ -16,7 +16,7 @@
 // - `close()` stops every worker and releases resources; events stop.
 // - On the worker side, a task is run with `runTask(task, services)` from task-runner.ts, where
 //   `services` gives the worker's ShuffleBlockStore and a ShuffleFetcher (shuffle-store.ts).
-import type { TaskDescription, TaskFailure, TaskMetrics, TaskResult } from './task.js'
+import type { TaskDescription, TaskFailure, TaskMetrics, TaskResult } from './task-spec.js'
 
 export interface WorkerInfo {
   /** Unique for the life of the executor; a restarted process gets a new id. */

@@ -1,7 +1,7 @@
 // The error a ShuffleFetcher throws when a map output is missing or unreadable; the scheduler turns
 // it into a recomputation of that map output instead of a counted task failure.
 import { JobError, JobErrorCodes } from './errors.js'
-import type { TaskFailure } from './task.js'
+import type { TaskFailure } from './task-spec.js'
 
 export class FetchFailedError extends JobError {
   readonly shuffleId: number

@@ -2,7 +2,7 @@
 // and how to emit its part of a stage plan. A PlanBuilder walks the graph for one job, cuts it at
 // shuffle dependencies and collects the map stage of each shuffle it meets.
 import type { ShuffleStageDef } from './scheduler.js'
-import type { AggregatorSpec, PartitionerSpec, PlanInput, PlanNode, StorageLevel } from './task.js'
+import type { AggregatorSpec, PartitionerSpec, PlanInput, PlanNode, StorageLevel } from './task-spec.js'
 
 export interface LNode {
   readonly id: number

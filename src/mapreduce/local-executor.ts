@@ -5,7 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Executor, ExecutorListener, WorkerInfo } from './executor.js'
 import type { DriverMessage, WorkerMessage } from './local-protocol.js'
-import type { TaskDescription } from './task.js'
+import type { TaskDescription } from './task-spec.js'
 
 export interface LocalExecutorOptions {
   /** Worker processes. */

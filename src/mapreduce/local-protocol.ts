@@ -1,5 +1,5 @@
 // Messages between the driver and a local worker process (IPC channel, advanced serialization).
-import type { TaskDescription, TaskFailure, TaskMetrics, TaskResult } from './task.js'
+import type { TaskDescription, TaskFailure, TaskMetrics, TaskResult } from './task-spec.js'
 
 export type DriverMessage =
   | { readonly type: 'task'; readonly task: TaskDescription }

@@ -6,7 +6,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmS
 import { join } from 'node:path'
 import { FetchFailedError } from './fetch-failed.js'
 import type { BlockId, MapOutputWriter, ShuffleBlockStore, ShuffleFetcher } from './shuffle-store.js'
-import type { MapOutputLocation } from './task.js'
+import type { MapOutputLocation } from './task-spec.js'
 
 /** Per reduce partition: flat [offset, length, offset, length, ...] segments in file order. */
 type Index = number[][]

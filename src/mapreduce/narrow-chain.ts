@@ -1,7 +1,7 @@
 // Fuses a run of record-at-a-time operators (map, flatMap, filter, ...) into one push function,
 // so a batch flows through the whole chain without an intermediate array per operator.
 import type { CompiledFn } from './closure.js'
-import type { PlanInput, PlanNode } from './task.js'
+import type { PlanInput, PlanNode } from './task-spec.js'
 import type { Emit } from './task-batches.js'
 import { prng } from '../internal/prng.js'
 

@@ -3,7 +3,7 @@
 // joins and cogroups skip the shuffle.
 import { compileFn } from './closure.js'
 import { hashKey, compareKeys } from './keys.js'
-import type { PartitionerSpec } from './task.js'
+import type { PartitionerSpec } from './task-spec.js'
 
 export type PartitionFn = (key: unknown) => number
 

@@ -1,7 +1,7 @@
 // Where the scheduler puts a task: the worker with the most free slots, a worker that caches the
 // task's persisted input (cache locality), or a queue slot behind a holder's task of the same stage.
 import type { RunningTask, WorkerState } from './scheduler-state.js'
-import type { PlanNode } from './task.js'
+import type { PlanNode } from './task-spec.js'
 
 /** Ops whose partition p reads partition p of their single input (cache locality follows them). */
 const ONE_TO_ONE = new Set(['map', 'flatMap', 'filter', 'mapValues', 'flatMapValues', 'keyBy', 'mapPartitions', 'sample', 'zipWithIndex', 'keys', 'values', 'tagged'])

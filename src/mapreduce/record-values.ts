@@ -1,5 +1,5 @@
 // The values a record may hold, and how they cross every serialisation boundary unchanged.
-// Shuffle and spill frames are msgpack (frames.ts), which has no Map with non-string keys, Set,
+// Shuffle and spill frames are msgpack (record-frames.ts), which has no Map with non-string keys, Set,
 // typed array, RegExp, Error, -0 or lone surrogate: records holding one are rewritten before
 // packing into extension types that restore them exactly. Cache, broadcast, checkpoint and task
 // results travel v8-serialised, which keeps those but silently drops prototypes and an Error's own
@@ -192,7 +192,7 @@ function pack(v: unknown): unknown {
 }
 
 /**
- * Records ready for msgpack (frames.ts): `values` itself when every value packs as it is, else a
+ * Records ready for msgpack (record-frames.ts): `values` itself when every value packs as it is, else a
  * rewritten copy. Throws ERR_JOB_UNSUPPORTED_VALUE, naming the type and where it is, for values
  * that cannot cross unchanged.
  */

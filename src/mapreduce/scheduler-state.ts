@@ -2,7 +2,7 @@
 // while it runs, each running task attempt and each worker's slots. Shared with its helpers.
 import type { WorkerInfo } from './executor.js'
 import type { JobSummary, StageSummary } from './summary.js'
-import type { PlanNode, TaskOutput, TaskResult } from './task.js'
+import type { PlanNode, TaskOutput, TaskResult } from './task-spec.js'
 import type { JobError } from './errors.js'
 
 export interface ShuffleStageDef {

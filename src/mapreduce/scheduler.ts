@@ -14,7 +14,7 @@ import { stageOrder, type ActiveJob, type JobRequest, type RunningTask, type Shu
 import { speculate } from './speculation.js'
 import { pruneForPartition } from './task-pruning.js'
 import { addMetrics, newStageSummary, type JobSummary, type StageSummary } from './summary.js'
-import { taskId, type MapOutputLocation, type TaskDescription, type TaskMetrics } from './task.js'
+import { taskId, type MapOutputLocation, type TaskDescription, type TaskMetrics } from './task-spec.js'
 
 export type { JobRequest, ShuffleStageDef } from './scheduler-state.js'
 

@@ -3,7 +3,7 @@
 import type { Engine, ShuffleOptions } from './dataset-types.js'
 import { deriveNode, type LNode, type ShuffleDep } from './lineage.js'
 import { rangeBounds, samePartitioner } from './partitioner.js'
-import type { AggregatorSpec, PartitionerSpec } from './task.js'
+import type { AggregatorSpec, PartitionerSpec } from './task-spec.js'
 
 /** An explicit partition count, else the widest known partitioner of the inputs, else hash. */
 function targetPartitioner(engine: Engine, nodes: readonly LNode[], options: ShuffleOptions): PartitionerSpec {

@@ -11,7 +11,7 @@
 // fetcher implements `ShuffleFetcher` with the same chunk semantics. A fetcher that cannot get a
 // block throws a JobError with code ERR_JOB_FETCH_FAILED and `fetchFailed` details (see
 // fetch-failed.ts); the scheduler then recomputes that map output.
-import type { MapOutputLocation } from './task.js'
+import type { MapOutputLocation } from './task-spec.js'
 
 export interface BlockId {
   readonly shuffleId: number

@@ -1,7 +1,7 @@
 // The map side of a shuffle in a task: partitions the stage's pairs by key (combined map-side when
 // the shuffle has an aggregator) into frames of one map output, or runs a whole-stage fused kernel.
 import { compileAggregator, ExternalAggregator } from './aggregator.js'
-import { encodeFrame, RAW_COUNT_FRAME } from './frames.js'
+import { encodeFrame, RAW_COUNT_FRAME } from './record-frames.js'
 import { CountFrameSink, matchWordCount, runWordCount, StringSink } from './fused/word-count.js'
 import { RawFrameBuilders } from './fused/raw-frames.js'
 import { warmUpWordCount } from './fused/warm-up.js'
@@ -9,7 +9,7 @@ import { matchSortMap, runSortMap } from './fused/sort.js'
 import { compilePartitioner } from './partitioner.js'
 import { BATCH } from './task-batches.js'
 import type { TaskContext } from './task-runner.js'
-import type { TaskDescription, TaskResult } from './task.js'
+import type { TaskDescription, TaskResult } from './task-spec.js'
 
 export async function writeShuffle(ctx: TaskContext, output: Extract<TaskDescription['output'], { kind: 'shuffle' }>): Promise<TaskResult> {
   const { task, counters: c } = ctx

@@ -2,10 +2,10 @@
 // output, then aggregates and/or sorts the pairs (spilling past the memory budget) as planned.
 import { compileAggregator, ExternalAggregator } from './aggregator.js'
 import { ExternalSorter } from './external-sort.js'
-import { decodeFrames } from './frames.js'
+import { decodeFrames } from './record-frames.js'
 import type { Batches } from './task-batches.js'
 import type { TaskContext } from './task-runner.js'
-import type { PlanInput, PlanNode } from './task.js'
+import type { PlanInput, PlanNode } from './task-spec.js'
 import { blockSize } from './task-pruning.js'
 
 /** Records of a shuffle's reduce partition `p`: flat [k, v, k, v, ...] batches. */

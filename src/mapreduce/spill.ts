@@ -3,7 +3,7 @@
 // reruns stay byte-identical), run files of flat [key, value, ...] frames, and a k-way merge heap.
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { encodeFrame, FrameFileReader } from './frames.js'
+import { encodeFrame, FrameFileReader } from './record-frames.js'
 
 /** Rough bytes a value occupies on the V8 heap. Deterministic; samples large collections. */
 export function estimateSize(x: unknown): number {

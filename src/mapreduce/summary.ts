@@ -1,6 +1,6 @@
 // Job and stage statistics: collected by the scheduler from task metrics, shown by the progress
 // display and returned as JSON by Context.jobs() for UIs.
-import type { TaskMetrics } from './task.js'
+import type { TaskMetrics } from './task-spec.js'
 
 export interface StageSummary {
   readonly stageId: number

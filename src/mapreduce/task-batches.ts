@@ -1,6 +1,6 @@
 // What flows through a running task: records in arrays of up to BATCH (one array per step, no
 // per-record promises), pushed one at a time through fused operators, and the task's counters.
-import type { TaskMetrics } from './task.js'
+import type { TaskMetrics } from './task-spec.js'
 
 /** Records per array read from a source or handed between operators. */
 export const BATCH = 4096

@@ -13,7 +13,7 @@ import { JobError, JobErrorCodes } from './errors.js'
 import { writeShuffle } from './shuffle-write.js'
 import type { Batches } from './task-batches.js'
 import type { TaskContext } from './task-runner.js'
-import type { TaskDescription, TaskResult } from './task.js'
+import type { TaskDescription, TaskResult } from './task-spec.js'
 import { prng } from '../internal/prng.js'
 
 async function writeSave(ctx: TaskContext, output: Extract<TaskDescription['output'], { kind: 'save' }>): Promise<TaskResult> {

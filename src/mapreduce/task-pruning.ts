@@ -4,7 +4,7 @@
 // task carried every slice and every map output's full size table, so the bytes sent per job grew
 // with the number of partitions squared (like Spark's ParallelCollectionPartition and
 // MapOutputTracker.getMapSizesByExecutorId, which hand a task only its own share).
-import type { MapOutputLocation, PlanInput, PlanNode } from './task.js'
+import type { MapOutputLocation, PlanInput, PlanNode } from './task-spec.js'
 
 interface Reads {
   /** parallelize node id -> slice indices read. */

@@ -11,7 +11,7 @@ import { resolveEnv, takeTaskUpdates } from './shared-vars.js'
 import { BATCH, type Batches, type Counters, type Emit } from './task-batches.js'
 import { readCached, readCheckpoint, readParallelize, readRange, readText } from './task-sources.js'
 import { runOutput } from './task-output.js'
-import type { FnSpec, PlanInput, PlanNode, TaskDescription, TaskMetrics, TaskResult } from './task.js'
+import type { FnSpec, PlanInput, PlanNode, TaskDescription, TaskMetrics, TaskResult } from './task-spec.js'
 
 export interface WorkerServices {
   readonly store: ShuffleBlockStore

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { deserialize as v8Deserialize } from 'node:v8'
 import { partitionCache } from './cache-store.js'
 import { BATCH, type Batches, type Counters } from './task-batches.js'
-import type { PlanNode } from './task.js'
+import type { PlanNode } from './task-spec.js'
 import { csvRecordParser, readSplitLines } from './text-input.js'
 
 type Node<Op extends PlanNode['op']> = Extract<PlanNode, { op: Op }>

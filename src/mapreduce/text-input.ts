@@ -6,7 +6,7 @@ import { closeSync, createReadStream, existsSync, fstatSync, openSync, readdirSy
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import { createGunzip } from 'node:zlib'
 import { JobError, JobErrorCodes } from './errors.js'
-import type { CsvSpec, TextSplit } from './task.js'
+import type { CsvSpec, TextSplit } from './task-spec.js'
 
 const hasGlob = (s: string): boolean => /[*?[\]{}]/.test(s)
 

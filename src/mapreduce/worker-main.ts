@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs'
 import { LocalShuffleFetcher, LocalShuffleStore } from './local-shuffle-store.js'
 import { runTask } from './task-runner.js'
 import { dropCached } from './cache-store.js'
-import type { TaskDescription } from './task.js'
+import type { TaskDescription } from './task-spec.js'
 import { failureOf } from './fetch-failed.js'
 import type { DriverMessage, WorkerMessage } from './local-protocol.js'
 

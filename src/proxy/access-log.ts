@@ -1,6 +1,6 @@
 // JSON access log: one line per request, written in batches (one write per event-loop turn).
 import type { Writable } from 'node:stream'
-import type { AccessLogRecord } from './hooks.js'
+import type { AccessLogRecord } from './plugin-api.js'
 
 export class AccessLog {
   readonly #out: Writable

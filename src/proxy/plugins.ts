@@ -1,7 +1,7 @@
 // The plugin list: protection, cache and GSLB modules register here (one import + one entry each).
 // Order matters: hooks run in this order, and the first 'handled' answer stops the chain, so
 // protection (cheap rejections) comes before the cache, and the cache before GSLB pool selection.
-import type { ProxyPlugin } from './hooks.js'
+import type { ProxyPlugin } from './plugin-api.js'
 import { cachePlugin } from './cache/plugin.js'
 import { geoPlugin } from './geo/plugin.js'
 import { protectPlugin } from './protect/plugin.js'

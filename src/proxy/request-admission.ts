@@ -2,7 +2,7 @@
 // authority the proxy routes, keys and forwards on (Host, h2 :authority, or an absolute-form
 // target), and the request line shapes a reverse proxy answers itself (CONNECT, TRACE, OPTIONS *).
 // Whatever is admitted here is what the router, the cache key and the origin all see.
-import type { ClientRequest } from './hooks.js'
+import type { ClientRequest } from './plugin-api.js'
 import { ProxyErrorCodes } from './errors.js'
 
 export interface Authority {

@@ -2,7 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { request as undiciRequest } from 'undici'
 import type { Generation } from './generation.js'
-import type { AccessLogRecord, ClientRequest, ClientResponse, ProxyRequestContext, UpstreamFetchInit, UpstreamFetchResult, UpstreamPoolView } from './hooks.js'
+import type { AccessLogRecord, ClientRequest, ClientResponse, ProxyRequestContext, UpstreamFetchInit, UpstreamFetchResult, UpstreamPoolView } from './plugin-api.js'
 import type { RouteConfig } from './config.js'
 import { ProxyError, ProxyErrorCodes } from './errors.js'
 import type { CompiledRoute } from './router.js'

@@ -3,7 +3,7 @@
 import { Pool } from 'undici'
 import { FastUpstream } from './fast/upstream-client.js'
 import type { BalancerTarget } from './balancers/balancer.js'
-import type { UpstreamServerView } from './hooks.js'
+import type { UpstreamServerView } from './plugin-api.js'
 
 export interface UpstreamServerOptions {
   id: string

@@ -12,7 +12,7 @@ import { Context } from '../../src/mapreduce/index.js'
 import { compareKeys } from '../../src/mapreduce/keys.js'
 import { matchSortMap, matchSortReduce } from '../../src/mapreduce/fused/sort.js'
 import { buildNode, PlanBuilder, prepareLineage, type LNode } from '../../src/mapreduce/lineage.js'
-import type { PlanNode, TaskOutput } from '../../src/mapreduce/task.js'
+import type { PlanNode, TaskOutput } from '../../src/mapreduce/task-spec.js'
 
 let sc: Context
 let dir: string

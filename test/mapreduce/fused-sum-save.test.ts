@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Context } from '../../src/mapreduce/index.js'
-import { decodeFrames, RAW_COUNT_FRAME, writeVarint } from '../../src/mapreduce/frames.js'
+import { decodeFrames, RAW_COUNT_FRAME, writeVarint } from '../../src/mapreduce/record-frames.js'
 import { warmUpWordCount } from '../../src/mapreduce/fused/warm-up.js'
 
 let dir: string

@@ -14,7 +14,7 @@ import { matchWordCount, runWordCount, StringSink } from '../../src/mapreduce/fu
 import { ByteWordTable } from '../../src/mapreduce/fused/word-table.js'
 import { isNonEmptyFilter, isPairConcat, isSum, pairWithConstant, sliceKeyValue, splitSeparator } from '../../src/mapreduce/fused/shapes.js'
 import { planSplits, readSplitLines } from '../../src/mapreduce/text-input.js'
-import type { AggregatorSpec, PlanNode, TextSplit } from '../../src/mapreduce/task.js'
+import type { AggregatorSpec, PlanNode, TextSplit } from '../../src/mapreduce/task-spec.js'
 
 let dir: string
 before(() => { dir = mkdtempSync(join(tmpdir(), 'sy-fused-')) })

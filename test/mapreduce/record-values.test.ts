@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { deserialize, serialize } from 'node:v8'
 import fc from 'fast-check'
 import { Context, JobErrorCodes } from '../../src/mapreduce/index.js'
-import { decodeFrames, encodeFrame } from '../../src/mapreduce/frames.js'
+import { decodeFrames, encodeFrame } from '../../src/mapreduce/record-frames.js'
 import { FIXED, value } from './fixtures/values.js'
 
 test('frames: every generated value round-trips through encodeFrame/decodeFrames unchanged', () => {

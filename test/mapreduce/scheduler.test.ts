@@ -5,7 +5,7 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { Context, type Dataset } from '../../src/mapreduce/index.js'
 import type { Executor, ExecutorListener, WorkerInfo } from '../../src/mapreduce/executor.js'
-import type { PlanNode, TaskDescription } from '../../src/mapreduce/task.js'
+import type { PlanNode, TaskDescription } from '../../src/mapreduce/task-spec.js'
 
 function cacheKeyOf(plan: PlanNode): string {
   let node: PlanNode | undefined = plan

@@ -11,7 +11,7 @@ import { serialize } from 'node:v8'
 import { Context } from '../../src/mapreduce/index.js'
 import type { Executor, ExecutorListener, WorkerInfo } from '../../src/mapreduce/index.js'
 import { LocalExecutor } from '../../src/mapreduce/local-executor.js'
-import type { TaskDescription } from '../../src/mapreduce/task.js'
+import type { TaskDescription } from '../../src/mapreduce/task-spec.js'
 
 class Measuring implements Executor {
   readonly kind = 'local'

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { expandInputs, parseCsvLine, planSplits, readSplitLines } from '../../src/mapreduce/text-input.js'
-import type { TextSplit } from '../../src/mapreduce/task.js'
+import type { TextSplit } from '../../src/mapreduce/task-spec.js'
 
 async function linesOf(splits: TextSplit[]): Promise<string[]> {
   const out: string[] = []

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { decodeFrames, encodeFrame, FrameFileReader } from '../../src/mapreduce/frames.js'
+import { decodeFrames, encodeFrame, FrameFileReader } from '../../src/mapreduce/record-frames.js'
 import { Context } from '../../src/mapreduce/index.js'
 
 // Any sequence of UTF-16 code units, so lone high and low surrogates appear often.

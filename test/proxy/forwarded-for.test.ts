@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request } from 'undici'
-import type { ProxyPlugin } from '../../src/proxy/hooks.js'
+import type { ProxyPlugin } from '../../src/proxy/plugin-api.js'
 import { forwardedForList } from '../../src/proxy/forwarding-headers.js'
 import { agent, backend, startProxy } from './_helpers.js'
 

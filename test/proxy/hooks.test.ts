@@ -1,4 +1,4 @@
-// The plugin contract of src/proxy/hooks.ts, exercised by a test plugin: every hook is called at
+// The plugin contract of src/proxy/plugin-api.ts, exercised by a test plugin: every hook is called at
 // its point, can answer directly, and can add access-log fields.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'

@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import { request } from 'undici'
 import { BALANCER_POLICIES } from '../../src/proxy/config.js'
 import { builtinPlugins } from '../../src/proxy/plugins.js'
-import type { ProxyPlugin } from '../../src/proxy/hooks.js'
+import type { ProxyPlugin } from '../../src/proxy/plugin-api.js'
 import { agent, backend, startProxy, waitFor } from './_helpers.js'
 
 test('a malformed cookie (%zz) on a sticky and on a cookie-hash pool is answered, not a crash', async (t) => {

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net'
 import { Packr } from 'msgpackr'
 import { ClusterError, ClusterErrorCodes } from './errors.js'
 import { FrameOpener, FrameSealer, MAC_BYTES, type SessionKeys } from './frame-auth.js'
-import { FrameDecoder, encodeFrame, encodeSealedFrame } from './frame.js'
+import { FrameDecoder, encodeFrame, encodeSealedFrame } from './wire-frame.js'
 import { protectLoneSurrogates } from '../utf16-strings.js'
 
 export const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' })

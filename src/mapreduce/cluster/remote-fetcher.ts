@@ -5,7 +5,7 @@
 // scheduler turns into recomputing that map output.
 import { FetchFailedError } from '../fetch-failed.js'
 import type { ShuffleBlockStore, ShuffleFetcher } from '../shuffle-store.js'
-import type { MapOutputLocation } from '../task.js'
+import type { MapOutputLocation } from '../task-spec.js'
 import type { BlockFetcher } from './block-fetcher.js'
 
 /** Block id on the wire: `<scope>/<shuffleId>/<mapId>/<attempt>/<reduceId>`. */

@@ -1,4 +1,4 @@
-// Per-reduce-partition builders of raw shuffle frames (frames.ts) for the fused map sides: each
+// Per-reduce-partition builders of raw shuffle frames (record-frames.ts) for the fused map sides: each
 // partition's records are appended to a growing buffer, handed to the map output as a ~1 MB frame.
 import type { MapOutputWriter } from '../shuffle-store.js'
 

@@ -3,7 +3,7 @@
 // as Spark and DuckDB do for built-ins). Anything not recognised returns null and runs the
 // generic path. Each recogniser accepts only exact shapes whose meaning does not depend on env.
 import { parse } from 'acorn'
-import type { FnSpec } from '../task.js'
+import type { FnSpec } from '../task-spec.js'
 
 type N = { type: string; [key: string]: unknown }
 

@@ -1,19 +1,19 @@
 // The fused byte-level sort stages of
 //   textFile → map(line => [line.slice(0, K), line.slice(K)]) → sortByKey → map(([k, v]) => k + v) → saveAsTextFile
 // Map side: lines are cut into key and value bytes, range-partitioned by comparing bytes with
-// the bounds and written as raw frames (frames.ts), no JS string per record. Reduce side: the
+// the bounds and written as raw frames (record-frames.ts), no JS string per record. Reduce side: the
 // raw records of the partition are sorted by key bytes (stable: ties keep arrival order) and
 // written as key + value + '\n'. Only ASCII input takes this path (then UTF-16 `slice` equals a
 // byte slice and byte order equals JS string order); a chunk with any other byte makes the map
 // task start over on the generic path, and a reducer that meets a msgpack frame does the same.
 import { isAscii } from 'node:buffer'
-import { RAW_COUNT_FRAME, RAW_FRAME } from '../frames.js'
+import { RAW_COUNT_FRAME, RAW_FRAME } from '../record-frames.js'
 import type { MapOutputWriter } from '../shuffle-store.js'
 import { readSplitBytes } from '../text-input.js'
 import { OutBuffer } from './out-buffer.js'
 import type { FusedReduceInput } from './reduce-input.js'
 import { RawFrameBuilders } from './raw-frames.js'
-import type { PlanNode, TaskOutput, TextSplit } from '../task.js'
+import type { PlanNode, TaskOutput, TextSplit } from '../task-spec.js'
 import { blockSize } from '../task-pruning.js'
 import { isPairConcat, sliceKeyValue } from './shapes.js'
 

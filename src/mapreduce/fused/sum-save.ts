@@ -4,9 +4,9 @@
 // the generic path's JSON lines straight from the bytes. Keys are canonical UTF-8 (the map side
 // re-encodes decoded non-ASCII keys), so equal bytes mean equal strings and the reverse.
 import { ENTRY_OVERHEAD } from '../aggregator.js'
-import { frameBodyBytes, RAW_COUNT_FRAME, readVarint } from '../frames.js'
+import { frameBodyBytes, RAW_COUNT_FRAME, readVarint } from '../record-frames.js'
 import { estimateSize } from '../spill.js'
-import type { PlanNode, TaskOutput } from '../task.js'
+import type { PlanNode, TaskOutput } from '../task-spec.js'
 import { blockSize } from '../task-pruning.js'
 import { OutBuffer } from './out-buffer.js'
 import type { FusedReduceInput } from './reduce-input.js'

@@ -7,9 +7,9 @@
 // of CPU per worker in the first job of a process; primed, the first job costs what later ones do.
 import { closeSync, openSync } from 'node:fs'
 import { devNull } from 'node:os'
-import { RAW_COUNT_FRAME } from '../frames.js'
+import { RAW_COUNT_FRAME } from '../record-frames.js'
 import type { MapOutputWriter, ShuffleFetcher } from '../shuffle-store.js'
-import type { MapOutputLocation } from '../task.js'
+import type { MapOutputLocation } from '../task-spec.js'
 import { RawFrameBuilders } from './raw-frames.js'
 import { runSumSave } from './sum-save.js'
 import { CountFrameSink } from './word-count.js'

@@ -4,10 +4,10 @@
 // (ByteWordTable), with no per-record string, array, closure or generator. It emits exactly the
 // pairs the generic map-side combine would emit, in the same order, unless the table has to be
 // drained early for memory (then a key may be emitted more than once; reducers merge them).
-import { writeVarint } from '../frames.js'
+import { writeVarint } from '../record-frames.js'
 import { hashString } from '../keys.js'
 import { readSplitBytes } from '../text-input.js'
-import type { AggregatorSpec, PlanNode, TextSplit } from '../task.js'
+import type { AggregatorSpec, PlanNode, TextSplit } from '../task-spec.js'
 import { isNonEmptyFilter, isSum, pairWithConstant, splitSeparator } from './shapes.js'
 import type { RawFrameBuilders } from './raw-frames.js'
 import { ByteWordTable, MAX_TOKENS_BEFORE_DRAIN, type TokenSink } from './word-table.js'
@@ -104,7 +104,7 @@ export class StringSink implements TokenSink {
 }
 
 /**
- * Writes the pairs `[word, count * value]` as raw count frames (frames.ts) into `frames`,
+ * Writes the pairs `[word, count * value]` as raw count frames (record-frames.ts) into `frames`,
  * hash-partitioned over `partitions` exactly as the generic path's partitioner does: FNV-1a over
  * UTF-16 code units, which for ASCII bytes are the bytes themselves.
  */

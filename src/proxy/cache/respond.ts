@@ -2,7 +2,7 @@
 // per stored header object for plain hits), X-Cache, Content-Length, and the access-log fields,
 // filled in before the write (the fast path writes the log line inside end()).
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { HANDLED, type ProxyRequestContext } from '../hooks.js'
+import { HANDLED, type ProxyRequestContext } from '../plugin-api.js'
 import type { Lookup } from './http-cache.js'
 import type { StoredHeaders } from './store.js'
 

@@ -4,7 +4,7 @@
 // returns it as JSON for clients and other proxies (what a GSLB DNS answer would carry).
 import { Counter, type Registry } from '../../internal/metrics.js'
 import { ProxyError, ProxyErrorCodes } from '../errors.js'
-import { respond, type ProxyHooks, type ProxyPlugin, type ProxyRequestContext, type UpstreamPoolView } from '../hooks.js'
+import { respond, type ProxyHooks, type ProxyPlugin, type ProxyRequestContext, type UpstreamPoolView } from '../plugin-api.js'
 import { CidrSet } from '../protect/cidr.js'
 import { ClientLocator, type LocationSource } from './locator.js'
 import { GEO_DEFAULTS, type GeoConfig, type RegionsConfig } from './options.js'

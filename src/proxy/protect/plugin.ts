@@ -5,7 +5,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Socket } from 'node:net'
 import { Counter, type Registry } from '../../internal/metrics.js'
-import { HANDLED, respond, type HookResult, type ProxyHooks, type ProxyPlugin, type ProxyRequestContext } from '../hooks.js'
+import { HANDLED, respond, type HookResult, type ProxyHooks, type ProxyPlugin, type ProxyRequestContext } from '../plugin-api.js'
 import { createClientErrorHandler } from './client-error.js'
 import { ConnectionLimiter, InflightLimiter } from './concurrency.js'
 import { IpAccessList } from './client-ip.js'

@@ -11,7 +11,7 @@ import { EngineTaskRunner, type WireTask } from '../../../src/mapreduce/cluster/
 import { BlockFetcher } from '../../../src/mapreduce/cluster/block-fetcher.js'
 import { resolveCommon } from '../../../src/mapreduce/cluster/options.js'
 import type { RemoteTaskContext } from '../../../src/mapreduce/cluster/worker.js'
-import type { TaskDescription } from '../../../src/mapreduce/task.js'
+import type { TaskDescription } from '../../../src/mapreduce/task-spec.js'
 import type { TaskOutcome } from '../../../src/mapreduce/task-runner.js'
 
 const cluster = { secret: 'engine-runner-test' }

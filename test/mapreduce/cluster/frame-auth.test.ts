@@ -38,7 +38,7 @@ test('frames open in order; a flipped bit, a replay, a reorder and a reflected f
 })
 
 test('a sealed frame survives the decoder in every split and opens; its crc32 covers the MAC', async () => {
-  const { FrameDecoder, encodeSealedFrame } = await import('../../../src/mapreduce/cluster/frame.js')
+  const { FrameDecoder, encodeSealedFrame } = await import('../../../src/mapreduce/cluster/wire-frame.js')
   const payload = Buffer.from('run-task payload '.repeat(5))
   const wire = Buffer.concat(encodeSealedFrame(payload, new FrameSealer(client.send).seal(payload)))
   for (let cut = 0; cut <= wire.length; cut++) {

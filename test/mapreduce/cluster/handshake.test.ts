@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, connect, type AddressInfo, type Server } from 'node:net'
 import { acceptConnection, openConnection } from '../../../src/mapreduce/cluster/handshake.js'
-import { encodeFrameConcat } from '../../../src/mapreduce/cluster/frame.js'
+import { encodeFrameConcat } from '../../../src/mapreduce/cluster/wire-frame.js'
 import { packr, type Connection } from '../../../src/mapreduce/cluster/connection.js'
 
 const base = { maxFrameBytes: 1 << 20, timeoutMs: 2000 }

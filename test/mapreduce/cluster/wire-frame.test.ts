@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { FrameDecoder, encodeFrameConcat } from '../../../src/mapreduce/cluster/frame.js'
+import { FrameDecoder, encodeFrameConcat } from '../../../src/mapreduce/cluster/wire-frame.js'
 
 function decodeAll(bytes: Buffer, splits: number[], max = 1 << 20): Buffer[] {
   const out: Buffer[] = []
