@@ -16,7 +16,7 @@ function newest(dir) {
   return t
 }
 
-const built = join(root, 'dist/cli/run.js')
+const built = join(root, 'dist/cli/bin.js')
 if (!existsSync(built) || statSync(built).mtimeMs < newest(join(root, 'src'))) {
   console.log('switchyard: building (npm run build)...')
   const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' })

@@ -40,7 +40,7 @@ export async function startBenchCluster(workers: number, memoryMb = 1024): Promi
   const spawnOne = (): void => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/run.ts', 'worker', '--connect', `127.0.0.1:${coordinator.port}`, '--cores', '1', '--memory-mb', String(memoryMb), '--cache-dir', cache, '--heartbeat-interval-ms', '500', '--heartbeat-timeout-ms', '8000'],
+      ['--import', 'tsx', 'src/cli/bin.ts', 'worker', '--connect', `127.0.0.1:${coordinator.port}`, '--cores', '1', '--memory-mb', String(memoryMb), '--cache-dir', cache, '--heartbeat-interval-ms', '500', '--heartbeat-timeout-ms', '8000'],
       { cwd: root, env: { ...process.env, SWITCHYARD_SECRET: SECRET }, stdio: ['ignore', 'ignore', 'inherit'] },
     )
     procs.push(child)

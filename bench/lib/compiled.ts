@@ -9,13 +9,13 @@ import { join } from 'node:path'
 const root = new URL('../..', import.meta.url).pathname
 let dist: string | undefined
 
-/** The directory holding compiled src/ (`broker/index.js`, `cli/run.js`, ...). Throws when tsc produced nothing. */
+/** The directory holding compiled src/ (`broker/index.js`, `cli/bin.js`, ...). Throws when tsc produced nothing. */
 export function compiledDist(): string {
   if (dist !== undefined) return dist
   const out = join(root, 'dist')
   rmSync(out, { recursive: true, force: true })
   spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'ignore' })
-  if (!existsSync(join(out, 'cli/run.js')) || !existsSync(join(out, 'broker/index.js'))) throw new Error(`bench: compiling src/ into ${out} failed (run npx tsc -p tsconfig.build.json to see why)`)
+  if (!existsSync(join(out, 'cli/bin.js')) || !existsSync(join(out, 'broker/index.js'))) throw new Error(`bench: compiling src/ into ${out} failed (run npx tsc -p tsconfig.build.json to see why)`)
   dist = out
   console.log(`ours runs as compiled JavaScript from ${out}`)
   return out

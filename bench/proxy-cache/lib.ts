@@ -70,7 +70,7 @@ let oursCmd: string[] | undefined
 
 /** How to run ours: the compiled CLI (like an installed package), not through tsx (see bench/lib/compiled.ts). */
 export function oursCommand(): string[] {
-  oursCmd ??= [join(compiledDist(), 'cli/run.js')]
+  oursCmd ??= [join(compiledDist(), 'cli/bin.js')]
   return oursCmd
 }
 

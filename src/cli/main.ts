@@ -1,5 +1,5 @@
 // Entry point of the `switchyard` command: global flags, then dispatch to a subcommand.
-import { commands } from './commands.js'
+import { commands } from './command-table.js'
 import { SwitchyardError } from '../internal/errors.js'
 import { packageVersion } from '../internal/version.js'
 

@@ -10,7 +10,7 @@ const version = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { ve
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], { cwd: root })
+    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { cwd: root })
     return { code: 0, stdout: r.stdout, stderr: r.stderr }
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string }

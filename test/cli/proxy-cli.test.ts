@@ -24,7 +24,7 @@ async function origin(t: import('node:test').TestContext, name: string): Promise
 }
 
 function startCli(t: import('node:test').TestContext, args: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'proxy', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'proxy', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()))
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()))

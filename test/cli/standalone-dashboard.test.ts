@@ -15,7 +15,7 @@ import { freePort } from '../_lib/net.js'
 const root = new URL('../..', import.meta.url).pathname
 
 function cli(t: import('node:test').TestContext, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'ignore'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'ignore'] })
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL')
   })

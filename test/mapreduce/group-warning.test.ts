@@ -14,7 +14,7 @@ function run(source: string, dir: string): Promise<{ code: number | null; stdout
   const file = join(dir, `job-${Math.random().toString(36).slice(2)}.mjs`)
   writeFileSync(file, source)
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'run', file, '--workers', '1', '--memory-per-worker-mb', '8', '--quiet'], { cwd: root, timeout: 120_000 }, (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }))
+    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', file, '--workers', '1', '--memory-per-worker-mb', '8', '--quiet'], { cwd: root, timeout: 120_000 }, (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }))
   })
 }
 

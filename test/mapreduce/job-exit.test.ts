@@ -20,7 +20,7 @@ function runJob(source: string, args: string[], t: { after: (fn: () => void) => 
   writeFileSync(file, source)
   const started = Date.now()
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'run', file, '--quiet', ...args], { cwd: root, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', file, '--quiet', ...args], { cwd: root, timeout: 120_000 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null
       resolve({ code, stdout, stderr, ms: Date.now() - started })
     })

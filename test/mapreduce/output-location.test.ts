@@ -41,7 +41,7 @@ test('an output under /proc fails at once with ERR_JOB_OUTPUT_LOCATION (through 
   writeFileSync(job, `export default async (sc) => { await sc.range(4).saveAsTextFile('/proc/self/sy-out/x') }\n`)
   const started = Date.now()
   const r = await new Promise<{ code: number | null; stderr: string; killed: boolean }>((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'run', job, '--workers', '1', '--quiet'], { cwd: root, timeout: 60_000 }, (err, _out, stderr) => {
+    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', job, '--workers', '1', '--quiet'], { cwd: root, timeout: 60_000 }, (err, _out, stderr) => {
       resolve({ code: child.exitCode, stderr, killed: (err as { killed?: boolean } | null)?.killed === true })
     })
   })

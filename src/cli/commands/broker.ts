@@ -2,7 +2,7 @@
 // broker until SIGINT/SIGTERM. Flags override the file. Nothing here but mapping.
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import type { Command } from '../commands.js'
+import type { Command } from '../command-table.js'
 import { mountDashboard } from '../../internal/dashboard/mount.js'
 import { brokerSnapshot } from '../dashboard-sources.js'
 import { UsageError } from '../../internal/errors.js'

@@ -1,6 +1,6 @@
 // `switchyard coordinator`: maps flags (and SWITCHYARD_SECRET) to Coordinator options, starts it
 // with its job UI, and runs until SIGINT/SIGTERM.
-import type { Command } from '../commands.js'
+import type { Command } from '../command-table.js'
 import { intFlag, parseFlags, secretFrom } from '../flags.js'
 import { createLogger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'

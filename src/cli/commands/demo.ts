@@ -1,7 +1,7 @@
 // `switchyard demo`: flags to DemoOptions; Ctrl-C stops early with the final summary.
 import { parseArgs } from 'node:util'
 import { spawn } from 'node:child_process'
-import type { Command } from '../commands.js'
+import type { Command } from '../command-table.js'
 import { UsageError } from '../../internal/errors.js'
 import { parseDuration } from '../duration.js'
 

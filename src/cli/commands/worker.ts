@@ -3,7 +3,7 @@
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import type { Command } from '../commands.js'
+import type { Command } from '../command-table.js'
 import { UsageError } from '../../internal/errors.js'
 import { createLogger } from '../../internal/logger.js'
 import { installShutdown } from '../../internal/shutdown.js'

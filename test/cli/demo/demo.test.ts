@@ -14,7 +14,7 @@ const root = new URL('../../..', import.meta.url).pathname
 
 test('switchyard demo --duration 20s: traffic, fan-out, archive and MapReduce agree; dashboard updates', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sy-demo-test-'))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'demo', '--duration', '20s', '--job-every', '6s', '--dir', dir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'demo', '--duration', '20s', '--job-every', '6s', '--dir', dir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL')
   })

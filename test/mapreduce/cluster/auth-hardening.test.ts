@@ -83,7 +83,7 @@ test('a secret under 16 bytes is refused with ERR_CLUSTER_WEAK_SECRET (unless in
 })
 
 test('switchyard coordinator --secret x exits 1 naming ERR_CLUSTER_WEAK_SECRET', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'coordinator', '--port', '0', '--no-ui', '--secret', 'x'], { cwd: root, env: { ...process.env, SWITCHYARD_SECRET: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'coordinator', '--port', '0', '--no-ui', '--secret', 'x'], { cwd: root, env: { ...process.env, SWITCHYARD_SECRET: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr.on('data', (d: Buffer) => (out += d.toString()))

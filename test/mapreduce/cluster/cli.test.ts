@@ -8,7 +8,7 @@ import { Context } from '../../../src/mapreduce/index.js'
 import { root, SECRET } from './fixtures/cluster.js'
 
 function start(args: string[], env: Record<string, string> = { SWITCHYARD_SECRET: SECRET }): { child: ChildProcess; out: string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const out: string[] = []
   child.stdout?.on('data', (d: Buffer) => out.push(d.toString()))
   child.stderr?.on('data', (d: Buffer) => out.push(d.toString()))

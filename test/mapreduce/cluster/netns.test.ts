@@ -106,7 +106,7 @@ test('workers in separate network namespaces give results identical to local mod
   const workerOut: string[] = []
   for (let i = 1; i <= 3; i++) {
     const addr = `10.213.0.${i + 1}`
-    procs.push(inNs(`${tag}w${i}`, ['src/cli/run.ts', 'worker', '--connect', '10.213.0.1:7077', '--cores', '1', '--host', addr, '--heartbeat-interval-ms', '200', '--heartbeat-timeout-ms', '3000', '--cache-dir', join(dir, `cache-${i}`)], workerOut))
+    procs.push(inNs(`${tag}w${i}`, ['src/cli/bin.ts', 'worker', '--connect', '10.213.0.1:7077', '--cores', '1', '--host', addr, '--heartbeat-interval-ms', '200', '--heartbeat-timeout-ms', '3000', '--cache-dir', join(dir, `cache-${i}`)], workerOut))
   }
   const code = await exited
   const text = driverOut.join('')
