@@ -71,8 +71,6 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   mqtt: MqttFrontEnd | undefined
   /** The Redis (RESP) pub/sub front-end (src/broker/resp); undefined without a `resp` option. */
   resp: RespFrontEnd | undefined
-  /** Local subscriptions the last `route` delivered to (Redis PUBLISH answers with it). */
-  lastDeliveries = 0
   /** Routes to the other nodes; undefined without a `cluster` option (then nothing below touches it). */
   readonly cluster: RouteManager | undefined
   /** Leafnode links (hub and spoke); undefined without a `leafnodes` option. */
@@ -293,12 +291,24 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   // ---- routing (hot path) ---------------------------------------------------------------------
 
+  /** Delivers to local subscriptions and peers; true when anyone got the message. */
   route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string = subject): boolean {
-    const delivered = this.#routeLocal(from, subject, reply, hdrLen, payload, msgSubject)
-    // Cluster and leafnodes: to the peers with interest.
+    const local = this.#routeLocal(from, subject, reply, hdrLen, payload, msgSubject)
+    if (this.cluster === undefined && this.leafs === undefined) return local > 0
+    return this.#toPeers(from, subject, reply, hdrLen, payload, msgSubject) || local > 0
+  }
+
+  /** `route`, answering how many local subscriptions got the message (Redis PUBLISH's reply). */
+  routeCounting(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer): number {
+    const local = this.#routeLocal(from, subject, reply, hdrLen, payload, subject)
+    if (this.cluster !== undefined || this.leafs !== undefined) this.#toPeers(from, subject, reply, hdrLen, payload, subject)
+    return local
+  }
+
+  /** Cluster and leafnodes: to the peers with interest; true when any peer was sent the message. */
+  #toPeers(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string): boolean {
     const cluster = this.cluster
     const leafs = this.leafs
-    if (cluster === undefined && leafs === undefined) return delivered
     const noEcho = from !== undefined && !from.echo ? from : undefined
     let groups: readonly (readonly LocalMember[])[] = this.sublist.match(subject).qsubs
     let sent = false
@@ -316,19 +326,17 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       const routeReply = msgSubject !== subject && reply.startsWith(JS_ACK_PREFIX) ? `${reply}@${msgSubject}` : reply
       sent = cluster.forward(subject, routeReply, hdrLen, payload, groups, noEcho) || sent
     }
-    return sent || delivered
+    return sent
   }
 
-  #routeLocal(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string): boolean {
+  /** Delivers to this node's subscriptions; returns how many got the message. */
+  #routeLocal(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string): number {
     this.stats.inMsgs++
     this.stats.inBytes += payload.length
     const r = this.sublist.match(subject)
     const psubs = r.psubs
     const qsubs = r.qsubs
-    if (psubs.length === 0 && qsubs.length === 0) {
-      this.lastDeliveries = 0
-      return false
-    }
+    if (psubs.length === 0 && qsubs.length === 0) return 0
     const depth = this.#depth++
     const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload, from)
     const noEcho = from !== undefined && !from.echo ? from : undefined
@@ -361,9 +369,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       this.#depth--
       frame.clear()
     }
-    // Set last: a handler that publishes during this fan-out has set it for its own message already.
-    this.lastDeliveries = count
-    return count > 0
+    return count
   }
 
   /**

@@ -277,8 +277,7 @@ export class RespConnection extends Client implements RespSink {
     this.inMsgs++
     this.inBytes += payload.length
     const broker = this.front.broker
-    broker.route(this, subject, '', -1, payload)
-    this.reply(enc.integer(broker.lastDeliveries))
+    this.reply(enc.integer(broker.routeCounting(this, subject, '', -1, payload)))
   }
 
   // ---- outbound --------------------------------------------------------------------------------
