@@ -47,7 +47,8 @@ async function spawnOnPort(cmd: string, args: (port: number) => string[]): Promi
   return { pid: child.pid as number, port, stop: stopper(child) }
 }
 
-export const startOurs = (): Promise<Peer> => spawnReady(process.execPath, serveBrokerArgs('nats'))
+const nodeArgs = (): string[] => (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean)
+export const startOurs = (): Promise<Peer> => spawnReady(process.execPath, [...nodeArgs(), ...serveBrokerArgs('nats')])
 /** Our broker with only its MQTT port measured (`READY` names the MQTT port). */
 export const startOursMqtt = (): Promise<Peer> => spawnReady(process.execPath, serveBrokerArgs('mqtt'))
 /** Our broker with only its RESP port measured (`READY` names the RESP port). */
@@ -61,7 +62,7 @@ export const startRedis = (): Promise<Peer> =>
 /** One Switchyard node of a bench cluster, routing to `routes`. */
 /** `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` profiles each node (NODE_OPTIONS refuses --cpu-prof). */
 export const startOursNode = (clusterPort: number, routes: string[]): Promise<Peer> =>
-  spawnReady(process.execPath, [...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean), ...serveBrokerArgs('cluster-node', String(clusterPort), ...routes)])
+  spawnReady(process.execPath, [...nodeArgs(), ...serveBrokerArgs('cluster-node', String(clusterPort), ...routes)])
 /** One nats-server node of a bench cluster, with nats-server's own cluster flags. */
 export const startNatsNode = (clusterPort: number, routes: string[]): Promise<Peer> =>
   spawnOnPort(ensureInstalled('nats-server', 'nats-server'), (p) => ['-a', '127.0.0.1', '-p', String(p), '--cluster', `nats://127.0.0.1:${clusterPort}`, '--cluster_name', 'bench', ...(routes.length === 0 ? [] : ['--routes', routes.join(',')])])

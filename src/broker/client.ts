@@ -1,12 +1,14 @@
 // One network client connection: feeds socket bytes to the parser, applies CONNECT/auth,
-// permissions and subscriptions, and owns the outbound buffer. MSG frames are copied into a
-// per-connection buffer (large payloads are queued as views) and flushed once per event-loop turn.
+// permissions and subscriptions, and decides what goes out: MSG frames and protocol replies go to
+// its outbound queue (outbound.ts), flushed once per event-loop turn; a peer that falls too far
+// behind is cut here as a slow consumer.
 import { Parser } from './parser.js'
 import { ParseError, type ParseErrorKind, type ParserHandler } from './parser-handler.js'
 import { PROTO_ERR } from './errors.js'
 import { isValidLiteralSubject, isValidSubject } from './subject.js'
 import { Sub, type OutFrame, type SubClient, type SubOwner } from './subscription.js'
 import type { Transport } from './transport.js'
+import { Outbound } from './outbound.js'
 import type { AuthResult as AuthOutcome, Permissions } from './auth.js'
 import type { ProducerFlow, StallableClient } from './flow-control.js'
 import type { MsgSender } from './types.js'
@@ -50,15 +52,10 @@ export interface ConnectOptions {
 }
 
 const CRLF = Buffer.from('\r\n')
+const EMPTY = Buffer.alloc(0)
 const PONG = Buffer.from('PONG\r\n')
 const PING = Buffer.from('PING\r\n')
 const OK = Buffer.from('+OK\r\n')
-/** Payloads at least this large are queued as views instead of being copied. */
-const BIG_PAYLOAD = 8 * 1024
-const MIN_OUT = 1024
-const MAX_OUT = 256 * 1024
-/** Bytes per transport write while it keeps up (see flush). */
-const MAX_WRITE = 1024 * 1024
 
 export class Client implements ParserHandler, SubClient, SubOwner, StallableClient, MsgSender {
   readonly cid: number
@@ -99,14 +96,7 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
   stallTarget: Client | undefined
   dirty = false
 
-  #out: Buffer | undefined
-  #outStart = 0
-  #outPos = 0
-  #nextOutSize = MIN_OUT
-  #chunks: Buffer[] = []
-  #queued = 0
-  /** Transport backlog as of the last flush; it only shrinks until the next one, so this is conservative. */
-  #transportPending = 0
+  readonly #out = new Outbound()
   #closing = false
   /** Write-deadline bookkeeping: bytes the peer had taken at the last check, and when that changed. */
   #doneAtCheck = 0
@@ -123,12 +113,12 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
 
   /** Bytes queued here and in the transport. */
   get pendingBytes(): number {
-    return this.#queued + this.transport.pendingBytes
+    return this.#out.queued + this.transport.pendingBytes
   }
 
   /** `pendingBytes` without asking the transport (its backlog as of the last flush, which can only have shrunk). */
   get backlogBytes(): number {
-    return this.#queued + this.#transportPending
+    return this.#out.queued + this.#out.transportPending
   }
 
   pauseReads(): void {
@@ -161,29 +151,9 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
     }
   }
 
-  // ---- outbound -------------------------------------------------------------------------------
+  // ---- outbound (the bytes live in outbound.ts) ---------------------------------------------
 
-  #reserve(n: number): Buffer {
-    const out = this.#out
-    if (out !== undefined && out.length - this.#outPos >= n) return out
-    this.#seal()
-    const size = Math.max(n, this.#nextOutSize)
-    const fresh = Buffer.allocUnsafeSlow(size)
-    this.#out = fresh
-    this.#outStart = 0
-    this.#outPos = 0
-    return fresh
-  }
-
-  #seal(): void {
-    if (this.#out !== undefined && this.#outPos > this.#outStart) {
-      this.#chunks.push(this.#out.subarray(this.#outStart, this.#outPos))
-      this.#outStart = this.#outPos
-    }
-  }
-
-  #touch(bytes: number): void {
-    this.#queued += bytes
+  #touch(): void {
     if (!this.dirty) {
       this.dirty = true
       this.#host.markDirty(this)
@@ -193,10 +163,8 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
   /** Queues raw protocol bytes (INFO, PONG, -ERR ...). */
   sendRaw(bytes: Buffer): void {
     if (this.closed) return
-    const out = this.#reserve(bytes.length)
-    out.set(bytes, this.#outPos)
-    this.#outPos += bytes.length
-    this.#touch(bytes.length)
+    this.#out.raw(bytes)
+    this.#touch()
   }
 
   /**
@@ -205,23 +173,8 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
    */
   sendMessage(head: Buffer, mid: Buffer, body: Buffer, tail: Buffer): void {
     if (this.closed) return
-    const front = head.length + mid.length
-    if (body.length >= BIG_PAYLOAD) {
-      const out = this.#reserve(front)
-      this.#outPos = copyInto(mid, out, copyInto(head, out, this.#outPos))
-      this.#seal()
-      this.#chunks.push(body)
-      const end = this.#reserve(tail.length)
-      this.#outPos = copyInto(tail, end, this.#outPos)
-    } else {
-      const size = front + body.length + tail.length
-      const out = this.#reserve(size)
-      let p = copyInto(head, out, this.#outPos)
-      p = copyInto(mid, out, p)
-      p = copyInto(body, out, p)
-      this.#outPos = copyInto(tail, out, p)
-    }
-    this.#touch(front + body.length + tail.length)
+    this.#out.message(head, mid, EMPTY, body, tail)
+    this.#touch()
   }
 
   sendText(text: string): void {
@@ -235,9 +188,9 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
     const pre = frame.pre(hdr)
     const post = frame.post(hdr)
     const sid = sub.sidBytes
-    const head = pre.length + sid.length + post.length
-    const size = head + payload.length + 2
-    if (this.#queued + this.#transportPending + size > this.#host.maxPendingBytes && this.#queued + this.transport.pendingBytes + size > this.#host.maxPendingBytes) {
+    const size = pre.length + sid.length + post.length + payload.length + 2
+    const out = this.#out
+    if (out.queued + out.transportPending + size > this.#host.maxPendingBytes && out.queued + this.transport.pendingBytes + size > this.#host.maxPendingBytes) {
       if (sub.drop) {
         this.dropped++
         return
@@ -245,68 +198,24 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
       this.slowConsumer()
       return
     }
-    if (payload.length >= BIG_PAYLOAD) {
-      let out = this.#reserve(head)
-      let p = copyInto(pre, out, this.#outPos)
-      p = copyInto(sid, out, p)
-      this.#outPos = copyInto(post, out, p)
-      this.#seal()
-      this.#chunks.push(payload)
-      out = this.#reserve(2)
-      out[this.#outPos] = 13
-      out[this.#outPos + 1] = 10
-      this.#outPos += 2
-    } else {
-      const out = this.#reserve(size)
-      let p = copyInto(pre, out, this.#outPos)
-      p = copyInto(sid, out, p)
-      p = copyInto(post, out, p)
-      p = copyInto(payload, out, p)
-      out[p] = 13
-      out[p + 1] = 10
-      this.#outPos = p + 2
-    }
+    out.message(pre, sid, post, payload, undefined)
     this.outMsgs++
     this.outBytes += payload.length
-    this.#touch(size)
+    this.#touch()
   }
 
-  /**
-   * Hands what is queued to the transport, called once per event-loop turn: in writes of about
-   * MAX_WRITE bytes while the transport keeps up; the rest stays here until 'drain'. Bounded writes
-   * keep the transport's completions (the write deadline's sign of progress) frequent: Node reports
-   * a write done only when all of it reached the kernel. `force` hands everything (closing).
-   */
+  /** Hands what is queued to the transport (called once per event-loop turn; `force`: everything, closing). */
   flush(force = false): void {
     this.dirty = false
-    if (this.closed && this.#chunks.length === 0 && this.#outPos === this.#outStart) return
-    this.#seal()
-    const chunks = this.#chunks
-    const t = this.transport
-    let i = 0
-    let written = 0
-    while (i < chunks.length && (force || t.canWrite)) {
-      let j = i
-      let n = 0
-      while (j < chunks.length && (force || n < MAX_WRITE)) n += (chunks[j++] as Buffer).length
-      t.write(i === 0 && j === chunks.length ? chunks : chunks.slice(i, j))
-      written += n
-      i = j
-    }
-    if (written === 0) return
-    this.#chunks = i === chunks.length ? [] : chunks.slice(i)
-    this.#queued -= written
-    // Adapt the next buffer to the traffic: small for idle connections, larger for busy ones.
-    this.#nextOutSize = Math.min(MAX_OUT, Math.max(MIN_OUT, written * 2))
-    // Start the next turn on a buffer big enough for it, so a flush is usually one chunk (no writev).
-    if (this.#out !== undefined && this.#out.length - this.#outPos < this.#nextOutSize) this.#out = undefined
-    this.#transportPending = this.transport.pendingBytes
-    if (this.#transportPending > this.#host.maxPendingBytes) this.slowConsumer()
+    const out = this.#out
+    if (this.closed && !out.hasChunks && out.queued === 0) return
+    if (out.flush(this.transport, force) === 0) return
+    if (out.transportPending > this.#host.maxPendingBytes) this.slowConsumer()
   }
 
   onDrain(): void {
-    this.#transportPending = this.transport.pendingBytes
-    if (this.#chunks.length > 0 && !this.dirty && !this.closed) {
+    this.#out.transportPending = this.transport.pendingBytes
+    if (this.#out.hasChunks && !this.dirty && !this.closed) {
       this.dirty = true
       this.#host.markDirty(this)
     }
@@ -367,9 +276,7 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
       this.#host.unindexSub(sub)
     }
     this.subs.clear()
-    this.#chunks = []
-    this.#out = undefined
-    this.#queued = 0
+    this.#out.clear()
     this.#host.clientClosed(this, reason)
   }
 
@@ -573,15 +480,6 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
         this.closeWithError(PROTO_ERR.UNKNOWN_OP, detail)
     }
   }
-}
-
-/** Copies `src` into `dst` at `p`; a byte loop for the short pieces (sids, prefixes) beats a native call. */
-function copyInto(src: Buffer, dst: Buffer, p: number): number {
-  const n = src.length
-  if (n < 32) {
-    for (let i = 0; i < n; i++) dst[p + i] = src[i] as number
-  } else dst.set(src, p)
-  return p + n
 }
 
 export { CRLF }

@@ -1,0 +1,137 @@
+// A connection's outbound queue: protocol bytes and messages are copied into a buffer sized to the
+// traffic (large payloads are queued as views, not copied), sealed into chunks, and handed to the
+// transport once per event-loop turn in bounded writes. The client decides what goes in and when a
+// peer is too slow; this holds the bytes and counts them.
+import type { Transport } from './transport.js'
+
+/** Payloads at least this large are queued as views instead of being copied. */
+export const BIG_PAYLOAD = 8 * 1024
+const MIN_OUT = 1024
+const MAX_OUT = 256 * 1024
+/** Bytes per transport write while it keeps up (see flush). */
+const MAX_WRITE = 1024 * 1024
+
+export class Outbound {
+  /** Bytes queued here and not yet handed to the transport. */
+  queued = 0
+  /** Transport backlog as of the last flush; it only shrinks until the next one, so this is conservative. */
+  transportPending = 0
+  #out: Buffer | undefined
+  #outStart = 0
+  #outPos = 0
+  #nextOutSize = MIN_OUT
+  #chunks: Buffer[] = []
+
+  /** Whether anything waits here for a flush. */
+  get hasChunks(): boolean {
+    return this.#chunks.length > 0
+  }
+
+  /** Drops everything queued (the connection is gone). */
+  clear(): void {
+    this.#chunks = []
+    this.#out = undefined
+    this.queued = 0
+  }
+
+  #reserve(n: number): Buffer {
+    const out = this.#out
+    if (out !== undefined && out.length - this.#outPos >= n) return out
+    this.#seal()
+    const size = Math.max(n, this.#nextOutSize)
+    const fresh = Buffer.allocUnsafeSlow(size)
+    this.#out = fresh
+    this.#outStart = 0
+    this.#outPos = 0
+    return fresh
+  }
+
+  #seal(): void {
+    if (this.#out !== undefined && this.#outPos > this.#outStart) {
+      this.#chunks.push(this.#out.subarray(this.#outStart, this.#outPos))
+      this.#outStart = this.#outPos
+    }
+  }
+
+  /** Queues raw protocol bytes (INFO, PONG, -ERR ...). */
+  raw(bytes: Buffer): void {
+    const out = this.#reserve(bytes.length)
+    out.set(bytes, this.#outPos)
+    this.#outPos += bytes.length
+    this.queued += bytes.length
+  }
+
+  /**
+   * Queues one message in a single reservation: `head` and `mid` copied, `body` copied when small
+   * and queued as a view when large, then `tail` (`tail` empty: CRLF). Returns the bytes queued.
+   */
+  message(head: Buffer, mid: Buffer, post: Buffer, body: Buffer, tail: Buffer | undefined): number {
+    const front = head.length + mid.length + post.length
+    const end = tail === undefined ? 2 : tail.length
+    const size = front + body.length + end
+    if (body.length >= BIG_PAYLOAD) {
+      let out = this.#reserve(front)
+      let p = copyInto(head, out, this.#outPos)
+      p = copyInto(mid, out, p)
+      this.#outPos = copyInto(post, out, p)
+      this.#seal()
+      this.#chunks.push(body)
+      out = this.#reserve(end)
+      this.#outPos = tail === undefined ? crlf(out, this.#outPos) : copyInto(tail, out, this.#outPos)
+    } else {
+      const out = this.#reserve(size)
+      let p = copyInto(head, out, this.#outPos)
+      p = copyInto(mid, out, p)
+      p = copyInto(post, out, p)
+      p = copyInto(body, out, p)
+      this.#outPos = tail === undefined ? crlf(out, p) : copyInto(tail, out, p)
+    }
+    this.queued += size
+    return size
+  }
+
+  /**
+   * Hands what is queued to `t`: in writes of about MAX_WRITE bytes while the transport keeps up;
+   * the rest stays here until 'drain'. Bounded writes keep the transport's completions (the write
+   * deadline's sign of progress) frequent: Node reports a write done only when all of it reached
+   * the kernel. `force` hands everything (closing). Returns the bytes written.
+   */
+  flush(t: Transport, force: boolean): number {
+    this.#seal()
+    const chunks = this.#chunks
+    let i = 0
+    let written = 0
+    while (i < chunks.length && (force || t.canWrite)) {
+      let j = i
+      let n = 0
+      while (j < chunks.length && (force || n < MAX_WRITE)) n += (chunks[j++] as Buffer).length
+      t.write(i === 0 && j === chunks.length ? chunks : chunks.slice(i, j))
+      written += n
+      i = j
+    }
+    if (written === 0) return 0
+    this.#chunks = i === chunks.length ? [] : chunks.slice(i)
+    this.queued -= written
+    // Adapt the next buffer to the traffic: small for idle connections, larger for busy ones.
+    this.#nextOutSize = Math.min(MAX_OUT, Math.max(MIN_OUT, written * 2))
+    // Start the next turn on a buffer big enough for it, so a flush is usually one chunk (no writev).
+    if (this.#out !== undefined && this.#out.length - this.#outPos < this.#nextOutSize) this.#out = undefined
+    this.transportPending = t.pendingBytes
+    return written
+  }
+}
+
+/** Copies `src` into `dst` at `p`; a byte loop for the short pieces (sids, prefixes) beats a native call. */
+function copyInto(src: Buffer, dst: Buffer, p: number): number {
+  const n = src.length
+  if (n < 32) {
+    for (let i = 0; i < n; i++) dst[p + i] = src[i] as number
+  } else dst.set(src, p)
+  return p + n
+}
+
+function crlf(dst: Buffer, p: number): number {
+  dst[p] = 13
+  dst[p + 1] = 10
+  return p + 2
+}
