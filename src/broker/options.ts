@@ -4,6 +4,7 @@ import { deepFreeze, type DeepReadonly } from '../internal/freeze.js'
 import { resolveMqttOptions, type MqttOptions, type ResolvedMqttOptions } from './mqtt/options.js'
 import { resolveRespOptions, type RespOptions, type ResolvedRespOptions } from './resp/options.js'
 import { BrokerError, BrokerErrorCodes } from './errors.js'
+import { intOption } from '../internal/option-check.js'
 import { isValidSubject } from './subject.js'
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './cluster/options.js'
 import { resolveLeafnodeOptions, type LeafnodeOptions, type ResolvedLeafnodeOptions } from './cluster/leaf-options.js'
@@ -133,10 +134,7 @@ function bad(message: string): never {
   throw new BrokerError(BrokerErrorCodes.OPTIONS, message)
 }
 
-function int(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < min || value > max) bad(`Cannot use ${name} ${String(value)}: expected an integer from ${min} to ${max}`)
-  return value
-}
+const int = (name: string, value: unknown, min: number, max?: number): number => intOption(bad, name, value, min, max)
 
 function checkPatterns(where: string, list: string[] | undefined): void {
   for (const s of list ?? []) if (!isValidSubject(s)) bad(`Cannot use ${where} subject ${JSON.stringify(s)}: not a valid subject`)

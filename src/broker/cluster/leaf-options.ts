@@ -2,6 +2,7 @@
 // leafnode listener (this node is a hub for whoever connects); `remotes` are hubs this node dials
 // (it is their spoke). No leafnodes option means no listener, no dials and no work on the publish path.
 import { BrokerError, BrokerErrorCodes } from '../errors.js'
+import { intOption, knownKeysOnly } from '../../internal/option-check.js'
 
 export type LeafAuthorization = { user: string; password: string } | { token: string }
 
@@ -79,15 +80,12 @@ export function parseLeafUrl(text: string): ParsedLeafUrl {
   return { host, port, user: decode(u.username), pass: decode(u.password) }
 }
 
-function int(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) bad(`Cannot use leafnodes.${name} ${String(value)}: expected an integer from ${min} to ${max}`)
-  return value
-}
+const int = (name: string, value: unknown, min: number, max: number): number => intOption(bad, `leafnodes.${name}`, value, min, max)
 
 export function resolveLeafnodeOptions(l: LeafnodeOptions): ResolvedLeafnodeOptions {
   if (typeof l !== 'object' || l === null) bad('Cannot use leafnodes: expected an object with port and/or remotes')
   // A setting this version does not act on (tls, accounts, credentials ...) is refused, never ignored.
-  for (const key of Object.keys(l)) if (!KNOWN_KEYS.has(key)) bad(`Cannot use leafnodes.${key}: not supported (known: ${[...KNOWN_KEYS].join(', ')})`)
+  knownKeysOnly(bad, 'leafnodes', l, KNOWN_KEYS)
   const remotes: { urls: string[] }[] = []
   for (const [i, r] of (l.remotes ?? []).entries()) {
     if (typeof r !== 'object' || r === null) bad(`Cannot use leafnodes.remotes[${i}]: expected {url} or {urls}`)

@@ -3,6 +3,7 @@
 import { networkInterfaces } from 'node:os'
 import { createSecureContext } from 'node:tls'
 import { BrokerError, BrokerErrorCodes } from '../errors.js'
+import { intOption, knownKeysOnly } from '../../internal/option-check.js'
 
 export type RouteAuthorization = { user: string; password: string } | { token: string }
 
@@ -75,7 +76,7 @@ function pem(name: string, v: unknown): string | Buffer {
 function resolveTls(t: RouteTlsOptions | undefined): ResolvedRouteTls | undefined {
   if (t === undefined) return undefined
   if (typeof t !== 'object' || t === null) bad('Cannot use cluster.tls: expected {cert, key, ca?, verify?}')
-  for (const key of Object.keys(t)) if (!TLS_KEYS.has(key)) bad(`Cannot use cluster.tls.${key}: not supported (known: ${[...TLS_KEYS].join(', ')})`)
+  knownKeysOnly(bad, 'cluster.tls', t, TLS_KEYS)
   if (t.verify !== undefined && typeof t.verify !== 'boolean') bad('Cannot use cluster.tls.verify: expected true or false')
   const r = {
     cert: pem('cert', t.cert),
@@ -122,15 +123,12 @@ function decodeURIComponentSafe(s: string): string {
   }
 }
 
-function int(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) bad(`Cannot use cluster.${name} ${String(value)}: expected an integer from ${min} to ${max}`)
-  return value
-}
+const int = (name: string, value: unknown, min: number, max: number): number => intOption(bad, `cluster.${name}`, value, min, max)
 
 export function resolveClusterOptions(c: ClusterOptions): ResolvedClusterOptions {
   if (typeof c !== 'object' || c === null) bad('Cannot use cluster: expected an object with name and port')
   // An option this version does not act on is refused, never silently ignored.
-  for (const key of Object.keys(c)) if (!KNOWN_KEYS.has(key)) bad(`Cannot use cluster.${key}: not supported (known: ${[...KNOWN_KEYS].join(', ')})`)
+  knownKeysOnly(bad, 'cluster', c, KNOWN_KEYS)
   if (typeof c.name !== 'string' || c.name === '' || /[\s]/.test(c.name)) bad(`Cannot use cluster.name ${JSON.stringify(c.name)}: a non-empty name without whitespace is required (Switchyard does not pick dynamic cluster names)`)
   const routes = [...(c.routes ?? [])]
   for (const r of routes) parseRouteUrl(r)

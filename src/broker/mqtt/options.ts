@@ -1,6 +1,7 @@
 // MQTT front-end options (`startBroker({ mqtt })`, `--mqtt-port`, YAML `mqtt:`): one DEFAULTS
 // table with units, resolved and checked once.
 import { BrokerError, BrokerErrorCodes } from '../errors.js'
+import { intOption, knownKeysOnly } from '../../internal/option-check.js'
 
 export interface MqttOptions {
   /** MQTT over TCP; 0 picks a free port. */
@@ -32,12 +33,14 @@ export interface ResolvedMqttOptions {
   connectTimeoutMs: number
 }
 
-function int(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw new BrokerError(BrokerErrorCodes.OPTIONS, `Cannot use mqtt.${name} ${String(value)}: expected an integer from ${min} to ${max}`)
-  return value
+function bad(message: string): never {
+  throw new BrokerError(BrokerErrorCodes.OPTIONS, message)
 }
+const int = (name: string, value: unknown, min: number, max: number): number => intOption(bad, `mqtt.${name}`, value, min, max)
+const KNOWN = new Set(['port', 'host', 'websocket', 'maxInflight', 'maxQueuedMessages', 'connectTimeoutMs'])
 
 export function resolveMqttOptions(o: MqttOptions): ResolvedMqttOptions {
+  knownKeysOnly(bad, 'mqtt', o, KNOWN)
   return {
     port: int('port', o.port, 0, 65535),
     host: o.host,

@@ -1,6 +1,7 @@
 // Redis (RESP) front-end options (`startBroker({ resp })`, `--resp-port`, YAML `resp:`): one
 // DEFAULTS table with units, resolved and checked once.
 import { BrokerError, BrokerErrorCodes } from '../errors.js'
+import { intOption, knownKeysOnly } from '../../internal/option-check.js'
 
 export interface RespOptions {
   /** RESP over TCP; 0 picks a free port. */
@@ -26,14 +27,14 @@ export interface ResolvedRespOptions {
   maxArgs: number
 }
 
-function int(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw new BrokerError(BrokerErrorCodes.OPTIONS, `Cannot use resp.${name} ${String(value)}: expected an integer from ${min} to ${max}`)
-  return value
+function bad(message: string): never {
+  throw new BrokerError(BrokerErrorCodes.OPTIONS, message)
 }
+const int = (name: string, value: unknown, min: number, max: number): number => intOption(bad, `resp.${name}`, value, min, max)
 
 export function resolveRespOptions(o: RespOptions): ResolvedRespOptions {
   const known = new Set(['port', 'host', 'maxBulkBytes', 'maxArgs'])
-  for (const k of Object.keys(o)) if (!known.has(k)) throw new BrokerError(BrokerErrorCodes.OPTIONS, `Cannot use resp.${k}: unknown option (known: ${[...known].join(', ')})`)
+  knownKeysOnly(bad, 'resp', o, known)
   return {
     port: int('port', o.port, 0, 65535),
     host: o.host,

@@ -2,6 +2,7 @@
 // results frozen. The CLI maps flags and environment to these; the library never reads env.
 import { deepFreeze, type DeepReadonly } from '../../internal/freeze.js'
 import { ClusterError, ClusterErrorCodes } from './errors.js'
+import { intOption } from '../../internal/option-check.js'
 
 export const CLUSTER_DEFAULTS = {
   /** Shared secret every socket must prove; '' is refused unless `insecure` is set. */
@@ -36,10 +37,10 @@ export interface CommonClusterOptions {
   blockChunkBytes?: number
 }
 
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v <= 0) throw new ClusterError(ClusterErrorCodes.OPTIONS, `Invalid option ${name}: ${String(v)} is not a positive integer`)
-  return v
+function bad(message: string): never {
+  throw new ClusterError(ClusterErrorCodes.OPTIONS, message)
 }
+const positiveInt = (name: string, v: unknown): number => intOption(bad, name, v, 1)
 
 export interface ResolvedCommon {
   secret: string
