@@ -1,6 +1,7 @@
 // Coarse shared timers (the undici fast-timers idea): per-connection timeouts such as idle, header
 // or write deadlines are checked by one interval sweep instead of one setTimeout per socket.
-// Resolution is the sweep period, which is fine for timeouts measured in seconds.
+// Resolution is the sweep period, which is fine for timeouts measured in seconds. Owners that keep
+// their own per-connection timestamps and read their limits at sweep time use sweepEvery().
 
 export interface CoarseTimer {
   /** Restarts the countdown from now. */
@@ -77,3 +78,44 @@ export class CoarseTimerWheel {
 
 /** Process-wide wheel for timeouts of one second or more. */
 export const sharedTimers = new CoarseTimerWheel(250)
+
+interface Sweep {
+  readonly interval: NodeJS.Timeout
+  readonly checks: Set<() => void>
+}
+
+/** One unref'd interval per period, shared by every sweepEvery() check with that period. */
+const sweeps = new Map<number, Sweep>()
+
+/**
+ * Calls `check` every `periodMs` until the returned stop function is called. Checks with the same
+ * period share one unref'd setInterval, which runs only while one is registered; a check's first
+ * call comes at most one period after it starts. A throwing check does not stop the others.
+ */
+export function sweepEvery(periodMs: number, check: () => void): () => void {
+  let sweep = sweeps.get(periodMs)
+  if (sweep === undefined) {
+    const checks = new Set<() => void>()
+    const interval = setInterval(() => {
+      for (const c of checks) {
+        try {
+          c()
+        } catch {
+          // One owner's failing check must not stop the others' timeouts.
+        }
+      }
+    }, periodMs)
+    interval.unref()
+    sweep = { interval, checks }
+    sweeps.set(periodMs, sweep)
+  }
+  // A wrapper per registration, so the same function registered twice is stopped once each.
+  const entry = (): void => check()
+  const own = sweep
+  own.checks.add(entry)
+  return () => {
+    if (!own.checks.delete(entry) || own.checks.size > 0) return
+    clearInterval(own.interval)
+    if (sweeps.get(periodMs) === own) sweeps.delete(periodMs)
+  }
+}

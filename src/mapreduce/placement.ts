@@ -1,7 +1,144 @@
-// Where the scheduler puts a task: the worker with the most free slots, a worker that caches the
-// task's persisted input (cache locality), or a queue slot behind a holder's task of the same stage.
+// Where the scheduler puts a task: placeTask() decides per partition (a worker that caches its
+// persisted input, a queue slot behind a holder's task of the same stage, an even share of fresh
+// MEMORY_2 first copies, or the worker with the most free slots); the scheduler applies decisions.
 import type { RunningTask, WorkerState } from './scheduler-state.js'
 import type { PlanNode } from './task-spec.js'
+
+/** Why a task attempt goes to the worker it goes to. */
+export const PlacementReasons = {
+  /** A free worker that holds the partition's persisted input. */
+  LOCALITY: 'locality',
+  /** Queued behind a holder's running task of the same stage; it starts when that one ends. */
+  PIPELINED: 'pipelined',
+  /** The first copy of a fresh MEMORY_2 partition, on a free worker still under its even share. */
+  REPLICA_SPREAD: 'replica-spread',
+  /** The free worker with the most free slots: no persisted input, or its locality wait is over. */
+  FREE: 'free',
+  /** A backup attempt of a straggler, on another worker (speculation.ts). */
+  SPECULATIVE: 'speculative',
+  /** The second copy of a MEMORY_2 partition, on a worker that does not hold it (replication.ts). */
+  REPLICA: 'replica',
+} as const
+export type PlacementReason = (typeof PlacementReasons)[keyof typeof PlacementReasons]
+
+/** Run the task on `worker`. */
+export interface Launch {
+  readonly kind: 'launch'
+  readonly worker: WorkerState
+  readonly reason: PlacementReason
+}
+
+/**
+ * A partition's placement in one scheduling round. `locality-wait`: its holders are busy and
+ * `worker` is free; the scheduler launches there (reason FREE) once the partition has waited
+ * `localityWaitMs` for a holder, else leaves it for a later round. `none`: no worker for this
+ * partition now, the next one may find one. `no-slot`: no worker has a slot (or a queue slot
+ * when pipelining), so nothing more is placed this round.
+ */
+export type Placement =
+  | Launch
+  | { readonly kind: 'locality-wait'; readonly worker: WorkerState }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'no-slot' }
+
+const NONE: Placement = { kind: 'none' }
+const NO_SLOT: Placement = { kind: 'no-slot' }
+
+export function launchOn(worker: WorkerState, reason: PlacementReason): Launch {
+  return { kind: 'launch', worker, reason }
+}
+
+/** What the scheduler knows of its workers, their tasks and their cached blocks. */
+export interface ClusterView {
+  readonly workers: ReadonlyMap<string, WorkerState>
+  readonly running: ReadonlyMap<string, RunningTask>
+  /** `cacheKey:partition` -> workers holding that persisted partition, the first copy first. */
+  readonly cacheLocations: ReadonlyMap<string, Set<string>>
+}
+
+/** One ready stage's placement round (newStageRound); placeTask() fills in firstCopies on demand. */
+export interface StageRound extends ClusterView {
+  readonly stageKey: string
+  readonly jobId: string
+  /** Persisted datasets whose partition p this stage's partition p reads (all, and MEMORY_2 only). */
+  readonly cacheKeys: readonly string[]
+  readonly replicatedKeys: readonly string[]
+  /** Tasks reading a cached partition may queue behind a holder's running task. */
+  readonly pipelined: boolean
+  /** Partitions in the stage: a worker's share of first copies is ceil(total / workers). */
+  readonly total: number
+  /** First copies per worker (firstCopyCounts), computed at the round's first spread decision. */
+  firstCopies: Map<string, number> | null
+}
+
+export interface StageRoundOptions {
+  readonly stageKey: string
+  readonly jobId: string
+  readonly plan: PlanNode
+  readonly total: number
+  /** The executor queues tasks on busy workers (Executor.queuesTasks). */
+  readonly queuesTasks: boolean
+  readonly speculation: boolean
+}
+
+export function newStageRound(view: ClusterView, o: StageRoundOptions): StageRound {
+  const cacheKeys = cacheKeysOf(o.plan)
+  return {
+    workers: view.workers,
+    running: view.running,
+    cacheLocations: view.cacheLocations,
+    stageKey: o.stageKey,
+    jobId: o.jobId,
+    cacheKeys,
+    replicatedKeys: cacheKeysOf(o.plan, true),
+    // Not with speculation: a queued task's wait would look like straggling.
+    pipelined: cacheKeys.length > 0 && o.queuesTasks && !o.speculation,
+    total: o.total,
+    firstCopies: null,
+  }
+}
+
+/**
+ * The order a round places `missing` in: with persisted input, the partitions with the fewest
+ * live holders first, so the ones only one worker can run take their places before the ones any
+ * of two can, which then go where there is room. Without, as given (and not materialised).
+ */
+export function placementOrder(round: StageRound, missing: Iterable<number>): Iterable<number> {
+  if (round.cacheKeys.length === 0) return missing
+  const list = [...missing]
+  return list.length > 1 ? byHolderCount(round.workers, round.cacheLocations, round.cacheKeys, list) : list
+}
+
+/**
+ * Where partition p's task goes this round. The caller applies a launch before asking for the
+ * next partition (the decision counts the slots it sees taken); a REPLICA_SPREAD decision counts
+ * itself in `round.firstCopies`.
+ */
+export function placeTask(round: StageRound, p: number): Placement {
+  const { workers } = round
+  const free = freeWorker(workers)
+  if (free === null && (!round.pipelined || !anyQueueSlot(workers))) return NO_SLOT
+  if (round.cacheKeys.length === 0) return free === null ? NONE : launchOn(free, PlacementReasons.FREE)
+  // Prefer a free worker that holds this partition's persisted input; else queue behind a
+  // holder's running task (it would wait for that worker anyway; queued, it starts the moment
+  // the worker is done, without a round trip to the driver); else wait a little.
+  const holders = holdersOf(workers, round.cacheLocations, round.cacheKeys, p)
+  if (holders.size > 0) {
+    const local = firstFree(workers, holders)
+    if (local !== null) return launchOn(local, PlacementReasons.LOCALITY)
+    const queued = round.pipelined ? queueSlot(workers, round.running, holders, round.stageKey, round.jobId) : null
+    if (queued !== null) return launchOn(queued, PlacementReasons.PIPELINED)
+    return free === null ? NONE : { kind: 'locality-wait', worker: free }
+  }
+  if (free === null) return NONE
+  if (round.replicatedKeys.length === 0) return launchOn(free, PlacementReasons.FREE)
+  // A fresh MEMORY_2 partition: its first copy goes to a worker under its even share.
+  round.firstCopies ??= firstCopyCounts(workers, round.cacheLocations, round.running, round.replicatedKeys, round.stageKey, round.jobId)
+  const w = underShare(workers, round.firstCopies, Math.ceil(round.total / workers.size))
+  if (w === null) return NONE
+  round.firstCopies.set(w.info.id, (round.firstCopies.get(w.info.id) ?? 0) + 1)
+  return launchOn(w, PlacementReasons.REPLICA_SPREAD)
+}
 
 /** Ops whose partition p reads partition p of their single input (cache locality follows them). */
 const ONE_TO_ONE = new Set(['map', 'flatMap', 'filter', 'mapValues', 'flatMapValues', 'keyBy', 'mapPartitions', 'sample', 'zipWithIndex', 'keys', 'values', 'tagged'])

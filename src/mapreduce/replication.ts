@@ -1,6 +1,6 @@
 // MEMORY_2 replica placement: a partition cached for the first time is computed again on a second
 // worker, chosen so the second copies of each worker's partitions spread evenly over the others.
-import { cacheKeysOf, freeWorker } from './placement.js'
+import { cacheKeysOf, freeWorker, launchOn, PlacementReasons, type Launch } from './placement.js'
 import type { ActiveJob, PendingReplica, RunningTask, WorkerState } from './scheduler-state.js'
 
 /**
@@ -36,7 +36,7 @@ export function replicate(
   key: string,
   workers: ReadonlyMap<string, WorkerState>,
   cacheLocations: ReadonlyMap<string, Set<string>>,
-  launch: (partition: number, w: WorkerState) => void,
+  launch: (partition: number, placement: Launch) => void,
 ): void {
   let copies: Map<string, number> | null = null
   for (const [rk, r] of replicas) {
@@ -57,7 +57,7 @@ export function replicate(
     if (w === null) continue
     r.on = w.info.id
     copies.set(`${r.holder} ${r.on}`, least + 1)
-    launch(r.partition, w)
+    launch(r.partition, launchOn(w, PlacementReasons.REPLICA))
   }
 }
 

@@ -8,7 +8,7 @@
 // While a job runs the scheduler holds the event loop open, so a job can only end by its promise.
 import { JobError, JobErrorCodes, type JobErrorCode } from './errors.js'
 import type { Executor, ExecutorEvent } from './executor.js'
-import { anyQueueSlot, byHolderCount, cacheKeysOf, firstCopyCounts, firstFree, freeWorker, holdersOf, queueSlot, underShare } from './placement.js'
+import { launchOn, newStageRound, placementOrder, placeTask, PlacementReasons, type Launch } from './placement.js'
 import { recordCachedBlocks, replicate } from './replication.js'
 import { stageOrder, type ActiveJob, type JobRequest, type RunningTask, type ShuffleStageDef, type WorkerState } from './scheduler-state.js'
 import { speculate } from './speculation.js'
@@ -174,6 +174,11 @@ export class Scheduler {
     return false
   }
 
+  /**
+   * One scheduling round: for each stage in order whose parents are complete, the partitions it
+   * still misses get their placement (placement.ts) and the launches are applied; then MEMORY_2
+   * second copies and speculative backups. A round ends early when no worker has a slot.
+   */
   #schedule(): void {
     const job = this.#job
     if (job === null || job.failed !== null) return
@@ -183,90 +188,89 @@ export class Scheduler {
     for (const id of job.order) {
       const key = id === null ? 'result' : `s${id}`
       const stage = job.stageSummaries.get(key) as StageSummary
-      let missing: Iterable<number>
-      let parents: readonly number[]
-      let def: ShuffleStageDef | null = null
-      if (id === null) {
-        // Scanned from the first partition not yet done, and lazily: the loop below stops at the
-        // first one no worker can take, so an event costs O(slots), not O(partitions).
-        const parts = req.partitions
-        while (job.scanFrom < parts.length && job.done.has(parts[job.scanFrom] as number)) job.scanFrom++
-        parents = req.parents
-        if (job.scanFrom === parts.length) {
-          this.#replicate(job, key, id, null, stage)
-          if (!this.#replicasPending(job)) job.resolve()
-          return
-        }
-        missing = notDone(parts, job.scanFrom, job.done)
-      } else {
-        def = req.shuffles.get(id) as ShuffleStageDef
-        const outs = this.#outputs(def)
-        const lost: number[] = []
-        for (let p = 0; p < outs.length; p++) if (outs[p] === null) lost.push(p)
-        missing = lost
-        parents = def.parents
-        if (lost.length === 0) {
-          if (stage.status === 'running') { stage.status = 'done'; stage.ms = performance.now() - stage.startedAt }
-          this.#replicate(job, key, id, def, stage)
-          continue
-        }
-        if (stage.status === 'done' || stage.status === 'skipped') stage.status = 'pending'
+      const def = id === null ? null : (req.shuffles.get(id) as ShuffleStageDef)
+      const missing = def === null ? this.#resultMissing(job) : this.#mapMissing(def, stage)
+      if (missing === null) {
+        this.#replicate(job, key, id, def, stage)
+        if (def !== null) continue
+        if (!this.#replicasPending(job)) job.resolve()
+        return
       }
-      if (!parents.every((p) => this.#complete(p))) continue
-      const plan = def === null ? req.plan : def.plan
-      const cacheKeys = cacheKeysOf(plan)
-      let waiting = false
-      let unlaunched = 0
-      // Tasks reading a cached partition may queue behind the task running on the worker that
-      // holds it (pipelining). Not with speculation: a queued task's wait would look like straggling.
-      const pipelined = cacheKeys.length > 0 && this.#executor.queuesTasks === true && this.#options.speculation !== true
-      const replicatedKeys = cacheKeysOf(plan, true)
-      let firstCopies: Map<string, number> | null = null
-      const total = id === null ? req.partitions.length : (def as ShuffleStageDef).partitions
-      // Partitions with the fewest live holders first: the ones only one worker can run take their
-      // places before the ones any of two can, which then go where there is room.
-      if (cacheKeys.length > 0) {
-        const list = [...missing]
-        missing = list.length > 1 ? byHolderCount(this.#workers, this.#cacheLocations, cacheKeys, list) : list
-      }
-      for (const p of missing) {
-        if (this.#isRunning(key, p)) continue
-        unlaunched++
-        let w = freeWorker(this.#workers)
-        if (w === null && (!pipelined || !anyQueueSlot(this.#workers))) return
-        if (cacheKeys.length > 0) {
-          // Prefer a free worker that holds this partition's persisted input; else queue behind a
-          // holder's running task (it would wait for that worker anyway; queued, it starts the
-          // moment the worker is done, without a round trip to the driver); else wait a little.
-          const holders = holdersOf(this.#workers, this.#cacheLocations, cacheKeys, p)
-          if (holders.size > 0) {
-            const local = firstFree(this.#workers, holders) ?? (pipelined ? queueSlot(this.#workers, this.#running, holders, key, req.jobId) : null)
-            const waitKey = `${key}:${p}`
-            if (local !== null) w = local
-            else if (w !== null) {
-              const since = job.localityWait.get(waitKey) ?? performance.now()
-              job.localityWait.set(waitKey, since)
-              if (performance.now() - since < (this.#options.localityWaitMs ?? 3000)) {
-                waiting = true
-                continue
-              }
-            }
-          } else if (replicatedKeys.length > 0 && w !== null) {
-            // A fresh MEMORY_2 partition: its first copy goes to a worker under its even share.
-            firstCopies ??= firstCopyCounts(this.#workers, this.#cacheLocations, this.#running, replicatedKeys, key, req.jobId)
-            w = underShare(this.#workers, firstCopies, Math.ceil(total / this.#workers.size))
-            if (w !== null) firstCopies.set(w.info.id, (firstCopies.get(w.info.id) ?? 0) + 1)
-          }
-        }
-        if (w === null) continue
-        this.#launch(job, key, id, def, p, w, stage, false)
-        unlaunched--
-      }
+      if (!(def === null ? req.parents : def.parents).every((p) => this.#complete(p))) continue
+      const placed = this.#placeStage(job, key, id, def, stage, missing)
+      if (placed === null) return
       this.#replicate(job, key, id, def, stage)
-      if (waiting) setTimeout(() => this.#schedule(), Math.min(250, this.#options.localityWaitMs ?? 3000)).unref()
-      if (this.#options.speculation === true) this.#speculate(job, key, id, def, stage, unlaunched)
+      if (placed.waiting) setTimeout(() => this.#schedule(), Math.min(250, this.#options.localityWaitMs ?? 3000)).unref()
+      if (this.#options.speculation === true) this.#speculate(job, key, id, def, stage, placed.unlaunched)
     }
     req.onProgress?.(job.summary)
+  }
+
+  /**
+   * The result stage's partitions not yet done, or null when every one is. Scanned from the first
+   * partition not yet done, and lazily: placement stops at the first one no worker can take, so an
+   * event costs O(slots), not O(partitions).
+   */
+  #resultMissing(job: ActiveJob): Iterable<number> | null {
+    const parts = job.req.partitions
+    while (job.scanFrom < parts.length && job.done.has(parts[job.scanFrom] as number)) job.scanFrom++
+    return job.scanFrom === parts.length ? null : notDone(parts, job.scanFrom, job.done)
+  }
+
+  /** A map stage's partitions with no output (never written, or lost), or null when it is complete. */
+  #mapMissing(def: ShuffleStageDef, stage: StageSummary): number[] | null {
+    const outs = this.#outputs(def)
+    const lost: number[] = []
+    for (let p = 0; p < outs.length; p++) if (outs[p] === null) lost.push(p)
+    if (lost.length === 0) {
+      if (stage.status === 'running') { stage.status = 'done'; stage.ms = performance.now() - stage.startedAt }
+      return null
+    }
+    if (stage.status === 'done' || stage.status === 'skipped') stage.status = 'pending'
+    return lost
+  }
+
+  /**
+   * Places the missing partitions of a ready stage that are not running and applies each launch;
+   * null when no worker has a slot (the round stops). `waiting`: some partition waits for the
+   * worker caching its input; `unlaunched`: partitions left without a worker (for speculation).
+   */
+  #placeStage(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, stage: StageSummary, missing: Iterable<number>): { waiting: boolean; unlaunched: number } | null {
+    const req = job.req
+    const round = newStageRound(
+      { workers: this.#workers, running: this.#running, cacheLocations: this.#cacheLocations },
+      {
+        stageKey: key,
+        jobId: req.jobId,
+        plan: def === null ? req.plan : def.plan,
+        total: def === null ? req.partitions.length : def.partitions,
+        queuesTasks: this.#executor.queuesTasks === true,
+        speculation: this.#options.speculation === true,
+      },
+    )
+    let waiting = false
+    let unlaunched = 0
+    for (const p of placementOrder(round, missing)) {
+      if (this.#isRunning(key, p)) continue
+      unlaunched++
+      const d = placeTask(round, p)
+      if (d.kind === 'no-slot') return null
+      if (d.kind === 'none') continue
+      if (d.kind === 'locality-wait' && this.#localityWaiting(job, `${key}:${p}`)) {
+        waiting = true
+        continue
+      }
+      this.#launch(job, key, id, def, p, d.kind === 'launch' ? d : launchOn(d.worker, PlacementReasons.FREE), stage)
+      unlaunched--
+    }
+    return { waiting, unlaunched }
+  }
+
+  /** Whether the task at `waitKey` (stage:partition) still waits for a holder of its input (localityWaitMs from its first wait). */
+  #localityWaiting(job: ActiveJob, waitKey: string): boolean {
+    const since = job.localityWait.get(waitKey) ?? performance.now()
+    job.localityWait.set(waitKey, since)
+    return performance.now() - since < (this.#options.localityWaitMs ?? 3000)
   }
 
   /** Fails (as an attempt) and aborts every task of `job` running longer than `timeoutMs`. */
@@ -294,7 +298,7 @@ export class Scheduler {
    * Called after the stage's pending tasks are placed, so those go first.
    */
   #replicate(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, stage: StageSummary): void {
-    replicate(job.replicas, key, this.#workers, this.#cacheLocations, (p, w) => this.#launch(job, key, id, def, p, w, stage, false, true))
+    replicate(job.replicas, key, this.#workers, this.#cacheLocations, (p, placement) => this.#launch(job, key, id, def, p, placement, stage))
   }
 
   /** Backup attempts of this stage's stragglers (see speculation.ts). */
@@ -307,14 +311,16 @@ export class Scheduler {
       done: () => (id === null ? job.done.size : (this.#mapOutputs.get(id) ?? []).filter((o) => o !== null).length),
       unlaunched,
     }
-    speculate(progress, this.#running, this.#workers, this.#options, (p, w) => {
-      this.speculativeLaunches++
-      this.#launch(job, key, id, def, p, w, stage, true)
-    })
+    speculate(progress, this.#running, this.#workers, this.#options, (p, placement) => this.#launch(job, key, id, def, p, placement, stage))
   }
 
-  #launch(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, p: number, w: WorkerState, stage: StageSummary, speculative: boolean, replica = false): void {
+  /** Applies a placement: partition p's task attempt goes to `placement.worker`. */
+  #launch(job: ActiveJob, key: string, id: number | null, def: ShuffleStageDef | null, p: number, placement: Launch, stage: StageSummary): void {
     const req = job.req
+    const w = placement.worker
+    const speculative = placement.reason === PlacementReasons.SPECULATIVE
+    const replica = placement.reason === PlacementReasons.REPLICA
+    if (speculative) this.speculativeLaunches++
     const parents = def === null ? req.parents : def.parents
     const seqKey = `${id === null ? req.jobId : `s${id}`}:${p}`
     const attempt = this.#attemptSeq.get(seqKey) ?? 0

@@ -1,6 +1,6 @@
 // Speculative execution: backup attempts, on another worker, of tasks running much longer than
 // their stage's median. The first attempt to finish wins; the other's result is a duplicate.
-import { freeWorker } from './placement.js'
+import { freeWorker, launchOn, PlacementReasons, type Launch } from './placement.js'
 import type { RunningTask, WorkerState } from './scheduler-state.js'
 
 export interface SpeculationOptions {
@@ -31,7 +31,7 @@ export function speculate(
   running: ReadonlyMap<string, RunningTask>,
   workers: ReadonlyMap<string, WorkerState>,
   options: SpeculationOptions,
-  launch: (partition: number, w: WorkerState) => void,
+  launch: (partition: number, placement: Launch) => void,
 ): void {
   const { key, durations } = stage
   if (durations === undefined || durations.length === 0) return
@@ -49,6 +49,6 @@ export function speculate(
     const others = new Set([...workers.keys()].filter((w) => w !== t.workerId))
     const w = freeWorker(workers, others)
     if (w === null) return
-    launch(t.partition, w)
+    launch(t.partition, launchOn(w, PlacementReasons.SPECULATIVE))
   }
 }

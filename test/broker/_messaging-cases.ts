@@ -46,6 +46,7 @@ export function messagingCases(env: () => MessagingEnv): void {
     await pub.flush()
     await until(() => gt.length >= 4 && star.length >= 2 && lit.length >= 1)
     await sub.flush()
+    // A negative check, not a wait for state: no wrong subject may arrive in the next 20 ms.
     await delay(20)
     assert.deepEqual(lit.map((m) => m.subject), ['a.b.c'])
     assert.deepEqual(star.map((m) => m.subject), ['a.b.c', 'a.x.c'])
@@ -95,6 +96,7 @@ export function messagingCases(env: () => MessagingEnv): void {
     for (let i = 0; i < N; i++) pub.publish('work', sc.encode(String(i)))
     await pub.flush()
     await until(() => plain.length === N && members.reduce((s, m) => s + m.length, 0) === N)
+    // A negative check, not a wait for state: no second copy may arrive in the next 50 ms.
     await delay(50)
     const seen = members.flat().map((m) => Number(sc.decode(m.data))).sort((a, b) => a - b)
     assert.deepEqual(seen, Array.from({ length: N }, (_, i) => i), 'each message once to the group')

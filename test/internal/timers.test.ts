@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { CoarseTimerWheel } from '../../src/internal/timers.js'
+import { CoarseTimerWheel, sweepEvery } from '../../src/internal/timers.js'
 
 test('coarse timers fire after their time, refresh postpones, clear cancels', (t) => {
   // A mocked clock: the real one made this test depend on how fast a loaded machine wakes it.
@@ -32,4 +32,39 @@ test('a throwing callback does not stop other timers', async () => {
   wheel.setTimeout(() => (ok = true), 5)
   await new Promise((r) => setTimeout(r, 40))
   assert.equal(ok, true)
+})
+
+test('sweepEvery: checks of one period share an interval, each runs every period until stopped; a throwing one does not stop the others', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] })
+  const calls: string[] = []
+  const stopA = sweepEvery(37, () => calls.push('a'))
+  const stopB = sweepEvery(37, () => {
+    calls.push('b')
+    throw new Error('a failing check')
+  })
+  const stopC = sweepEvery(53, () => calls.push('c'))
+  t.mock.timers.tick(36)
+  assert.equal(calls.length, 0, 'nothing before one period')
+  t.mock.timers.tick(1)
+  assert.deepEqual(calls, ['a', 'b'])
+  t.mock.timers.tick(16)
+  assert.deepEqual(calls, ['a', 'b', 'c'], 'another period has its own interval')
+  stopB()
+  t.mock.timers.tick(21)
+  assert.deepEqual(calls, ['a', 'b', 'c', 'a'], 'b stopped, a still runs after b threw')
+  stopA()
+  stopA() // twice is harmless
+  stopC()
+  t.mock.timers.tick(200)
+  assert.equal(calls.length, 4, 'nothing runs once every check stopped')
+  // The same function registered twice runs twice; a restart after a full stop runs again.
+  const f = (): void => void calls.push('f')
+  const s1 = sweepEvery(37, f)
+  const s2 = sweepEvery(37, f)
+  t.mock.timers.tick(37)
+  assert.deepEqual(calls.slice(4), ['f', 'f'])
+  s1()
+  t.mock.timers.tick(37)
+  assert.deepEqual(calls.slice(4), ['f', 'f', 'f'])
+  s2()
 })

@@ -10,8 +10,9 @@ import type { Socket } from 'node:net'
 import { FastConnection, type FastHost } from './fast-connection.js'
 import type { FastRequest, FastResponse } from './fast-message.js'
 import type { HeadLimits } from './request-head.js'
+import { sweepEvery } from '../../internal/timers.js'
 
-/** How often incomplete heads and idle keep-alive connections are checked (one timer per listener). */
+/** How often incomplete heads and idle keep-alive connections are checked (one shared sweep, see internal/timers.ts). */
 const SWEEP_MS = 100
 
 type ConnectionListener = (this: HttpServer, socket: Socket) => void
@@ -22,7 +23,8 @@ export class FastFront {
   readonly #eligible: () => boolean
   readonly #conns = new Set<FastConnection>()
   readonly #host: FastHost
-  #sweep: NodeJS.Timeout | undefined
+  /** Stops this front's check; undefined while it has no connection. */
+  #stopSweep: (() => void) | undefined
   /** Requests served on the fast path so far (a diagnostic for tests and the admin status). */
   served = 0
   #limits: HeadLimits = { maxHeaderBytes: -1, maxHeaders: -1 }
@@ -88,10 +90,7 @@ export class FastFront {
       return
     }
     new FastConnection(socket, this.#host, this.#conns)
-    if (this.#sweep === undefined) {
-      this.#sweep = setInterval(() => this.#check(), SWEEP_MS)
-      this.#sweep.unref()
-    }
+    this.#stopSweep ??= sweepEvery(SWEEP_MS, () => this.#check())
   }
 
   #handOver(socket: Socket, rest: Buffer): void {
@@ -113,8 +112,7 @@ export class FastFront {
 
   #check(): void {
     if (this.#conns.size === 0) {
-      clearInterval(this.#sweep)
-      this.#sweep = undefined
+      this.stop()
       return
     }
     const now = Date.now()
@@ -134,7 +132,7 @@ export class FastFront {
   }
 
   stop(): void {
-    clearInterval(this.#sweep)
-    this.#sweep = undefined
+    this.#stopSweep?.()
+    this.#stopSweep = undefined
   }
 }

@@ -5,6 +5,7 @@
 // dispatch() returns false for anything else (undici sends those).
 import { connect, type Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
+import { sweepEvery } from '../../internal/timers.js'
 import { IDEMPOTENT_METHODS } from '../idempotent.js'
 import { serializeRequestHead } from './upstream-request-head.js'
 import type { Headers } from './upstream-response-head.js'
@@ -289,7 +290,8 @@ export class FastUpstream {
   readonly #queue: Job[] = []
   #count = 0
   #closed = false
-  #sweep: NodeJS.Timeout | undefined
+  /** Stops the idle sweep; undefined while no socket is idle. */
+  #stopSweep: (() => void) | undefined
 
   constructor(opts: FastUpstreamOptions) {
     this.#opts = opts
@@ -357,11 +359,9 @@ export class FastUpstream {
     }
     conn.idle(Date.now())
     this.#idle.push(conn)
-    if (this.#sweep === undefined) {
-      // One coarse timer per server closes keep-alive sockets idle longer than keepAliveTimeoutMs.
-      this.#sweep = setInterval(() => this.#closeIdle(), Math.min(1000, Math.max(50, this.#opts.keepAliveTimeoutMs / 4)))
-      this.#sweep.unref()
-    }
+    // A coarse sweep (shared with others of the same period) closes keep-alive sockets idle
+    // longer than keepAliveTimeoutMs.
+    this.#stopSweep ??= sweepEvery(Math.min(1000, Math.max(50, this.#opts.keepAliveTimeoutMs / 4)), () => this.#closeIdle())
   }
 
   #closeIdle(): void {
@@ -369,8 +369,8 @@ export class FastUpstream {
     // The stack's bottom holds the longest idle ones.
     while (this.#idle.length > 0 && (this.#idle[0] as UpConn).idleSince <= limit) (this.#idle.shift() as UpConn).drop()
     if (this.#idle.length === 0 || this.#closed) {
-      clearInterval(this.#sweep)
-      this.#sweep = undefined
+      this.#stopSweep?.()
+      this.#stopSweep = undefined
     }
   }
 
@@ -386,8 +386,8 @@ export class FastUpstream {
   /** Closes idle sockets and refuses new requests; in-flight ones finish. */
   close(): void {
     this.#closed = true
-    clearInterval(this.#sweep)
-    this.#sweep = undefined
+    this.#stopSweep?.()
+    this.#stopSweep = undefined
     for (const c of this.#idle.splice(0)) c.drop()
     for (const j of this.#queue.splice(0)) j.fail(error('UND_ERR_CLOSED', 'upstream client closed'))
   }

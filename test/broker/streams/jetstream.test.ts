@@ -21,6 +21,7 @@ import {
   type NatsConnection,
 } from 'nats'
 import { jsTargets, startJsTarget, type JsTarget } from './_js-targets.js'
+import { waitFor } from '../../_lib/wait.js'
 
 const sc = StringCodec()
 
@@ -187,6 +188,8 @@ for (const targetName of jsTargets) {
     test('deliver policies and filter subjects', async () => {
       await jsm.streams.add({ name: 'T5', subjects: ['t5.*'] })
       for (const s of ['a', 'a', 'a']) await js.publish(`t5.${s}`)
+      // The start-time policy needs stored timestamps on both sides of t0 (ms resolution): real
+      // time has to pass here, there is no state to wait for.
       await sleep(30)
       const t0 = new Date()
       await sleep(30)
@@ -305,7 +308,11 @@ for (const targetName of jsTargets) {
       for (const m of await fetchAll(js, 'T9', 'R', 4)) await m.ackAck()
       const unacked = await fetchAll(js, 'T9', 'R', 2)
       assert.deepEqual(unacked.map((m) => m.seq), [5, 6])
-      await sleep(300)
+      // The consumer's state as the server holds it before the restart.
+      await waitFor('the consumer to record 6 delivered, 4 acked', async () => {
+        const ci = await jsm.consumers.info('T9', 'R')
+        return ci.delivered.stream_seq === 6 && ci.ack_floor.stream_seq === 4 && ci.num_ack_pending === 2
+      }, { timeoutMs: 5000 })
       await nc.close()
       await target.restart()
       nc = await connect({ port: target.port, reconnect: false })

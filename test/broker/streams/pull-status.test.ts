@@ -9,13 +9,26 @@ import { jsTargets, startJsTarget, type JsTarget } from './_js-targets.js'
 const sc = StringCodec()
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-/** Sends one MSG.NEXT request and collects replies on its inbox for `ms`. */
-async function pull(nc: NatsConnection, stream: string, consumer: string, req: Record<string, unknown>, ms: number): Promise<Msg[]> {
+const code = (m: Msg): number => m.headers?.code ?? 0
+
+/**
+ * Sends one MSG.NEXT request and collects the replies on its inbox until `done(replies)`; by
+ * default until the request is over: a terminal status (4xx) or `batch` messages. Gives up after
+ * `timeoutMs` and returns what came, for the assertions to show. A flush before unsubscribing
+ * takes in anything the server sent before it (nothing may follow a terminal status).
+ */
+async function pull(nc: NatsConnection, stream: string, consumer: string, req: { batch: number } & Record<string, unknown>, done?: (got: readonly Msg[]) => boolean, timeoutMs = 5000): Promise<Msg[]> {
+  const over = done ?? ((got: readonly Msg[]): boolean => got.some((m) => code(m) >= 400) || got.filter((m) => code(m) === 0).length >= req.batch)
   const inbox = createInbox()
   const got: Msg[] = []
-  const sub = nc.subscribe(inbox, { callback: (_e, m) => got.push(m) })
+  let finish = (): void => {}
+  const finished = new Promise<void>((resolve) => { finish = resolve })
+  const sub = nc.subscribe(inbox, { callback: (_e, m) => { got.push(m); if (over(got)) finish() } })
+  const timer = setTimeout(finish, timeoutMs)
   nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, sc.encode(JSON.stringify(req)), { reply: inbox })
-  await sleep(ms)
+  await finished
+  clearTimeout(timer)
+  await nc.flush()
   sub.unsubscribe()
   return got
 }
@@ -41,19 +54,19 @@ for (const targetName of jsTargets) {
 
     test('404, 408 with pending counts, 409 limits, heartbeats', async () => {
       await jsm.consumers.add('PS', { durable_name: 'S', ack_policy: AckPolicy.Explicit, max_batch: 10, max_waiting: 1 })
-      assert.deepEqual((await pull(nc, 'PS', 'S', { batch: 1, no_wait: true }, 300)).map(status), ['404 No Messages'])
-      const timedOut = await pull(nc, 'PS', 'S', { batch: 5, expires: nanos(300) }, 700)
+      assert.deepEqual((await pull(nc, 'PS', 'S', { batch: 1, no_wait: true })).map(status), ['404 No Messages'])
+      const timedOut = await pull(nc, 'PS', 'S', { batch: 5, expires: nanos(300) })
       assert.deepEqual(timedOut.map(status), ['408 Request Timeout'])
       assert.equal(timedOut[0]?.headers?.get('Nats-Pending-Messages'), '5')
-      assert.deepEqual((await pull(nc, 'PS', 'S', { batch: 11, expires: nanos(300) }, 300)).map(status), ['409 Exceeded MaxRequestBatch of 10'])
-      const hb = await pull(nc, 'PS', 'S', { batch: 1, expires: nanos(1000), idle_heartbeat: nanos(200) }, 1300)
+      assert.deepEqual((await pull(nc, 'PS', 'S', { batch: 11, expires: nanos(300) })).map(status), ['409 Exceeded MaxRequestBatch of 10'])
+      const hb = await pull(nc, 'PS', 'S', { batch: 1, expires: nanos(1000), idle_heartbeat: nanos(200) })
       assert.ok(hb.filter((m) => status(m) === '100 Idle Heartbeat').length >= 2, hb.map(status).join(','))
       assert.equal(status(hb[hb.length - 1] as Msg), '408 Request Timeout')
       // A big message with a small max_bytes: 409 instead of the message.
       await nc.jetstream().publish('ps.big', new Uint8Array(500))
-      const small = await pull(nc, 'PS', 'S', { batch: 1, max_bytes: 100, expires: nanos(500) }, 300)
+      const small = await pull(nc, 'PS', 'S', { batch: 1, max_bytes: 100, expires: nanos(500) })
       assert.deepEqual(small.map(status), ['409 Message Size Exceeds MaxBytes'])
-      const ok = await pull(nc, 'PS', 'S', { batch: 1, expires: nanos(500) }, 300)
+      const ok = await pull(nc, 'PS', 'S', { batch: 1, expires: nanos(500) })
       assert.equal(ok[0]?.data.length, 500)
       assert.equal(ok[0]?.subject, 'ps.big')
     })
@@ -77,7 +90,7 @@ for (const targetName of jsTargets) {
       assert.ok((times[1] as number) - (times[0] as number) >= 150, times.join(','))
       assert.ok((times[2] as number) - (times[1] as number) >= 650, times.join(','))
       await jsm.consumers.add('PS', { durable_name: 'H', ack_policy: AckPolicy.None, filter_subject: 'ps.b', headers_only: true })
-      const h = await pull(nc, 'PS', 'H', { batch: 1, expires: nanos(500) }, 300)
+      const h = await pull(nc, 'PS', 'H', { batch: 1, expires: nanos(500) })
       assert.equal(h[0]?.data.length, 0)
       assert.equal(h[0]?.headers?.get('Nats-Msg-Size'), '1')
     })
@@ -110,7 +123,8 @@ for (const targetName of jsTargets) {
       await jsm.streams.add({ name: 'DLQ', subjects: ['dlq.>'] })
       await jsm.consumers.add('PS', { durable_name: 'D', ack_policy: AckPolicy.Explicit, filter_subject: 'ps.d', ack_wait: nanos(200), max_deliver: 2, dead_letter_subject: 'dlq.ps' } as Parameters<typeof jsm.consumers.add>[1])
       await nc.jetstream().publish('ps.d', sc.encode('poison'))
-      await pull(nc, 'PS', 'D', { batch: 5, expires: nanos(1200) }, 1300)
+      // Both deliveries (the second after ack_wait); then the broker moves it to the dead letters.
+      assert.equal((await pull(nc, 'PS', 'D', { batch: 5, expires: nanos(1200) }, (got) => got.filter((m) => code(m) === 0).length >= 2)).filter((m) => code(m) === 0).length, 2)
       const deadline = Date.now() + 3000
       while ((await jsm.streams.info('DLQ')).state.messages === 0 && Date.now() < deadline) await sleep(50)
       const m = await jsm.streams.getMessage('DLQ', { seq: 1 })

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { Context } from '../../../src/mapreduce/index.js'
 import { ClusterExecutor } from '../../../src/mapreduce/cluster/cluster-executor.js'
 import { SECRET, startCluster } from './fixtures/cluster.js'
+import { waitFor } from '../../_lib/wait.js'
 
 function corpus(dir: string): string {
   const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta']
@@ -70,9 +71,9 @@ test('3 worker processes on loopback give results identical to local mode, block
   assert.equal(digestDir(join(dir, 'out-cluster')), digestDir(join(dir, 'out-local')))
   const ws = cluster.coordinator.workers()
   assert.equal(new Set(ws.filter((w) => w.tasksDone > 0).map((w) => w.pid)).size, 3, 'every worker process ran tasks')
-  // Shuffle blocks really travelled between workers over TCP.
-  await new Promise((r) => setTimeout(r, 300))
-  const served = cluster.coordinator.workers().reduce((a, w) => a + (w.stats.blocksServed ?? 0), 0)
-  assert.ok(served > 0, `blocks served over TCP: ${served}`)
+  // Shuffle blocks really travelled between workers over TCP (block-server counts reach the
+  // coordinator with the workers' heartbeats, every 250 ms here).
+  const blocksServed = (): number => cluster.coordinator.workers().reduce((a, w) => a + (w.stats.blocksServed ?? 0), 0)
+  await waitFor('workers to report blocks served over TCP', () => blocksServed() > 0, { timeoutMs: 5000 })
   assert.ok(executor.modulesUploaded === 0, 'inline functions need no module upload')
 })

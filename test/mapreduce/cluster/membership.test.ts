@@ -10,16 +10,10 @@ import { join } from 'node:path'
 import { Context } from '../../../src/mapreduce/index.js'
 import { ClusterExecutor } from '../../../src/mapreduce/cluster/cluster-executor.js'
 import { SECRET, startCluster } from './fixtures/cluster.js'
+import { waitFor as waitForState } from '../../_lib/wait.js'
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = fn()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
+/** Worker processes and task processes start slowly on a loaded machine: 20 s per wait. */
+const waitFor = <T>(what: string, probe: () => T): Promise<NonNullable<T>> => waitForState(what, probe, { timeoutMs: 20_000, intervalMs: 10 })
 
 function slowSquares(ctx: Context, mapMs: number): Promise<(readonly [number, number])[]> {
   return ctx
@@ -91,8 +85,9 @@ test('coordinator death fails the running job cleanly: no _SUCCESS, no partial o
     })
     .map((x) => `line ${x}`)
     .saveAsTextFile(out)
-  await waitFor('running tasks', () => executor.runningTasks().length > 0 || undefined)
-  await new Promise((r) => setTimeout(r, 200))
+  await waitFor('running tasks', () => executor.runningTasks().length > 0)
+  // Mid-job: a worker has said (in a heartbeat) that it is running one of them.
+  await waitFor('a worker running a task', () => cluster.coordinator.workers().some((w) => (w.stats.runningTasks ?? 0) > 0))
   await cluster.coordinator.close()
   await assert.rejects(job, (err: Error & { code?: string }) => {
     assert.match(String(err.code), /^ERR_(JOB|CLUSTER)_/)

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Context } from '../../../src/mapreduce/index.js'
 import { ClusterExecutor } from '../../../src/mapreduce/cluster/cluster-executor.js'
-import { root, SECRET, startCluster } from './fixtures/cluster.js'
+import { freshStats, root, SECRET, startCluster } from './fixtures/cluster.js'
 
 const N = 2000
 
@@ -149,7 +149,7 @@ test('cluster mode: cached partitions stay on their workers across jobs; a broad
   const first = await ds.reduce((a, b) => a + b)
   for (let i = 0; i < 3; i++) assert.equal(await ds.reduce((a, b) => a + b), first)
   assert.equal(computed.value, N, 'every later job read the cached partitions where they were')
-  await new Promise((r) => setTimeout(r, 600))
+  await freshStats(cluster.coordinator)
   const fetches = cluster.coordinator.workers().map((w) => w.stats.blobFetches ?? 0)
   assert.deepEqual(fetches, [1, 1], `each worker fetched the broadcast exactly once: ${JSON.stringify(cluster.coordinator.workers().map((w) => w.stats))} blobs ${cluster.coordinator.blobs.size}`)
   assert.equal(cluster.coordinator.blobs.size, 1, 'the broadcast was uploaded once, content-addressed')
@@ -254,7 +254,7 @@ test('cluster mode: unpersist() frees a dataset on every worker (memory and disk
   assert.equal(await onDisk.count(), N)
   assert.equal(await inMemory.count(), N)
   const both = sum(await until('both datasets held', (v) => v.length === 2 && sum(v) > 0))
-  await new Promise((r) => setTimeout(r, 600)) // every worker has reported both by now
+  await freshStats(cluster.coordinator) // every worker has reported both by now
   const before = sum(await until('both datasets held', (v) => sum(v) >= both))
   onDisk.unpersist()
   const after = sum(await until('the DISK dataset dropped', (v) => sum(v) < before))

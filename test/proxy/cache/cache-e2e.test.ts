@@ -7,6 +7,16 @@ import { request } from 'undici'
 import { builtinPlugins } from '../../../src/proxy/plugins.js'
 import { backend, sleep, startProxy } from '../_helpers.js'
 
+/**
+ * Cache expiry without waiting for it: only `Date` is mocked (timers stay real), from before the
+ * proxy starts, so the cache's clock, the proxy's and the origin's Date headers all read the mock
+ * and tick() ages every stored response at once.
+ */
+function mockClock(t: TestContext): (ms: number) => void {
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() })
+  return (ms) => t.mock.timers.tick(ms)
+}
+
 type Script = (req: IncomingMessage, n: number) => { status?: number; headers?: OutgoingHttpHeaders; body?: string; delayMs?: number }
 
 async function setup(t: TestContext, scripts: Record<string, Script>) {
@@ -94,6 +104,7 @@ test('max-age, s-maxage, Age, no-store, private, Authorization, Set-Cookie, Expi
 })
 
 test('request directives: no-cache, max-age, min-fresh, max-stale, only-if-cached, Pragma', async (t) => {
+  const advance = mockClock(t)
   const c = await setup(t, {
     '/r': (req, n) => ({ status: req.headers['if-none-match'] === '"e1"' ? 304 : 200, headers: { 'cache-control': 'max-age=60', etag: '"e1"' }, body: `v${n}` }),
     '/stale': (_r, n) => ({ headers: { 'cache-control': 'max-age=1' }, body: `v${n}` }),
@@ -118,7 +129,7 @@ test('request directives: no-cache, max-age, min-fresh, max-stale, only-if-cache
   assert.equal(c.hits('/absent'), 0)
   await c.get('/stale')
   await c.get('/stale-mr')
-  await sleep(2100)
+  advance(2100)
   const ms = await c.get('/stale', { 'cache-control': 'max-stale=60' })
   assert.deepEqual([ms.xcache, ms.body], ['STALE', 'v1'])
   // must-revalidate forbids serving stale even when the client allows it.
@@ -127,6 +138,7 @@ test('request directives: no-cache, max-age, min-fresh, max-stale, only-if-cache
 })
 
 test('validators: ETag and Last-Modified revalidation, 304 header merge, no-cache, must-revalidate, proxy-revalidate', async (t) => {
+  const advance = mockClock(t)
   const lm = new Date(Date.now() - 3600_000).toUTCString()
   const c = await setup(t, {
     '/etag': (req, n) =>
@@ -147,7 +159,7 @@ test('validators: ETag and Last-Modified revalidation, 304 header merge, no-cach
   // must-revalidate / proxy-revalidate while fresh: plain hits (http-cache-semantics would revalidate).
   assert.equal((await c.get('/mr')).xcache, 'HIT')
   assert.equal((await c.get('/pr')).xcache, 'HIT')
-  await sleep(2100)
+  advance(2100)
   const e = await c.get('/etag')
   assert.deepEqual([e.status, e.body, e.headers['x-version'], e.headers['content-type'], e.xcache], [200, 'etag-body', '2', 'text/plain', 'HIT'])
   assert.equal(c.reqs('/etag')[1]?.headers['if-none-match'], '"v1"')
@@ -214,6 +226,7 @@ test('Vary, HEAD from GET, ranges, client 304, invalidation by unsafe methods', 
 })
 
 test('stale-while-revalidate serves stale at once and refreshes in the background; stale-if-error hides a failing origin', async (t) => {
+  const advance = mockClock(t)
   let fail = false
   const c = await setup(t, {
     // max-age=2, not 1: Date has whole seconds, so a response can arrive already ~1 s old; with
@@ -225,7 +238,7 @@ test('stale-while-revalidate serves stale at once and refreshes in the backgroun
   await c.get('/swr')
   await c.get('/sie')
   await c.get('/plain')
-  await sleep(3100)
+  advance(3100)
   const s = await c.get('/swr')
   assert.deepEqual([s.xcache, s.body], ['STALE', 'v1'])
   // The background revalidation lands shortly after; until then the stale copy keeps being served
