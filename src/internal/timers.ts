@@ -90,20 +90,27 @@ const sweeps = new Map<number, Sweep>()
 /**
  * Calls `check` every `periodMs` until the returned stop function is called. Checks with the same
  * period share one unref'd setInterval, which runs only while one is registered; a check's first
- * call comes at most one period after it starts. A throwing check does not stop the others.
+ * call comes at most one period after it starts. A throwing check does not stop the others;
+ * its error is rethrown after them (never swallowed).
  */
 export function sweepEvery(periodMs: number, check: () => void): () => void {
   let sweep = sweeps.get(periodMs)
   if (sweep === undefined) {
     const checks = new Set<() => void>()
     const interval = setInterval(() => {
+      // One owner's failing check must not stop the others' timeouts; the first failure is then
+      // rethrown (an uncaught exception, as a check on its own timer would be), never swallowed.
+      let failure: unknown
+      let failed = false
       for (const c of checks) {
         try {
           c()
-        } catch {
-          // One owner's failing check must not stop the others' timeouts.
+        } catch (err) {
+          if (!failed) failure = err
+          failed = true
         }
       }
+      if (failed) throw failure
     }, periodMs)
     interval.unref()
     sweep = { interval, checks }

@@ -34,14 +34,25 @@ test('a throwing callback does not stop other timers', async () => {
   assert.equal(ok, true)
 })
 
-test('sweepEvery: checks of one period share an interval, each runs every period until stopped; a throwing one does not stop the others', (t) => {
+test('sweepEvery: a throwing check does not stop the others of its period, and its error is rethrown after them', (t) => {
   t.mock.timers.enable({ apis: ['setInterval'] })
   const calls: string[] = []
-  const stopA = sweepEvery(37, () => calls.push('a'))
-  const stopB = sweepEvery(37, () => {
+  const stopB = sweepEvery(41, () => {
     calls.push('b')
     throw new Error('a failing check')
   })
+  const stopA = sweepEvery(41, () => calls.push('a'))
+  assert.throws(() => t.mock.timers.tick(41), /a failing check/, 'the failure is not swallowed')
+  assert.deepEqual(calls, ['b', 'a'], 'a ran after b threw')
+  stopB()
+  stopA()
+})
+
+test('sweepEvery: checks of one period share an interval, each runs every period until stopped', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] })
+  const calls: string[] = []
+  const stopA = sweepEvery(37, () => calls.push('a'))
+  const stopB = sweepEvery(37, () => calls.push('b'))
   const stopC = sweepEvery(53, () => calls.push('c'))
   t.mock.timers.tick(36)
   assert.equal(calls.length, 0, 'nothing before one period')
@@ -51,7 +62,7 @@ test('sweepEvery: checks of one period share an interval, each runs every period
   assert.deepEqual(calls, ['a', 'b', 'c'], 'another period has its own interval')
   stopB()
   t.mock.timers.tick(21)
-  assert.deepEqual(calls, ['a', 'b', 'c', 'a'], 'b stopped, a still runs after b threw')
+  assert.deepEqual(calls, ['a', 'b', 'c', 'a'], 'b stopped, a still runs')
   stopA()
   stopA() // twice is harmless
   stopC()
