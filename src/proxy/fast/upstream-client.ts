@@ -21,7 +21,16 @@ export interface FastUpstreamOptions {
   keepAliveTimeoutMs: number
 }
 
-const READ_BUFFER_BYTES = 64 * 1024
+/**
+ * One read buffer shared by every upstream socket of the process: a read's bytes are parsed (and
+ * what is kept copied out) inside the synchronous onread callback, so no read can overwrite another
+ * socket's bytes before they are used. Shared, it can be large: a 100 KiB response usually arrives
+ * in one read (one parse, one copy, one write to the client) instead of two, and memory no longer
+ * grows by a buffer per upstream connection.
+ */
+const READ_BUFFER_BYTES = 256 * 1024
+let sharedReadBuffer: Buffer | undefined
+const readBuffer = (): Buffer => (sharedReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES))
 
 /** undici's codes for the same failures, so one classification (upstream-exchange.ts) serves both clients. */
 export type UpstreamClientErrorCode = 'UND_ERR_CONNECT_TIMEOUT' | 'UND_ERR_HEADERS_TIMEOUT' | 'UND_ERR_BODY_TIMEOUT' | 'UND_ERR_SOCKET' | 'UND_ERR_PROTOCOL' | 'UND_ERR_CLOSED'
@@ -119,7 +128,7 @@ class UpConn {
       port: opts.port,
       noDelay: true,
       onread: {
-        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+        buffer: readBuffer(),
         // false stops reading (readStop) until resume(): the handler paused.
         callback: (n: number, buf: Buffer) => {
           this.#parser.feed(buf.subarray(0, n))
