@@ -14,8 +14,11 @@ export class CombinerTable {
   readonly values: unknown[] = []
   /** hashString of each string entry (0 for other primitives). */
   #hashes = new Uint32Array(1 << 10)
-  /** Open addressing over string entries: entry index + 1, 0 = empty. */
-  #slots = new Int32Array(1 << 12)
+  /**
+   * Open addressing over string entries, two words per slot: the key's hash and its entry index
+   * + 1 (0 = empty), so a probe compares hashes without touching the entry arrays.
+   */
+  #slots = new Int32Array(2 << 12)
   #mask = (1 << 12) - 1
   #strings = 0
   /** Primitive keys other than strings (numbers keep Map's SameValueZero: NaN, -0). */
@@ -36,11 +39,12 @@ export class CombinerTable {
   findString(k: string, h: number): number {
     const slots = this.#slots
     const mask = this.#mask
+    const h32 = h | 0
     let p = (h ^ (h >>> 15)) & mask
     for (;;) {
-      const e = (slots[p] as number) - 1
+      const e = (slots[2 * p + 1] as number) - 1
       if (e < 0) return -(p + 1)
-      if (this.#hashes[e] === h && this.keys[e] === k) return e
+      if (slots[2 * p] === h32 && this.keys[e] === k) return e
       p = (p + 1) & mask
     }
   }
@@ -51,7 +55,9 @@ export class CombinerTable {
     this.keys.push(k)
     this.values.push(v)
     this.#setHash(e, h)
-    this.#slots[-at - 1] = e + 1
+    const p = -at - 1
+    this.#slots[2 * p] = h | 0
+    this.#slots[2 * p + 1] = e + 1
     if (++this.#strings * 2 > this.#mask) this.#grow()
     return e
   }
@@ -132,16 +138,17 @@ export class CombinerTable {
   }
 
   #grow(): void {
-    const size = this.#slots.length * 2
-    const slots = new Int32Array(size)
+    const size = this.#slots.length
+    const slots = new Int32Array(2 * size)
     const mask = size - 1
     const keys = this.keys
     for (let e = 0; e < keys.length; e++) {
       if (typeof keys[e] !== 'string') continue
       const h = this.#hashes[e] as number
       let p = (h ^ (h >>> 15)) & mask
-      while (slots[p] !== 0) p = (p + 1) & mask
-      slots[p] = e + 1
+      while (slots[2 * p + 1] !== 0) p = (p + 1) & mask
+      slots[2 * p] = h | 0
+      slots[2 * p + 1] = e + 1
     }
     this.#slots = slots
     this.#mask = mask
