@@ -59,17 +59,19 @@ export async function compileAggregator(spec: AggregatorSpec): Promise<CompiledA
         growing: true,
       }
     case 'cogroup': {
+      // Per record: index the tagged pair (no destructuring), push the value.
       const n = spec.inputs
       return {
         create: (tv) => {
-          const c: unknown[][] = Array.from({ length: n }, () => [])
-          const [t, v] = tv as [number, unknown]
-          ;(c[t] as unknown[]).push(v)
+          const c: unknown[][] = new Array(n)
+          for (let i = 0; i < n; i++) c[i] = []
+          const x = tv as [number, unknown]
+          ;(c[x[0]] as unknown[]).push(x[1])
           return c
         },
         mergeValue: (c, tv) => {
-          const [t, v] = tv as [number, unknown]
-          ;((c as unknown[][])[t] as unknown[]).push(v)
+          const x = tv as [number, unknown]
+          ;((c as unknown[][])[x[0]] as unknown[]).push(x[1])
           return c
         },
         mergeCombiners: (a, b) => {
