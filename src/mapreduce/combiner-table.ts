@@ -1,5 +1,5 @@
 // The aggregation map of ExternalAggregator: key → combiner, by value (keys.ts semantics), iterated
-// in KeyMap's order (primitive keys in insertion order, then composite keys in insertion order).
+// in a fixed order (primitive keys in insertion order, then composite keys in insertion order).
 // String keys, nearly all keys in practice, live in an open-addressing table probed with their
 // FNV-1a hash (hashString, the partitioners' hash, kept per entry for spills): a V8 Map keyed by
 // fresh strings cost 2-3x more per record in the word count's map-side combine (it hashes every
@@ -114,7 +114,7 @@ export class CombinerTable {
     }
   }
 
-  /** [key, combiner] in KeyMap's order: primitive keys as inserted, then composite keys as inserted. */
+  /** [key, combiner]: primitive keys as inserted, then composite keys as inserted (the order V8 Maps gave before). */
   *entries(): IterableIterator<[unknown, unknown]> {
     for (let e = 0; e < this.keys.length; e++) yield [this.keys[e], this.values[e]]
     for (let e = 0; e < this.#objKeys.length; e++) yield [this.#objKeys[e], this.#objValues[e]]

@@ -1,5 +1,5 @@
 // Key semantics shared by partitioners, aggregation and sorting: a deterministic hash (the same in
-// every process, so reruns route records identically), a total order, and a map keyed by value.
+// every process, so reruns route records identically) and a total order.
 
 /** FNV-1a over UTF-16 code units; stable across processes and runs. */
 export function hashString(s: string): number {
