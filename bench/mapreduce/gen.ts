@@ -78,3 +78,38 @@ export function generateRecords(path: string, records: number, seed = 7): void {
   closeSync(fd)
   renameSync(tmp, path)
 }
+
+/**
+ * Event records for the join / group / sort benches, about `bytes` of CSV lines
+ * `id,user,amount,item`: `user` uniform over `users` ids (u0..), amount an integer 1..100000.
+ * `usersPath` gets one line per user, `user,name,country`.
+ */
+export function generateEvents(path: string, usersPath: string, bytes: number, users = 100_000, seed = 11): void {
+  if (!existsSync(usersPath)) {
+    mkdirSync(dirname(usersPath), { recursive: true })
+    const rand = prng(seed + 1)
+    const countries = ['de', 'fr', 'us', 'jp', 'br', 'in', 'ng', 'au']
+    const lines: string[] = []
+    for (let u = 0; u < users; u++) lines.push(`u${u},name${Math.floor(rand() * 1e9).toString(36)},${countries[u % countries.length]}`)
+    const tmp = `${usersPath}.tmp`
+    const fd = openSync(tmp, 'w')
+    writeSync(fd, `${lines.join('\n')}\n`)
+    closeSync(fd)
+    renameSync(tmp, usersPath)
+  }
+  if (existsSync(path) && statSync(path).size >= bytes) return
+  mkdirSync(dirname(path), { recursive: true })
+  const rand = prng(seed)
+  const items = ['book', 'lamp', 'chair', 'desk', 'pen', 'cup', 'phone', 'bag']
+  const tmp = `${path}.tmp`
+  const fd = openSync(tmp, 'w')
+  let written = 0
+  let id = 0
+  while (written < bytes) {
+    const chunk: string[] = []
+    for (let i = 0; i < 50_000; i++, id++) chunk.push(`${id},u${Math.floor(rand() * users)},${1 + Math.floor(rand() * 100_000)},${items[id % items.length]}\n`)
+    written += writeSync(fd, chunk.join(''))
+  }
+  closeSync(fd)
+  renameSync(tmp, path)
+}

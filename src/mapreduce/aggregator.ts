@@ -3,7 +3,8 @@
 // (hash, key), written as a run and cleared. The result merges the runs (and what is still in
 // memory) with a heap, combining equal keys, so memory stays bounded by the budget.
 import { compileFn } from './closure.js'
-import { compareHashed, hashKey, KeyMap } from './keys.js'
+import { CombinerTable } from './combiner-table.js'
+import { compareHashed, hashKey, hashString } from './keys.js'
 import { estimateSize, Heap, RunReader, RunWriter } from './spill.js'
 import type { AggregatorSpec } from './task-spec.js'
 
@@ -58,17 +59,19 @@ export async function compileAggregator(spec: AggregatorSpec): Promise<CompiledA
         growing: true,
       }
     case 'cogroup': {
+      // Per record: index the tagged pair (no destructuring), push the value.
       const n = spec.inputs
       return {
         create: (tv) => {
-          const c: unknown[][] = Array.from({ length: n }, () => [])
-          const [t, v] = tv as [number, unknown]
-          ;(c[t] as unknown[]).push(v)
+          const c: unknown[][] = new Array(n)
+          for (let i = 0; i < n; i++) c[i] = []
+          const x = tv as [number, unknown]
+          ;(c[x[0]] as unknown[]).push(x[1])
           return c
         },
         mergeValue: (c, tv) => {
-          const [t, v] = tv as [number, unknown]
-          ;((c as unknown[][])[t] as unknown[]).push(v)
+          const x = tv as [number, unknown]
+          ;((c as unknown[][])[x[0]] as unknown[]).push(x[1])
           return c
         },
         mergeCombiners: (a, b) => {
@@ -99,7 +102,7 @@ export class ExternalAggregator {
   readonly #agg: CompiledAggregator
   readonly #budget: number
   readonly #dir: string
-  #map = new KeyMap<unknown>()
+  #map = new CombinerTable()
   #bytes = 0
   readonly #runs: string[] = []
   spillBytes = 0
@@ -112,20 +115,27 @@ export class ExternalAggregator {
 
   /** Adds a raw value (create / mergeValue). */
   insertValue(k: unknown, v: unknown): void {
-    const map = this.#map
-    if (typeof k === 'string' || typeof k === 'number') {
-      // Hot path: an existing primitive key (one hash lookup for the read, one for the write).
-      const prim = map.prim
-      const old = prim.get(k)
-      if (old !== undefined) {
-        prim.set(k, this.#agg.mergeValue(old, v))
+    if (typeof k === 'string') {
+      // Hot path: one probe of the string table finds the entry or the slot for a new one.
+      const map = this.#map
+      const h = hashString(k)
+      const e = map.findString(k, h)
+      if (e >= 0) {
+        const values = map.values
+        values[e] = this.#agg.mergeValue(values[e], v)
         if (this.#agg.growing) {
           this.#bytes += 8 + estimateSize(v)
           if (this.#bytes > this.#budget) this.spill()
         }
         return
       }
+      const nc = this.#agg.create(v)
+      map.addString(k, h, nc, e)
+      this.#bytes += ENTRY_OVERHEAD + 24 + k.length + estimateSize(nc)
+      if (this.#bytes > this.#budget) this.spill()
+      return
     }
+    const map = this.#map
     const c = map.get(k)
     if (c === undefined && !map.has(k)) {
       const nc = this.#agg.create(v)
@@ -140,16 +150,25 @@ export class ExternalAggregator {
 
   /** Adds a combiner produced by another task's map-side combine (mergeCombiners). */
   insertCombiner(k: unknown, c: unknown): void {
-    const map = this.#map
-    if ((typeof k === 'string' || typeof k === 'number') && !this.#agg.growing) {
-      // Hot path (reduce side of reduceByKey & co.): one lookup for an existing primitive key.
-      const prim = map.prim
-      const old = prim.get(k)
-      if (old !== undefined) {
-        prim.set(k, this.#agg.mergeCombiners(old, c))
+    if (typeof k === 'string') {
+      const map = this.#map
+      const h = hashString(k)
+      const e = map.findString(k, h)
+      if (e >= 0) {
+        const values = map.values
+        values[e] = this.#agg.mergeCombiners(values[e], c)
+        if (this.#agg.growing) {
+          this.#bytes += estimateSize(c)
+          if (this.#bytes > this.#budget) this.spill()
+        }
         return
       }
+      map.addString(k, h, c, e)
+      this.#bytes += ENTRY_OVERHEAD + 24 + k.length + estimateSize(c)
+      if (this.#bytes > this.#budget) this.spill()
+      return
     }
+    const map = this.#map
     const old = map.get(k)
     if (old === undefined && !map.has(k)) {
       map.set(k, c)
@@ -165,7 +184,7 @@ export class ExternalAggregator {
     if (this.#map.size === 0) return
     const entries: [number, unknown, unknown][] = []
     for (const [k, c] of this.#map.entries()) entries.push([hashKey(k), k, c])
-    this.#map = new KeyMap<unknown>()
+    this.#map = new CombinerTable()
     this.#bytes = 0
     entries.sort((a, b) => compareHashed(a[0], a[1], b[0], b[1]))
     const w = new RunWriter(this.#dir)
@@ -183,7 +202,7 @@ export class ExternalAggregator {
         batch.push(e)
         if (batch.length >= BATCH) { yield batch; batch = [] }
       }
-      this.#map = new KeyMap<unknown>()
+      this.#map = new CombinerTable()
       if (batch.length > 0) yield batch
       return
     }

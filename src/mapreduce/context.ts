@@ -205,6 +205,7 @@ export class Context implements Engine {
           shuffles: b.shuffles,
           scratchDir: this.#scratch,
           memoryBudgetBytes: budget,
+          fused: this.options.fused,
           onResult,
           onProgress: (job) => {
             if (summary === null) { summary = job; this.#jobs.push(job) }

@@ -2,6 +2,7 @@
 // estimated size passes the budget, then merge the runs with a heap (ties by run order, so the
 // sort stays stable and reruns stay byte-identical).
 import { compareKeys } from './keys.js'
+import { NUMBER_SORT_MIN, sortPairsByNumber } from './number-sort.js'
 import { estimateSize, Heap, RunReader, RunWriter } from './spill.js'
 
 const BATCH = 4096
@@ -17,6 +18,8 @@ export class ExternalSorter {
   readonly #sign: number
   #buf: [unknown, unknown][] = []
   #bytes = 0
+  /** Every key buffered now is a number (then #sorted needs no comparator). */
+  #numbers = true
   readonly #runs: string[] = []
   spillBytes = 0
 
@@ -33,14 +36,19 @@ export class ExternalSorter {
   /** Takes ownership of `pair` (no copy). */
   insertPair(pair: [unknown, unknown]): void {
     this.#buf.push(pair)
+    if (typeof pair[0] !== 'number') this.#numbers = false
     this.#bytes += 48 + estimateSize(pair[0]) + estimateSize(pair[1])
     if (this.#bytes > this.#budget) this.#spill()
   }
 
   #sorted(): [unknown, unknown][] {
     const b = this.#buf
+    const numbers = this.#numbers
     this.#buf = []
     this.#bytes = 0
+    this.#numbers = true
+    const byNumber = numbers && b.length >= NUMBER_SORT_MIN ? sortPairsByNumber(b, this.#sign === 1) : null
+    if (byNumber !== null) return byNumber
     return this.#sign === 1 ? b.sort((x, y) => compareKeys(x[0], y[0])) : b.sort((x, y) => compareKeys(y[0], x[0]))
   }
 

@@ -1,5 +1,5 @@
 // Key semantics shared by partitioners, aggregation and sorting: a deterministic hash (the same in
-// every process, so reruns route records identically), a total order, and a map keyed by value.
+// every process, so reruns route records identically) and a total order.
 
 /** FNV-1a over UTF-16 code units; stable across processes and runs. */
 export function hashString(s: string): number {
@@ -74,47 +74,4 @@ export function compareKeys(a: unknown, b: unknown): number {
 /** Orders by hash, then by key: the order of spilled aggregation runs. */
 export function compareHashed(ha: number, a: unknown, hb: number, b: unknown): number {
   return ha !== hb ? (ha < hb ? -1 : 1) : compareKeys(a, b)
-}
-
-const isPrimitive = (k: unknown): boolean => k === null || (typeof k !== 'object' && typeof k !== 'function')
-
-/** A Map keyed by value: primitives directly, composites by canonical JSON. Insertion ordered per kind. */
-export class KeyMap<V> {
-  /** Entries with primitive keys; exposed for hot loops that handle strings and numbers directly. */
-  readonly prim = new Map<unknown, V>()
-  readonly #prim = this.prim
-  readonly #obj = new Map<string, { key: unknown; value: V }>()
-
-  get size(): number {
-    return this.#prim.size + this.#obj.size
-  }
-
-  get(k: unknown): V | undefined {
-    if (isPrimitive(k)) return this.#prim.get(k)
-    return this.#obj.get(canonical(k))?.value
-  }
-
-  has(k: unknown): boolean {
-    return isPrimitive(k) ? this.#prim.has(k) : this.#obj.has(canonical(k))
-  }
-
-  set(k: unknown, v: V): void {
-    if (isPrimitive(k)) this.#prim.set(k, v)
-    else {
-      const c = canonical(k)
-      const e = this.#obj.get(c)
-      if (e === undefined) this.#obj.set(c, { key: k, value: v })
-      else e.value = v
-    }
-  }
-
-  clear(): void {
-    this.#prim.clear()
-    this.#obj.clear()
-  }
-
-  *entries(): IterableIterator<[unknown, V]> {
-    yield* this.#prim.entries()
-    for (const e of this.#obj.values()) yield [e.key, e.value]
-  }
 }

@@ -46,6 +46,11 @@ export const DEFAULTS = {
   localityWaitMs: 3000,
   /** Where checkpoint() writes ('' = inside the scratch directory; use a shared file system in cluster mode). */
   checkpointDir: '',
+  /**
+   * Fused byte-level stages (fused/index.ts) for the program shapes they recognise; false runs
+   * every task on the generic path (to compare the two, or to rule fusion out when debugging).
+   */
+  fused: true,
   /** Cluster mode: `sy://host:port` of a coordinator ('' = local mode). */
   master: '',
   /** Cluster mode: the shared secret of the coordinator. */
@@ -72,6 +77,8 @@ export interface ContextOptions {
   speculationMultiplier?: number
   localityWaitMs?: number
   checkpointDir?: string
+  /** False: never run the fused byte-level stages, only the generic path (default true). */
+  fused?: boolean
   /** Runs on a cluster: `sy://host:7077` (see docs/mapreduce.md, "Cluster mode"). */
   master?: string
   /** Shared secret for `master`. */
@@ -89,6 +96,11 @@ function positiveInt(name: string, v: number): number {
 
 function nonNegativeInt(name: string, v: number): number {
   if (!Number.isSafeInteger(v) || v < 0) throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `Invalid option ${name}: ${String(v)}; expected a non-negative integer`)
+  return v
+}
+
+function bool(name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `Invalid option ${name}: ${JSON.stringify(v) ?? String(v)}; expected true or false`)
   return v
 }
 
@@ -120,6 +132,7 @@ export function resolveOptions(options: ContextOptions = {}): ResolvedOptions {
     speculationMultiplier: options.speculationMultiplier ?? DEFAULTS.speculationMultiplier,
     localityWaitMs: options.localityWaitMs ?? DEFAULTS.localityWaitMs,
     checkpointDir: options.checkpointDir ?? DEFAULTS.checkpointDir,
+    fused: bool('fused', options.fused ?? DEFAULTS.fused),
     master: options.master ?? DEFAULTS.master,
     secret: options.secret ?? DEFAULTS.secret,
   }

@@ -28,6 +28,8 @@ export interface JobRequest {
   readonly shuffles: ReadonlyMap<number, ShuffleStageDef>
   readonly scratchDir: string
   readonly memoryBudgetBytes: number
+  /** False: tasks run the generic path only (TaskDescription.fused). */
+  readonly fused?: boolean
   /** Called once per partition with the first successful result; later attempts are `duplicate`. */
   onResult(partition: number, result: TaskResult, duplicate: boolean): void
   onProgress?(job: JobSummary): void

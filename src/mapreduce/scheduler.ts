@@ -340,6 +340,7 @@ export class Scheduler {
       shuffleInputs: shuffleInputs as Record<number, readonly MapOutputLocation[]>,
       memoryBudgetBytes: req.memoryBudgetBytes,
       scratchDir: req.scratchDir,
+      ...(req.fused === false ? { fused: false } : {}),
     }
     if (stage.status === 'pending') { stage.status = 'running'; stage.startedAt = performance.now() }
     stage.attempts++

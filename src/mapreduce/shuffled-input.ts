@@ -39,20 +39,32 @@ async function* pairsOf(ctx: TaskContext, input: PlanInput, p: number): AsyncGen
 export async function* shuffled(ctx: TaskContext, node: Extract<PlanNode, { op: 'shuffled' }>, p: number): Batches {
   const budget = ctx.task.memoryBudgetBytes
   let source: AsyncGenerator<[unknown, unknown][]> | Generator<[unknown, unknown][]>
+  // (Without an aggregator: a sort, or pairs passed through as they come.)
   async function* allPairs(): AsyncGenerator<[unknown, unknown][]> {
-    for (let i = 0; i < node.inputs.length; i++) {
-      const input = node.inputs[i] as PlanInput
-      if (node.aggregator?.kind === 'cogroup' && input.kind === 'narrow') {
-        // Co-partitioned input read in place: tag it here (shuffled inputs were tagged map-side).
-        for await (const b of pairsOf(ctx, input, p)) yield b.map(([k, v]) => [k, [i, v]] as [unknown, unknown])
-      } else yield* pairsOf(ctx, input, p)
-    }
+    for (const input of node.inputs) yield* pairsOf(ctx, input, p)
   }
   if (node.aggregator !== undefined) {
     const agg = new ExternalAggregator(await compileAggregator(node.aggregator), budget, ctx.spillDir)
-    for await (const b of allPairs()) {
-      if (node.combined === true) for (const [k, v] of b) agg.insertCombiner(k, v)
-      else for (const [k, v] of b) agg.insertValue(k, v)
+    const combined = node.combined === true
+    for (let i = 0; i < node.inputs.length; i++) {
+      const input = node.inputs[i] as PlanInput
+      if (input.kind === 'shuffle') {
+        // Shuffled pairs go in straight from the decoded [k, v, k, v, ...] arrays: no tuple per record.
+        for await (const flat of readShuffle(ctx, input.shuffleId, p)) {
+          if (combined) for (let j = 0; j < flat.length; j += 2) agg.insertCombiner(flat[j], flat[j + 1])
+          else for (let j = 0; j < flat.length; j += 2) agg.insertValue(flat[j], flat[j + 1])
+        }
+        continue
+      }
+      // Co-partitioned input read in place: tag it here for a cogroup (shuffled inputs were tagged map-side).
+      const cogroup = node.aggregator.kind === 'cogroup'
+      for await (const b of pairsOf(ctx, input, p)) {
+        for (const [k, v] of b) {
+          const x = cogroup ? [i, v] : v
+          if (combined) agg.insertCombiner(k, x)
+          else agg.insertValue(k, x)
+        }
+      }
     }
     source = agg.results()
     if (node.sort === undefined) {

@@ -17,6 +17,8 @@ export interface StageSummary {
   shuffleWriteBytes: number
   shuffleReadBytes: number
   spillBytes: number
+  /** Successful attempts whose output a fused stage (fused/index.ts) produced. */
+  fusedTasks: number
   /** Wall time from the first launch to the last completion. */
   ms: number
   /** 'skipped' when map outputs from an earlier job were reused. */
@@ -38,7 +40,7 @@ export interface JobSummary {
 export function newStageSummary(stageId: number, name: string, kind: 'map' | 'result', tasks: number): StageSummary {
   return {
     stageId, name, kind, tasks, tasksDone: 0, attempts: 0, failedAttempts: 0, recordsIn: 0, recordsOut: 0,
-    bytesRead: 0, shuffleWriteBytes: 0, shuffleReadBytes: 0, spillBytes: 0, ms: 0, status: 'pending', startedAt: 0,
+    bytesRead: 0, shuffleWriteBytes: 0, shuffleReadBytes: 0, spillBytes: 0, fusedTasks: 0, ms: 0, status: 'pending', startedAt: 0,
   }
 }
 
@@ -49,6 +51,7 @@ export function addMetrics(s: StageSummary, m: TaskMetrics): void {
   s.shuffleWriteBytes += m.shuffleWriteBytes
   s.shuffleReadBytes += m.shuffleReadBytes
   s.spillBytes += m.spillBytes
+  if (m.fused !== undefined) s.fusedTasks++
 }
 
 const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MB`

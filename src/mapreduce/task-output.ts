@@ -4,9 +4,7 @@ import { closeSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } 
 import { join } from 'node:path'
 import { serialize as v8Serialize } from 'node:v8'
 import { compileFn } from './closure.js'
-import { matchSumSave, runSumSave } from './fused/sum-save.js'
-import { warmUpWordCount } from './fused/warm-up.js'
-import { matchSortReduce, runSortReduce } from './fused/sort.js'
+import { matchFusedReduce } from './fused/index.js'
 import { checkRecords } from './record-values.js'
 import { estimateHeapBytes } from './size-estimate.js'
 import { JobError, JobErrorCodes } from './errors.js'
@@ -23,18 +21,11 @@ async function writeSave(ctx: TaskContext, output: Extract<TaskDescription['outp
   const file = join(dir, `part-${String(task.partition).padStart(5, '0')}`)
   const fd = openSync(file, 'w')
   try {
-    const fusedSort = matchSortReduce(task.plan, output)
-    if (fusedSort !== null) {
-      // Whole-stage fused sort reduce side (fused/sort.ts); false = nothing written, run the generic path.
-      const locations = task.shuffleInputs[fusedSort.shuffleId] ?? []
-      if (await runSortReduce(fusedSort, { locations, partition: task.partition, fetcher: ctx.services.fetcher, budgetBytes: task.memoryBudgetBytes, fd, counters: c })) return { kind: 'saved', file }
-    }
-    const fusedSum = matchSumSave(task.plan, output)
-    if (fusedSum !== null) {
-      // Fused reduce side of the word count (fused/sum-save.ts); false = nothing written, run the generic path.
-      const locations = task.shuffleInputs[fusedSum.shuffleId] ?? []
-      await warmUpWordCount()
-      if (await runSumSave(fusedSum, { locations, partition: task.partition, fetcher: ctx.services.fetcher, budgetBytes: task.memoryBudgetBytes, fd, counters: c })) return { kind: 'saved', file }
+    const fused = task.fused === false ? undefined : matchFusedReduce(task.plan, output)
+    // A fused reduce side that returns false has written nothing: the generic path runs.
+    if (fused !== undefined && await fused.run({ shuffleInputs: task.shuffleInputs, partition: task.partition, fetcher: ctx.services.fetcher, budgetBytes: task.memoryBudgetBytes, fd, counters: c })) {
+      ctx.fusedStage = fused.name
+      return { kind: 'saved', file }
     }
     let pending = ''
     for await (const b of ctx.compute(task.plan, task.partition)) {

@@ -30,6 +30,8 @@ export class TaskContext {
   readonly fns = new Map<number, CompiledFn>()
   readonly counters: Counters = { recordsIn: 0, recordsOut: 0, bytesRead: 0, shuffleWriteBytes: 0, shuffleReadBytes: 0, spillBytes: 0 }
   readonly spillDir: string
+  /** Set by the output writers when a fused stage (fused/index.ts) produced the output. */
+  fusedStage: string | undefined = undefined
 
   constructor(task: TaskDescription, services: WorkerServices) {
     this.task = task
@@ -163,6 +165,7 @@ export async function runTask(task: TaskDescription, services: WorkerServices): 
         durationMs: performance.now() - started,
         ...(ctx.cachedBlocks.length > 0 ? { cachedBlocks: ctx.cachedBlocks } : {}),
         ...(accumulators === undefined ? {} : { accumulators }),
+        ...(ctx.fusedStage === undefined ? {} : { fused: ctx.fusedStage }),
       },
     }
   } finally {

@@ -162,6 +162,8 @@ export interface TaskDescription {
   readonly memoryBudgetBytes: number
   /** Job scratch directory on the worker's machine (spill files). */
   readonly scratchDir: string
+  /** False: never run a fused stage (fused/index.ts), only the generic path. Absent = true. */
+  readonly fused?: boolean
 }
 
 export interface TaskMetrics {
@@ -176,6 +178,8 @@ export interface TaskMetrics {
   readonly cachedBlocks?: readonly string[]
   /** Accumulator updates made by this task (applied once per partition by the driver). */
   readonly accumulators?: Readonly<Record<string, number>>
+  /** The fused stage (fused/index.ts) that produced this task's output, if one did. */
+  readonly fused?: string
 }
 
 export type TaskResult =

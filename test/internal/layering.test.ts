@@ -78,3 +78,41 @@ test('the checker catches each kind of violation (negative control)', () => {
   assert.equal(found.length, 5, found.join('\n'))
   for (const bad of ['proxy/a.ts', 'mapreduce/b.ts', 'internal/c.ts', 'cli/d.ts', 'cli/e.ts']) assert.ok(found.some((v) => v.startsWith(`src/${bad}`)), bad)
 })
+
+const fusedDir = join(src, 'mapreduce', 'fused')
+const fusedEntry = join(fusedDir, 'index.ts')
+
+/** Imports of src/mapreduce/fused/* from outside fused/ that do not go through fused/index.ts. */
+export function fusedViolations(files: readonly string[], read: (f: string) => string): string[] {
+  const found: string[] = []
+  for (const file of files) {
+    if (dirname(file) === fusedDir || file.startsWith(`${fusedDir}/`)) continue
+    for (const spec of specifiers(read(file))) {
+      const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts')
+      if (target.startsWith(`${fusedDir}/`) && target !== fusedEntry) found.push(`${relative(root, file)} -> ${spec}: the fused stages are reached through fused/index.js only`)
+    }
+  }
+  return found
+}
+
+test('generic code reaches the fused stages only through fused/index.ts', () => {
+  const files = sources(src)
+  assert.ok(files.some((f) => f === fusedEntry), 'fused/index.ts not found: the scan is broken')
+  const found = fusedViolations(files, (f) => readFileSync(f, 'utf8'))
+  assert.deepEqual(found, [], `fused imports bypassing fused/index.ts:\n${found.join('\n')}`)
+})
+
+test('the fused-entry checker catches each way around it (negative control)', () => {
+  const f = (p: string): string => join(src, p)
+  const fake: Record<string, string> = {
+    [f('mapreduce/a.ts')]: "import { matchWordCount } from './fused/word-count.js'",
+    [f('mapreduce/b.ts')]: "const m = await import('./fused/sort.js')",
+    [f('mapreduce/cluster/c.ts')]: "export { x } from '../fused/warm-up.js'",
+    [f('mapreduce/d.ts')]: "const path = './fused/sum-save.js'",
+    [f('mapreduce/ok.ts')]: "import { matchFusedMap } from './fused/index.js'",
+    [f('mapreduce/fused/ok.ts')]: "import { runSortMap } from './sort.js'\nimport { x } from '../record-frames.js'",
+  }
+  const found = fusedViolations(Object.keys(fake), (p) => fake[p] as string)
+  assert.equal(found.length, 4, found.join('\n'))
+  for (const bad of ['mapreduce/a.ts', 'mapreduce/b.ts', 'mapreduce/cluster/c.ts', 'mapreduce/d.ts']) assert.ok(found.some((v) => v.startsWith(`src/${bad}`)), bad)
+})

@@ -31,6 +31,10 @@ Options:
   --quiet                     Do not print the summary
   --master sy://HOST:PORT     Run on a cluster coordinator instead of local worker processes
   --secret-file PATH          Cluster shared secret (else SWITCHYARD_SECRET)
+
+Environment:
+  SWITCHYARD_FUSED=off        Run every task on the generic path, no fused byte-level stages
+                              (the Context option fused: false); "on" is the default
 `
 
 interface RunFlags {
@@ -60,6 +64,13 @@ function int(flags: RunFlags, name: string): number | undefined {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`Flag "--${name}" expects a positive integer, got "${v}"`)
   return n
+}
+
+/** SWITCHYARD_FUSED: "on" or "off" (unset or empty: the Context's default). */
+export function fusedFromEnv(v: string | undefined): boolean | undefined {
+  if (v === undefined || v === '') return undefined
+  if (v === 'on' || v === 'off') return v === 'on'
+  throw new UsageError(`Environment variable SWITCHYARD_FUSED is "${v}"; expected "on" or "off"`)
 }
 
 async function clusterExecutor(master: string, secretFile: string | undefined): Promise<Executor> {
@@ -145,6 +156,8 @@ export const command: Command = {
     if (taskTimeout !== undefined) options.taskTimeoutMs = taskTimeout
     const maxResult = int(flags, 'max-result-mb')
     if (maxResult !== undefined) options.maxResultMb = maxResult
+    const fused = fusedFromEnv(process.env['SWITCHYARD_FUSED'])
+    if (fused !== undefined) options.fused = fused
     const scratch = flags.values.get('scratch-dir')
     if (scratch !== undefined) options.scratchDir = scratch
     options.progress = flags.bools.has('no-progress') ? false : flags.bools.has('progress') || process.stderr.isTTY === true
