@@ -111,7 +111,8 @@ function classify(v: unknown, depth: number): number {
     for (const k in rec) {
       const c = classify(rec[k], depth + 1)
       if (c === REFUSED) return REFUSED
-      if (c === REWRITE || !k.isWellFormed()) r = REWRITE
+      // msgpackr reads a `__proto__` key back as `__proto_` (its guard against prototype pollution).
+      if (c === REWRITE || !k.isWellFormed() || k === '__proto__') r = REWRITE
     }
     return r
   }
@@ -171,7 +172,8 @@ function pack(v: unknown): unknown {
   if (isPlain(proto)) {
     const rec = v as Record<string, unknown>
     const keys = Object.keys(rec)
-    if (keys.every((k) => k.isWellFormed())) {
+    // An own `__proto__` key travels as entries too: msgpackr would rename it, Utf16KeyedObject restores it with defineProperty.
+    if (keys.every((k) => k.isWellFormed() && k !== '__proto__')) {
       const out: Record<string, unknown> = {}
       for (const k of keys) Object.defineProperty(out, k, { value: pack(rec[k]), enumerable: true, writable: true, configurable: true })
       return out
