@@ -60,7 +60,8 @@ function wellFormed(v: unknown): boolean {
     return true
   }
   if (isPlainObject(v)) {
-    for (const k in v) if (!k.isWellFormed() || !wellFormed(v[k])) return false
+    // An own `__proto__` key: msgpackr reads it back as `__proto_`, so it travels as entries too.
+    for (const k in v) if (!k.isWellFormed() || k === '__proto__' || !wellFormed(v[k])) return false
   }
   return true
 }
@@ -73,7 +74,7 @@ function protect(v: unknown): unknown {
   if (v instanceof Set) return new Set([...v].map(protect))
   if (!isPlainObject(v)) return v
   const keys = Object.keys(v)
-  if (keys.every((k) => k.isWellFormed())) {
+  if (keys.every((k) => k.isWellFormed() && k !== '__proto__')) {
     const out: Record<string, unknown> = {}
     for (const k of keys) out[k] = protect(v[k])
     return out

@@ -111,7 +111,8 @@ function rewriteModules(value: unknown, map: ReadonlyMap<string, string>): unkno
   if (proto !== Object.prototype && proto !== null) return value
   const obj = value as Record<string, unknown>
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(obj)) out[k] = rewriteModules(v, map)
+  // defineProperty: an own `__proto__` key in user data stays a key (assignment would set the copy's prototype and drop it).
+  for (const [k, v] of Object.entries(obj)) Object.defineProperty(out, k, { value: rewriteModules(v, map), enumerable: true, writable: true, configurable: true })
   if (obj.kind === 'module' && typeof obj.module === 'string') {
     const local = map.get(obj.module)
     if (local !== undefined) out.module = local
