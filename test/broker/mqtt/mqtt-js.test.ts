@@ -248,6 +248,16 @@ test('5.0: overlapping subscriptions: a copy at the highest granted QoS, each co
   assert.deepEqual(seen, [[1, 2], [2, 3]])
 })
 
+test('3.1.1: overlapping subscriptions: one of the copies has the highest granted QoS (MQTT-3.3.5-1)', async (t) => {
+  const b = await mqttBroker(t)
+  const c = await client(t, b.mqtt!.port, { protocolVersion: 4 })
+  const rec = collect(c)
+  await c.subscribeAsync({ 'ov/#': { qos: 2 }, 'ov/+': { qos: 1 } })
+  await c.publishAsync('ov/x', 'both', { qos: 2 })
+  const got = await rec.next(2)
+  assert.deepEqual(got.map((g) => g.qos).sort(), [1, 2])
+})
+
 test('5.0: session expiry 0 ends the session at disconnect; a will delay is cancelled by a reconnect', async (t) => {
   const b = await mqttBroker(t)
   const watcher = await client(t, b.mqtt!.port, { protocolVersion: 5 })
