@@ -232,6 +232,32 @@ test('5.0: No Local, user properties, content type, response topic and subscript
   assert.equal(rec.got.length, 1)
 })
 
+test('5.0: overlapping subscriptions: a copy at the highest granted QoS, each copy with its own subscription identifier', async (t) => {
+  // MQTT-3.3.4-2 (3.1.1: MQTT-3.3.5-1): the message is delivered respecting the maximum QoS of all
+  // matching subscriptions; MQTT-3.3.4-5: when several copies are sent, each carries the identifier
+  // of the subscription it was sent for. (mosquitto 2.0.11 gets this right on 5.0 but sends a 3.1.1
+  // client one copy at QoS 1: the Paho interoperability suite's overlapping-subscriptions test.)
+  const b = await mqttBroker(t)
+  const c = await client(t, b.mqtt!.port, { protocolVersion: 5 })
+  const rec = collect(c)
+  await c.subscribeAsync('ov/#', { qos: 2, properties: { subscriptionIdentifier: 3 } })
+  await c.subscribeAsync('ov/+', { qos: 1, properties: { subscriptionIdentifier: 2 } })
+  await c.publishAsync('ov/x', 'both', { qos: 2 })
+  const got = await rec.next(2)
+  const seen = got.map((g) => [g.qos, (g.props as Record<string, unknown>).subscriptionIdentifier]).sort()
+  assert.deepEqual(seen, [[1, 2], [2, 3]])
+})
+
+test('3.1.1: overlapping subscriptions: one of the copies has the highest granted QoS (MQTT-3.3.5-1)', async (t) => {
+  const b = await mqttBroker(t)
+  const c = await client(t, b.mqtt!.port, { protocolVersion: 4 })
+  const rec = collect(c)
+  await c.subscribeAsync({ 'ov/#': { qos: 2 }, 'ov/+': { qos: 1 } })
+  await c.publishAsync('ov/x', 'both', { qos: 2 })
+  const got = await rec.next(2)
+  assert.deepEqual(got.map((g) => g.qos).sort(), [1, 2])
+})
+
 test('5.0: session expiry 0 ends the session at disconnect; a will delay is cancelled by a reconnect', async (t) => {
   const b = await mqttBroker(t)
   const watcher = await client(t, b.mqtt!.port, { protocolVersion: 5 })
