@@ -30,6 +30,12 @@ export function knownKeysOnly(refuse: Refuse, where: string, obj: object, known:
   for (const key of Object.keys(obj)) if (!known.has(key)) refuse(`Cannot use ${where}.${key}: unknown option (known: ${[...known].join(', ')})`)
 }
 
+/** `value` as a boolean, or refused. */
+export function boolOption(refuse: Refuse, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') refuse(`Cannot use ${name} ${show(value)}: expected true or false`)
+  return value
+}
+
 /** `value` as a fraction in (0, 1], or refused. */
 export function fractionOption(refuse: Refuse, name: string, value: unknown): number {
   if (typeof value !== 'number' || !(value > 0 && value <= 1)) refuse(`Cannot use ${name} ${show(value)}: expected a number above 0 and at most 1`)

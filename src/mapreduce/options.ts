@@ -3,6 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { getHeapStatistics } from 'node:v8'
 import { deepFreeze, type DeepReadonly } from '../internal/freeze.js'
 import { JobError, JobErrorCodes } from './errors.js'
+import { boolOption, fractionOption, intOption } from '../internal/option-check.js'
 import type { Executor } from './executor.js'
 
 export const DEFAULTS = {
@@ -89,30 +90,17 @@ export interface ContextOptions {
 
 export type ResolvedOptions = DeepReadonly<Omit<Required<ContextOptions>, 'executor'>> & { readonly executor: Executor | undefined }
 
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `Invalid option ${name}: ${String(v)}; expected a positive integer`)
-  return v
+function bad(message: string): never {
+  throw new JobError(JobErrorCodes.INVALID_ARGUMENT, message)
 }
-
-function nonNegativeInt(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v < 0) throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `Invalid option ${name}: ${String(v)}; expected a non-negative integer`)
-  return v
-}
-
-function bool(name: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `Invalid option ${name}: ${JSON.stringify(v) ?? String(v)}; expected true or false`)
-  return v
-}
-
-function fraction(name: string, v: number): number {
-  if (!(v > 0 && v <= 1)) throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `Invalid option ${name}: ${v}; expected (0, 1]`)
-  return v
-}
+const positiveInt = (name: string, v: unknown): number => intOption(bad, name, v, 1)
+const nonNegativeInt = (name: string, v: unknown): number => intOption(bad, name, v, 0)
+const bool = (name: string, v: unknown): boolean => boolOption(bad, name, v)
+const fraction = (name: string, v: unknown): number => fractionOption(bad, name, v)
 
 export function resolveOptions(options: ContextOptions = {}): ResolvedOptions {
   const workers = positiveInt('workers', options.workers ?? DEFAULTS.workers)
-  const spillFraction = options.spillFraction ?? DEFAULTS.spillFraction
-  if (!(spillFraction > 0 && spillFraction <= 1)) throw new JobError(JobErrorCodes.INVALID_ARGUMENT, `Invalid option spillFraction: ${spillFraction}; expected (0, 1]`)
+  const spillFraction = fraction('spillFraction', options.spillFraction ?? DEFAULTS.spillFraction)
   const resolved = {
     workers,
     memoryPerWorkerMb: positiveInt('memoryPerWorkerMb', options.memoryPerWorkerMb ?? DEFAULTS.memoryPerWorkerMb),
