@@ -7,7 +7,6 @@
 //   npm run bench -- mapreduce/generic [--size 50MB|200MB] [--rounds N] [--workers N]
 //                                      [--only wc-classic,join,...] [--contenders on,off,peer]
 import { createHash } from 'node:crypto'
-import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +16,7 @@ import { cpuSeconds } from '../lib/proc.js'
 import { Context, type Dataset } from '../../src/mapreduce/index.js'
 import type { LocalExecutor } from '../../src/mapreduce/local-executor.js'
 import { generateCorpus, generateEvents } from './gen.js'
+import { shell } from './shell.js'
 
 const args = process.argv.slice(2)
 const flag = (name: string, fallback: string): string => {
@@ -127,20 +127,6 @@ const jobs: Job[] = [
   },
 ]
 
-/** Runs a shell command and returns its children's CPU seconds (from `times`). */
-function shell(cmd: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `${cmd}\ntimes`], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    child.on('exit', (code) => {
-      if (code !== 0) { reject(new Error(`${cmd} exited ${code}`)); return }
-      const lines = out.trim().split('\n')
-      const secs = (lines[lines.length - 1] ?? '').split(' ').map((t) => { const m = /(\d+)m([\d.]+)s/.exec(t); return m ? Number(m[1]) * 60 + Number(m[2]) : 0 })
-      resolve(secs.reduce((a, b) => a + b, 0))
-    })
-  })
-}
 
 const selfCpu = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6 }
 const workerCpu = (sc: Context): number => (sc.executor as LocalExecutor).workerPids.reduce((a, pid) => a + cpuSeconds(pid), 0)

@@ -4,7 +4,7 @@
 // (all processes of a contender), which stays meaningful on a busy machine.
 //   npm run bench -- mapreduce [--size 200MB|2GB] [--rounds N] [--records N] [--workers N] [--only wordcount|sort]
 //                              [--peers mawk,duckdb,node] (word count peers to run; default all)
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
@@ -14,6 +14,7 @@ import { cpuSeconds } from '../lib/proc.js'
 import { Context } from '../../src/mapreduce/index.js'
 import type { LocalExecutor } from '../../src/mapreduce/local-executor.js'
 import { generateCorpus, generateRecords } from './gen.js'
+import { shell } from './shell.js'
 
 const args = process.argv.slice(2)
 const flag = (name: string, fallback: string): string => {
@@ -41,21 +42,6 @@ function ensurePeers(): void {
   }
 }
 
-/** Runs a shell command and returns its children's CPU seconds (from `times`). */
-function shell(cmd: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `${cmd}\ntimes`], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    child.on('exit', (code) => {
-      if (code !== 0) { reject(new Error(`${cmd} exited ${code}`)); return }
-      // `times` prints shell then children: "0m0.001s 0m0.002s\n1m2.5s 0m0.3s"
-      const lines = out.trim().split('\n')
-      const secs = (lines[lines.length - 1] ?? '').split(' ').map((t) => { const m = /(\d+)m([\d.]+)s/.exec(t); return m ? Number(m[1]) * 60 + Number(m[2]) : 0 })
-      resolve(secs.reduce((a, b) => a + b, 0))
-    })
-  })
-}
 
 const cpuTable = new Map<string, number[]>()
 const noteCpu = (key: string, cpu: number, mb: number): void => {
