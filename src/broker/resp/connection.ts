@@ -24,6 +24,15 @@ const KIND_NAMES = [
   ['ssubscribe', 'sunsubscribe'],
 ] as const
 
+/** Byte equality; a loop for the short names and channels a pipeline repeats beats a native call. */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  const n = a.length
+  if (n !== b.length) return false
+  if (n > 64) return a.equals(b)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 export class RespConnection extends Client implements RespSink {
   readonly front: RespFrontEnd
   readonly #parser: RespParser
@@ -72,7 +81,7 @@ export class RespConnection extends Client implements RespSink {
 
   /** The lower-cased command name; a pipeline usually repeats one, so the last is remembered. */
   commandName(raw: Buffer): string {
-    if (!raw.equals(this.#lastName)) {
+    if (!sameBytes(raw, this.#lastName)) {
       this.#lastName = Buffer.from(raw)
       this.#lastNameText = raw.toString('latin1').toLowerCase()
     }
@@ -265,7 +274,7 @@ export class RespConnection extends Client implements RespSink {
   }
 
   publish(channel: Buffer, payload: Buffer): void {
-    if (!channel.equals(this.#lastChannel)) {
+    if (!sameBytes(channel, this.#lastChannel)) {
       this.#lastChannel = Buffer.from(channel)
       this.#lastSubject = channelToSubject(channel)
     }
