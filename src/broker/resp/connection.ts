@@ -3,6 +3,7 @@
 // flow control and shutdown are the NATS client's. Inbound it replaces the NATS parser with the
 // RESP parser; commands run in commands.ts; subscriptions go into the broker's subject index.
 import { Client } from '../client.js'
+import { BIG_PAYLOAD } from '../outbound.js'
 import type { Transport } from '../transport.js'
 import type { OutFrame, Sub } from '../subscription.js'
 import type { AuthResult } from '../auth.js'
@@ -322,7 +323,12 @@ export class RespConnection extends Client implements RespSink {
       return
     }
     if (this.#deferring) (this.#deferred ??= []).push(Buffer.concat([head, tail, body, enc.CRLF]))
-    else this.sendMessage(head, tail, body, enc.CRLF)
+    else {
+      // Small pushes are copied whole, once per subscriber; large bodies are queued as views (outbound.ts).
+      const whole = body.length < BIG_PAYLOAD ? this.front.wholeOf(frame.seq, head, tail, body) : undefined
+      if (whole !== undefined) this.sendRaw(whole)
+      else this.sendMessage(head, tail, body, enc.CRLF)
+    }
     this.outMsgs++
     this.outBytes += body.length
   }

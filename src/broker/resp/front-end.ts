@@ -26,6 +26,9 @@ export class RespFrontEnd implements ChannelSource {
   #tailSubject = ''
   #tailLen = -1
   #tail: Buffer = Buffer.alloc(0)
+  #wholeSeq = -1
+  #wholeHead: Buffer | undefined
+  #whole: Buffer | undefined
 
   constructor(broker: Broker, options: ResolvedRespOptions) {
     this.broker = broker
@@ -100,6 +103,33 @@ export class RespFrontEnd implements ChannelSource {
       this.#lastChannel = subjectToChannel(subject)
     }
     return this.#lastChannel
+  }
+
+  /**
+   * The whole push (`head`, `tail`, `body`, CRLF) of routed message `seq`, built once and copied
+   * to each further subscriber in one piece. Undefined for the first subscriber of a message:
+   * a message with one subscriber is not copied twice. Keyed by `head` identity (RESP2 or RESP3,
+   * `message`, `smessage` or one pattern's `pmessage`), so any other head starts over.
+   */
+  wholeOf(seq: number, head: Buffer, tail: Buffer, body: Buffer): Buffer | undefined {
+    if (seq !== this.#wholeSeq || head !== this.#wholeHead) {
+      this.#wholeSeq = seq
+      this.#wholeHead = head
+      this.#whole = undefined
+      return undefined
+    }
+    if (this.#whole === undefined) {
+      const w = Buffer.allocUnsafe(head.length + tail.length + body.length + 2)
+      w.set(head, 0)
+      w.set(tail, head.length)
+      let p = head.length + tail.length
+      w.set(body, p)
+      p += body.length
+      w[p] = 13
+      w[p + 1] = 10
+      this.#whole = w
+    }
+    return this.#whole
   }
 
   /** `$<n>\r\n<channel>\r\n$<body length>\r\n`: the same for every subscriber of one message. */
