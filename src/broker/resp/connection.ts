@@ -17,6 +17,8 @@ import { RespParser, type RespSink } from './parser.js'
 import { GlobFilter, RespSub, SubKind, subKey, type SubKindValue } from './sub.js'
 import type { RespFrontEnd } from './front-end.js'
 
+const NONE = Buffer.alloc(0)
+
 export const ReplyMode = { ON: 0, OFF: 1, SKIP: 2 } as const
 
 const KIND_NAMES = [
@@ -313,21 +315,21 @@ export class RespConnection extends Client implements RespSink {
   #write(s: RespSub, frame: OutFrame): void {
     const resp3 = this.resp3
     const body = frame.hdrLen >= 0 ? frame.payload.subarray(frame.hdrLen) : frame.payload
-    const tail = this.front.tailOf(frame.subject, body.length)
     const head = s.kind === SubKind.CHANNEL ? (resp3 ? enc.MESSAGE3 : enc.MESSAGE2) : s.kind === SubKind.PATTERN ? ((resp3 ? s.head3 : s.head2) as Buffer) : resp3 ? enc.SMESSAGE3 : enc.SMESSAGE2
-    const size = head.length + tail.length + body.length + 2
+    const pre = this.front.preOf(head, frame.subject, body.length)
+    const size = pre.length + body.length + 2
     const max = this.front.broker.maxPendingBytes
     if (this.backlogBytes + size > max && this.pendingBytes + size > max) {
       if (s.drop) this.dropped++
       else this.slowConsumer()
       return
     }
-    if (this.#deferring) (this.#deferred ??= []).push(Buffer.concat([head, tail, body, enc.CRLF]))
+    if (this.#deferring) (this.#deferred ??= []).push(Buffer.concat([pre, body, enc.CRLF]))
     else {
       // Small pushes are copied whole, once per subscriber; large bodies are queued as views (outbound.ts).
-      const whole = body.length < BIG_PAYLOAD ? this.front.wholeOf(frame.seq, head, tail, body) : undefined
+      const whole = body.length < BIG_PAYLOAD ? this.front.wholeOf(frame.seq, pre, body) : undefined
       if (whole !== undefined) this.sendRaw(whole)
-      else this.sendMessage(head, tail, body, enc.CRLF)
+      else this.sendMessage(pre, NONE, body, enc.CRLF)
     }
     this.outMsgs++
     this.outBytes += body.length

@@ -69,6 +69,12 @@ function publishAt(name: Buffer, from: number): boolean {
   return true
 }
 
+/** Whether `chunk` holds the bytes of `b` at `at` (the caller knows they fit). */
+function equalAt(b: Buffer, chunk: Buffer, at: number): boolean {
+  for (let k = 0; k < b.length; k++) if (b[k] !== chunk[at + k]) return false
+  return true
+}
+
 function isPublish(name: Buffer): boolean {
   if (name.length === 7) return publishAt(name, 0)
   return name.length === 8 && ((name[0] as number) | 32) === 115 && publishAt(name, 1)
@@ -90,6 +96,8 @@ export class RespParser {
   #suspended = false
   #rest: Buffer | undefined
   #fastEnd = 0
+  #fastName: Buffer = Buffer.from('PUBLISH')
+  #fastChannel: Buffer = EMPTY
 
   constructor(sink: RespSink, limits: RespParserLimits) {
     this.#sink = sink
@@ -238,7 +246,14 @@ export class RespParser {
     const body = this.#fastEnd
     const end = body + len
     if (end + 1 >= n || chunk[end] !== 13 || chunk[end + 1] !== 10) return -1
-    this.#sink.onCommand([chunk.subarray(i + 8, i + 15), chunk.subarray(ch, chEnd), chunk.subarray(body, end)])
+    // A pipeline repeats its name and channel: the last ones are kept as copies and handed out
+    // again while the bytes match, instead of a new view per command.
+    let name = this.#fastName
+    if (!equalAt(name, chunk, i + 8)) name = this.#fastName = Buffer.from(chunk.subarray(i + 8, i + 15))
+    let channel = this.#fastChannel
+    if (chLen > 64) channel = chunk.subarray(ch, chEnd)
+    else if (channel.length !== chLen || !equalAt(channel, chunk, ch)) channel = this.#fastChannel = Buffer.from(chunk.subarray(ch, chEnd))
+    this.#sink.onCommand([name, channel, chunk.subarray(body, end)])
     return end + 2
   }
 

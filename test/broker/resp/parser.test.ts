@@ -152,6 +152,13 @@ test('pipelined PUBLISH: the one-chunk fast path reads exactly what the general 
       for (const cut of [1, 20, stream.length >> 1, stream.length - 3]) assert.deepEqual(run([stream.subarray(0, cut), stream.subarray(cut)], restricted), slow, `${name} cut at ${cut}`)
     }
   }
+  // Names and channels that change from one command to the next (the fast path keeps the last ones).
+  const channels = ['a.b', 'a.c', 'a.c', 'x.c', 'c'.repeat(65), `d${'c'.repeat(64)}`, 'c'.repeat(64), `${'c'.repeat(63)}d`, 'a.b', '', 'a.b']
+  const names = ['PUBLISH', 'PUBLISh', 'publish', 'PUBLISH']
+  const mixed = Buffer.concat(channels.map((ch, k) => command(names[k % names.length] as string, ch, `m${k}`)))
+  const slow = run([...mixed].map((b) => Buffer.from([b])))
+  assert.deepEqual(run([mixed]), slow)
+  assert.deepEqual(slow, channels.map((ch, k) => [names[k % names.length], ch, `m${k}`]))
   // The fast path hands out views of the chunk, as the general path does for whole arguments.
   const got: Buffer[][] = []
   const p = new RespParser({ onCommand: (a) => got.push(a), onProtocolError: () => assert.fail('no error'), restricted: false }, LIMITS)

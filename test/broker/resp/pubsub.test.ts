@@ -316,7 +316,7 @@ test('HELLO, CLIENT SETNAME/GETNAME/ID/INFO/LIST, ECHO, SELECT, QUIT, RESET', as
 })
 
 test('fan-out: every subscriber gets the exact push bytes, whatever the mix of RESP2/RESP3, channel and pattern subscribers', async (t) => {
-  // The broker copies one prepared push to further subscribers of a message (front-end.ts wholeOf);
+  // The broker copies one prepared push to further subscribers of a message (front-end.ts preOf, wholeOf);
   // mixing heads in one fan-out and payloads either side of the copy/view threshold must not change a byte.
   const { r: pub, client } = await setup(t)
   const subs: { c: RawResp; resp3: boolean; pattern: boolean }[] = []
