@@ -1,8 +1,9 @@
 // The RESP request parser: a plain class fed socket chunks, pushing whole commands (argument
 // arrays) to a sink. Multibulk requests (`*<n>\r\n$<len>\r\n<bytes>\r\n...`) and inline lines, with
 // Redis's limits and error texts (networking.c processMultibulkBuffer / processInlineBuffer).
-// Arguments are views of the chunk when they fit in it, copied only when they span chunks. It owns
-// no socket and no timer; after a protocol error it reads nothing more.
+// Arguments are views of the chunk when they fit in it, copied only when they span chunks (a
+// pipelined PUBLISH's repeated name and channel are handed out again as the parser's own copies,
+// see #fastPublish). It owns no socket and no timer; after a protocol error it reads nothing more.
 import { splitInline } from './inline.js'
 
 export interface RespSink {
