@@ -50,9 +50,9 @@ async function spawnOnPort(cmd: string, args: (port: number) => string[]): Promi
 const nodeArgs = (): string[] => (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean)
 export const startOurs = (): Promise<Peer> => spawnReady(process.execPath, [...nodeArgs(), ...serveBrokerArgs('nats')])
 /** Our broker with only its MQTT port measured (`READY` names the MQTT port). */
-export const startOursMqtt = (): Promise<Peer> => spawnReady(process.execPath, serveBrokerArgs('mqtt'))
+export const startOursMqtt = (): Promise<Peer> => spawnReady(process.execPath, [...nodeArgs(), ...serveBrokerArgs('mqtt')])
 /** Our broker with only its RESP port measured (`READY` names the RESP port). */
-export const startOursResp = (): Promise<Peer> => spawnReady(process.execPath, serveBrokerArgs('resp'))
+export const startOursResp = (): Promise<Peer> => spawnReady(process.execPath, [...nodeArgs(), ...serveBrokerArgs('resp')])
 export const startAedes = (): Promise<Peer> => spawnReady(process.execPath, ['bench/broker/aedes-server.mjs'])
 export const startRelay = (): Promise<Peer> => spawnReady(process.execPath, ['bench/broker/relay-server.mjs'])
 export const startNats = (): Promise<Peer> => spawnOnPort(ensureInstalled('nats-server', 'nats-server'), (p) => ['-a', '127.0.0.1', '-p', String(p)])

@@ -114,6 +114,14 @@ export class Outbound {
     this.queued -= written
     // Adapt the next buffer to the traffic: small for idle connections, larger for busy ones.
     this.#nextOutSize = Math.min(MAX_OUT, Math.max(MIN_OUT, written * 2))
+    // A plain TCP socket that took everything synchronously has copied it into the kernel: nothing
+    // refers to this buffer's bytes any more, so the next turn starts at its beginning instead of on
+    // a fresh allocation (fresh memory costs page faults and GC). Anything still pending, and TLS
+    // and WebSocket transports, may hold views of it: then it is left alone.
+    if (this.#out !== undefined && i === chunks.length && t.kind === 'tcp' && t.pendingBytes === 0) {
+      this.#outStart = 0
+      this.#outPos = 0
+    }
     // Start the next turn on a buffer big enough for it, so a flush is usually one chunk (no writev).
     if (this.#out !== undefined && this.#out.length - this.#outPos < this.#nextOutSize) this.#out = undefined
     this.transportPending = t.pendingBytes

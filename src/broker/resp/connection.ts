@@ -3,6 +3,7 @@
 // flow control and shutdown are the NATS client's. Inbound it replaces the NATS parser with the
 // RESP parser; commands run in commands.ts; subscriptions go into the broker's subject index.
 import { Client } from '../client.js'
+import { BIG_PAYLOAD } from '../outbound.js'
 import type { Transport } from '../transport.js'
 import type { OutFrame, Sub } from '../subscription.js'
 import type { AuthResult } from '../auth.js'
@@ -16,6 +17,8 @@ import { RespParser, type RespSink } from './parser.js'
 import { GlobFilter, RespSub, SubKind, subKey, type SubKindValue } from './sub.js'
 import type { RespFrontEnd } from './front-end.js'
 
+const NONE = Buffer.alloc(0)
+
 export const ReplyMode = { ON: 0, OFF: 1, SKIP: 2 } as const
 
 const KIND_NAMES = [
@@ -23,6 +26,15 @@ const KIND_NAMES = [
   ['psubscribe', 'punsubscribe'],
   ['ssubscribe', 'sunsubscribe'],
 ] as const
+
+/** Byte equality; a loop for the short names and channels a pipeline repeats beats a native call. */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  const n = a.length
+  if (n !== b.length) return false
+  if (n > 64) return a.equals(b)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+  return true
+}
 
 export class RespConnection extends Client implements RespSink {
   readonly front: RespFrontEnd
@@ -72,7 +84,7 @@ export class RespConnection extends Client implements RespSink {
 
   /** The lower-cased command name; a pipeline usually repeats one, so the last is remembered. */
   commandName(raw: Buffer): string {
-    if (!raw.equals(this.#lastName)) {
+    if (!sameBytes(raw, this.#lastName)) {
       this.#lastName = Buffer.from(raw)
       this.#lastNameText = raw.toString('latin1').toLowerCase()
     }
@@ -265,7 +277,7 @@ export class RespConnection extends Client implements RespSink {
   }
 
   publish(channel: Buffer, payload: Buffer): void {
-    if (!channel.equals(this.#lastChannel)) {
+    if (!sameBytes(channel, this.#lastChannel)) {
       this.#lastChannel = Buffer.from(channel)
       this.#lastSubject = channelToSubject(channel)
     }
@@ -303,17 +315,22 @@ export class RespConnection extends Client implements RespSink {
   #write(s: RespSub, frame: OutFrame): void {
     const resp3 = this.resp3
     const body = frame.hdrLen >= 0 ? frame.payload.subarray(frame.hdrLen) : frame.payload
-    const tail = this.front.tailOf(frame.subject, body.length)
     const head = s.kind === SubKind.CHANNEL ? (resp3 ? enc.MESSAGE3 : enc.MESSAGE2) : s.kind === SubKind.PATTERN ? ((resp3 ? s.head3 : s.head2) as Buffer) : resp3 ? enc.SMESSAGE3 : enc.SMESSAGE2
-    const size = head.length + tail.length + body.length + 2
+    const pre = this.front.preOf(head, frame.subject, body.length)
+    const size = pre.length + body.length + 2
     const max = this.front.broker.maxPendingBytes
     if (this.backlogBytes + size > max && this.pendingBytes + size > max) {
       if (s.drop) this.dropped++
       else this.slowConsumer()
       return
     }
-    if (this.#deferring) (this.#deferred ??= []).push(Buffer.concat([head, tail, body, enc.CRLF]))
-    else this.sendMessage(head, tail, body, enc.CRLF)
+    if (this.#deferring) (this.#deferred ??= []).push(Buffer.concat([pre, body, enc.CRLF]))
+    else {
+      // Small pushes are copied whole, once per subscriber; large bodies are queued as views (outbound.ts).
+      const whole = body.length < BIG_PAYLOAD ? this.front.wholeOf(frame.seq, pre, body) : undefined
+      if (whole !== undefined) this.sendRaw(whole)
+      else this.sendMessage(pre, NONE, body, enc.CRLF)
+    }
     this.outMsgs++
     this.outBytes += body.length
   }

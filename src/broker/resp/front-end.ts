@@ -11,6 +11,16 @@ import { RespConnection } from './connection.js'
 import type { ResolvedRespOptions } from './options.js'
 import { SubKind, type ChannelSource, type SubKindValue } from './sub.js'
 
+interface PreEntry {
+  head: Buffer
+  subject: string
+  length: number
+  pre: Buffer
+}
+
+/** Push prefixes kept (see preOf): RESP2 and RESP3 `message`, a few patterns. */
+const PRE_SLOTS = 4
+
 export class RespFrontEnd implements ChannelSource {
   readonly broker: Broker
   readonly options: ResolvedRespOptions
@@ -23,9 +33,11 @@ export class RespFrontEnd implements ChannelSource {
   // One-entry caches: a fan-out delivers one message to many subscribers in a row.
   #lastSubject = ''
   #lastChannel: Buffer = Buffer.alloc(0)
-  #tailSubject = ''
-  #tailLen = -1
-  #tail: Buffer = Buffer.alloc(0)
+  #pres: PreEntry[] = []
+  #preNext = 0
+  #wholeSeq = -1
+  #wholePre: Buffer | undefined
+  #whole: Buffer | undefined
 
   constructor(broker: Broker, options: ResolvedRespOptions) {
     this.broker = broker
@@ -102,20 +114,53 @@ export class RespFrontEnd implements ChannelSource {
     return this.#lastChannel
   }
 
-  /** `$<n>\r\n<channel>\r\n$<body length>\r\n`: the same for every subscriber of one message. */
-  tailOf(subject: string, bodyLength: number): Buffer {
-    if (subject !== this.#tailSubject || bodyLength !== this.#tailLen) {
-      const channel = this.channelOf(subject)
-      const head = `$${channel.length}\r\n`
-      const end = `\r\n$${bodyLength}\r\n`
-      const t = Buffer.allocUnsafe(head.length + channel.length + end.length)
-      t.write(head, 0, 'latin1')
-      channel.copy(t, head.length)
-      t.write(end, head.length + channel.length, 'latin1')
-      this.#tail = t
-      this.#tailSubject = subject
-      this.#tailLen = bodyLength
+  /**
+   * The whole push (`pre`, `body`, CRLF) of routed message `seq`, built once and copied to each
+   * further subscriber in one piece. Undefined for the first subscriber of a message: a message
+   * with one subscriber is not copied twice. Keyed by `pre` identity (see preOf), so any other
+   * head (RESP3, `smessage`, a pattern's `pmessage`) starts over.
+   */
+  wholeOf(seq: number, pre: Buffer, body: Buffer): Buffer | undefined {
+    if (seq !== this.#wholeSeq || pre !== this.#wholePre) {
+      this.#wholeSeq = seq
+      this.#wholePre = pre
+      this.#whole = undefined
+      return undefined
     }
-    return this.#tail
+    if (this.#whole === undefined) {
+      const w = Buffer.allocUnsafe(pre.length + body.length + 2)
+      w.set(pre, 0)
+      w.set(body, pre.length)
+      const p = pre.length + body.length
+      w[p] = 13
+      w[p + 1] = 10
+      this.#whole = w
+    }
+    return this.#whole
+  }
+
+  /**
+   * `head` then `$<n>\r\n<channel>\r\n$<body length>\r\n`: the same for every subscriber of one
+   * message that shares `head` (a constant, or one pattern subscription's). The last few are kept,
+   * so a fan-out that mixes heads does not rebuild them per subscriber.
+   */
+  preOf(head: Buffer, subject: string, bodyLength: number): Buffer {
+    const slots = this.#pres
+    for (let k = 0; k < slots.length; k++) {
+      const e = slots[k] as PreEntry
+      if (e.head === head && e.subject === subject && e.length === bodyLength) return e.pre
+    }
+    const channel = this.channelOf(subject)
+    const mid = `$${channel.length}\r\n`
+    const end = `\r\n$${bodyLength}\r\n`
+    const pre = Buffer.allocUnsafe(head.length + mid.length + channel.length + end.length)
+    head.copy(pre, 0)
+    let p = head.length + pre.write(mid, head.length, 'latin1')
+    p += channel.copy(pre, p)
+    pre.write(end, p, 'latin1')
+    const e: PreEntry = { head, subject, length: bodyLength, pre }
+    if (slots.length < PRE_SLOTS) slots.push(e)
+    else slots[this.#preNext++ % PRE_SLOTS] = e
+    return pre
   }
 }

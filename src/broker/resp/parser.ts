@@ -1,8 +1,9 @@
 // The RESP request parser: a plain class fed socket chunks, pushing whole commands (argument
 // arrays) to a sink. Multibulk requests (`*<n>\r\n$<len>\r\n<bytes>\r\n...`) and inline lines, with
 // Redis's limits and error texts (networking.c processMultibulkBuffer / processInlineBuffer).
-// Arguments are views of the chunk when they fit in it, copied only when they span chunks. It owns
-// no socket and no timer; after a protocol error it reads nothing more.
+// Arguments are views of the chunk when they fit in it, copied only when they span chunks (a
+// pipelined PUBLISH's repeated name and channel are handed out again as the parser's own copies,
+// see #fastPublish). It owns no socket and no timer; after a protocol error it reads nothing more.
 import { splitInline } from './inline.js'
 
 export interface RespSink {
@@ -60,11 +61,26 @@ function readInt(line: Buffer): number | undefined {
   return neg ? -v : v
 }
 
-function isPublish(name: Buffer): boolean {
-  if (name.length !== 7 && name.length !== 8) return false
-  const s = name.toString('latin1').toLowerCase()
-  return s === 'publish' || s === 'spublish'
+/** `publish` in ASCII; `| 32` folds an ASCII capital to lower case (and no other byte onto a letter here). */
+const PUBLISH = [112, 117, 98, 108, 105, 115, 104]
+
+/** Whether `name` from `from` on is `publish`, any case. */
+function publishAt(name: Buffer, from: number): boolean {
+  for (let k = 0; k < 7; k++) if (((name[from + k] as number) | 32) !== PUBLISH[k]) return false
+  return true
 }
+
+/** Whether `chunk` holds the bytes of `b` at `at` (the caller knows they fit). */
+function equalAt(b: Buffer, chunk: Buffer, at: number): boolean {
+  for (let k = 0; k < b.length; k++) if (b[k] !== chunk[at + k]) return false
+  return true
+}
+
+function isPublish(name: Buffer): boolean {
+  if (name.length === 7) return publishAt(name, 0)
+  return name.length === 8 && ((name[0] as number) | 32) === 115 && publishAt(name, 1)
+}
+
 
 export class RespParser {
   readonly #sink: RespSink
@@ -80,6 +96,9 @@ export class RespParser {
   #stopped = false
   #suspended = false
   #rest: Buffer | undefined
+  #fastEnd = 0
+  #fastName: Buffer = Buffer.from('PUBLISH')
+  #fastChannel: Buffer = EMPTY
 
   constructor(sink: RespSink, limits: RespParserLimits) {
     this.#sink = sink
@@ -129,10 +148,19 @@ export class RespParser {
         return
       }
       switch (this.#state) {
-        case State.START:
-          this.#state = chunk[i] === 42 ? State.COUNT : State.INLINE
-          if (this.#state === State.COUNT) i++
+        case State.START: {
+          if (chunk[i] !== 42) {
+            this.#state = State.INLINE
+            break
+          }
+          const next = this.#fastPublish(chunk, i)
+          if (next > 0) i = next
+          else {
+            this.#state = State.COUNT
+            i++
+          }
           break
+        }
         case State.INLINE:
         case State.COUNT:
         case State.BULK_LEN: {
@@ -194,6 +222,55 @@ export class RespParser {
           break
       }
     }
+  }
+
+  /**
+   * A pipelined publisher sends little else than `*3\r\n$7\r\nPUBLISH\r\n$<n>\r\n<channel>\r\n$<m>\r\n<payload>\r\n`:
+   * when all of it is in the chunk it is read here in one pass, without a view per length line.
+   * Returns the index after it, or -1 for anything else (split across chunks, other commands,
+   * odd length lines, limits, unauthenticated clients): the general path reads it from `i`, so
+   * what a client sees never depends on which path read its command.
+   */
+  #fastPublish(chunk: Buffer, i: number): number {
+    const n = chunk.length
+    // `*3\r\n$7\r\n` + 7 + `\r\n$` + at least `0\r\n\r\n$0\r\n\r\n`.
+    if (i + 30 > n || this.#sink.restricted) return -1
+    if (chunk[i + 1] !== 51 || chunk[i + 2] !== 13 || chunk[i + 3] !== 10 || chunk[i + 4] !== 36 || chunk[i + 5] !== 55 || chunk[i + 6] !== 13 || chunk[i + 7] !== 10) return -1
+    if (!publishAt(chunk, i + 8) || chunk[i + 15] !== 13 || chunk[i + 16] !== 10 || chunk[i + 17] !== 36) return -1
+    const chLen = this.#fastLen(chunk, i + 18, n)
+    if (chLen < 0 || chLen > this.#limits.maxBulkBytes) return -1
+    const ch = this.#fastEnd
+    const chEnd = ch + chLen
+    if (chEnd + 3 >= n || chunk[chEnd] !== 13 || chunk[chEnd + 1] !== 10 || chunk[chEnd + 2] !== 36) return -1
+    const len = this.#fastLen(chunk, chEnd + 3, n)
+    if (len < 0 || len > this.#limits.maxPayloadBytes) return -1
+    const body = this.#fastEnd
+    const end = body + len
+    if (end + 1 >= n || chunk[end] !== 13 || chunk[end + 1] !== 10) return -1
+    // A pipeline repeats its name and channel: the last ones are kept as copies and handed out
+    // again while the bytes match, instead of a new view per command.
+    let name = this.#fastName
+    if (!equalAt(name, chunk, i + 8)) name = this.#fastName = Buffer.from(chunk.subarray(i + 8, i + 15))
+    let channel = this.#fastChannel
+    if (chLen > 64) channel = chunk.subarray(ch, chEnd)
+    else if (channel.length !== chLen || !equalAt(channel, chunk, ch)) channel = this.#fastChannel = Buffer.from(chunk.subarray(ch, chEnd))
+    this.#sink.onCommand([name, channel, chunk.subarray(body, end)])
+    return end + 2
+  }
+
+  /** A fast-path length: 1 to 10 plain digits from `p`, then `\r\n` (index after it in #fastEnd); else -1. */
+  #fastLen(chunk: Buffer, p: number, n: number): number {
+    const end = Math.min(n, p + 10)
+    let v = 0
+    let q = p
+    for (; q < end; q++) {
+      const c = chunk[q] as number
+      if (c < 48 || c > 57) break
+      v = v * 10 + (c - 48)
+    }
+    if (q === p || q + 1 >= n || chunk[q] !== 13 || chunk[q + 1] !== 10) return -1
+    this.#fastEnd = q + 2
+    return v
   }
 
   #tooBig(): string {

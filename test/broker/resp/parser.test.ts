@@ -122,6 +122,52 @@ test('restricted (unauthenticated) limits: 10 arguments, 16 KiB bulks', () => {
   assert.deepEqual(run([Buffer.from('a b c d e f g h i j k\r\n')], true, big), [{ error: 'Protocol error: unauthenticated multibulk length' }])
 })
 
+// A pipelined PUBLISH whole in one chunk is read by the fast path; byte by byte it never is (it
+// needs the whole command in one chunk), so the two runs compare the fast path with the general one.
+const publishes: [string, string][] = [
+  ['plain', '*3\r\n$7\r\nPUBLISH\r\n$3\r\na.b\r\n$5\r\nhello\r\n'],
+  ['any case', '*3\r\n$7\r\npUbLiSh\r\n$1\r\nc\r\n$1\r\nx\r\n'],
+  ['empty channel and payload', '*3\r\n$7\r\nPUBLISH\r\n$0\r\n\r\n$0\r\n\r\n'],
+  ['leading zeros in lengths', '*3\r\n$7\r\nPUBLISH\r\n$01\r\nc\r\n$0002\r\nxy\r\n'],
+  ['binary payload with CRLF inside', '*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$4\r\n\r\n\r\n\r\n'],
+  ['not quite PUBLISH', '*3\r\n$7\r\nPUBLISX\r\n$1\r\nc\r\n$1\r\nx\r\n'],
+  ['PUBLISH with 4 arguments', '*4\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$1\r\nx\r\n$1\r\ny\r\n'],
+  ['channel over maxBulkBytes', '*3\r\n$7\r\nPUBLISH\r\n$1025\r\n' + 'c'.repeat(1025) + '\r\n$1\r\nx\r\n'],
+  ['payload over max payload', '*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$4097\r\n' + 'x'.repeat(4097) + '\r\n'],
+  ['payload at max payload', '*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$4096\r\n' + 'x'.repeat(4096) + '\r\n'],
+  ['negative length', '*3\r\n$7\r\nPUBLISH\r\n$-1\r\n$1\r\nx\r\n'],
+  ['length with a plus', '*3\r\n$7\r\nPUBLISH\r\n$+1\r\nc\r\n$1\r\nx\r\n'],
+  ['length line without CR', '*3\r\n$7\r\nPUBLISH\r\n$1\nc\r\n$1\r\nx\r\n'],
+  ['payload one byte short', '*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$3\r\nxy\r\n*1\r\n$4\r\nPING\r\n'],
+  ['bad terminator after payload', '*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$1\r\nxyz\r\n'],
+  ['eleven-digit length', '*3\r\n$7\r\nPUBLISH\r\n$00000000001\r\nc\r\n$1\r\nx\r\n'],
+]
+
+test('pipelined PUBLISH: the one-chunk fast path reads exactly what the general path reads', () => {
+  for (const [name, one] of publishes) {
+    const stream = Buffer.from(`${one}${one}*1\r\n$4\r\nPING\r\n`, 'latin1')
+    for (const restricted of [false, true]) {
+      const slow = run([...stream].map((b) => Buffer.from([b])), restricted)
+      assert.deepEqual(run([stream], restricted), slow, `${name} (restricted ${restricted})`)
+      for (const cut of [1, 20, stream.length >> 1, stream.length - 3]) assert.deepEqual(run([stream.subarray(0, cut), stream.subarray(cut)], restricted), slow, `${name} cut at ${cut}`)
+    }
+  }
+  // Names and channels that change from one command to the next (the fast path keeps the last ones).
+  const channels = ['a.b', 'a.c', 'a.c', 'x.c', 'c'.repeat(65), `d${'c'.repeat(64)}`, 'c'.repeat(64), `${'c'.repeat(63)}d`, 'a.b', '', 'a.b']
+  const names = ['PUBLISH', 'PUBLISh', 'publish', 'PUBLISH']
+  const mixed = Buffer.concat(channels.map((ch, k) => command(names[k % names.length] as string, ch, `m${k}`)))
+  const slow = run([...mixed].map((b) => Buffer.from([b])))
+  assert.deepEqual(run([mixed]), slow)
+  assert.deepEqual(slow, channels.map((ch, k) => [names[k % names.length], ch, `m${k}`]))
+  // The fast path hands out views of the chunk, as the general path does for whole arguments.
+  const got: Buffer[][] = []
+  const p = new RespParser({ onCommand: (a) => got.push(a), onProtocolError: () => assert.fail('no error'), restricted: false }, LIMITS)
+  const chunk = Buffer.from(publishes[0]?.[1] as string)
+  p.push(chunk)
+  assert.deepEqual(got[0]?.map(String), ['PUBLISH', 'a.b', 'hello'])
+  assert.equal(got[0]?.[2]?.buffer, chunk.buffer)
+})
+
 const arg = fc.oneof(fc.uint8Array({ maxLength: 40 }).map((u) => Buffer.from(u)), fc.stringMatching(/^[a-z.*?]{1,8}$/).map((s) => Buffer.from(s)))
 const request = fc.oneof(
   fc.array(arg, { minLength: 1, maxLength: 6 }).map((args) => ({ bytes: command(...args), args: args.map((a) => a.toString('latin1')) })),

@@ -314,3 +314,27 @@ test('HELLO, CLIENT SETNAME/GETNAME/ID/INFO/LIST, ECHO, SELECT, QUIT, RESET', as
   assert.equal(await q.call('quit'), 'OK')
   await q.closedByServer()
 })
+
+test('fan-out: every subscriber gets the exact push bytes, whatever the mix of RESP2/RESP3, channel and pattern subscribers', async (t) => {
+  // The broker copies one prepared push to further subscribers of a message (front-end.ts preOf, wholeOf);
+  // mixing heads in one fan-out and payloads either side of the copy/view threshold must not change a byte.
+  const { r: pub, client } = await setup(t)
+  const subs: { c: RawResp; resp3: boolean; pattern: boolean }[] = []
+  for (const [resp3, pattern] of [[false, false], [false, false], [true, false], [false, true], [true, false], [false, false], [true, true], [false, true]] as const) {
+    const c = await client()
+    if (resp3) assert.ok(await c.call('hello', '3'))
+    c.send(pattern ? 'psubscribe' : 'subscribe', pattern ? 'fan.*' : 'fan.x')
+    await c.read()
+    subs.push({ c, resp3, pattern })
+  }
+  for (const size of [0, 5, 200, 8191, 8192, 20000]) {
+    const payload = Buffer.alloc(size)
+    for (let i = 0; i < size; i++) payload[i] = (i * 7 + size) & 255
+    for (let k = 0; k < 2; k++) assert.equal(await pub.call('publish', 'fan.x', payload), subs.length)
+    for (const { c, resp3, pattern } of subs) {
+      const head = pattern ? `${resp3 ? '>' : '*'}4\r\n$8\r\npmessage\r\n$5\r\nfan.*\r\n` : `${resp3 ? '>' : '*'}3\r\n$7\r\nmessage\r\n`
+      const want = Buffer.concat([Buffer.from(`${head}$5\r\nfan.x\r\n$${size}\r\n`), payload, Buffer.from('\r\n')])
+      for (let k = 0; k < 2; k++) assert.deepEqual(await c.readRaw(), want, `size ${size}, resp3 ${resp3}, pattern ${pattern}, copy ${k}`)
+    }
+  }
+})

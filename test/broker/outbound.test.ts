@@ -1,0 +1,42 @@
+// The outbound queue's buffer reuse: a buffer starts over only when a plain TCP transport has taken
+// every byte synchronously; bytes a transport may still hold (pending, TLS, WebSocket) are never overwritten.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Outbound } from '../../src/broker/outbound.js'
+import type { Transport } from '../../src/broker/transport.js'
+
+function fakeTransport(kind: 'tcp' | 'tls' | 'ws', pending: number): Transport & { held: Buffer[] } {
+  const held: Buffer[] = []
+  return {
+    kind,
+    held,
+    pendingBytes: pending,
+    needsDrain: false,
+    canWrite: true,
+    writtenBytes: 0,
+    // Keeps the views it was handed, as a socket does while a write is in flight.
+    write: (chunks: Buffer[]) => void held.push(...chunks),
+    pauseReads: () => {},
+    resumeReads: () => {},
+    end: () => {},
+    destroy: () => {},
+  }
+}
+
+test('a buffer is reused from its start only after a TCP transport took everything', () => {
+  for (const [kind, pending, reuse] of [['tcp', 0, true], ['tcp', 5, false], ['tls', 0, false], ['ws', 0, false]] as const) {
+    const t = fakeTransport(kind, pending)
+    const out = new Outbound()
+    for (let turn = 0; turn < 4; turn++) {
+      out.raw(Buffer.from(`turn-${turn} `.repeat(50)))
+      out.flush(t, false)
+    }
+    const [first, ...rest] = t.held
+    assert.ok(first !== undefined && rest.length === 3)
+    // Held views still show what was written in their turn: nothing was overwritten under them.
+    if (!reuse) t.held.forEach((b, turn) => assert.equal(b.toString(), `turn-${turn} `.repeat(50), `${kind} pending ${pending} turn ${turn}`))
+    // Reuse: the later turns were written at the start of the same memory as the first.
+    const sameStart = rest.every((b) => b.buffer === first.buffer && b.byteOffset === first.byteOffset)
+    assert.equal(sameStart, reuse, `${kind} pending ${pending}`)
+  }
+})
