@@ -12,7 +12,9 @@ import { ClusterError, ClusterErrorCodes } from './errors.js'
 import { deriveSessionKeys } from './frame-auth.js'
 
 // 2: frames after the handshake carry a MAC (version 1 peers fail the handshake's MACs).
-const VERSION = 2
+// 3: shuffle and spill frames carry objects as msgpackr records (#18), which a version 2 peer cannot
+//    read: it fails the handshake instead of misreading a block.
+const VERSION = 3
 const NONCE_BYTES = 32
 
 export interface HandshakeOptions extends ConnectionOptions {
