@@ -11,6 +11,9 @@ const root = new URL('..', import.meta.url).pathname
 const args = process.argv.slice(2)
 const coverage = args.includes('--coverage')
 const filters = args.filter((a) => !a.startsWith('--'))
+// Reporter flags pass through to node's runner, e.g. `--test-reporter=spec`, or a second reporter
+// with its own `--test-reporter-destination=FILE`.
+const reporterArgs = args.filter((a) => a.startsWith('--test-reporter'))
 
 function walk(dir, out) {
   for (const name of readdirSync(dir).sort()) {
@@ -47,6 +50,7 @@ const nodeArgs = [
   `--test-concurrency=${concurrency}`,
   `--test-timeout=${timeoutMs}`,
   ...(coverage ? ['--experimental-test-coverage'] : []),
+  ...reporterArgs,
   ...files,
 ]
 console.log(`run-tests: ${files.length} file(s), concurrency ${concurrency}`)
