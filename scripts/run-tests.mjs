@@ -3,7 +3,7 @@
 // --test, and a bare `node --test` with no files silently runs nothing, so the list is built here
 // and an empty list is an error.
 import { spawn } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { availableParallelism } from 'node:os'
 
@@ -41,6 +41,18 @@ if (files.length === 0) {
   console.error(`run-tests: no test files found under test/${filters.length ? ` matching ${filters.join(', ')}` : ''}`)
   process.exit(1)
 }
+
+// Longest files first (durations recorded by scripts/test-durations.mjs): with a few files running
+// at a time, a two-minute file that starts last would leave the other slots idle at the end.
+// Files with no record (new ones) get a middling guess, so they neither lead nor trail.
+let recorded = {}
+try {
+  recorded = JSON.parse(readFileSync(join(root, 'test/durations.json'), 'utf8'))
+} catch (err) {
+  if (err.code !== 'ENOENT') console.error(`run-tests: test/durations.json ignored (${err.message})`)
+}
+const guess = (f) => (typeof recorded[f] === 'number' ? recorded[f] : 5)
+files.sort((a, b) => guess(b) - guess(a) || (a < b ? -1 : 1))
 
 const concurrency = process.env.SWITCHYARD_TEST_CONCURRENCY ?? String(Math.max(2, availableParallelism()))
 const timeoutMs = process.env.SWITCHYARD_TEST_TIMEOUT_MS ?? '300000'
