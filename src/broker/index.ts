@@ -8,7 +8,11 @@ export type { LeafnodeOptions, LeafRemote, LeafAuthorization } from './cluster/l
 export { isValidSubject, isValidLiteralSubject, subjectMatches } from './subject.js'
 export type { EmbeddedBroker, BrokerMsg, MsgHeadersLike, PublishOptions, SubscribeOptions, Subscription, MsgHandler } from './types.js'
 export { brokerConfigSchema, loadBrokerConfig, parseBrokerConfig, configToOptions, parseSize, parseDurationMs, type BrokerConfig } from './config.js'
-export { JETSTREAM_DEFAULTS, JetStreamError, JetStreamErrorCodes, type JetStreamOptions, type JetStreamErrorCode, type JetStreamHandle, type JszInfo, type StreamConfig, type ConsumerConfig } from './streams/index.js'
+// Values from the small option and error modules only: the JetStream engine loads when configured.
+export { JETSTREAM_DEFAULTS, type JetStreamOptions } from './streams/options.js'
+export { JetStreamError, JetStreamErrorCodes, type JetStreamErrorCode } from './streams/errors.js'
+export type { JetStreamHandle, JszInfo } from './streams/jetstream.js'
+export type { StreamConfig, ConsumerConfig } from './streams/config.js'
 export { MQTT_DEFAULTS, type MqttOptions } from './mqtt/options.js'
 export { RESP_DEFAULTS, type RespOptions } from './resp/options.js'
 export { RespErrorCodes, RespError, type RespErrorCode } from './resp/errors.js'

@@ -22,18 +22,17 @@ import { Sub, type SubOwner } from './subscription.js'
 import { Sublist } from './sublist.js'
 import type { Transport } from './transport.js'
 import type { EmbeddedBroker, MsgHandler, MsgSender, PublishOptions, SubscribeOptions, Subscription } from './types.js'
-import { intParam, startMonitor } from './monitor.js'
-import { listenWebSocket, type WsListener } from './ws-listener.js'
-import { MqttFrontEnd } from './mqtt/front-end.js'
-import { RespFrontEnd } from './resp/front-end.js'
-import { attachJetStream, type JetStreamHandle, type JetStreamOptions } from './streams/index.js'
-import { JSZ_PAGE_LIMIT } from './streams/jetstream.js'
-import { registerJetStreamMetrics } from './streams/metrics.js'
-import { createMetricsRegistry } from '../internal/metrics.js'
-import { RouteManager } from './cluster/route-manager.js'
+// The optional parts (monitor, WebSocket, MQTT, RESP, JetStream, routes, leafnodes) are imported
+// only when configured, in listen()/startBroker: a default broker never loads them or their
+// dependencies (issue #16: about 16 MB of RSS; test/broker/lazy-modules.test.ts checks it).
+import type { WsListener } from './ws-listener.js'
+import type { MqttFrontEnd } from './mqtt/front-end.js'
+import type { RespFrontEnd } from './resp/front-end.js'
+import type { JetStreamHandle, JetStreamOptions } from './streams/index.js'
+import type { RouteManager } from './cluster/route-manager.js'
 import type { LocalMember } from './cluster/interest.js'
 import type { ResolvedClusterOptions } from './cluster/options.js'
-import { LeafManager } from './cluster/leaf-manager.js'
+import type { LeafManager } from './cluster/leaf-manager.js'
 import type { ResolvedLeafnodeOptions } from './cluster/leaf-options.js'
 
 const NO_RESPONDERS = Buffer.from('NATS/1.0 503\r\n\r\n')
@@ -71,10 +70,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   mqtt: MqttFrontEnd | undefined
   /** The Redis (RESP) pub/sub front-end (src/broker/resp); undefined without a `resp` option. */
   resp: RespFrontEnd | undefined
-  /** Routes to the other nodes; undefined without a `cluster` option (then nothing below touches it). */
-  readonly cluster: RouteManager | undefined
-  /** Leafnode links (hub and spoke); undefined without a `leafnodes` option. */
-  readonly leafs: LeafManager | undefined
+  #cluster: RouteManager | undefined
+  #leafs: LeafManager | undefined
 
   #auth: Authenticator
   readonly #conns: Connections
@@ -102,8 +99,16 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.maxSubscriptions = options.maxSubscriptions
     this.#auth = new Authenticator(options.token, options.users as ResolvedBrokerOptions['users'])
     this.#conns = new Connections(this)
-    this.cluster = options.cluster === undefined ? undefined : new RouteManager(this, options.cluster as ResolvedClusterOptions)
-    this.leafs = options.leafnodes === undefined ? undefined : new LeafManager(this, options.leafnodes as ResolvedLeafnodeOptions)
+  }
+
+  /** Routes to the other nodes; undefined without a `cluster` option (then nothing below touches it), and until listen(). */
+  get cluster(): RouteManager | undefined {
+    return this.#cluster
+  }
+
+  /** Leafnode links (hub and spoke); undefined without a `leafnodes` option, and until listen(). */
+  get leafs(): LeafManager | undefined {
+    return this.#leafs
   }
 
   get port(): number {
@@ -131,6 +136,15 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
 
   async listen(): Promise<void> {
     const o = this.options
+    // Before anything listens, as when they were built in the constructor; only configured parts are imported.
+    if (o.cluster !== undefined && this.#cluster === undefined) {
+      const { RouteManager } = await import('./cluster/route-manager.js')
+      this.#cluster = new RouteManager(this, o.cluster as ResolvedClusterOptions)
+    }
+    if (o.leafnodes !== undefined && this.#leafs === undefined) {
+      const { LeafManager } = await import('./cluster/leaf-manager.js')
+      this.#leafs = new LeafManager(this, o.leafnodes as ResolvedLeafnodeOptions)
+    }
     const server = createNetServer({ noDelay: true }, (socket) => this.#conns.accept(socket))
     this.#netServer = server
     await new Promise<void>((resolve, reject) => {
@@ -142,25 +156,31 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.#port = (server.address() as AddressInfo).port
     if (o.websocket !== undefined) {
       const host = o.websocket.host ?? o.host
+      const { listenWebSocket } = await import('./ws-listener.js')
       this.#ws = await listenWebSocket(o.websocket, host, this.logger, (sock, ip, port) => this.#conns.acceptWs(sock, ip, port))
     }
     if (o.mqtt !== undefined) {
+      const { MqttFrontEnd } = await import('./mqtt/front-end.js')
       this.mqtt = new MqttFrontEnd(this, o.mqtt as ResolvedBrokerOptions['mqtt'] & object)
       await this.mqtt.listen(o.host)
     }
     if (o.resp !== undefined) {
+      const { RespFrontEnd } = await import('./resp/front-end.js')
       this.resp = new RespFrontEnd(this, o.resp as ResolvedBrokerOptions['resp'] & object)
       await this.resp.listen(o.host)
     }
     this.#buildInfo()
-    await this.cluster?.listen()
-    await this.leafs?.listen()
+    await this.#cluster?.listen()
+    await this.#leafs?.listen()
     this.#pingTimer = setInterval(() => this.#conns.pingAll(), o.pingIntervalMs)
     this.#pingTimer.unref()
     // An eighth of the deadline (at most 250 ms): a stuck client is cut at most ~2 sweeps after write_deadline.
     this.#sweepTimer = setInterval(() => this.#conns.sweep(), Math.max(25, Math.min(250, o.writeDeadlineMs / 8)))
     this.#sweepTimer.unref()
-    if (o.monitorPort !== false) this.monitor = await startMonitor(this, o.monitorHost, o.monitorPort)
+    if (o.monitorPort !== false) {
+      const { startMonitor } = await import('./monitor.js')
+      this.monitor = await startMonitor(this, o.monitorHost, o.monitorPort)
+    }
     this.logger.info({ port: this.#port, monitor: this.monitor?.port, ws: this.#ws?.port }, 'broker listening')
   }
 
@@ -172,8 +192,8 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     this.#closed = true
     clearInterval(this.#pingTimer)
     clearInterval(this.#sweepTimer)
-    await this.cluster?.close()
-    await this.leafs?.close()
+    await this.#cluster?.close()
+    await this.#leafs?.close()
     this.flow.releaseAll()
     const waits: Promise<void>[] = []
     if (this.mqtt !== undefined) waits.push(this.mqtt.close())
@@ -265,15 +285,15 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   addSub(sub: Sub): void {
     this.sublist.insert(sub)
     if (!sub.local) {
-      this.cluster?.subAdded(sub.subject, sub.queue)
-      this.leafs?.subAdded(sub.subject, sub.queue)
+      this.#cluster?.subAdded(sub.subject, sub.queue)
+      this.#leafs?.subAdded(sub.subject, sub.queue)
     }
   }
 
   unindexSub(sub: Sub): void {
     if (this.sublist.remove(sub) && !sub.local) {
-      this.cluster?.subRemoved(sub.subject, sub.queue)
-      this.leafs?.subRemoved(sub.subject, sub.queue)
+      this.#cluster?.subRemoved(sub.subject, sub.queue)
+      this.#leafs?.subRemoved(sub.subject, sub.queue)
     }
   }
 
@@ -294,21 +314,21 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   /** Delivers to local subscriptions and peers; true when anyone got the message. */
   route(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string = subject): boolean {
     const local = this.#routeLocal(from, subject, reply, hdrLen, payload, msgSubject)
-    if (this.cluster === undefined && this.leafs === undefined) return local > 0
+    if (this.#cluster === undefined && this.#leafs === undefined) return local > 0
     return this.#toPeers(from, subject, reply, hdrLen, payload, msgSubject) || local > 0
   }
 
   /** `route`, answering how many local subscriptions got the message (Redis PUBLISH's reply). */
   routeCounting(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer): number {
     const local = this.#routeLocal(from, subject, reply, hdrLen, payload, subject)
-    if (this.cluster !== undefined || this.leafs !== undefined) this.#toPeers(from, subject, reply, hdrLen, payload, subject)
+    if (this.#cluster !== undefined || this.#leafs !== undefined) this.#toPeers(from, subject, reply, hdrLen, payload, subject)
     return local
   }
 
   /** Cluster and leafnodes: to the peers with interest; true when any peer was sent the message. */
   #toPeers(from: Client | undefined, subject: string, reply: string, hdrLen: number, payload: Buffer, msgSubject: string): boolean {
-    const cluster = this.cluster
-    const leafs = this.leafs
+    const cluster = this.#cluster
+    const leafs = this.#leafs
     const noEcho = from !== undefined && !from.echo ? from : undefined
     let groups: readonly (readonly LocalMember[])[] = this.sublist.match(subject).qsubs
     let sent = false
@@ -379,7 +399,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
    */
   deliverFromRoute(subject: string, reply: string, hdrLen: number, payload: Buffer, queues: string[] | undefined): void {
     this.deliverFromPeer(subject, reply, hdrLen, payload, queues)
-    this.leafs?.fromRoute(subject, reply, hdrLen, payload, queues)
+    this.#leafs?.fromRoute(subject, reply, hdrLen, payload, queues)
   }
 
   /** A message from a route or a leaf, to this node's own subscribers only (see deliverFromRoute). */
@@ -512,7 +532,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
   /** Interest on this node or, in a cluster, on any route (JetStream asks before delivering). */
   hasInterest(subject: string): boolean {
     if (this.sublist.hasInterest(subject)) return true
-    const cluster = this.cluster
+    const cluster = this.#cluster
     return cluster !== undefined && cluster.interest.remoteCount > 0 && cluster.interest.anyInterest(subject)
   }
 
@@ -540,19 +560,8 @@ export async function startBroker(options: BrokerOptions & { jetstream?: JetStre
   try {
     await broker.listen()
     if (jetstream !== undefined) {
-      const js = await attachJetStream(broker, { logger: broker.logger, ...jetstream })
-      broker.jetstream = js
-      broker.infoExtra['jetstream'] = true
-      broker.monitor?.json('/jsz', (_req, url) => js.jsz({ offset: intParam(url, 'offset', 0), limit: intParam(url, 'limit', JSZ_PAGE_LIMIT) }))
-      if (broker.monitor !== undefined) {
-        const registry = createMetricsRegistry({ processMetrics: false })
-        registerJetStreamMetrics(registry, () => js.jsz({ limit: Number.MAX_SAFE_INTEGER }), js.counters)
-        broker.monitor.route('GET', '/metrics/jetstream', async (_req, res) => {
-          const text = await registry.metrics()
-          res.writeHead(200, { 'content-type': registry.contentType })
-          res.end(text)
-        })
-      }
+      const { enableJetStream } = await import('./streams/enable.js')
+      await enableJetStream(broker, jetstream)
     }
   } catch (err) {
     await broker.close().catch(() => {})

@@ -1,8 +1,9 @@
 // Config loading: a YAML or JSON file checked against a zod schema, returned frozen. Every error
 // names the file, line and column, the field path, and what was expected.
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { basename } from 'node:path'
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml'
+import type { Document, LineCounter, Node as YamlNode } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError, InternalErrorCodes } from './errors.js'
 import { deepFreeze, type DeepReadonly } from './freeze.js'
@@ -13,6 +14,16 @@ export interface LoadConfigOptions {
 }
 
 type PathKey = string | number
+
+let yamlModule: typeof import('yaml') | undefined
+
+/**
+ * `yaml` (73 CommonJS files) is required on the first config parsed, not at import: a process that
+ * reads no config file never loads it (issue #16, RSS). Its `node` export is CommonJS either way.
+ */
+function yaml(): typeof import('yaml') {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'))
+}
 
 /** Formats a field path as `routes[0].upstream`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -25,7 +36,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Finds the YAML node for a path; returns the deepest node reached and, for a key, its key node. */
-function locate(doc: ReturnType<typeof parseDocument>, path: readonly PathKey[], keyOf?: string): YamlNode | undefined {
+function locate(doc: Document.Parsed, path: readonly PathKey[], keyOf?: string): YamlNode | undefined {
+  const { isMap, isPair, isScalar, isSeq } = yaml()
   let node: unknown = doc.contents
   let last: YamlNode | undefined = (node as YamlNode | null) ?? undefined
   for (const key of path) {
@@ -99,6 +111,7 @@ function issueMessage(issue: z.core.$ZodIssue, raw: unknown): string {
  * object schemas (`z.strictObject`) so unknown keys are rejected rather than ignored.
  */
 export function parseConfig<S extends z.ZodType>(text: string, schema: S, fileName = 'config'): DeepReadonly<z.output<S>> {
+  const { LineCounter, parseDocument } = yaml()
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
   if (doc.errors.length > 0) {

@@ -1,7 +1,8 @@
 // Structured logging shared by all subsystems: JSON lines (pino) by default, a human-readable
 // single-line format when writing to a terminal.
+import { createRequire } from 'node:module'
 import { pino, type Logger, type LevelWithSilent } from 'pino'
-import pretty from 'pino-pretty'
+import type PinoPretty from 'pino-pretty'
 
 export type { Logger }
 
@@ -23,6 +24,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     ...(options.name === undefined ? {} : { name: options.name }),
   }
   if (options.pretty ?? isTty) {
+    // Loaded only for a terminal: JSON lines need none of it (issue #16, RSS of a daemon).
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty
     const stream = pretty({
       destination,
       colorize: isTty,

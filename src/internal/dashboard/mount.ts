@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { WebSocketServer, type WebSocket } from 'ws'
+import type { WebSocket, WebSocketServer } from 'ws'
 import { sendJson, type AdminServer } from '../admin-server.js'
 import { DASHBOARD_HTML } from './page.js'
 import type { DashboardSnapshot } from './snapshot.js'
@@ -52,7 +52,9 @@ export function mountDashboard(admin: AdminServer, options: MountDashboardOption
   const viewers = new Set<WebSocket>()
   let wss: WebSocketServer | undefined
   if (options.live ?? true) {
-    wss = new WebSocketServer({ noServer: true, maxPayload: 4096 })
+    // `ws` only for a live feed: the broker's CLI mounts the page without one (issue #16, RSS).
+    const { WebSocketServer: Server } = createRequire(import.meta.url)('ws') as typeof import('ws')
+    wss = new Server({ noServer: true, maxPayload: 4096 })
     admin.server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/dashboard/live') {
         socket.destroy()
