@@ -62,6 +62,16 @@ export class Outbound {
   }
 
   /**
+   * Queues `bytes` as a view, not copied: the caller guarantees they are never modified afterwards
+   * (a message built once and shared by every subscriber of a fan-out).
+   */
+  view(bytes: Buffer): void {
+    this.#seal()
+    this.#chunks.push(bytes)
+    this.queued += bytes.length
+  }
+
+  /**
    * Queues one message in a single reservation: `head` and `mid` copied, `body` copied when small
    * and queued as a view when large, then `tail` (`tail` empty: CRLF). Returns the bytes queued.
    */

@@ -40,3 +40,19 @@ test('a buffer is reused from its start only after a TCP transport took everythi
     assert.equal(sameStart, reuse, `${kind} pending ${pending}`)
   }
 })
+
+test('a shared view is queued in order between copied bytes, counted, and handed over as the same memory', () => {
+  const t = fakeTransport('tcp', 0)
+  const out = new Outbound()
+  const shared = Buffer.alloc(4096, 0x61)
+  out.raw(Buffer.from('head-1 '))
+  out.view(shared)
+  out.raw(Buffer.from(' mid '))
+  out.view(shared)
+  assert.equal(out.queued, 7 + 4096 + 5 + 4096)
+  assert.equal(out.flush(t, false), 7 + 4096 + 5 + 4096)
+  assert.equal(out.queued, 0)
+  assert.equal(Buffer.concat(t.held).toString(), `head-1 ${'a'.repeat(4096)} mid ${'a'.repeat(4096)}`)
+  // Not copied: the transport got the caller's buffer itself, twice.
+  assert.equal(t.held.filter((b) => b === shared).length, 2)
+})
