@@ -52,7 +52,7 @@ async function open(port: number, id: string, v5: boolean, filter: string | unde
   sock.write(packet(0x10, Buffer.concat([str('MQTT'), Buffer.from([level, 2, 0, 0]), Buffer.from(v5 ? [0] : []), str(id)])))
   const acks = filter === undefined ? 1 : 2
   if (filter !== undefined) sock.write(packet(0x82, Buffer.concat([Buffer.from([0, 1]), Buffer.from(v5 ? [0] : []), str(filter), Buffer.from([0])])))
-  // CONNACK is 4 bytes (3.1.1) or 5 (5.0, no properties... plus the broker's own); skip whole packets.
+  // Skip CONNACK (and SUBACK) whole: their remaining length fits in one byte here.
   let seen = 0
   await until(() => {
     while (seen < acks && buf.length >= 2 && buf.length >= 2 + (buf[1] as number)) {
