@@ -2,7 +2,8 @@
 // payload (128 B, 4 KiB), against our broker's RESP front-end and redis-server (Debian, loopback,
 // `--save '' --appendonly no`, stopped after), alternating in one run. Clients are minimal
 // raw-socket RESP2 clients (no client library cost in the measurement): subscribers only count
-// top-level frames; the publisher pipelines PUBLISH commands and discards the counts.
+// top-level frames, reading into one reused buffer per socket (`onread`), the same for every server;
+// the publisher pipelines PUBLISH commands and discards the counts.
 // Usage: node --import tsx bench/broker/resp-fanout.ts [--rounds R] [--quick] [--only "10 128"]
 import { connect as netConnect, type Socket } from 'node:net'
 import { runBench, type Contender, type Workload } from '../lib/harness.js'
@@ -58,7 +59,7 @@ function command(...parts: (string | Buffer)[]): Buffer {
 }
 
 /** Counts complete top-level RESP2 frames (flat arrays of bulks/integers, simple strings, integers, bulks). */
-function frameCounter(onFrame: () => void): (chunk: Buffer) => void {
+function frameCounter(onFrame: () => void): (end: number, chunk: Uint8Array) => boolean {
   let skip = 0
   let inLine = false
   let type = 0
@@ -70,11 +71,11 @@ function frameCounter(onFrame: () => void): (chunk: Buffer) => void {
     if (pending === 0) onFrame()
     else if (--pending === 0) onFrame()
   }
-  return (chunk) => {
+  return (end, chunk) => {
     let i = 0
-    while (i < chunk.length) {
+    while (i < end) {
       if (skip > 0) {
-        const n = Math.min(skip, chunk.length - i)
+        const n = Math.min(skip, end - i)
         skip -= n
         i += n
         if (skip === 0) element()
@@ -101,16 +102,20 @@ function frameCounter(onFrame: () => void): (chunk: Buffer) => void {
       } else if (type === 36 /* $ */ && v >= 0) skip = v + 2
       else element()
     }
+    return true
   }
 }
 
+/** Each client's read buffer (net's default read size). */
+const READ_BYTES = 64 * 1024
+
 async function open(port: number, onFrame: () => void): Promise<Socket> {
-  const sock = netConnect({ port, host: '127.0.0.1', noDelay: true })
+  // Reads land in one reused buffer (net's `onread`), not a fresh Buffer and a stream event each.
+  const sock = netConnect({ port, host: '127.0.0.1', noDelay: true, onread: { buffer: Buffer.allocUnsafe(READ_BYTES), callback: frameCounter(onFrame) } })
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject)
     sock.once('connect', () => resolve())
   })
-  sock.on('data', frameCounter(onFrame))
   return sock
 }
 

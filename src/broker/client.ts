@@ -167,6 +167,13 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
     this.#touch()
   }
 
+  /** Queues bytes shared with other connections without copying them (see Outbound.view). */
+  sendView(bytes: Buffer): void {
+    if (this.closed) return
+    this.#out.view(bytes)
+    this.#touch()
+  }
+
   /**
    * Queues one message of another protocol (RESP, ...) in a single reservation, as `deliver` does:
    * `head` and `mid` copied, `body` copied when small and queued as a view when large, then `tail`.

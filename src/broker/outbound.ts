@@ -21,6 +21,16 @@ export class Outbound {
   #outPos = 0
   #nextOutSize = MIN_OUT
   #chunks: Buffer[] = []
+  /**
+   * A buffer that filled up during a turn (a turn bigger than MAX_OUT needs two): once a flush has
+   * seen a TCP socket take every byte (nothing pending), nothing refers to it any more and the next
+   * turn that outgrows its buffer takes it again instead of a fresh one. Busy connections then
+   * rotate two buffers instead of allocating one per turn (external memory, GC).
+   */
+  #spare: Buffer | undefined
+  #spareFree = false
+  /** The last flush went to a plain TCP socket (the only transport whose completed writes hold no views). */
+  #reuse = false
 
   /** Whether anything waits here for a flush. */
   get hasChunks(): boolean {
@@ -31,6 +41,7 @@ export class Outbound {
   clear(): void {
     this.#chunks = []
     this.#out = undefined
+    this.#spare = undefined
     this.queued = 0
   }
 
@@ -39,6 +50,20 @@ export class Outbound {
     if (out !== undefined && out.length - this.#outPos >= n) return out
     this.#seal()
     const size = Math.max(n, this.#nextOutSize)
+    const spare = this.#spare
+    if (spare !== undefined && this.#spareFree && spare.length >= size) {
+      // The full buffer's bytes wait for this turn's flush: it is the spare now, not yet free.
+      this.#spare = out
+      this.#spareFree = false
+      this.#out = spare
+      this.#outStart = 0
+      this.#outPos = 0
+      return spare
+    }
+    if (out !== undefined && this.#reuse) {
+      this.#spare = out
+      this.#spareFree = false
+    }
     const fresh = Buffer.allocUnsafeSlow(size)
     this.#out = fresh
     this.#outStart = 0
@@ -58,6 +83,16 @@ export class Outbound {
     const out = this.#reserve(bytes.length)
     out.set(bytes, this.#outPos)
     this.#outPos += bytes.length
+    this.queued += bytes.length
+  }
+
+  /**
+   * Queues `bytes` as a view, not copied: the caller guarantees they are never modified afterwards
+   * (a message built once and shared by every subscriber of a fan-out).
+   */
+  view(bytes: Buffer): void {
+    this.#seal()
+    this.#chunks.push(bytes)
     this.queued += bytes.length
   }
 
@@ -118,10 +153,17 @@ export class Outbound {
     // refers to this buffer's bytes any more, so the next turn starts at its beginning instead of on
     // a fresh allocation (fresh memory costs page faults and GC). Anything still pending, and TLS
     // and WebSocket transports, may hold views of it: then it is left alone.
-    if (this.#out !== undefined && i === chunks.length && t.kind === 'tcp' && t.pendingBytes === 0) {
-      this.#outStart = 0
-      this.#outPos = 0
+    if (i === chunks.length && t.kind === 'tcp' && t.pendingBytes === 0) {
+      if (this.#out !== undefined) {
+        this.#outStart = 0
+        this.#outPos = 0
+      }
+      // Every byte handed over so far is written, the spare's included.
+      if (this.#spare !== undefined) this.#spareFree = true
     }
+    this.#reuse = t.kind === 'tcp'
+    // A turn that one buffer holds again: the spare goes (idle connections keep no second buffer).
+    if (this.#spare !== undefined && written < this.#spare.length) this.#spare = undefined
     // Start the next turn on a buffer big enough for it, so a flush is usually one chunk (no writev).
     if (this.#out !== undefined && this.#out.length - this.#outPos < this.#nextOutSize) this.#out = undefined
     this.transportPending = t.pendingBytes

@@ -40,3 +40,48 @@ test('a buffer is reused from its start only after a TCP transport took everythi
     assert.equal(sameStart, reuse, `${kind} pending ${pending}`)
   }
 })
+
+test('a shared view is queued in order between copied bytes, counted, and handed over as the same memory', () => {
+  const t = fakeTransport('tcp', 0)
+  const out = new Outbound()
+  const shared = Buffer.alloc(4096, 0x61)
+  out.raw(Buffer.from('head-1 '))
+  out.view(shared)
+  out.raw(Buffer.from(' mid '))
+  out.view(shared)
+  assert.equal(out.queued, 7 + 4096 + 5 + 4096)
+  assert.equal(out.flush(t, false), 7 + 4096 + 5 + 4096)
+  assert.equal(out.queued, 0)
+  assert.equal(Buffer.concat(t.held).toString(), `head-1 ${'a'.repeat(4096)} mid ${'a'.repeat(4096)}`)
+  // Not copied: the transport got the caller's buffer itself, twice.
+  assert.equal(t.held.filter((b) => b === shared).length, 2)
+})
+
+test('turns bigger than one buffer rotate two buffers on TCP once the socket has written everything, never while it holds bytes', () => {
+  for (const pending of [0, 7]) {
+    const t = fakeTransport('tcp', pending)
+    // What a socket would have sent: a copy taken when the bytes were handed over.
+    const sent: Buffer[] = []
+    const write = t.write
+    t.write = (chunks: Buffer[]) => {
+      for (const c of chunks) sent.push(Buffer.from(c))
+      write(chunks)
+    }
+    const out = new Outbound()
+    const big = (turn: number, k: number): Buffer => Buffer.alloc(100 * 1024, 97 + ((turn * 4 + k) % 26))
+    const turns = 8
+    for (let turn = 0; turn < turns; turn++) {
+      // 400 KiB a turn: more than one buffer (MAX_OUT is 256 KiB).
+      for (let k = 0; k < 4; k++) out.raw(big(turn, k))
+      out.flush(t, false)
+    }
+    const want = Buffer.concat(Array.from({ length: turns * 4 }, (_, x) => big(Math.floor(x / 4), x % 4)))
+    assert.ok(Buffer.concat(sent).equals(want), `pending ${pending}: the bytes handed over`)
+    // Bytes a socket still holds are never overwritten by a later turn.
+    if (pending > 0) assert.ok(Buffer.concat(t.held).equals(want), `pending ${pending}: held bytes intact`)
+    // Memory behind the last four turns' chunks.
+    const memory = new Set(t.held.slice(-8).map((b) => b.buffer))
+    if (pending === 0) assert.ok(memory.size <= 2, `pending 0: ${memory.size} buffers for the last four turns, expected the same two`)
+    else assert.ok(memory.size >= 4, `pending ${pending}: fresh memory every turn, got ${memory.size} buffers`)
+  }
+})

@@ -34,9 +34,12 @@ import type { MqttFrontEnd } from './front-end.js'
 
 /** 3.1.1 CONNACK return codes. */
 const RC3 = { UNACCEPTABLE_PROTOCOL: 1, IDENTIFIER_REJECTED: 2, BAD_USER_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
+const EMPTY = Buffer.alloc(0)
 const NEVER_EXPIRES = 0xffffffff
 /** Largest setTimeout delay. */
 const MAX_TIMER_MS = 2_147_483_647
+/** QoS 0 bodies at least this large go to the 2nd..Nth subscriber of a fan-out as one shared PUBLISH (no copy each). */
+const SHARED_MIN = 2048
 const FORWARDED_PROPS = ['payloadFormat', 'messageExpiry', 'contentType', 'responseTopic', 'correlationData'] as const
 
 export class MqttConnection extends Client implements FrameSink {
@@ -580,8 +583,30 @@ export class MqttConnection extends Client implements FrameSink {
     const topic = front.topicOf(frame.subject)
     const body = frame.hdrLen >= 0 ? frame.payload.subarray(frame.hdrLen) : frame.payload
     const props = this.v5 ? front.propsFor(sub, frame) : undefined
-    const head = props === undefined ? front.plainHead(this.v5, topic, retain, frame.payload, body.length) : enc.publishHead(this.v5, topic, 0, retain, false, 0, props, body.length)
-    this.#write(head, body, sub.drop)
+    if (props === undefined) {
+      if (body.length >= SHARED_MIN) {
+        const whole = front.plainWhole(this.v5, topic, retain, frame, body)
+        if (whole !== undefined) {
+          this.#writeWhole(whole, body.length, sub.drop)
+          return
+        }
+      }
+      this.#write(front.plainHead(this.v5, topic, retain, frame.payload, body.length), body, sub.drop)
+    } else this.#write(enc.publishHead(this.v5, topic, 0, retain, false, 0, props, body.length), body, sub.drop)
+  }
+
+  /** A whole PUBLISH shared with other subscribers of the same fan-out: queued as a view, not copied. */
+  #writeWhole(whole: Buffer, bodyLength: number, drop: boolean): void {
+    const size = whole.length
+    if (size > this.#maxOutPacket) return
+    if (this.backlogBytes + size > this.#front.broker.maxPendingBytes && this.pendingBytes + size > this.#front.broker.maxPendingBytes) {
+      if (drop) this.dropped++
+      else this.slowConsumer()
+      return
+    }
+    this.sendView(whole)
+    this.outMsgs++
+    this.outBytes += bodyLength
   }
 
   /** PUBREL for an outbound QoS 2 message the client has PUBREC'd. */
@@ -608,8 +633,7 @@ export class MqttConnection extends Client implements FrameSink {
       else this.slowConsumer()
       return
     }
-    this.sendRaw(head)
-    if (body.length > 0) this.sendRaw(body)
+    this.sendMessage(head, EMPTY, body, EMPTY)
     this.outMsgs++
     this.outBytes += body.length
   }

@@ -39,6 +39,13 @@ interface HeadCache {
   head: Buffer
 }
 
+interface WholeCache {
+  /** OutFrame.seq of the message (a payload buffer may be reused by an in-process publisher). */
+  seq: number
+  topic: Buffer | undefined
+  whole: Buffer | undefined
+}
+
 const EMPTY = Buffer.alloc(0)
 
 /** Keep-alive and CONNECT deadlines are checked this often. */
@@ -189,6 +196,33 @@ export class MqttFrontEnd {
     }
     return c.head
   }
+
+  /**
+   * The whole QoS 0 PUBLISH (head and body) of a message without properties, built on the second
+   * delivery of a fan-out and shared by the rest (undefined on the first: one subscriber copies as
+   * before). The body is copied once, so the result never aliases a socket chunk.
+   */
+  plainWhole(v5: boolean, topic: Buffer, retain: boolean, frame: OutFrame, body: Buffer): Buffer | undefined {
+    const i = (v5 ? 2 : 0) + (retain ? 1 : 0)
+    const c = this.#wholes[i] as WholeCache
+    const payload = frame.payload
+    if (c.seq !== frame.seq || c.topic !== topic) {
+      c.seq = frame.seq
+      c.topic = topic
+      c.whole = undefined
+      return undefined
+    }
+    if (c.whole === undefined) {
+      const head = this.plainHead(v5, topic, retain, payload, body.length)
+      const w = Buffer.allocUnsafe(head.length + body.length)
+      w.set(head, 0)
+      w.set(body, head.length)
+      c.whole = w
+    }
+    return c.whole
+  }
+
+  readonly #wholes: WholeCache[] = [0, 1, 2, 3].map(() => ({ seq: -1, topic: undefined, whole: undefined }))
 
   readonly #heads: HeadCache[] = [0, 1, 2, 3].map(() => ({ payload: undefined, topic: undefined, head: EMPTY }))
 
