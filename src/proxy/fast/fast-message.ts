@@ -51,6 +51,9 @@ export function isValidField(name: string, value: string): boolean {
 
 /** Largest body piece copied into one buffer with its head and framing (one write per piece). */
 const COALESCE_BYTES = 16 * 1024
+/** sendPrepared's shared write buffer (see there); a head with a coalesced body fits. */
+const SCRATCH_BYTES = 64 * 1024
+let scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES)
 
 let dateCache = ''
 let dateSecond = 0
@@ -334,12 +337,17 @@ export class FastResponse extends EventEmitter {
       const data = body !== undefined && !this.#noBody && body.length > 0 ? body : undefined
       // Like #out: a small body shares the head's buffer, a large one follows it in one writev.
       const joined = data !== undefined && data.length <= COALESCE_BYTES
-      const buf = Buffer.allocUnsafe(head.length + fields.length + (joined ? data.length : 0))
+      const size = head.length + fields.length + (joined ? data.length : 0)
+      // A plain TCP socket with nothing queued takes a small write in full at once, and then
+      // nothing holds the buffer: the shared scratch is used, replaced only if a write stayed queued.
+      const reuse = data !== undefined && joined && size <= SCRATCH_BYTES && socket.writableLength === 0 && (socket as Socket & { encrypted?: boolean }).encrypted !== true
+      const buf = reuse ? scratch.subarray(0, size) : Buffer.allocUnsafe(size)
       head.copy(buf, 0)
       buf.write(fields, head.length, 'latin1')
       if (joined) {
         data.copy(buf, head.length + fields.length)
         socket.write(buf)
+        if (reuse && socket.writableLength !== 0) scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES)
       } else if (data === undefined) socket.write(buf)
       else {
         socket.cork()

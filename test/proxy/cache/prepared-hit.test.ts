@@ -4,13 +4,14 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { connect } from 'node:net'
 import { builtinPlugins } from '../../../src/proxy/plugins.js'
 import type { ProxyPlugin } from '../../../src/proxy/plugin-api.js'
 import { backend, rawExchange, startProxy } from '../_helpers.js'
 
 const BODY_1K = 'x'.repeat(1024)
 
-async function setup(t: TestContext, extraPlugins: ProxyPlugin[] = [], requestId = false) {
+async function setup(t: TestContext, extraPlugins: ProxyPlugin[] = [], requestId = false, unlimitedRequests = false) {
   let hits = 0
   const seen: IncomingMessage[] = []
   const origin = await backend(t, 'origin', (req: IncomingMessage, res: ServerResponse) => {
@@ -18,7 +19,7 @@ async function setup(t: TestContext, extraPlugins: ProxyPlugin[] = [], requestId
     seen.push(req)
     const path = req.url ?? '/'
     const vary = path.startsWith('/vary')
-    const body = vary ? `enc=${String(req.headers['accept-encoding'] ?? 'none')}` : path === '/big' ? 'b'.repeat(40_000) : BODY_1K
+    const body = vary ? `enc=${String(req.headers['accept-encoding'] ?? 'none')}` : path === '/big' ? 'b'.repeat(40_000) : path === '/obj2' ? 'y'.repeat(1024) : BODY_1K
     res.writeHead(200, {
       'content-type': 'application/octet-stream',
       'content-length': Buffer.byteLength(body),
@@ -38,6 +39,7 @@ async function setup(t: TestContext, extraPlugins: ProxyPlugin[] = [], requestId
       routes: [{ pool: 'app', cache: true }],
       cache: {},
       headers: { requestId: requestId ? 'x-request-id' : false },
+      ...(unlimitedRequests ? { limits: { maxRequestsPerConnection: 0 } } : {}),
     },
     { plugins: [...builtinPlugins, ...extraPlugins] },
   )
@@ -189,4 +191,37 @@ test('the prepared hit sends the same fields as node:http does for the same hit,
     assert.equal(fast?.body.length, path === '/big' ? 40_000 : 1024)
   }
   assert.equal(c.hits(), 2)
+})
+
+test('a client that stops reading: its queued hit keeps its bytes while other connections get hits (the shared write buffer is not reused under it)', async (t) => {
+  // Unlimited requests per connection: 27 MB of answers overflow the kernel's buffers, so a write queues.
+  const c = await setup(t, [], false, true)
+  await rawExchange(c.port, 'GET /obj HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n')
+  await rawExchange(c.port, 'GET /obj2 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n')
+  const N = 20_000
+  let text = ''
+  for (let i = 0; i < N; i++) text += `GET /obj HTTP/1.1\r\nHost: a.test\r\n${i === N - 1 ? 'Connection: close\r\n' : ''}\r\n`
+  let other = ''
+  for (let i = 0; i < 50; i++) other += `GET /obj2 HTTP/1.1\r\nHost: a.test\r\n${i === 49 ? 'Connection: close\r\n' : ''}\r\n`
+  const raw = await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = []
+    const s = connect(c.port, '127.0.0.1', () => {
+      s.write(text)
+      // Read nothing for a while: the proxy's writes back up into the socket's queue, and other
+      // connections get hits from the same process meanwhile.
+      s.pause()
+      setTimeout(async () => {
+        for (let i = 0; i < 5; i++) assert.ok((await rawExchange(c.port, other)).includes('y'.repeat(1024)))
+        s.resume()
+      }, 300)
+    })
+    s.on('data', (d: Buffer) => chunks.push(d))
+    s.on('error', reject)
+    s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+  })
+  const rs = responses(raw)
+  assert.equal(rs.length, N)
+  for (const [i, r] of rs.entries()) {
+    if (r.body !== BODY_1K) assert.fail(`response ${i} has the wrong body`)
+  }
 })
