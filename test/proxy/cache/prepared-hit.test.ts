@@ -7,7 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { connect } from 'node:net'
 import { builtinPlugins } from '../../../src/proxy/plugins.js'
 import type { ProxyPlugin } from '../../../src/proxy/plugin-api.js'
+import { connect as tlsConnect } from 'node:tls'
 import { backend, rawExchange, startProxy } from '../_helpers.js'
+import { certFiles } from '../_tls.js'
 
 const BODY_1K = 'x'.repeat(1024)
 
@@ -224,4 +226,45 @@ test('a client that stops reading: its queued hit keeps its bytes while other co
   for (const [i, r] of rs.entries()) {
     if (r.body !== BODY_1K) assert.fail(`response ${i} has the wrong body`)
   }
+})
+
+test('over TLS the prepared hit is served on the fast path with the same bytes (pipelined GET, HEAD, close)', async (t) => {
+  const origin = await backend(t, 'origin', (req, res) => {
+    res.writeHead(200, { 'content-length': 1024, 'cache-control': 'public, max-age=600', etag: '"v1"' })
+    res.end(req.method === 'HEAD' ? undefined : BODY_1K)
+  })
+  const cert = await certFiles('app.test')
+  const { port, proxy } = await startProxy(
+    t,
+    {
+      listeners: [{ port: 0, address: '127.0.0.1', protocol: 'https', tls: { certs: [cert] } }],
+      pools: { app: { servers: [origin.url] } },
+      routes: [{ pool: 'app', cache: true }],
+      cache: {},
+      headers: { requestId: false },
+    },
+    { plugins: builtinPlugins },
+  )
+  const exchange = (text: string) =>
+    new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = []
+      const s = tlsConnect({ port, host: '127.0.0.1', servername: 'app.test', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => s.write(text))
+      s.on('data', (d: Buffer) => chunks.push(d))
+      s.on('error', reject)
+      s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+    })
+  await exchange('GET /obj HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n')
+  const before = proxy.fastPathRequests
+  const rs = responses(await exchange('GET /obj HTTP/1.1\r\nHost: app.test\r\n\r\nHEAD /obj HTTP/1.1\r\nHost: app.test\r\n\r\nGET /obj HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n'), new Set([1]))
+  assert.equal(proxy.fastPathRequests - before, 3)
+  assert.deepEqual(
+    rs.map((r) => [r.status, get(r.fields, 'x-cache')[0], get(r.fields, 'content-length')[0], r.body.length]),
+    [
+      [200, 'HIT', '1024', 1024],
+      [200, 'HIT', '1024', 0],
+      [200, 'HIT', '1024', 1024],
+    ],
+  )
+  assert.equal(rs[0]?.body, BODY_1K)
+  assert.equal(rs[2]?.body, BODY_1K)
 })
