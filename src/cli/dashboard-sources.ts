@@ -4,6 +4,8 @@ import type { BrokerSnapshot, ClusterNodeSnapshot, ClusterSnapshot, ProxyServerS
 import type { Broker } from '../broker/index.js'
 import type { AccessLogRecord, ProxyPlugin, ProxyServer } from '../proxy/index.js'
 
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx']
+
 /** Counters fed by the proxy's access-log hook. */
 export class AccessCounters {
   requests = 0
@@ -14,7 +16,9 @@ export class AccessCounters {
 
   add(r: AccessLogRecord): void {
     this.requests++
-    const cls = `${Math.floor(r.status / 100)}xx`
+    const c = Math.floor(r.status / 100)
+    // Constant keys for the usual classes: no string built per request.
+    const cls = c >= 0 && c < STATUS_CLASSES.length ? (STATUS_CLASSES[c] as string) : `${c}xx`
     this.statusClasses[cls] = (this.statusClasses[cls] ?? 0) + 1
     if (r.region !== undefined) this.regions[r.region] = (this.regions[r.region] ?? 0) + 1
     if (r.cache === 'HIT') this.cache.hits++

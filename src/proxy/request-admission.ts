@@ -40,8 +40,23 @@ export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH'
 const HOSTNAME = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)$/
 const PORT = /^\d{0,5}$/
 
+/** Recent Host values and what they parse to: admission and the request check both parse each one. */
+const authorities = new Map<string, Readonly<Authority> | null>()
+const AUTHORITY_MEMO_SIZE = 256
+
 /** Parses a Host / :authority value; undefined when it is not a valid `host[:port]`. */
-export function parseAuthority(raw: string): Authority | undefined {
+export function parseAuthority(raw: string): Readonly<Authority> | undefined {
+  if (raw.length > 255) return parseAuthorityOnce(raw)
+  let a = authorities.get(raw)
+  if (a === undefined) {
+    a = parseAuthorityOnce(raw) ?? null
+    if (authorities.size >= AUTHORITY_MEMO_SIZE) authorities.clear()
+    authorities.set(raw, a === null ? null : Object.freeze(a))
+  }
+  return a ?? undefined
+}
+
+function parseAuthorityOnce(raw: string): Authority | undefined {
   let name = raw
   let port = ''
   if (raw.charCodeAt(0) === 91 /* [ */) {

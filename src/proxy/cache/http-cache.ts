@@ -110,6 +110,9 @@ function stripEtag(e: string): string {
   return e.trim().replace(/^W\//, '')
 }
 
+/** What a request without Cache-Control asks for (read only). */
+export const NO_DIRECTIVES: ReadonlyMap<string, string | true> = new Map()
+
 const DERIVED = new WeakMap<CacheEntry, { flat: HeaderMap; fresh: Freshness }>()
 
 export interface Collapse {
@@ -150,7 +153,9 @@ export class HttpCache {
 
   /** Synchronous memory-tier variant match; the hot path of a cache hit. */
   findInMemory(req: CacheRequest): CacheEntry | undefined {
-    const ids = this.store.variants(req.key)
+    // No copy of the id set: nothing in this loop adds or removes an entry (an LRU get only reorders).
+    const ids = this.store.variantIds(req.key)
+    if (ids === undefined) return undefined
     const scope = req.scope ?? ''
     let best: CacheEntry | undefined
     for (const id of ids) {
@@ -174,7 +179,8 @@ export class HttpCache {
     }
     const fresh = derived.fresh
     const age = currentAge(derived.flat, entry, this.#now())
-    const reqCc = parseCacheControl(req.headers['cache-control'])
+    const cc = req.headers['cache-control']
+    const reqCc = cc === undefined ? NO_DIRECTIVES : parseCacheControl(cc)
     const lookup = (state: ReuseState): Lookup => ({ entry, state, age, fresh })
     const pragma = req.headers['pragma']
     if (reqCc.has('no-cache') || (req.headers['cache-control'] === undefined && typeof pragma === 'string' && /no-cache/i.test(pragma))) return lookup('validate')

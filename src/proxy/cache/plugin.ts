@@ -8,7 +8,7 @@ import { TrustedProxies } from '../forwarding-headers.js'
 import { oneLabelCounter, type OneLabelCounter } from '../metric-cells.js'
 import { HANDLED, type BodyObserver, type HookResult, type ProxyHooks, type ProxyPlugin, type ProxyRequestContext } from '../plugin-api.js'
 import { parseCacheControl, SURROGATE_TARGET } from './cache-control.js'
-import { flatHeaders, HttpCache, isUnsafeMethod, type CacheRequest, type Lookup } from './http-cache.js'
+import { flatHeaders, HttpCache, isUnsafeMethod, NO_DIRECTIVES, type CacheRequest, type Lookup } from './http-cache.js'
 import { resolveCacheOptions, routeCacheEnabled, routeCacheSettings, type CacheConfig, type RouteCacheSettings, type SetCookiePolicy } from './options.js'
 import { adminTargets, registerAdmin } from './admin.js'
 import { send, sendPlainHit } from './respond.js'
@@ -156,7 +156,7 @@ export const cachePlugin: ProxyPlugin = {
       return out
     }
 
-    const lookupAndServe = (ctx: ProxyRequestContext, creq: CacheRequest, entry: CacheEntry | undefined, reqCc: ReturnType<typeof parseCacheControl>): HookResult => {
+    const lookupAndServe = (ctx: ProxyRequestContext, creq: CacheRequest, entry: CacheEntry | undefined, reqCc: ReadonlyMap<string, string | true>): HookResult => {
       if (entry === undefined) {
         if (reqCc.has('only-if-cached')) return send(ctx, 504, { 'content-type': 'text/plain' }, Buffer.from('504 not in cache\n'), 'MISS', 0)
         return undefined
@@ -188,7 +188,8 @@ export const cachePlugin: ProxyPlugin = {
       const settings = ctx.route === undefined ? undefined : enabledRoutes.get(ctx.route)
       if (settings === undefined) return undefined
       const creq: CacheRequest = { method: ctx.method, key: keyOf(ctx), scope: scopeOf(ctx), headers: ctx.req.headers }
-      const reqCc = parseCacheControl(ctx.req.headers['cache-control'])
+      const cc = ctx.req.headers['cache-control']
+      const reqCc = cc === undefined ? NO_DIRECTIVES : parseCacheControl(cc)
       const st: RequestState = { mode: 'pass', creq, requestTime: Date.now(), noStore: reqCc.has('no-store'), settings }
       ctx.locals.set(LOCAL, st)
       // An Upgrade request is a tunnel to the origin: never answered from (or stored in) the cache.

@@ -2,7 +2,9 @@
 // per stored header object for plain hits), X-Cache, Content-Length, and the access-log fields,
 // filled in before the write (the fast path writes the log line inside end()).
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { FastResponse } from '../fast/fast-message.js'
 import { HANDLED, type ProxyRequestContext } from '../plugin-api.js'
+import { preparedHead } from './prepared-hit.js'
 import type { Lookup } from './http-cache.js'
 import type { StoredHeaders } from './store.js'
 
@@ -68,7 +70,23 @@ function storedList(headers: StoredHeaders): StoredList {
  * A hit whose request has no validators and no Range: answerFromCache would send the stored
  * response unchanged (minus Content-Length, with a current Age), so send the per-entry list.
  */
-export function sendPlainHit(ctx: ProxyRequestContext, l: Lookup, xCache: string, cookies: string[] | undefined): typeof HANDLED {
+export function sendPlainHit(ctx: ProxyRequestContext, l: Lookup, xCache: 'HIT' | 'STALE', cookies: string[] | undefined): typeof HANDLED {
+  const res = ctx.res
+  // The fast path: the entry's head as prepared bytes, unless a hook set fields on this response.
+  if (cookies === undefined && res instanceof FastResponse && !res.hasSetHeaders) {
+    if (res.headersSent || res.destroyed) return HANDLED
+    const p = preparedHead(l.entry, xCache)
+    if (p !== null) {
+      const body = l.entry.body
+      ctx.log.status = p.status
+      ctx.log.body_bytes_sent = ctx.method !== 'HEAD' && body.length > 0 ? body.length : 0
+      ctx.log.cache ??= xCache
+      let fields = `age: ${Math.floor(l.age)}\r\n`
+      if (ctx.id !== '' && !p.hasId) fields += `x-request-id: ${ctx.id}\r\n`
+      res.sendPrepared(p.status, p.statusMessage, p.head, fields, p.hasDate, body)
+      return HANDLED
+    }
+  }
   const s = storedList(l.entry.headers)
   const out = s.list.slice()
   out[s.ageAt] = String(Math.floor(l.age))

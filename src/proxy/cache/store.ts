@@ -99,6 +99,11 @@ export class CacheStore {
     return [...(this.#byKey.get(key) ?? [])]
   }
 
+  /** The live variant ids of a key, for a synchronous loop that changes no entry (the hit path). */
+  variantIds(key: string): ReadonlySet<string> | undefined {
+    return this.#byKey.get(key)
+  }
+
   /** Memory-tier lookup; undefined when absent or only on disk. */
   getMemory(id: string): CacheEntry | undefined {
     return this.#memory.get(id)

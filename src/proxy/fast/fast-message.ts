@@ -44,8 +44,16 @@ export interface ResponseOwner {
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const BAD_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/
 
+/** Whether writeHead would take this field as is (a head prepared ahead of time checks with this). */
+export function isValidField(name: string, value: string): boolean {
+  return TOKEN_RE.test(name) && !BAD_VALUE_RE.test(value)
+}
+
 /** Largest body piece copied into one buffer with its head and framing (one write per piece). */
 const COALESCE_BYTES = 16 * 1024
+/** sendPrepared's shared write buffer (see there); a head with a coalesced body fits. */
+const SCRATCH_BYTES = 64 * 1024
+let scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES)
 
 let dateCache = ''
 let dateSecond = 0
@@ -303,6 +311,55 @@ export class FastResponse extends EventEmitter {
     cb?.()
     this.#owner.responseDone(this, this.#closeAfter)
     return this
+  }
+
+  /** Whether setHeader left fields that a prepared head (sendPrepared) would not carry. */
+  get hasSetHeaders(): boolean {
+    return this.#set !== undefined && this.#set.size > 0
+  }
+
+  /**
+   * A complete answer whose head was built and checked once (a cache entry's, see
+   * cache/prepared-hit.ts): `head` holds the status line and every fixed field, `fields` the
+   * per-answer lines (Age, request id), each ending in CRLF. Adds Date (unless `hasDate`) and the
+   * connection line, then writes head and body as one buffer; the same bytes, events and
+   * owner callback as writeHead + end. The caller checked that nothing was sent or set yet.
+   */
+  sendPrepared(status: number, statusMessage: string, head: Buffer, fields: string, hasDate: boolean, body: Buffer | undefined): void {
+    this.statusCode = status
+    this.statusMessage = statusMessage
+    this.headersSent = true
+    this.#noBody = this.#head || status === 204 || status === 304 || status < 200
+    if (!hasDate && this.sendDate) fields += `date: ${httpDate()}\r\n`
+    fields += this.#closeAfter ? 'connection: close\r\n\r\n' : this.#owner.keepAliveHeader
+    const socket = this.socket
+    if (socket !== null && !this.destroyed) {
+      const data = body !== undefined && !this.#noBody && body.length > 0 ? body : undefined
+      // Like #out: a small body shares the head's buffer, a large one follows it in one writev.
+      const joined = data !== undefined && data.length <= COALESCE_BYTES
+      const size = head.length + fields.length + (joined ? data.length : 0)
+      // A plain TCP socket with nothing queued takes a small write in full at once, and then
+      // nothing holds the buffer: the shared scratch is used, replaced only if a write stayed queued.
+      const reuse = data !== undefined && joined && size <= SCRATCH_BYTES && socket.writableLength === 0 && (socket as Socket & { encrypted?: boolean }).encrypted !== true
+      const buf = reuse ? scratch.subarray(0, size) : Buffer.allocUnsafe(size)
+      head.copy(buf, 0)
+      buf.write(fields, head.length, 'latin1')
+      if (joined) {
+        data.copy(buf, head.length + fields.length)
+        socket.write(buf)
+        if (reuse && socket.writableLength !== 0) scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES)
+      } else if (data === undefined) socket.write(buf)
+      else {
+        socket.cork()
+        socket.write(buf)
+        socket.write(data)
+        socket.uncork()
+      }
+    }
+    this.writableEnded = true
+    this.writableFinished = !this.destroyed
+    this.emit('finish')
+    this.#owner.responseDone(this, this.#closeAfter)
   }
 
   /** The connection asks this response to end it after the answer (shutdown, request limit). */

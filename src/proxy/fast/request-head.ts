@@ -34,6 +34,25 @@ export interface HeadLimits {
   maxHeaders: number
 }
 
+// Common field names as they are usually spelled, mapped to their lower-case form: a constant
+// (internalised) key is a cheap property store, a fresh toLowerCase() string is not.
+const KNOWN_NAMES = new Map<string, string>()
+for (const n of ['host', 'user-agent', 'accept', 'accept-encoding', 'accept-language', 'connection', 'cookie', 'referer', 'cache-control', 'pragma', 'content-type', 'content-length', 'authorization', 'origin', 'if-none-match', 'if-modified-since', 'range', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'upgrade', 'sec-fetch-mode', 'sec-fetch-site', 'sec-fetch-dest', 'dnt', 'te', 'expect', 'transfer-encoding']) {
+  KNOWN_NAMES.set(n, n)
+  KNOWN_NAMES.set(n.replace(/(^|-)[a-z]/g, (c) => c.toUpperCase()), n)
+  KNOWN_NAMES.set(n.toUpperCase(), n)
+}
+
+/** Index of the CR of the CRLFCRLF that ends a head, searched from `from`; -1 when there is none yet. */
+function findBlank(buf: Buffer, from: number): number {
+  // A byte loop: a head is short, and Buffer#indexOf with a string needle costs a native call and an encoding.
+  for (let i = from + 3; i < buf.length; i++) {
+    if (buf[i] !== 0x0a) continue
+    if (buf[i - 1] === 0x0d && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) return i - 3
+  }
+  return -1
+}
+
 function isPrintableValue(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
@@ -48,7 +67,7 @@ function isPrintableValue(s: string): boolean {
  * the blank line may start (bytes before it were searched already).
  */
 export function parseRequestHead(buf: Buffer, start: number, limits: HeadLimits, scanFrom = start): FastHead | (typeof HeadResult)[keyof typeof HeadResult] {
-  const blank = buf.indexOf('\r\n\r\n', scanFrom > start ? scanFrom : start, 'latin1')
+  const blank = findBlank(buf, scanFrom > start ? scanFrom : start)
   if (blank < 0) {
     // Leading empty lines before a request line are legal (RFC 9112 2.2) but rare: node's job.
     if (buf.length - start > limits.maxHeaderBytes || buf[start] === 0x0d || buf[start] === 0x0a) return HeadResult.DECLINE
@@ -86,14 +105,13 @@ export function parseRequestHead(buf: Buffer, start: number, limits: HeadLimits,
       const c = text.charCodeAt(i)
       if (c >= 128 || TCHAR[c] !== 1) return HeadResult.DECLINE
     }
-    // Bare LF (or CR) inside a line would be a line break to some parsers: refuse.
-    const line = text.slice(colon + 1, eol)
-    if (line.includes('\n') || line.includes('\r')) return HeadResult.DECLINE
     if (++count > limits.maxHeaders) return HeadResult.DECLINE
     const name = text.slice(pos, colon)
-    const value = trimOws(line)
+    // Bare LF (or CR) inside a line would be a line break to some parsers: refuse. OWS trimming
+    // strips only SP and HTAB, so the printable check of the value sees every CR and LF.
+    const value = trimOws(text.slice(colon + 1, eol))
     if (!isPrintableValue(value)) return HeadResult.DECLINE
-    const lower = name.toLowerCase()
+    const lower = KNOWN_NAMES.get(name) ?? name.toLowerCase()
     if (headers[lower] !== undefined || DECLINE_FIELDS.has(lower)) return HeadResult.DECLINE
     if (lower === 'content-length') {
       if (value !== '0') return HeadResult.DECLINE

@@ -67,12 +67,26 @@ test('anything outside the strict grammar is declined, never mis-parsed', () => 
     obsText: 'GET / HTTP/1.1\r\nhost: a\r\nx: caf\xe9\r\n\r\n',
     underscoreAlias: 'GET / HTTP/1.1\r\nhost: a\r\ncontent_length: 0\r\nx:y\r\n\r\n',
     leadingEmptyLine: '\r\nGET / HTTP/1.1\r\nhost: a\r\n\r\n',
+    bareCrEndOfValue: 'GET / HTTP/1.1\r\nhost: a\r\nx: 1\r\r\n\r\n',
+    bareCrLeadingOws: 'GET / HTTP/1.1\r\nhost: a\r\nx:\r 1\r\n\r\n',
+    bareLfTrailingOws: 'GET / HTTP/1.1\r\nhost: a\r\nx: 1 \n \r\n\r\n',
+    // Names spelled in other cases are the same field (the known-name table must not hide that).
+    twoHostsCased: 'GET / HTTP/1.1\r\nHost: a\r\nHOST: b\r\n\r\n',
+    chunkedCased: 'POST / HTTP/1.1\r\nHost: a\r\nTRANSFER-ENCODING: chunked\r\n\r\n0\r\n\r\n',
+    upgradeCased: 'GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+    bodyCased: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello',
+    hostWeirdCase: 'GET / HTTP/1.1\r\nhOsT: a\r\nhost: b\r\n\r\n',
   }
   for (const [name, text] of Object.entries(cases)) {
     if (name === 'underscoreAlias') continue // a token name: accepted here, judged by the protection layer like on node:http
     assert.equal(parse(text), HeadResult.DECLINE, name)
   }
   assert.equal(typeof parse(cases['underscoreAlias'] as string), 'object')
+  // Known and unknown spellings of a name give the lower-case key; rawHeaders keep the spelling.
+  const h = parse('GET / HTTP/1.1\r\nHOST: a\r\nUser-Agent: u\r\nX-Odd-NAME: 1\r\nhOsT-x: 2\r\n\r\n')
+  assert.ok(typeof h === 'object')
+  assert.deepEqual(h.headers, { host: 'a', 'user-agent': 'u', 'x-odd-name': '1', 'host-x': '2' })
+  assert.deepEqual(h.rawHeaders, ['HOST', 'a', 'User-Agent', 'u', 'X-Odd-NAME', '1', 'hOsT-x', '2'])
 })
 
 test('size limits: a head over maxHeaderBytes or with too many fields is declined (node answers 431)', () => {
