@@ -558,11 +558,11 @@ export async function startBroker(options: BrokerOptions & { jetstream?: JetStre
   const jsReachable = jetstream !== undefined || rest.cluster !== undefined
   const broker = new Broker(resolveOptions(!jsReachable || rest.protocolVersion !== undefined ? rest : { ...rest, protocolVersion: JETSTREAM_PROTOCOL_VERSION }))
   try {
+    // Loaded before the port opens: between listen() and enableJetStream a client's JetStream
+    // request finds no responder (503), so that window stays as short as it was with a static import.
+    const enableJetStream = jetstream === undefined ? undefined : (await import('./streams/enable.js')).enableJetStream
     await broker.listen()
-    if (jetstream !== undefined) {
-      const { enableJetStream } = await import('./streams/enable.js')
-      await enableJetStream(broker, jetstream)
-    }
+    if (jetstream !== undefined && enableJetStream !== undefined) await enableJetStream(broker, jetstream)
   } catch (err) {
     await broker.close().catch(() => {})
     throw err
