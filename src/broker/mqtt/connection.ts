@@ -597,13 +597,7 @@ export class MqttConnection extends Client implements FrameSink {
 
   /** A whole PUBLISH shared with other subscribers of the same fan-out: queued as a view, not copied. */
   #writeWhole(whole: Buffer, bodyLength: number, drop: boolean): void {
-    const size = whole.length
-    if (size > this.#maxOutPacket) return
-    if (this.backlogBytes + size > this.#front.broker.maxPendingBytes && this.pendingBytes + size > this.#front.broker.maxPendingBytes) {
-      if (drop) this.dropped++
-      else this.slowConsumer()
-      return
-    }
+    if (!this.#admit(whole.length, drop)) return
     this.sendView(whole)
     this.outMsgs++
     this.outBytes += bodyLength
@@ -625,17 +619,26 @@ export class MqttConnection extends Client implements FrameSink {
   }
 
   #write(head: Buffer, body: Buffer, drop: boolean): void {
-    const size = head.length + body.length
-    // The client's Maximum Packet Size: such a message is discarded for this client (MQTT-3.1.2-25).
-    if (size > this.#maxOutPacket) return
-    if (this.backlogBytes + size > this.#front.broker.maxPendingBytes && this.pendingBytes + size > this.#front.broker.maxPendingBytes) {
-      if (drop) this.dropped++
-      else this.slowConsumer()
-      return
-    }
+    if (!this.#admit(head.length + body.length, drop)) return
     this.sendMessage(head, EMPTY, body, EMPTY)
     this.outMsgs++
     this.outBytes += body.length
+  }
+
+  /**
+   * May a packet of `size` bytes be queued for this client? Not over the client's Maximum Packet
+   * Size (such a message is discarded for this client, MQTT-3.1.2-25), and not past max_pending:
+   * then it is dropped (drop_subjects) or the client is cut as a slow consumer.
+   */
+  #admit(size: number, drop: boolean): boolean {
+    if (size > this.#maxOutPacket) return false
+    const max = this.#front.broker.maxPendingBytes
+    if (this.backlogBytes + size > max && this.pendingBytes + size > max) {
+      if (drop) this.dropped++
+      else this.slowConsumer()
+      return false
+    }
+    return true
   }
 
   /** Not used: the session is the subscriber (session.ts). */
