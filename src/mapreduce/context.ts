@@ -9,7 +9,7 @@ import { JobError, JobErrorCodes } from './errors.js'
 import type { Executor } from './executor.js'
 import { buildNode, PlanBuilder, prepareLineage, type LNode } from './lineage.js'
 import { LocalExecutor, workerArgs } from './local-executor.js'
-import { claimDir, sweepOrphans } from './leftovers.js'
+import { claimDir, ownerTag, sweepOrphans } from './leftovers.js'
 import { ClusterExecutor } from './cluster/cluster-executor.js'
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js'
 import { OutputCommitter } from './output-commit.js'
@@ -71,7 +71,7 @@ export class Context implements Engine {
 
   constructor(options: ContextOptions = {}) {
     this.options = resolveOptions(options)
-    this.#scratch = mkdtempSync(join(this.options.scratchDir, 'switchyard-mr-'))
+    this.#scratch = mkdtempSync(join(this.options.scratchDir, `switchyard-mr-${ownerTag()}`))
     // A driver killed before stop() leaves its scratch directory: the next one on this host removes it.
     claimDir(this.#scratch)
     sweepOrphans(this.options.scratchDir, 'switchyard-mr-')

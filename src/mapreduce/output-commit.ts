@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { basename, dirname, join, resolve } from 'node:path'
 import { JobError, JobErrorCodes } from './errors.js'
 import { checkOutputLocation } from './output-location.js'
-import { claimDir, OWNER_FILE, sweepOrphans } from './leftovers.js'
+import { claimDir, OWNER_FILE, ownerTag, sweepOrphans } from './leftovers.js'
 
 export class OutputCommitter {
   readonly dir: string
@@ -21,7 +21,7 @@ export class OutputCommitter {
     // recursive mkdir on procfs, which spins forever).
     checkOutputLocation(this.dir)
     const prefix = `.${basename(this.dir)}._temporary-`
-    this.tempDir = join(dirname(this.dir), `${prefix}${jobId}`)
+    this.tempDir = join(dirname(this.dir), `${prefix}${ownerTag()}${jobId}`)
     try {
       mkdirSync(this.tempDir, { recursive: true })
       claimDir(this.tempDir)

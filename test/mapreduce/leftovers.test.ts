@@ -50,3 +50,30 @@ test('a killed driver leaves scratch and _temporary directories; the next run re
   assert.ok(existsSync(join(out, '_SUCCESS')))
   assert.ok(!existsSync(join(out, '_owner')), 'the owner mark does not reach the output')
 })
+
+test('a driver killed between making a directory and writing its owner file: the name alone judges it', async (t) => {
+  const { ownerTag, sweepOrphans } = await import('../../src/mapreduce/leftovers.js')
+  const base = mkdtempSync(join(tmpdir(), 'sy-leftovers-'))
+  t.after(() => rmSync(base, { recursive: true, force: true }))
+  // A pid that no longer runs: a child that has exited (and been reaped).
+  const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
+  await new Promise((r) => gone.once('exit', r))
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' })
+  t.after(() => sleeper.kill('SIGKILL'))
+  const mine = ownerTag() // "<pid>.<host hash>-"
+  const hostPart = mine.slice(mine.indexOf('.'))
+  const names = {
+    dead: `.out._temporary-${gone.pid}${hostPart}job-1`,
+    live: `.out._temporary-${sleeper.pid}${hostPart}job-2`,
+    otherHost: `.out._temporary-${gone.pid}.00000000-job-3`,
+    untagged: '.out._temporary-oldformat-4',
+    self: `.out._temporary-${mine}job-5`,
+  }
+  for (const n of Object.values(names)) mkdirSync(join(base, n))
+  const removed = sweepOrphans(base, '.out._temporary-')
+  assert.deepEqual(removed, [join(base, names.dead)], 'only the dead local owner\'s empty directory goes')
+  assert.deepEqual(readdirSync(base).sort(), [names.live, names.otherHost, names.self, names.untagged].sort())
+  // An owner file, when present, decides over the name.
+  writeFileSync(join(base, names.live, '_owner'), `${hostname()} ${gone.pid}\n`)
+  assert.deepEqual(sweepOrphans(base, '.out._temporary-'), [join(base, names.live)])
+})
