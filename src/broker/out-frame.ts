@@ -67,6 +67,7 @@ export class Frame implements OutFrame {
   reply = ''
   hdrLen = -1
   payload: Buffer = EMPTY
+  fanout = 0
   /** BrokerMsg.sender of the in-process view. */
   sender: MsgSender | undefined = undefined
   #preMsg: Buffer | undefined
@@ -81,8 +82,9 @@ export class Frame implements OutFrame {
   #lastPostKey = ''
   #lastPost: Buffer | undefined
 
-  reset(subject: string, reply: string, hdrLen: number, payload: Buffer, sender?: MsgSender): this {
+  reset(subject: string, reply: string, hdrLen: number, payload: Buffer, sender?: MsgSender, fanout = 0): this {
     this.seq = ++nextSeq
+    this.fanout = fanout
     this.subject = subject
     this.reply = reply
     this.hdrLen = hdrLen

@@ -22,6 +22,13 @@ export class Outbound {
   #nextOutSize = MIN_OUT
   #chunks: Buffer[] = []
   /**
+   * Views queued back to back that are also adjacent in memory (consecutive packets carved from
+   * one slab, front-end.ts) are kept as one run and queued as one chunk: a writev then walks one
+   * entry per slab instead of one per packet. While a run is open nothing is copied into #out.
+   */
+  #run: Buffer | undefined
+  #runLen = 0
+  /**
    * A buffer that filled up during a turn (a turn bigger than MAX_OUT needs two): once a flush has
    * seen a TCP socket take every byte (nothing pending), nothing refers to it any more and the next
    * turn that outgrows its buffer takes it again instead of a fresh one. Busy connections then
@@ -34,18 +41,20 @@ export class Outbound {
 
   /** Whether anything waits here for a flush. */
   get hasChunks(): boolean {
-    return this.#chunks.length > 0
+    return this.#chunks.length > 0 || this.#run !== undefined
   }
 
   /** Drops everything queued (the connection is gone). */
   clear(): void {
     this.#chunks = []
+    this.#run = undefined
     this.#out = undefined
     this.#spare = undefined
     this.queued = 0
   }
 
   #reserve(n: number): Buffer {
+    if (this.#run !== undefined) this.#sealRun()
     const out = this.#out
     if (out !== undefined && out.length - this.#outPos >= n) return out
     this.#seal()
@@ -71,7 +80,15 @@ export class Outbound {
     return fresh
   }
 
+  #sealRun(): void {
+    const run = this.#run as Buffer
+    this.#chunks.push(this.#runLen === run.length ? run : Buffer.from(run.buffer, run.byteOffset, this.#runLen))
+    this.#run = undefined
+  }
+
   #seal(): void {
+    // An open run and unsealed bytes in #out never coexist (#reserve closes the run first).
+    if (this.#run !== undefined) this.#sealRun()
     if (this.#out !== undefined && this.#outPos > this.#outStart) {
       this.#chunks.push(this.#out.subarray(this.#outStart, this.#outPos))
       this.#outStart = this.#outPos
@@ -91,9 +108,17 @@ export class Outbound {
    * (a message built once and shared by every subscriber of a fan-out).
    */
   view(bytes: Buffer): void {
-    this.#seal()
-    this.#chunks.push(bytes)
     this.queued += bytes.length
+    const run = this.#run
+    if (run !== undefined) {
+      if (run.buffer === bytes.buffer && run.byteOffset + this.#runLen === bytes.byteOffset) {
+        this.#runLen += bytes.length
+        return
+      }
+      this.#sealRun()
+    } else this.#seal()
+    this.#run = bytes
+    this.#runLen = bytes.length
   }
 
   /**

@@ -358,7 +358,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
     const qsubs = r.qsubs
     if (psubs.length === 0 && qsubs.length === 0) return 0
     const depth = this.#depth++
-    const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload, from)
+    const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload, from, psubs.length + qsubs.length)
     const noEcho = from !== undefined && !from.echo ? from : undefined
     let count = 0
     try {
@@ -417,7 +417,7 @@ export class Broker implements EmbeddedBroker, ClientHost, SubOwner {
       }
     }
     const depth = this.#depth++
-    const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload, PEER_SENDER)
+    const frame = (this.#frames[depth] ??= new Frame()).reset(msgSubject, reply, hdrLen, payload, PEER_SENDER, r.psubs.length + r.qsubs.length)
     try {
       for (const sub of r.psubs) {
         if (sub.closed || sub.local || (sub.deny !== undefined && sub.deny.denies(subject))) continue

@@ -70,6 +70,11 @@ export interface OutFrame {
   readonly hdrLen: number
   /** Header block + body. */
   readonly payload: Buffer
+  /**
+   * How many subscriptions this routing may reach (plain ones plus one per queue group): a hint for
+   * sharing one encoded copy across a fan-out; some may still be skipped (closed, denied, no echo).
+   */
+  readonly fanout: number
   /** `MSG <subject> ` / `HMSG <subject> ` */
   pre(headers: boolean): Buffer
   /** ` [reply ]<size>\r\n` (MSG) or ` [reply ]<hdr> <total>\r\n` (HMSG). */

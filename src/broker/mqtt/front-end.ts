@@ -14,6 +14,7 @@ import type { Properties } from './properties.js'
 import { Session, expiryOf, type MqttSub, type StoredMsg } from './session.js'
 import { subjectToTopic } from './topic.js'
 import { publishHead } from './encode.js'
+import { Slab } from '../slab.js'
 
 /** What an MQTT publish adds to the routed NATS frame, valid during one `broker.route` call. */
 export interface PublishOrigin {
@@ -198,9 +199,11 @@ export class MqttFrontEnd {
   }
 
   /**
-   * The whole QoS 0 PUBLISH (head and body) of a message without properties, built on the second
-   * delivery of a fan-out and shared by the rest (undefined on the first: one subscriber copies as
-   * before). The body is copied once, so the result never aliases a socket chunk.
+   * The whole QoS 0 PUBLISH (head and body) of a message without properties, built once and shared
+   * by every subscriber of a fan-out: on the first delivery when the routing may reach two or more
+   * (`frame.fanout`), else on the second (undefined before: a lone subscriber copies into its own
+   * buffer). The body is copied once, into a slab shared by many messages, so the result never
+   * aliases a socket chunk and costs no allocation of its own.
    */
   plainWhole(v5: boolean, topic: Buffer, retain: boolean, frame: OutFrame, body: Buffer): Buffer | undefined {
     const i = (v5 ? 2 : 0) + (retain ? 1 : 0)
@@ -210,17 +213,19 @@ export class MqttFrontEnd {
       c.seq = frame.seq
       c.topic = topic
       c.whole = undefined
-      return undefined
+      if (frame.fanout < 2) return undefined
     }
     if (c.whole === undefined) {
       const head = this.plainHead(v5, topic, retain, payload, body.length)
-      const w = Buffer.allocUnsafe(head.length + body.length)
+      const w = this.#slab.take(head.length + body.length)
       w.set(head, 0)
       w.set(body, head.length)
       c.whole = w
     }
     return c.whole
   }
+
+  readonly #slab = new Slab()
 
   readonly #wholes: WholeCache[] = [0, 1, 2, 3].map(() => ({ seq: -1, topic: undefined, whole: undefined }))
 

@@ -326,9 +326,10 @@ export class RespConnection extends Client implements RespSink {
     }
     if (this.#deferring) (this.#deferred ??= []).push(Buffer.concat([pre, body, enc.CRLF]))
     else {
-      // Small pushes are copied whole, once per subscriber; large bodies are queued as views (outbound.ts).
-      const whole = body.length < BIG_PAYLOAD ? this.front.wholeOf(frame.seq, pre, body) : undefined
-      if (whole !== undefined) this.sendRaw(whole)
+      // A push shared by a fan-out is queued as a view of one copy; large bodies as views of the
+      // payload (outbound.ts); a lone subscriber's push is copied into its buffer.
+      const whole = body.length < BIG_PAYLOAD ? this.front.wholeOf(frame.seq, frame.fanout, pre, body) : undefined
+      if (whole !== undefined) this.sendView(whole)
       else this.sendMessage(pre, NONE, body, enc.CRLF)
     }
     this.outMsgs++

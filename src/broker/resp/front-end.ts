@@ -10,6 +10,7 @@ import { subjectToChannel } from './channel.js'
 import { RespConnection } from './connection.js'
 import type { ResolvedRespOptions } from './options.js'
 import { SubKind, type ChannelSource, type SubKindValue } from './sub.js'
+import { Slab } from '../slab.js'
 
 interface PreEntry {
   head: Buffer
@@ -115,20 +116,24 @@ export class RespFrontEnd implements ChannelSource {
   }
 
   /**
-   * The whole push (`pre`, `body`, CRLF) of routed message `seq`, built once and copied to each
-   * further subscriber in one piece. Undefined for the first subscriber of a message: a message
-   * with one subscriber is not copied twice. Keyed by `pre` identity (see preOf), so any other
-   * head (RESP3, `smessage`, a pattern's `pmessage`) starts over.
+   * The whole push (`pre`, `body`, CRLF) of routed message `seq`, built once, carved from a slab,
+   * and queued as a view for each subscriber (consecutive pushes are adjacent, so a subscriber's
+   * queue joins them into one chunk). Built on the first delivery when the routing may reach two
+   * or more (`fanout`), else on the second: undefined before, so a lone subscriber copies the
+   * message into its own buffer once. Keyed by `pre` identity (see preOf), so any other head
+   * (RESP3, `smessage`, a pattern's `pmessage`) starts over.
    */
-  wholeOf(seq: number, pre: Buffer, body: Buffer): Buffer | undefined {
+  readonly #slab = new Slab()
+
+  wholeOf(seq: number, fanout: number, pre: Buffer, body: Buffer): Buffer | undefined {
     if (seq !== this.#wholeSeq || pre !== this.#wholePre) {
       this.#wholeSeq = seq
       this.#wholePre = pre
       this.#whole = undefined
-      return undefined
+      if (fanout < 2) return undefined
     }
     if (this.#whole === undefined) {
-      const w = Buffer.allocUnsafe(pre.length + body.length + 2)
+      const w = this.#slab.take(pre.length + body.length + 2)
       w.set(pre, 0)
       w.set(body, pre.length)
       const p = pre.length + body.length

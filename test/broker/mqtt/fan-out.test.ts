@@ -117,13 +117,13 @@ test('QoS 0 fan-out: every subscriber gets its exact PUBLISH bytes either side o
   }
 })
 
-test('plainWhole: undefined for the first subscriber of a message, then one shared PUBLISH, rebuilt for the next message', async (t) => {
+test('plainWhole: undefined for the first subscriber of a lone routing, then one shared PUBLISH, rebuilt for the next message', async (t) => {
   const b = await mqttBroker(t)
   const front = b.mqtt
   assert.ok(front !== undefined)
   const topic = front.topicOf('fan.x')
   const body = Buffer.alloc(4096, 7)
-  const frame = (seq: number) => ({ seq, subject: 'fan.x', reply: '', hdrLen: -1, payload: body, pre: () => body, post: () => body, msg: () => ({}) as never })
+  const frame = (seq: number, fanout = 1) => ({ seq, subject: 'fan.x', reply: '', hdrLen: -1, payload: body, fanout, pre: () => body, post: () => body, msg: () => ({}) as never })
   const f1 = frame(1)
   assert.equal(front.plainWhole(false, topic, false, f1, body), undefined)
   const w = front.plainWhole(false, topic, false, f1, body)
@@ -135,4 +135,24 @@ test('plainWhole: undefined for the first subscriber of a message, then one shar
   assert.equal(front.plainWhole(false, topic, false, f2, body), undefined)
   assert.notEqual(front.plainWhole(false, topic, false, f2, body), w)
   assert.deepEqual(front.plainWhole(true, topic, false, f2, body) ?? front.plainWhole(true, topic, false, f2, body), publish(true, 'fan/x', body))
+})
+
+test('plainWhole: a routing that may reach two or more shares from the first subscriber; slab-carved packets never overlap', async (t) => {
+  const b = await mqttBroker(t)
+  const front = b.mqtt
+  assert.ok(front !== undefined)
+  const topic = front.topicOf('fan.x')
+  const built: { whole: Buffer; want: Buffer }[] = []
+  // 200 messages of 3-5 KiB: several slabs, with ends that are not multiples of 8.
+  for (let seq = 10; seq < 210; seq++) {
+    const body = Buffer.alloc(3000 + ((seq * 97) % 2100), seq & 255)
+    const f = { seq, subject: 'fan.x', reply: '', hdrLen: -1, payload: body, fanout: 2, pre: () => body, post: () => body, msg: () => ({}) as never }
+    const whole: Buffer | undefined = front.plainWhole(false, topic, false, f, body)
+    assert.ok(whole !== undefined, `message ${seq}: built on the first delivery`)
+    assert.equal(front.plainWhole(false, topic, false, f, body), whole, 'the second subscriber gets the same bytes')
+    built.push({ whole, want: publish(false, 'fan/x', body) })
+  }
+  // Every packet still holds its own bytes after all the later ones were carved.
+  for (const [i, { whole, want }] of built.entries()) assert.ok(whole.equals(want), `packet ${i} intact`)
+  assert.ok(new Set(built.map((x) => x.whole.buffer)).size < built.length, 'consecutive packets share slabs')
 })

@@ -338,3 +338,34 @@ test('fan-out: every subscriber gets the exact push bytes, whatever the mix of R
     }
   }
 })
+
+test('fan-out pushes carved from shared slabs: a pipelined burst across several slabs reaches two subscribers byte for byte', async (t) => {
+  // front-end.ts wholeOf builds each push once in a 256 KiB slab and queues views; consecutive
+  // pushes join into one chunk per subscriber (outbound.ts). 300 pushes of 2-5 KiB cross slabs.
+  const { b, r: pub, client } = await setup(t)
+  const subs = [await client(), await client()]
+  for (const c of subs) {
+    c.send('subscribe', 'slab.x')
+    await c.read()
+  }
+  const payloads: Buffer[] = []
+  for (let k = 0; k < 300; k++) {
+    const p = Buffer.alloc(2000 + ((k * 131) % 3000))
+    for (let i = 0; i < p.length; i++) p[i] = (i * 13 + k) & 255
+    payloads.push(p)
+  }
+  // One write: the broker routes the whole burst in one turn or a few.
+  b.publish('slab.x', payloads[0] as Buffer)
+  for (const p of payloads.slice(1)) pub.send('publish', 'slab.x', p)
+  const want = Buffer.concat(payloads.map((p) => Buffer.concat([Buffer.from(`*3\r\n$7\r\nmessage\r\n$6\r\nslab.x\r\n$${p.length}\r\n`), p, Buffer.from('\r\n')])))
+  for (const c of subs) {
+    const got: Buffer[] = []
+    let n = 0
+    while (n < want.length) {
+      const chunk = await c.readRaw()
+      got.push(chunk)
+      n += chunk.length
+    }
+    assert.ok(Buffer.concat(got).equals(want), 'every push intact and in order')
+  }
+})
