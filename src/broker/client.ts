@@ -174,6 +174,13 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
     this.#touch()
   }
 
+  /** `sendView` of bytes `start`..`end` of `base` (consecutive slices of one slab join: Outbound.slice). */
+  sendSlice(base: Buffer, start: number, end: number): void {
+    if (this.closed) return
+    this.#out.slice(base, start, end)
+    this.#touch()
+  }
+
   /**
    * Queues one message of another protocol (RESP, ...) in a single reservation, as `deliver` does:
    * `head` and `mid` copied, `body` copied when small and queued as a view when large, then `tail`.

@@ -22,12 +22,15 @@ export class Outbound {
   #nextOutSize = MIN_OUT
   #chunks: Buffer[] = []
   /**
-   * Views queued back to back that are also adjacent in memory (consecutive packets carved from
-   * one slab, front-end.ts) are kept as one run and queued as one chunk: a writev then walks one
+   * Slices of one buffer queued back to back that are adjacent in it (consecutive packets carved
+   * from one slab, slab.ts) are kept as one run and queued as one chunk: a writev then walks one
    * entry per slab instead of one per packet. While a run is open nothing is copied into #out.
+   * Adjacency is judged by the base buffer's identity and offsets, never by `.buffer` (a runtime
+   * call per access in V8).
    */
   #run: Buffer | undefined
-  #runLen = 0
+  #runStart = 0
+  #runEnd = 0
   /**
    * A buffer that filled up during a turn (a turn bigger than MAX_OUT needs two): once a flush has
    * seen a TCP socket take every byte (nothing pending), nothing refers to it any more and the next
@@ -82,7 +85,7 @@ export class Outbound {
 
   #sealRun(): void {
     const run = this.#run as Buffer
-    this.#chunks.push(this.#runLen === run.length ? run : Buffer.from(run.buffer, run.byteOffset, this.#runLen))
+    this.#chunks.push(this.#runStart === 0 && this.#runEnd === run.length ? run : run.subarray(this.#runStart, this.#runEnd))
     this.#run = undefined
   }
 
@@ -108,17 +111,25 @@ export class Outbound {
    * (a message built once and shared by every subscriber of a fan-out).
    */
   view(bytes: Buffer): void {
-    this.queued += bytes.length
-    const run = this.#run
-    if (run !== undefined) {
-      if (run.buffer === bytes.buffer && run.byteOffset + this.#runLen === bytes.byteOffset) {
-        this.#runLen += bytes.length
+    this.slice(bytes, 0, bytes.length)
+  }
+
+  /**
+   * Queues bytes `start`..`end` of `base` as a view, under the same guarantee as `view`; a slice
+   * that continues the previous one in the same `base` joins it.
+   */
+  slice(base: Buffer, start: number, end: number): void {
+    this.queued += end - start
+    if (this.#run !== undefined) {
+      if (base === this.#run && start === this.#runEnd) {
+        this.#runEnd = end
         return
       }
       this.#sealRun()
     } else this.#seal()
-    this.#run = bytes
-    this.#runLen = bytes.length
+    this.#run = base
+    this.#runStart = start
+    this.#runEnd = end
   }
 
   /**

@@ -86,30 +86,33 @@ test('turns bigger than one buffer rotate two buffers on TCP once the socket has
   }
 })
 
-test('views adjacent in one buffer join into one chunk; gaps, other buffers and copied bytes keep their order', () => {
+test('slices adjacent in one base buffer join into one chunk; gaps, other buffers and copied bytes keep their order', () => {
   const t = fakeTransport('tcp', 0)
   const out = new Outbound()
   const slab = Buffer.alloc(64)
   for (let i = 0; i < 64; i++) slab[i] = 0x41 + (i % 26)
   const other = Buffer.from('<other>')
-  out.view(slab.subarray(0, 10))
-  out.view(slab.subarray(10, 20)) // adjacent: joins
-  out.view(slab.subarray(20, 30)) // adjacent: joins
-  out.view(slab.subarray(31, 40)) // a gap of one byte: a new run
+  out.slice(slab, 0, 10)
+  out.slice(slab, 10, 20) // adjacent: joins
+  out.slice(slab, 20, 30) // adjacent: joins
+  out.slice(slab, 31, 40) // a gap of one byte: a new run
   out.view(other) // another buffer
-  out.view(slab.subarray(40, 50)) // adjacent to a run that is no longer the last: a new run
+  out.slice(slab, 40, 50) // adjacent to a run that is no longer the last: a new run
   out.raw(Buffer.from('|raw|'))
-  out.view(slab.subarray(50, 60))
-  assert.equal(out.queued, 30 + 9 + 7 + 10 + 5 + 10)
+  out.slice(slab, 50, 60)
+  // Views of the same memory that are different Buffer objects do not join (identity, not .buffer).
+  out.view(slab.subarray(60, 62))
+  out.view(slab.subarray(62, 64))
+  assert.equal(out.queued, 30 + 9 + 7 + 10 + 5 + 10 + 4)
   assert.ok(out.hasChunks)
-  assert.equal(out.flush(t, false), 71)
-  const want = slab.subarray(0, 30).toString() + slab.subarray(31, 40).toString() + '<other>' + slab.subarray(40, 50).toString() + '|raw|' + slab.subarray(50, 60).toString()
+  assert.equal(out.flush(t, false), 75)
+  const want = slab.subarray(0, 30).toString() + slab.subarray(31, 40).toString() + '<other>' + slab.subarray(40, 50).toString() + '|raw|' + slab.subarray(50, 64).toString()
   assert.equal(Buffer.concat(t.held).toString(), want)
-  assert.deepEqual(t.held.map((b) => b.length), [30, 9, 7, 10, 5, 10], 'three adjacent views went as one chunk')
+  assert.deepEqual(t.held.map((b) => b.length), [30, 9, 7, 10, 5, 10, 2, 2], 'three adjacent slices went as one chunk')
   assert.ok(t.held[0]?.buffer === slab.buffer, 'not copied')
   assert.ok(!out.hasChunks)
   // A run left open at clear() is dropped with the rest.
-  out.view(slab.subarray(0, 8))
+  out.slice(slab, 0, 8)
   out.clear()
   assert.ok(!out.hasChunks)
   assert.equal(out.flush(t, false), 0)

@@ -31,6 +31,7 @@ import type { Properties } from './properties.js'
 import { MqttSub, Session, expired, expiryOf, type StoredMsg } from './session.js'
 import { checkTopicName, filterSubjects, groupToQueue, parseFilter, startsWithWildcard, topicMatches, topicToSubject } from './topic.js'
 import type { MqttFrontEnd } from './front-end.js'
+import type { SharedPacket } from '../slab.js'
 
 /** 3.1.1 CONNACK return codes. */
 const RC3 = { UNACCEPTABLE_PROTOCOL: 1, IDENTIFIER_REJECTED: 2, BAD_USER_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
@@ -585,9 +586,9 @@ export class MqttConnection extends Client implements FrameSink {
     const props = this.v5 ? front.propsFor(sub, frame) : undefined
     if (props === undefined) {
       if (body.length >= SHARED_MIN) {
-        const whole = front.plainWhole(this.v5, topic, retain, frame, body)
-        if (whole !== undefined) {
-          this.#writeWhole(whole, body.length, sub.drop)
+        const shared = front.plainWhole(this.v5, topic, retain, frame, body)
+        if (shared !== undefined) {
+          this.#writeShared(shared, body.length, sub.drop)
           return
         }
       }
@@ -596,9 +597,10 @@ export class MqttConnection extends Client implements FrameSink {
   }
 
   /** A whole PUBLISH shared with other subscribers of the same fan-out: queued as a view, not copied. */
-  #writeWhole(whole: Buffer, bodyLength: number, drop: boolean): void {
-    if (!this.#admit(whole.length, drop)) return
-    this.sendView(whole)
+  #writeShared(p: SharedPacket, bodyLength: number, drop: boolean): void {
+    const n = p.whole.length
+    if (!this.#admit(n, drop)) return
+    this.sendSlice(p.base, p.start, p.start + n)
     this.outMsgs++
     this.outBytes += bodyLength
   }

@@ -14,7 +14,7 @@ import type { Properties } from './properties.js'
 import { Session, expiryOf, type MqttSub, type StoredMsg } from './session.js'
 import { subjectToTopic } from './topic.js'
 import { publishHead } from './encode.js'
-import { Slab } from '../slab.js'
+import { Slab, type SharedPacket } from '../slab.js'
 
 /** What an MQTT publish adds to the routed NATS frame, valid during one `broker.route` call. */
 export interface PublishOrigin {
@@ -40,11 +40,11 @@ interface HeadCache {
   head: Buffer
 }
 
-interface WholeCache {
+interface WholeCache extends SharedPacket {
   /** OutFrame.seq of the message (a payload buffer may be reused by an in-process publisher). */
   seq: number
   topic: Buffer | undefined
-  whole: Buffer | undefined
+  built: boolean
 }
 
 const EMPTY = Buffer.alloc(0)
@@ -205,29 +205,33 @@ export class MqttFrontEnd {
    * buffer). The body is copied once, into a slab shared by many messages, so the result never
    * aliases a socket chunk and costs no allocation of its own.
    */
-  plainWhole(v5: boolean, topic: Buffer, retain: boolean, frame: OutFrame, body: Buffer): Buffer | undefined {
+  plainWhole(v5: boolean, topic: Buffer, retain: boolean, frame: OutFrame, body: Buffer): SharedPacket | undefined {
     const i = (v5 ? 2 : 0) + (retain ? 1 : 0)
     const c = this.#wholes[i] as WholeCache
     const payload = frame.payload
     if (c.seq !== frame.seq || c.topic !== topic) {
       c.seq = frame.seq
       c.topic = topic
-      c.whole = undefined
+      c.built = false
       if (frame.fanout < 2) return undefined
     }
-    if (c.whole === undefined) {
+    if (!c.built) {
       const head = this.plainHead(v5, topic, retain, payload, body.length)
-      const w = this.#slab.take(head.length + body.length)
+      const slab = this.#slab
+      const w = slab.take(head.length + body.length)
       w.set(head, 0)
       w.set(body, head.length)
       c.whole = w
+      c.base = slab.base
+      c.start = slab.start
+      c.built = true
     }
-    return c.whole
+    return c
   }
 
   readonly #slab = new Slab()
 
-  readonly #wholes: WholeCache[] = [0, 1, 2, 3].map(() => ({ seq: -1, topic: undefined, whole: undefined }))
+  readonly #wholes: WholeCache[] = [0, 1, 2, 3].map(() => ({ seq: -1, topic: undefined, built: false, whole: EMPTY, base: EMPTY, start: 0 }))
 
   readonly #heads: HeadCache[] = [0, 1, 2, 3].map(() => ({ payload: undefined, topic: undefined, head: EMPTY }))
 

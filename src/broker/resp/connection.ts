@@ -329,7 +329,7 @@ export class RespConnection extends Client implements RespSink {
       // A push shared by a fan-out is queued as a view of one copy; large bodies as views of the
       // payload (outbound.ts); a lone subscriber's push is copied into its buffer.
       const whole = body.length < BIG_PAYLOAD ? this.front.wholeOf(frame.seq, frame.fanout, pre, body) : undefined
-      if (whole !== undefined) this.sendView(whole)
+      if (whole !== undefined) this.sendSlice(whole.base, whole.start, whole.start + whole.whole.length)
       else this.sendMessage(pre, NONE, body, enc.CRLF)
     }
     this.outMsgs++

@@ -10,7 +10,7 @@ import { subjectToChannel } from './channel.js'
 import { RespConnection } from './connection.js'
 import type { ResolvedRespOptions } from './options.js'
 import { SubKind, type ChannelSource, type SubKindValue } from './sub.js'
-import { Slab } from '../slab.js'
+import { Slab, type SharedPacket } from '../slab.js'
 
 interface PreEntry {
   head: Buffer
@@ -38,7 +38,8 @@ export class RespFrontEnd implements ChannelSource {
   #preNext = 0
   #wholeSeq = -1
   #wholePre: Buffer | undefined
-  #whole: Buffer | undefined
+  readonly #shared: SharedPacket = { whole: Buffer.alloc(0), base: Buffer.alloc(0), start: 0 }
+  #built = false
 
   constructor(broker: Broker, options: ResolvedRespOptions) {
     this.broker = broker
@@ -125,23 +126,28 @@ export class RespFrontEnd implements ChannelSource {
    */
   readonly #slab = new Slab()
 
-  wholeOf(seq: number, fanout: number, pre: Buffer, body: Buffer): Buffer | undefined {
+  wholeOf(seq: number, fanout: number, pre: Buffer, body: Buffer): SharedPacket | undefined {
     if (seq !== this.#wholeSeq || pre !== this.#wholePre) {
       this.#wholeSeq = seq
       this.#wholePre = pre
-      this.#whole = undefined
+      this.#built = false
       if (fanout < 2) return undefined
     }
-    if (this.#whole === undefined) {
-      const w = this.#slab.take(pre.length + body.length + 2)
+    const s = this.#shared
+    if (!this.#built) {
+      const slab = this.#slab
+      const w = slab.take(pre.length + body.length + 2)
       w.set(pre, 0)
       w.set(body, pre.length)
       const p = pre.length + body.length
       w[p] = 13
       w[p + 1] = 10
-      this.#whole = w
+      s.whole = w
+      s.base = slab.base
+      s.start = slab.start
+      this.#built = true
     }
-    return this.#whole
+    return s
   }
 
   /**

@@ -125,16 +125,16 @@ test('plainWhole: undefined for the first subscriber of a lone routing, then one
   const body = Buffer.alloc(4096, 7)
   const frame = (seq: number, fanout = 1) => ({ seq, subject: 'fan.x', reply: '', hdrLen: -1, payload: body, fanout, pre: () => body, post: () => body, msg: () => ({}) as never })
   const f1 = frame(1)
-  assert.equal(front.plainWhole(false, topic, false, f1, body), undefined)
-  const w = front.plainWhole(false, topic, false, f1, body)
+  assert.equal(front.plainWhole(false, topic, false, f1, body)?.whole, undefined)
+  const w = front.plainWhole(false, topic, false, f1, body)?.whole
   assert.ok(w !== undefined)
   assert.deepEqual(w, publish(false, 'fan/x', body))
-  assert.equal(front.plainWhole(false, topic, false, f1, body), w, 'the third subscriber shares the same bytes')
+  assert.equal(front.plainWhole(false, topic, false, f1, body)?.whole, w, 'the third subscriber shares the same bytes')
   // Same payload buffer, next message: not the old copy.
   const f2 = frame(2)
-  assert.equal(front.plainWhole(false, topic, false, f2, body), undefined)
-  assert.notEqual(front.plainWhole(false, topic, false, f2, body), w)
-  assert.deepEqual(front.plainWhole(true, topic, false, f2, body) ?? front.plainWhole(true, topic, false, f2, body), publish(true, 'fan/x', body))
+  assert.equal(front.plainWhole(false, topic, false, f2, body)?.whole, undefined)
+  assert.notEqual(front.plainWhole(false, topic, false, f2, body)?.whole, w)
+  assert.deepEqual(front.plainWhole(true, topic, false, f2, body)?.whole ?? front.plainWhole(true, topic, false, f2, body)?.whole, publish(true, 'fan/x', body))
 })
 
 test('plainWhole: a routing that may reach two or more shares from the first subscriber; slab-carved packets never overlap', async (t) => {
@@ -147,9 +147,9 @@ test('plainWhole: a routing that may reach two or more shares from the first sub
   for (let seq = 10; seq < 210; seq++) {
     const body = Buffer.alloc(3000 + ((seq * 97) % 2100), seq & 255)
     const f = { seq, subject: 'fan.x', reply: '', hdrLen: -1, payload: body, fanout: 2, pre: () => body, post: () => body, msg: () => ({}) as never }
-    const whole: Buffer | undefined = front.plainWhole(false, topic, false, f, body)
+    const whole: Buffer | undefined = front.plainWhole(false, topic, false, f, body)?.whole
     assert.ok(whole !== undefined, `message ${seq}: built on the first delivery`)
-    assert.equal(front.plainWhole(false, topic, false, f, body), whole, 'the second subscriber gets the same bytes')
+    assert.equal(front.plainWhole(false, topic, false, f, body)?.whole, whole, 'the second subscriber gets the same bytes')
     built.push({ whole, want: publish(false, 'fan/x', body) })
   }
   // Every packet still holds its own bytes after all the later ones were carved.
