@@ -140,7 +140,10 @@ export class MqttFrontEnd {
       return
     }
     const conn = new MqttConnection(this, this.broker.nextClientId(), new SocketTransport(socket, 'tcp'), socket.remoteAddress ?? '', socket.remotePort ?? 0)
-    socket.on('data', (chunk: Buffer) => conn.feed(chunk))
+    socket.on('data', (chunk: Buffer) => {
+      conn.feed(chunk)
+      this.broker.readProgress()
+    })
     socket.on('drain', () => conn.onDrain())
     socket.on('close', () => conn.onTransportClosed())
     this.#admit(conn)

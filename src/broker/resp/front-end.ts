@@ -77,7 +77,10 @@ export class RespFrontEnd implements ChannelSource {
       return
     }
     const conn = new RespConnection(this, broker.nextClientId(), new SocketTransport(socket, 'tcp'), socket.remoteAddress ?? '', socket.remotePort ?? 0)
-    socket.on('data', (chunk: Buffer) => conn.feed(chunk))
+    socket.on('data', (chunk: Buffer) => {
+      conn.feed(chunk)
+      this.broker.readProgress()
+    })
     socket.on('drain', () => conn.onDrain())
     socket.on('close', () => conn.onTransportClosed())
     if (!broker.adoptClient(conn)) {
