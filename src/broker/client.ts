@@ -185,9 +185,9 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
    * Queues one message of another protocol (RESP, ...) in a single reservation, as `deliver` does:
    * `head` and `mid` copied, `body` copied when small and queued as a view when large, then `tail`.
    */
-  sendMessage(head: Buffer, mid: Buffer, body: Buffer, tail: Buffer): void {
+  sendMessage(head: Buffer, mid: Buffer, body: Buffer, tail: Buffer, viewFrom?: number): void {
     if (this.closed) return
-    this.#out.message(head, mid, EMPTY, body, tail)
+    this.#out.message(head, mid, EMPTY, body, tail, viewFrom)
     this.#touch()
   }
 

@@ -136,11 +136,11 @@ export class Outbound {
    * Queues one message in a single reservation: `head` and `mid` copied, `body` copied when small
    * and queued as a view when large, then `tail` (`tail` empty: CRLF). Returns the bytes queued.
    */
-  message(head: Buffer, mid: Buffer, post: Buffer, body: Buffer, tail: Buffer | undefined): number {
+  message(head: Buffer, mid: Buffer, post: Buffer, body: Buffer, tail: Buffer | undefined, viewFrom = BIG_PAYLOAD): number {
     const front = head.length + mid.length + post.length
     const end = tail === undefined ? 2 : tail.length
     const size = front + body.length + end
-    if (body.length >= BIG_PAYLOAD) {
+    if (body.length >= viewFrom) {
       let out = this.#reserve(front)
       let p = copyInto(head, out, this.#outPos)
       p = copyInto(mid, out, p)

@@ -36,6 +36,13 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return true
 }
 
+/**
+ * A lone subscriber's push body of at least this many bytes is queued as a view of the payload
+ * instead of copied into its buffer: a backed-up subscriber otherwise costs a fresh output buffer
+ * per 256 KiB sent, and that external memory churn drives V8's full collections.
+ */
+const LONE_VIEW_FROM = 2048
+
 export class RespConnection extends Client implements RespSink {
   readonly front: RespFrontEnd
   readonly #parser: RespParser
@@ -330,7 +337,7 @@ export class RespConnection extends Client implements RespSink {
       // payload (outbound.ts); a lone subscriber's push is copied into its buffer.
       const whole = body.length < BIG_PAYLOAD ? this.front.wholeOf(frame.seq, frame.fanout, pre, body) : undefined
       if (whole !== undefined) this.sendSlice(whole.base, whole.start, whole.start + whole.whole.length)
-      else this.sendMessage(pre, NONE, body, enc.CRLF)
+      else this.sendMessage(pre, NONE, body, enc.CRLF, LONE_VIEW_FROM)
     }
     this.outMsgs++
     this.outBytes += body.length
