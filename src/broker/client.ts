@@ -167,14 +167,10 @@ export class Client implements ParserHandler, SubClient, SubOwner, StallableClie
     this.#touch()
   }
 
-  /** Queues bytes shared with other connections without copying them (see Outbound.view). */
-  sendView(bytes: Buffer): void {
-    if (this.closed) return
-    this.#out.view(bytes)
-    this.#touch()
-  }
-
-  /** `sendView` of bytes `start`..`end` of `base` (consecutive slices of one slab join: Outbound.slice). */
+  /**
+   * Queues bytes `start`..`end` of `base`, shared with other connections, without copying them;
+   * consecutive slices of one slab join (Outbound.slice).
+   */
   sendSlice(base: Buffer, start: number, end: number): void {
     if (this.closed) return
     this.#out.slice(base, start, end)

@@ -107,16 +107,9 @@ export class Outbound {
   }
 
   /**
-   * Queues `bytes` as a view, not copied: the caller guarantees they are never modified afterwards
-   * (a message built once and shared by every subscriber of a fan-out).
-   */
-  view(bytes: Buffer): void {
-    this.slice(bytes, 0, bytes.length)
-  }
-
-  /**
-   * Queues bytes `start`..`end` of `base` as a view, under the same guarantee as `view`; a slice
-   * that continues the previous one in the same `base` joins it.
+   * Queues bytes `start`..`end` of `base` as a view, not copied: the caller guarantees they are
+   * never modified afterwards (a message built once and shared by every subscriber of a fan-out).
+   * A slice that continues the previous one in the same `base` joins it.
    */
   slice(base: Buffer, start: number, end: number): void {
     this.queued += end - start

@@ -1,7 +1,7 @@
 // Packets built once and shared by every subscriber of a fan-out (MQTT and RESP front-ends) are
 // carved one after another from a slab instead of allocated one by one: one allocation per slab,
 // and consecutive packets are adjacent in memory, so a subscriber's queue joins them into one
-// chunk per write (outbound.ts, `view`). A slab region is written once and never reused; a slab
+// chunk per write (outbound.ts, `slice`). A slab region is written once and never reused; a slab
 // lives while any view of it is queued, as the packets it holds would.
 
 /** A packet shared by a fan-out: its bytes, and where they lie in their slab (Outbound.slice). */
