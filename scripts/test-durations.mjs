@@ -11,7 +11,8 @@ export default async function* durations(source) {
   const perFile = new Map()
   for await (const event of source) {
     if ((event.type === 'test:pass' || event.type === 'test:fail') && event.data.nesting === 0 && event.data.file) {
-      const file = relative(root, event.data.file)
+      // Compiled runs name the mirror's .js (scripts/build-tests.mjs): record the source's name.
+      const file = relative(root, event.data.file).replace(/^\.test-build\//, '').replace(/\.js$/, '.ts')
       perFile.set(file, (perFile.get(file) ?? 0) + (event.data.details?.duration_ms ?? 0))
     }
   }

@@ -8,6 +8,7 @@ import { freeVariables, type AnyNode } from './free-variables.js'
 import { moduleDeclarations, userCallSite } from './module-scope.js'
 import { JobError, JobErrorCodes } from './errors.js'
 import type { FnSpec } from './task-spec.js'
+import { TS_MODULE, typeScriptLoader } from './ts-loader.js'
 
 const MODULE_REF = Symbol.for('switchyard.mapreduce.moduleRef')
 
@@ -106,11 +107,13 @@ export interface CompiledFn {
 }
 
 const sourceCache = new Map<string, (...args: unknown[]) => unknown>()
+
 const keepName = <T>(f: T): T => f
 
 /** Turns an FnSpec back into a function (workers and driver). Module exports are imported once. */
 export async function compileFn(spec: FnSpec): Promise<CompiledFn> {
   if (spec.kind === 'module') {
+    if (TS_MODULE.test(spec.module)) await typeScriptLoader()
     const mod = (await import(spec.module)) as Record<string, unknown>
     const fn = mod[spec.exportName]
     if (typeof fn !== 'function') {

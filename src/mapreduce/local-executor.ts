@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type { Executor, ExecutorListener, WorkerInfo } from './executor.js'
 import type { DriverMessage, WorkerMessage } from './local-protocol.js'
 import type { TaskDescription } from './task-spec.js'
+import { workerLoaderArgs } from './ts-loader.js'
 
 export interface LocalExecutorOptions {
   /** Worker processes. */
@@ -27,11 +28,8 @@ function workerEntry(): { file: string; execArgv: string[] } {
   const self = import.meta.url
   const ts = self.endsWith('.ts')
   const file = fileURLToPath(new URL(ts ? './worker-main.ts' : './worker-main.js', self))
-  // tsx lets workers run the TypeScript sources and import TypeScript job modules.
-  let tsx: string | null = null
-  try { tsx = import.meta.resolve('tsx') } catch { tsx = null }
   // --expose-gc: an unpersist of a large dataset collects at once (cache-store.ts dropCached).
-  return { file, execArgv: [...(tsx === null ? [] : ['--import', tsx]), '--expose-gc'] }
+  return { file, execArgv: [...workerLoaderArgs(), '--expose-gc'] }
 }
 
 /**

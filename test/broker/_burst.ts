@@ -2,6 +2,7 @@
 // their per-connection counts, and a publisher that sends a burst and exits.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { runTs } from '../_lib/node-args.js'
 
 const script = fileURLToPath(new URL('./_burst-client.ts', import.meta.url))
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -24,7 +25,7 @@ export class BurstChild {
   #buf = ''
 
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+    this.child = spawn(process.execPath, [...runTs(script), ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
     this.child.stdout?.on('data', (d: Buffer) => {
       this.#buf += d.toString()
       let nl: number

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { connect, StringCodec } from 'nats'
 import { brokerOptionsFromArgs } from '../../src/cli/commands/broker.js'
 import { parseBrokerConfig } from '../../src/broker/index.js'
+import { CLI } from '../_lib/node-args.js'
 
 const root = new URL('../..', import.meta.url).pathname
 
@@ -51,7 +52,7 @@ test('config errors name file:line:col', () => {
 })
 
 test('switchyard broker serves clients with token auth and exits 0 on SIGTERM', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'broker', '-a', '127.0.0.1', '-p', '0', '-m', '0', '--monitor-host', '127.0.0.1', '--auth', 'tok', '--log-level', 'silent'], {
+  const child = spawn(process.execPath, [...CLI, 'broker', '-a', '127.0.0.1', '-p', '0', '-m', '0', '--monitor-host', '127.0.0.1', '--auth', 'tok', '--log-level', 'silent'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   })

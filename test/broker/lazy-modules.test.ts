@@ -8,15 +8,17 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runTs } from '../_lib/node-args.js'
 
 const probe = fileURLToPath(new URL('./_module-probe.ts', import.meta.url))
 
 /** Every module (file URL or path, `/` separated) the broker's process loaded with these options. */
 function loadedWith(options: Record<string, unknown>): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', probe, JSON.stringify(options)], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...runTs(probe), JSON.stringify(options)], { timeout: 60_000 }, (err, stdout, stderr) => {
       if (err !== null) return reject(new Error(`module probe failed: ${err.message}\n${stderr}`))
-      resolve((JSON.parse(stdout) as string[]).map((u) => u.replace(/\\/g, '/')))
+      // Compiled (npm test) the sources load as .js: named as their .ts here.
+      resolve((JSON.parse(stdout) as string[]).map((u) => u.replace(/\\/g, '/').replace(/(\/src\/.*)\.js$/, '$1.ts')))
     })
   })
 }

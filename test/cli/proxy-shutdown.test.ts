@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../_lib/net.js'
 import { certFiles } from '../proxy/_tls.js'
+import { CLI } from '../_lib/node-args.js'
 
 test('switchyard proxy exits after SIGTERM while an h2 stream waits on a silent upstream', async (t) => {
   const s = createServer(() => {}) // never answers
@@ -25,7 +26,7 @@ test('switchyard proxy exits after SIGTERM while an h2 stream waits on a silent 
   const dir = mkdtempSync(join(tmpdir(), 'sy-cli-'))
   const file = join(dir, 'proxy.yaml')
   writeFileSync(file, `listeners:\n  - {port: ${port}, address: 127.0.0.1, protocol: https, tls: {certs: [{cert: ${certs.cert}, key: ${certs.key}}]}}\npools:\n  app:\n    servers: [${origin}]\naccessLog: {enabled: false}\n`)
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'proxy', '--config', file, '--no-watch'], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...CLI, 'proxy', '--config', file, '--no-watch'], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()))
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()))

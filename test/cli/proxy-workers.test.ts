@@ -10,13 +10,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { freePort } from '../_lib/net.js'
+import { CLI } from '../_lib/node-args.js'
 
 const root = new URL('../..', import.meta.url).pathname
 
 /** A cluster worker re-runs the CLI entry; tsx's esbuild service is a child of the primary too. */
 function isWorker(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('src/cli/bin.ts')
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('src/cli/bin.')
   } catch {
     return false
   }
@@ -64,7 +65,7 @@ test('switchyard proxy --workers 2: a bad cookie kills no worker; a killed worke
   const dir = mkdtempSync(join(tmpdir(), 'sy-cli-'))
   const file = join(dir, 'proxy.yaml')
   writeFileSync(file, `listeners:\n  - {port: ${port}, address: 127.0.0.1}\npools:\n  app:\n    servers: [${origin}]\n    sticky: {cookie: sy}\n    balance: {policy: consistent-hash, hashOn: {source: cookie, name: session}}\naccessLog: {enabled: false}\n`)
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'proxy', '--config', file, '--workers', '2', '--no-watch'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...CLI, 'proxy', '--config', file, '--workers', '2', '--no-watch'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()))
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()))

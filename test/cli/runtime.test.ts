@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { Context } from '../../src/mapreduce/index.js'
 import { startCluster, SECRET } from '../mapreduce/cluster/fixtures/cluster.js'
 import { freePort } from '../_lib/net.js'
+import { CLI } from '../_lib/node-args.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const self = `${realpathSync(process.execPath)} ${process.version}`
@@ -72,7 +73,7 @@ test('switchyard proxy --workers 2: the cluster children run the same node binar
   const file = join(dir, 'proxy.yaml')
   const adminPort = await freePort()
   writeFileSync(file, `listeners:\n  - {port: ${port}, address: 127.0.0.1}\npools:\n  app:\n    servers: [http://127.0.0.1:9]\naccessLog: {enabled: false}\nadmin: {port: ${adminPort}}\n`)
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'proxy', '--config', file, '--workers', '2'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...CLI, 'proxy', '--config', file, '--workers', '2'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (c: Buffer) => (out += c.toString()))
   child.stderr.on('data', (c: Buffer) => (out += c.toString()))
@@ -85,7 +86,7 @@ test('switchyard proxy --workers 2: the cluster children run the same node binar
     kids = childrenOf(child.pid as number).filter((p) => {
       try {
         // tsx runs an esbuild service as a child too; the cluster workers re-run the CLI entry.
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('src/cli/bin.ts')
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('src/cli/bin.')
       } catch {
         return false
       }

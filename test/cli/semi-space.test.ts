@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { freePort } from '../_lib/net.js'
 import { execArgvWithSemiSpace, semiSpaceGiven } from '../../src/cli/semi-space.js'
+import { CLI } from '../_lib/node-args.js'
 
 const root = new URL('../..', import.meta.url).pathname
 
@@ -68,7 +69,7 @@ test('switchyard proxy re-runs itself with --max-semi-space-size; the re-run pro
   const dir = mkdtempSync(join(tmpdir(), 'sy-semi-'))
   const file = join(dir, 'proxy.yaml')
   writeFileSync(file, `listeners: [{port: ${port}, address: 127.0.0.1}]\npools: {a: {servers: ['http://127.0.0.1:${(origin.address() as AddressInfo).port}']}}\naccessLog: {enabled: false}\n`)
-  const wrapper = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'proxy', '--config', file, '--no-watch', '--log-level', 'warn', '--semi-space-mb', '24'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+  const wrapper = spawn(process.execPath, [...CLI, 'proxy', '--config', file, '--no-watch', '--log-level', 'warn', '--semi-space-mb', '24'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
   let served: number[] = []
   t.after(() => {
     if (wrapper.exitCode === null) wrapper.kill('SIGKILL')
@@ -92,7 +93,7 @@ test('switchyard proxy re-runs itself with --max-semi-space-size; the re-run pro
 })
 
 test('--workers and --semi-space-mb refuse bad values; --workers auto is accepted', () => {
-  const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'proxy', '--config', 'nope.yaml', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 })
+  const run = (args: string[]) => spawnSync(process.execPath, [...CLI, 'proxy', '--config', 'nope.yaml', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 })
   const bad = run(['--workers', 'many'])
   assert.equal(bad.status, 2)
   assert.match(bad.stderr, /--workers must be an integer 1\.\.256 or "auto"/)

@@ -11,11 +11,12 @@ import { join } from 'node:path'
 import { connect } from 'nats'
 import type { DashboardSnapshot } from '../../src/internal/dashboard/snapshot.js'
 import { freePort } from '../_lib/net.js'
+import { CLI } from '../_lib/node-args.js'
 
 const root = new URL('../..', import.meta.url).pathname
 
 function cli(t: import('node:test').TestContext, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'ignore'] })
+  const child = spawn(process.execPath, [...CLI, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'ignore'] })
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL')
   })

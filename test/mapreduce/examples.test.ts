@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { makeCorpus } from './fixtures/corpus.js'
+import { CLI } from '../_lib/node-args.js'
 
 const exec = promisify(execFile)
 const root = new URL('../..', import.meta.url).pathname
@@ -17,7 +18,7 @@ before(() => { dir = mkdtempSync(join(tmpdir(), 'sy-examples-')) })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
 async function run(example: string, args: string[]): Promise<string> {
-  const r = await exec(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', `examples/${example}`, '--workers', '2', '--quiet', '--', ...args], { cwd: root, maxBuffer: 64 << 20 })
+  const r = await exec(process.execPath, [...CLI, 'run', `examples/${example}`, '--workers', '2', '--quiet', '--', ...args], { cwd: root, maxBuffer: 64 << 20 })
   return r.stdout
 }
 
@@ -112,12 +113,12 @@ test('PageRank', async () => {
 
 test('switchyard run: a job file without a default export, and a missing file, fail with codes', async () => {
   writeFileSync(join(dir, 'bad-job.ts'), 'export const x = 1\n')
-  await assert.rejects(exec(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', join(dir, 'bad-job.ts')], { cwd: root }), (err: { code: number; stderr: string }) => {
+  await assert.rejects(exec(process.execPath, [...CLI, 'run', join(dir, 'bad-job.ts')], { cwd: root }), (err: { code: number; stderr: string }) => {
     assert.equal(err.code, 1)
     assert.match(err.stderr, /ERR_JOB_BAD_JOB_FILE/)
     return true
   })
-  await assert.rejects(exec(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run'], { cwd: root }), (err: { code: number; stderr: string }) => {
+  await assert.rejects(exec(process.execPath, [...CLI, 'run'], { cwd: root }), (err: { code: number; stderr: string }) => {
     assert.equal(err.code, 2)
     assert.match(err.stderr, /Missing job file/)
     return true
@@ -127,7 +128,7 @@ test('switchyard run: a job file without a default export, and a missing file, f
 test('switchyard run --summary-json writes the job summaries', async () => {
   writeFileSync(join(dir, 'small-job.ts'), "export default async (sc: { range(n: number): { count(): Promise<number> } }) => sc.range(10).count()\n")
   const summary = join(dir, 'summary.json')
-  const r = await exec(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', join(dir, 'small-job.ts'), '--workers', '1', '--summary-json', summary], { cwd: root })
+  const r = await exec(process.execPath, [...CLI, 'run', join(dir, 'small-job.ts'), '--workers', '1', '--summary-json', summary], { cwd: root })
   assert.equal(r.stdout.trim(), '10')
   assert.match(r.stderr, /count: succeeded/)
   const jobs = JSON.parse(readFileSync(summary, 'utf8')) as { action: string; status: string; stages: unknown[] }[]

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { CLI } from '../_lib/node-args.js'
 
 const root = new URL('../..', import.meta.url).pathname
 
@@ -14,7 +15,7 @@ function run(source: string, dir: string): Promise<{ code: number | null; stdout
   const file = join(dir, `job-${Math.random().toString(36).slice(2)}.mjs`)
   writeFileSync(file, source)
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', file, '--workers', '1', '--memory-per-worker-mb', '8', '--quiet'], { cwd: root, timeout: 120_000 }, (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }))
+    const child = execFile(process.execPath, [...CLI, 'run', file, '--workers', '1', '--memory-per-worker-mb', '8', '--quiet'], { cwd: root, timeout: 120_000 }, (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }))
   })
 }
 

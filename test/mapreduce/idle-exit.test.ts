@@ -3,6 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { runTs } from '../_lib/node-args.js'
 
 const root = new URL('../..', import.meta.url).pathname
 
@@ -16,7 +17,7 @@ const alive = (pid: number): boolean => {
 }
 
 test('a driver script that never calls sc.stop() exits when its work is done, and its workers exit too', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/mapreduce/fixtures/forgets-stop.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...runTs('test/mapreduce/fixtures/forgets-stop.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (c: Buffer) => (out += c.toString()))
   child.stderr.on('data', (c: Buffer) => (out += c.toString()))

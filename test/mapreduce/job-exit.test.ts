@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { CLI } from '../_lib/node-args.js'
 
 const root = new URL('../..', import.meta.url).pathname
 
@@ -20,7 +21,7 @@ function runJob(source: string, args: string[], t: { after: (fn: () => void) => 
   writeFileSync(file, source)
   const started = Date.now()
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', file, '--quiet', ...args], { cwd: root, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...CLI, 'run', file, '--quiet', ...args], { cwd: root, timeout: 120_000 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null
       resolve({ code, stdout, stderr, ms: Date.now() - started })
     })

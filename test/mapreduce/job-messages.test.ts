@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Context, JobErrorCodes } from '../../src/mapreduce/index.js'
+import { CLI } from '../_lib/node-args.js'
 
 const root = new URL('../..', import.meta.url).pathname
 
@@ -17,7 +18,7 @@ function runJob(source: string, t: { after: (fn: () => void) => void }): Promise
   const file = join(dir, 'job.mjs')
   writeFileSync(file, source)
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', file, '--workers', '1', '--quiet'], { cwd: root, timeout: 60_000 }, (_err, _out, stderr) => resolve({ code: child.exitCode, stderr }))
+    const child = execFile(process.execPath, [...CLI, 'run', file, '--workers', '1', '--quiet'], { cwd: root, timeout: 60_000 }, (_err, _out, stderr) => resolve({ code: child.exitCode, stderr }))
   })
 }
 
@@ -60,7 +61,7 @@ test('a .ts job outside a "type": "module" package that needs ESM says why and w
   const run = (file: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
       writeFileSync(file, source)
-      const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', file, '--workers', '1', '--quiet'], { cwd: root, timeout: 60_000 }, (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }))
+      const child = execFile(process.execPath, [...CLI, 'run', file, '--workers', '1', '--quiet'], { cwd: root, timeout: 60_000 }, (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }))
     })
   const cjs = await run(join(dir, 'job.ts'))
   assert.equal(cjs.code, 1)

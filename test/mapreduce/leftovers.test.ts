@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Context } from '../../src/mapreduce/index.js'
+import { runTs } from '../_lib/node-args.js'
 
 const root = new URL('../..', import.meta.url).pathname
 
@@ -17,7 +18,7 @@ test('a killed driver leaves scratch and _temporary directories; the next run re
   const scratch = join(base, 'scratch')
   mkdirSync(scratch)
   const out = join(base, 'out')
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/mapreduce/fixtures/slow-save.ts', scratch, out], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [...runTs('test/mapreduce/fixtures/slow-save.ts'), scratch, out], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
   let err = ''
   child.stderr.on('data', (c: Buffer) => (err += c.toString()))
   t.after(() => {

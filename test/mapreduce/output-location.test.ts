@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync, readdirSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Context, JobErrorCodes } from '../../src/mapreduce/index.js'
+import { CLI } from '../_lib/node-args.js'
 
 const root = new URL('../..', import.meta.url).pathname
 let sc: Context
@@ -41,7 +42,7 @@ test('an output under /proc fails at once with ERR_JOB_OUTPUT_LOCATION (through 
   writeFileSync(job, `export default async (sc) => { await sc.range(4).saveAsTextFile('/proc/self/sy-out/x') }\n`)
   const started = Date.now()
   const r = await new Promise<{ code: number | null; stderr: string; killed: boolean }>((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', job, '--workers', '1', '--quiet'], { cwd: root, timeout: 60_000 }, (err, _out, stderr) => {
+    const child = execFile(process.execPath, [...CLI, 'run', job, '--workers', '1', '--quiet'], { cwd: root, timeout: 60_000 }, (err, _out, stderr) => {
       resolve({ code: child.exitCode, stderr, killed: (err as { killed?: boolean } | null)?.killed === true })
     })
   })

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
 import type { Command } from '../command-table.js'
 import { parseFlags } from '../flags.js'
+import { reexec, whenWrapperGone } from '../reexec.js'
 import { UsageError } from '../../internal/errors.js'
 import { Context, JobError, JobErrorCodes, formatSummary, type ContextOptions, type Executor } from '../../mapreduce/index.js'
 import { ClusterExecutor } from '../../mapreduce/cluster/index.js'
@@ -111,13 +112,29 @@ function commonJsHint(file: string, err: unknown): string {
   return ` (the file is compiled as CommonJS because ${where}; ${rename}add "type": "module" to its package.json)`
 }
 
+const TS_JOB = /\.[cm]?tsx?$/
+
+/** Whether node was started with tsx's loader (`--import tsx`, or tsx's own command). */
+function tsxPreloaded(): boolean {
+  return process.execArgv.some((a) => /(?:^|[=/\\])tsx(?:$|[/\\])/.test(a))
+}
+
+/**
+ * A TypeScript job file needs tsx's loader from the start, as `node --import tsx` has it: registered
+ * later through tsx's API, a .ts file outside a "type": "module" package (which tsx compiles as
+ * CommonJS) failed to load ("Cannot require() ES Module ... in a cycle") or came back as
+ * `{ default: { default: fn } }`. So the command runs itself again with the loader preloaded.
+ */
+function tsxExecArgv(): string[] | null {
+  try {
+    return [...process.execArgv, '--import', import.meta.resolve('tsx')]
+  } catch {
+    return null
+  }
+}
+
 async function loadJob(file: string): Promise<JobMain> {
   const url = pathToFileURL(resolve(file)).href
-  if (/\.[cm]?tsx?$/.test(file)) {
-    // TypeScript job files: tsx's loader (the workers import job modules through it as well).
-    const { register } = await import('tsx/esm/api')
-    register()
-  }
   let mod: { default?: unknown }
   try {
     mod = (await import(url)) as { default?: unknown }
@@ -142,6 +159,12 @@ export const command: Command = {
   help: HELP,
   async run(argv) {
     const flags = parse(argv)
+    if (TS_JOB.test(flags.file) && !tsxPreloaded() && process.env['SWITCHYARD_REEXEC'] !== '1') {
+      const execArgv = tsxExecArgv()
+      if (execArgv === null) throw new JobError(JobErrorCodes.BAD_JOB_FILE, `Cannot load job file ${flags.file}: TypeScript job files need the tsx package, which is not installed`)
+      return reexec(execArgv, (err) => process.stderr.write(`switchyard run: cannot start node with tsx's loader: ${err.message}\n`))
+    }
+    whenWrapperGone(() => process.exit(1))
     const job = await loadJob(flags.file)
     const options: ContextOptions = {}
     const workers = int(flags, 'workers')

@@ -16,6 +16,7 @@ import type { CommonClusterOptions } from './options.js'
 import { parseBlockId } from './remote-fetcher.js'
 import type { FromTaskProcess, ToTaskProcess } from './task-process.js'
 import type { RemoteTaskContext, RemoteTaskRunner } from './worker.js'
+import { workerLoaderArgs } from '../ts-loader.js'
 
 /** A module a task refers to: the driver's URL and the digest of its bytes. */
 export interface ShippedModule {
@@ -91,15 +92,10 @@ interface Proc {
 
 function entry(): { file: string; execArgv: string[] } {
   const self = import.meta.url
-  const file = fileURLToPath(new URL(self.endsWith('.ts') ? './task-process.ts' : './task-process.js', self))
-  let tsx: string | null = null
-  try {
-    tsx = import.meta.resolve('tsx')
-  } catch {
-    tsx = null
-  }
+  const ts = self.endsWith('.ts')
+  const file = fileURLToPath(new URL(ts ? './task-process.ts' : './task-process.js', self))
   // --expose-gc: an unpersist of a large dataset collects at once (cache-store.ts dropCached).
-  return { file, execArgv: [...(tsx === null ? [] : ['--import', tsx]), '--expose-gc'] }
+  return { file, execArgv: [...workerLoaderArgs(), '--expose-gc'] }
 }
 
 /** Replaces module URLs inside FnSpecs and broadcast file paths (anywhere in the plan) with local ones. */

@@ -10,6 +10,7 @@ import { startBroker, type Broker, type BrokerOptions } from '../../../src/broke
 import type { ClusterOptions } from '../../../src/broker/cluster/options.js'
 import { freePort, waitForPort } from '../../_lib/net.js'
 import { natsServerPath } from '../_targets.js'
+import { runTs } from '../../_lib/node-args.js'
 
 export const CLUSTER = 'sy-test'
 
@@ -99,7 +100,7 @@ export async function startNodeProcess(routes: string[]): Promise<ExternalNode> 
   const [port, clusterPort] = [await freePort(), await freePort()]
   const opts = { host: '127.0.0.1', port, monitorPort: false, cluster: { name: CLUSTER, host: '127.0.0.1', port: clusterPort, routes, retryDelayMs: 50, maxRetryDelayMs: 500 } }
   const script = new URL('./_node.ts', import.meta.url).pathname
-  const node = await external(process.execPath, ['--import', 'tsx', script, JSON.stringify(opts)], port, () => {}, 'switchyard node')
+  const node = await external(process.execPath, [...runTs(script), JSON.stringify(opts)], port, () => {}, 'switchyard node')
   await node.waitOut
   node.clusterPort = clusterPort
   return node

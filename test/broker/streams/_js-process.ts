@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { waitForPort } from '../../_lib/net.js'
 import { freePort, natsServerPath } from '../_targets.js'
 import type { JsTargetName } from './_js-targets.js'
+import { runTs } from '../../_lib/node-args.js'
 
 const root = new URL('../../..', import.meta.url).pathname
 const fixture = join(root, 'test/broker/streams/fixtures/js-broker.ts')
@@ -33,7 +34,7 @@ export async function startJsProcess(name: JsTargetName): Promise<JsProcess> {
     log = ''
     child =
       name === 'switchyard'
-        ? spawn(process.execPath, ['--import', 'tsx', fixture, String(port), storeDir, 'always'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+        ? spawn(process.execPath, [...runTs(fixture), String(port), storeDir, 'always'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
         : spawn(natsServerPath() as string, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
     child.stdout?.on('data', (d: Buffer) => (log += d.toString()))
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()))

@@ -15,6 +15,7 @@ import { FaultStorageIO } from './_fault-io.js'
 import { freePort } from '../_targets.js'
 import { check, drain, newHistory, publisher } from './_checker.js'
 import { rng } from './_rand.js'
+import { runTs } from '../../_lib/node-args.js'
 
 const root = new URL('../../..', import.meta.url).pathname
 const fixture = join(root, 'test/broker/streams/fixtures/js-broker.ts')
@@ -41,11 +42,11 @@ async function brokerCommand(): Promise<{ args: string[]; cleanup: () => void }>
     }
     return { args: [join(out, 'js-broker.mjs')], cleanup }
   } catch {
-    return { args: ['--import', 'tsx', fixture], cleanup: () => {} }
+    return { args: runTs(fixture), cleanup: () => {} }
   }
 }
 
-let command: string[] = ['--import', 'tsx', fixture]
+let command: string[] = runTs(fixture)
 
 interface Running {
   child: ChildProcess

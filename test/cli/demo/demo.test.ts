@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { withBrowser } from '../../_lib/chromium.js'
 import type { DemoSummary } from '../../../src/cli/demo/summary.js'
+import { CLI } from '../../_lib/node-args.js'
 
 const root = new URL('../../..', import.meta.url).pathname
 
 test('switchyard demo --duration 20s: traffic, fan-out, archive and MapReduce agree; dashboard updates', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sy-demo-test-'))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'demo', '--duration', '20s', '--job-every', '6s', '--dir', dir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...CLI, 'demo', '--duration', '20s', '--job-every', '6s', '--dir', dir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL')
   })

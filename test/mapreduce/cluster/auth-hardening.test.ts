@@ -16,6 +16,7 @@ import { packr } from '../../../src/mapreduce/cluster/connection.js'
 import { resolveCommon } from '../../../src/mapreduce/cluster/options.js'
 import { startClusterUi } from '../../../src/mapreduce/cluster/ui-server.js'
 import { SECRET, root } from './fixtures/cluster.js'
+import { CLI } from '../../_lib/node-args.js'
 
 function capture(): { lines: () => Record<string, unknown>[]; logger: ReturnType<typeof createLogger> } {
   const raw: string[] = []
@@ -83,7 +84,7 @@ test('a secret under 16 bytes is refused with ERR_CLUSTER_WEAK_SECRET (unless in
 })
 
 test('switchyard coordinator --secret x exits 1 naming ERR_CLUSTER_WEAK_SECRET', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'coordinator', '--port', '0', '--no-ui', '--secret', 'x'], { cwd: root, env: { ...process.env, SWITCHYARD_SECRET: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...CLI, 'coordinator', '--port', '0', '--no-ui', '--secret', 'x'], { cwd: root, env: { ...process.env, SWITCHYARD_SECRET: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr.on('data', (d: Buffer) => (out += d.toString()))

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { Context } from '../../../src/mapreduce/index.js'
 import { root, SECRET } from './fixtures/cluster.js'
+import { CLI } from '../../_lib/node-args.js'
 
 function start(args: string[], env: Record<string, string> = { SWITCHYARD_SECRET: SECRET }): { child: ChildProcess; out: string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...CLI, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const out: string[] = []
   child.stdout?.on('data', (d: Buffer) => out.push(d.toString()))
   child.stderr?.on('data', (d: Buffer) => out.push(d.toString()))

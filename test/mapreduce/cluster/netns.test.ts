@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Context } from '../../../src/mapreduce/index.js'
 import { root, SECRET } from './fixtures/cluster.js'
+import { runTs } from '../../_lib/node-args.js'
 
 const tag = `sy${process.pid % 100000}`
 const SW = `${tag}sw`
@@ -62,8 +63,8 @@ function digestDir(dir: string): string {
   return h.digest('hex')
 }
 
-function inNs(ns: string, args: string[], out: string[]): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', ...args], { cwd: root, env: { ...process.env, SWITCHYARD_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'pipe'] })
+function inNs(ns: string, [script, ...args]: [string, ...string[]], out: string[]): ChildProcess {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...runTs(script), ...args], { cwd: root, env: { ...process.env, SWITCHYARD_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout?.on('data', (d: Buffer) => out.push(d.toString()))
   child.stderr?.on('data', (d: Buffer) => out.push(d.toString()))
   return child

@@ -9,9 +9,10 @@ import { request } from 'undici'
 import { builtinPlugins } from '../../../src/proxy/plugins.js'
 import { backend, sleep, startProxy } from '../_helpers.js'
 import { TestRedis } from './_redis.js'
+import { runTs } from '../../_lib/node-args.js'
 
 async function startChild(t: import('node:test').TestContext, config: unknown): Promise<number> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', new URL('./_proxy-child.ts', import.meta.url).pathname, JSON.stringify(config)], {
+  const child: ChildProcess = spawn(process.execPath, [...runTs(new URL('./_proxy-child.ts', import.meta.url).pathname), JSON.stringify(config)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   t.after(() => {
