@@ -40,7 +40,7 @@ export default async (sc: Context) => (await sc.parallelize(['a', 'b', 'c'], 3).
 after(() => rmSync(dir, { recursive: true, force: true }))
 
 test('switchyard run: a mapper exported from a .ts module runs on the workers', async () => {
-  const r = await exec(process.execPath, [...CLI, 'run', join(dir, 'job.ts'), '--workers', '2', '--quiet'], { cwd: root, timeout: 60_000 })
+  const r = await exec(process.execPath, [...CLI, 'run', join(dir, 'job.ts'), '--workers', '1', '--quiet'], { cwd: root, timeout: 60_000 })
   assert.deepEqual(JSON.parse(r.stdout), ['>a', '>b', '>c'])
 })
 
@@ -52,7 +52,7 @@ import { register } from 'tsx/esm/api'
 register()
 const { Context } = await import(${JSON.stringify(join(root, 'src/mapreduce/index.js'))})
 const { tag } = await import(${JSON.stringify(join(dir, 'lib.ts'))})
-const sc = new Context({ workers: 2 })
+const sc = new Context({ workers: 1 })
 const out = await sc.parallelize(['x', 'y'], 2).map(tag).collect()
 await sc.stop()
 console.log(JSON.stringify(out))
