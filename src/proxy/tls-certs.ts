@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
 import { createSecureContext, type SecureContext } from 'node:tls'
-import { generate } from 'selfsigned'
 import { ProxyError, ProxyErrorCodes } from './errors.js'
 import type { ListenerConfig } from './config.js'
 
@@ -68,14 +67,16 @@ let selfSigned: Promise<CertPair> | undefined
 
 /** One self-signed localhost certificate per process, generated on first use. */
 export function selfSignedPair(): Promise<CertPair> {
-  selfSigned ??= generate([{ name: 'commonName', value: 'localhost' }], {
+  // selfsigned is loaded only here: with its X.509 stack it is about 200 modules and 0.25 s of CPU
+  // that every proxy process paid at start-up, though only a TLS listener without a certificate uses it.
+  selfSigned ??= import('selfsigned').then(({ generate }) => generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
     algorithm: 'sha256',
     extensions: [
       { name: 'basicConstraints', cA: false },
       { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
     ],
-  } as Parameters<typeof generate>[1]).then((r) => ({ cert: r.cert, key: r.private }))
+  } as Parameters<typeof generate>[1])).then((r) => ({ cert: r.cert, key: r.private }))
   return selfSigned
 }
 

@@ -13,7 +13,8 @@ export const COMPILED = import.meta.url.endsWith('.js')
  */
 export function runTs(file: string): string[] {
   if (!/\.[jt]s$/.test(file)) throw new Error(`runTs: not a .ts (or its compiled .js) file: ${file}`)
-  return COMPILED ? [file.replace(/\.ts$/, '.js')] : ['--import', 'tsx', file.replace(/\.js$/, '.ts')]
+  // Source maps on, as tsx has them: stack traces and uncaught errors name the .ts lines.
+  return COMPILED ? ['--enable-source-maps', file.replace(/\.ts$/, '.js')] : ['--import', 'tsx', file.replace(/\.js$/, '.ts')]
 }
 
 /** The `switchyard` command from source: run it with `cwd` at the repository root (the mirror's, compiled). */
