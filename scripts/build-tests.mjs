@@ -34,6 +34,9 @@ export async function buildTests() {
   const out = join(root, BUILD_DIR)
   rmSync(out, { recursive: true, force: true })
   mkdirSync(out, { recursive: true })
+  // dist/ may not exist yet (a fresh clone): make it, so the mirror links to it and a test's
+  // `npm run build` in the mirror fills the repository's dist/, where bin/switchyard.js looks.
+  mkdirSync(join(root, 'dist'), { recursive: true })
   for (const name of readdirSync(root)) {
     if (SKIP_TOP.has(name)) continue
     symlinkSync(join(root, name), join(out, name))

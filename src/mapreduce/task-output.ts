@@ -14,10 +14,32 @@ import type { TaskContext } from './task-runner.js'
 import type { TaskDescription, TaskResult } from './task-spec.js'
 import { prng } from '../internal/prng.js'
 
+/**
+ * Makes `root/a/b...` one level at a time, never `root` itself. `root` is the save's hidden
+ * `_temporary` directory, which the driver makes: when it is gone, the driver was killed and a later
+ * run swept it (leftovers.ts), and a worker still busy with that driver's queued tasks must fail
+ * them, not make the directory again as a new orphan.
+ */
+function attemptDir(root: string, ...parts: string[]): string {
+  let dir = root
+  for (const part of parts) {
+    dir = join(dir, part)
+    try {
+      mkdirSync(dir)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' && dir === join(root, parts[0] as string)) {
+        throw new JobError(JobErrorCodes.OUTPUT_LOCATION, `The save's temporary directory ${root} is gone (its driver ended, or another run removed it)`, { cause: err })
+      }
+      if (code !== 'EEXIST') throw err
+    }
+  }
+  return dir
+}
+
 async function writeSave(ctx: TaskContext, output: Extract<TaskDescription['output'], { kind: 'save' }>): Promise<TaskResult> {
   const { task, counters: c } = ctx
-  const dir = join(output.dir, '_attempts', `${task.partition}-${task.attempt}`)
-  mkdirSync(dir, { recursive: true })
+  const dir = attemptDir(output.dir, '_attempts', `${task.partition}-${task.attempt}`)
   const file = join(dir, `part-${String(task.partition).padStart(5, '0')}`)
   const fd = openSync(file, 'w')
   try {

@@ -78,3 +78,34 @@ test('a driver killed between making a directory and writing its owner file: the
   writeFileSync(join(base, names.live, '_owner'), `${hostname()} ${gone.pid}\n`)
   assert.deepEqual(sweepOrphans(base, '.out._temporary-'), [join(base, names.live)])
 })
+
+test('a worker never makes a save\'s _temporary directory again once it is gone: its queued tasks fail instead', async (t) => {
+  // What a killed driver's workers did: busy with its queued tasks, they re-created the directory a
+  // later run had just swept, leaving a new orphan (seen as a flaky failure of the first test above).
+  const base = mkdtempSync(join(tmpdir(), 'sy-leftovers-'))
+  t.after(() => rmSync(base, { recursive: true, force: true }))
+  const out = join(base, 'out')
+  const temps = (): string[] => readdirSync(base).filter((n) => n.startsWith('.out._temporary-'))
+  const sc = new Context({ workers: 1, maxTaskAttempts: 2 })
+  t.after(() => sc.stop())
+  // One worker, four slow partitions: the later tasks start after the directory is removed.
+  const save = sc
+    .range(40, 4)
+    .map((x) => {
+      const end = Date.now() + 15
+      while (Date.now() < end);
+      return String(x)
+    })
+    .saveAsTextFile(out)
+  const failed = assert.rejects(save, (err: Error & { code?: string }) => {
+    assert.match(`${err.message} ${String((err.cause as Error | undefined)?.message)}`, /temporary directory .* is gone/)
+    return true
+  })
+  const deadline = Date.now() + 30_000
+  while (temps().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+  assert.equal(temps().length, 1, 'the save never started')
+  rmSync(join(base, temps()[0] as string), { recursive: true, force: true })
+  await failed
+  assert.deepEqual(temps(), [], 'the _temporary directory was made again')
+  assert.ok(!existsSync(join(out, '_SUCCESS')))
+})
