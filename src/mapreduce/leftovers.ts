@@ -5,7 +5,7 @@
 // driver killed between making the directory and writing its owner file leaves an empty directory
 // that the name alone still judges.
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 
@@ -26,7 +26,11 @@ const TAG = /^(\d{1,10})\.([0-9a-f]{8})-/
 
 /** Marks `dir` as this process's own. */
 export function claimDir(dir: string): void {
-  writeFileSync(join(dir, OWNER_FILE), `${hostname()} ${process.pid}\n`)
+  // Written aside and renamed, so the owner file is either absent or whole: a kill -9 between
+  // creating and writing it used to leave an empty one, which no later run would judge.
+  const tmp = join(dir, `${OWNER_FILE}.${process.pid}.tmp`)
+  writeFileSync(tmp, `${hostname()} ${process.pid}\n`)
+  renameSync(tmp, join(dir, OWNER_FILE))
 }
 
 function alive(pid: number): boolean {
@@ -50,13 +54,17 @@ function orphaned(dir: string, rest: string): boolean {
     text = readFileSync(join(dir, OWNER_FILE), 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false
-    // No owner file: its maker was killed before writing it, or is about to write it. Only the
-    // name can tell; a name without the tag (an older version's) is not ours to judge.
+    text = ''
+  }
+  const owner = /^(\S+) (\d+)$/.exec(text.trim())
+  if (owner === null) {
+    // No owner file, or an incomplete one (an older version wrote it in place, so a kill could
+    // leave it empty): its maker was killed before writing it, or is about to. Only the name can
+    // tell; a name without the tag (an older version's) is not ours to judge.
     const m = TAG.exec(rest)
     return m !== null && m[2] === hostTag() && deadHere(Number(m[1]))
   }
-  const [host, pidText] = text.trim().split(' ')
-  return host === hostname() && deadHere(Number(pidText))
+  return owner[1] === hostname() && deadHere(Number(owner[2]))
 }
 
 /** Removes the entries of `parent` whose name starts with `prefix` and whose owner is gone; returns them. */

@@ -77,6 +77,16 @@ test('a driver killed between making a directory and writing its owner file: the
   // An owner file, when present, decides over the name.
   writeFileSync(join(base, names.live, '_owner'), `${hostname()} ${gone.pid}\n`)
   assert.deepEqual(sweepOrphans(base, '.out._temporary-'), [join(base, names.live)])
+  // An empty owner file (a kill between creating and writing it, as older versions wrote it in
+  // place) does not decide: the name does. Seen as a flaky failure of the first test above.
+  const emptyDead = `.out._temporary-${gone.pid}${hostPart}job-6`
+  const emptyLive = `.out._temporary-${sleeper.pid}${hostPart}job-7`
+  for (const n of [emptyDead, emptyLive]) {
+    mkdirSync(join(base, n))
+    writeFileSync(join(base, n, '_owner'), '')
+  }
+  assert.deepEqual(sweepOrphans(base, '.out._temporary-'), [join(base, emptyDead)])
+  assert.ok(existsSync(join(base, emptyLive)))
 })
 
 test('a worker never makes a save\'s _temporary directory again once it is gone: its queued tasks fail instead', async (t) => {
