@@ -107,7 +107,6 @@ export interface CompiledFn {
 }
 
 const sourceCache = new Map<string, (...args: unknown[]) => unknown>()
-
 const keepName = <T>(f: T): T => f
 
 /** Turns an FnSpec back into a function (workers and driver). Module exports are imported once. */

@@ -1,11 +1,7 @@
 // TypeScript job modules in worker processes. A worker starts with tsx's loader only when the
 // engine itself runs from its .ts sources or the driver was started with it; otherwise it registers
 // tsx the first time a job ships a function exported from a .ts module.
-
-/** Whether node was started with tsx's loader (`--import tsx`, or tsx's own command). */
-function tsxPreloaded(): boolean {
-  return process.execArgv.some((a) => /(?:^|[=/\\])tsx(?:$|[/\\])/.test(a))
-}
+import { tsxImportArgs, tsxPreloaded } from '../internal/tsx.js'
 
 /**
  * Node flags for a worker process: tsx's loader when the engine runs from its TypeScript sources,
@@ -15,11 +11,7 @@ function tsxPreloaded(): boolean {
  */
 export function workerLoaderArgs(): string[] {
   if (!import.meta.url.endsWith('.ts') && !tsxPreloaded()) return []
-  try {
-    return ['--import', import.meta.resolve('tsx')]
-  } catch {
-    return []
-  }
+  return tsxImportArgs() ?? []
 }
 
 export const TS_MODULE = /\.[cm]?tsx?(?:[?#].*)?$/

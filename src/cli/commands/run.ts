@@ -9,6 +9,7 @@ import type { Command } from '../command-table.js'
 import { parseFlags } from '../flags.js'
 import { reexec, whenWrapperGone } from '../reexec.js'
 import { UsageError } from '../../internal/errors.js'
+import { tsxImportArgs, tsxPreloaded } from '../../internal/tsx.js'
 import { Context, JobError, JobErrorCodes, formatSummary, type ContextOptions, type Executor } from '../../mapreduce/index.js'
 import { ClusterExecutor } from '../../mapreduce/cluster/index.js'
 
@@ -114,11 +115,6 @@ function commonJsHint(file: string, err: unknown): string {
 
 const TS_JOB = /\.[cm]?tsx?$/
 
-/** Whether node was started with tsx's loader (`--import tsx`, or tsx's own command). */
-function tsxPreloaded(): boolean {
-  return process.execArgv.some((a) => /(?:^|[=/\\])tsx(?:$|[/\\])/.test(a))
-}
-
 /**
  * A TypeScript job file needs tsx's loader from the start, as `node --import tsx` has it: registered
  * later through tsx's API, a .ts file outside a "type": "module" package (which tsx compiles as
@@ -126,11 +122,8 @@ function tsxPreloaded(): boolean {
  * `{ default: { default: fn } }`. So the command runs itself again with the loader preloaded.
  */
 function tsxExecArgv(): string[] | null {
-  try {
-    return [...process.execArgv, '--import', import.meta.resolve('tsx')]
-  } catch {
-    return null
-  }
+  const tsx = tsxImportArgs()
+  return tsx === null ? null : [...process.execArgv, ...tsx]
 }
 
 async function loadJob(file: string): Promise<JobMain> {
