@@ -5,7 +5,9 @@
 // time), CPU seconds per MB (all processes of a contender: meaningful on a busy machine) and
 // median ratios, and checks that fused on and off wrote byte-identical output.
 //   npm run bench -- mapreduce/generic [--size 50MB|200MB] [--rounds N] [--workers N]
-//                                      [--only wc-classic,join,...] [--contenders on,off,peer]
+//                                      [--only wc-classic,join,...] [--contenders on,off,peer,floor]
+// `floor` (word counts only) is js-floor.mjs: the spelling's per-record code in one hand-written
+// loop in one process, no engine; twice its rate bounds two string-making workers on this machine.
 import { createHash } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -30,7 +32,7 @@ const sizeBytes = Number(sizeMatch[1]) * 2 ** 20
 const rounds = Number(flag('rounds', '2'))
 const workers = Number(flag('workers', '2'))
 const only = flag('only', 'all').split(',')
-const contenders = flag('contenders', 'on,off,peer').split(',')
+const contenders = flag('contenders', 'on,off,peer,floor').split(',')
 const dataDir = join(tmpdir(), 'switchyard-bench-mr')
 const corpus = join(dataDir, `corpus-${size}.txt`)
 const events = join(dataDir, `events-${size}.csv`)
@@ -53,7 +55,13 @@ interface Job {
   run(sc: Context, out: string): Promise<void>
   /** A shell command doing the same work single-process (mawk / GNU sort), or undefined. */
   peer?: { name: string; cmd(out: string): string }
+  /** The spelling's name in js-floor.mjs: the same per-record code in one hand-written loop, no engine. */
+  floor?: string
 }
+
+const FLOOR = 'js floor (1 process)'
+const floorScript = new URL('./js-floor.mjs', import.meta.url).pathname
+const floorCmd = (spelling: string, input: string, out: string): string => `'${process.execPath}' '${floorScript}' ${spelling} '${input}' '${out}'`
 
 const mawkWc = { name: 'mawk', cmd: (out: string) => `mawk '{for(i=1;i<=NF;i++) c[$i]++} END {for(w in c) print w "\\t" c[w]}' '${corpus}' > '${out}'` }
 const mawkWcLower = { name: 'mawk', cmd: (out: string) => `mawk '{$0=tolower($0); for(i=1;i<=NF;i++) c[$i]++} END {for(w in c) print w "\\t" c[w]}' '${corpus}' > '${out}'` }
@@ -65,6 +73,7 @@ const jobs: Job[] = [
     inputs: [corpus],
     run: (sc, out) => sc.textFile(corpus).flatMap((l) => l.split(' ')).filter((w) => w !== '').map((w) => [w, 1] as const).reduceByKey((a, b) => a + b).saveAsTextFile(out),
     peer: mawkWc,
+    floor: 'classic',
   },
   {
     name: 'wc-example',
@@ -73,6 +82,7 @@ const jobs: Job[] = [
     run: (sc, out) =>
       sc.textFile(corpus).flatMap((line) => line.split(/\s+/)).filter((w) => w.length > 0).map((w) => [w, 1] as const).reduceByKey((a, b) => a + b).map(([w, n]) => `${w}\t${n}`).saveAsTextFile(out),
     peer: mawkWc,
+    floor: 'example',
   },
   {
     name: 'wc-regex-lower',
@@ -80,6 +90,7 @@ const jobs: Job[] = [
     inputs: [corpus],
     run: (sc, out) => sc.textFile(corpus).flatMap((l) => l.toLowerCase().split(/ +/)).filter((w) => w.length > 0).map((w) => [w, 1] as const).reduceByKey((x, y) => y + x).saveAsTextFile(out),
     peer: mawkWcLower,
+    floor: 'lower',
   },
   {
     name: 'wc-objects',
@@ -96,6 +107,7 @@ const jobs: Job[] = [
         .map(([w, n]) => `${w}\t${n}`)
         .saveAsTextFile(out),
     peer: mawkWcLower,
+    floor: 'objects',
   },
   {
     name: 'join',
@@ -157,7 +169,11 @@ const checks: string[] = []
 try {
   for (const job of jobs.filter((j) => only.includes('all') || only.includes(j.name))) {
     const mb = job.inputs.reduce((a, f) => a + statSync(f).size, 0) / 2 ** 20
-    const names = [...contexts.keys(), ...(job.peer !== undefined && contenders.includes('peer') ? [job.peer.name] : [])]
+    const names = [
+      ...contexts.keys(),
+      ...(job.peer !== undefined && contenders.includes('peer') ? [job.peer.name] : []),
+      ...(job.floor !== undefined && contenders.includes('floor') ? [FLOOR] : []),
+    ]
     for (let round = 0; round < rounds; round++) {
       const hashes = new Map<string, string>()
       const order = round % 2 === 0 ? names : [...names].reverse()
@@ -172,6 +188,8 @@ try {
           await job.run(sc, out)
           cpu = workerCpu(sc) + selfCpu() - c0
           if (round === 0) hashes.set(name, outputHash(out))
+        } else if (name === FLOOR) {
+          cpu = await shell(floorCmd(job.floor as string, job.inputs[0] as string, out))
         } else {
           cpu = await shell((job.peer as NonNullable<Job['peer']>).cmd(out))
         }
@@ -194,8 +212,8 @@ try {
 
 const med = (job: string, c: string, f: (r: Row) => number): number => median(rows.filter((r) => r.job === job && r.contender === c).map(f))
 const lines = [
-  `| job | input MB | contender | MB/s (median) | CPU s/MB (median) | MB/s vs peer | MB/s vs fused off |`,
-  '| --- | --- | --- | --- | --- | --- | --- |',
+  `| job | input MB | contender | MB/s (median) | CPU s/MB (median) | MB/s vs peer | MB/s vs fused off | MB/s vs 2 x js floor |`,
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
 ]
 for (const job of jobs) {
   const mine = rows.filter((r) => r.job === job.name)
@@ -204,11 +222,13 @@ for (const job of jobs) {
   const peer = job.peer?.name
   const peerRate = peer === undefined ? Number.NaN : med(job.name, peer, (r) => r.mbPerSec)
   const offRate = med(job.name, 'fused off', (r) => r.mbPerSec)
+  const floorRate = med(job.name, FLOOR, (r) => r.mbPerSec)
   for (const c of [...new Set(mine.map((r) => r.contender))]) {
     const rate = med(job.name, c, (r) => r.mbPerSec)
     const vsPeer = c === peer || Number.isNaN(peerRate) ? '' : `${(rate / peerRate).toFixed(2)}x`
     const vsOff = c === 'fused on' && !Number.isNaN(offRate) ? `${(rate / offRate).toFixed(2)}x` : ''
-    lines.push(`| ${job.name} | ${mb.toFixed(0)} | ${c} | ${rate.toFixed(1)} | ${med(job.name, c, (r) => r.cpuPerMb).toFixed(3)} | ${vsPeer} | ${vsOff} |`)
+    const vsFloor = c.startsWith('fused') && !Number.isNaN(floorRate) ? `${(rate / (2 * floorRate)).toFixed(2)}x` : ''
+    lines.push(`| ${job.name} | ${mb.toFixed(0)} | ${c} | ${rate.toFixed(1)} | ${med(job.name, c, (r) => r.cpuPerMb).toFixed(3)} | ${vsPeer} | ${vsOff} | ${vsFloor} |`)
   }
 }
 const spellings = jobs.filter((j) => rows.some((r) => r.job === j.name)).map((j) => `- ${j.name}: ${j.spelling}`)
