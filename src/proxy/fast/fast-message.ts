@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events'
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
+import { holdWrites } from './held-writes.js'
 
 export class FastRequest extends EventEmitter {
   readonly method: string
@@ -51,6 +52,12 @@ export function isValidField(name: string, value: string): boolean {
 
 /** Largest body piece copied into one buffer with its head and framing (one write per piece). */
 const COALESCE_BYTES = 16 * 1024
+/**
+ * Writes up to this size are held to the end of the turn (held-writes.ts); a larger one goes out
+ * at once, as a held write past the socket's 16 KiB high-water mark would report backpressure
+ * and pause the upstream until the turn ends.
+ */
+const HOLD_BYTES = 8 * 1024
 /** sendPrepared's shared write buffer (see there); a head with a coalesced body fits. */
 const SCRATCH_BYTES = 64 * 1024
 let scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES)
@@ -242,6 +249,7 @@ export class FastResponse extends EventEmitter {
    */
   #out(socket: Socket, data: Buffer | undefined, last: boolean, cb?: () => void): boolean {
     const body = data !== undefined && data.length > 0 && !this.#noBody ? data : undefined
+    if (body === undefined || body.length <= HOLD_BYTES) holdWrites(socket)
     const chunked = this.#chunked
     const pre = (this.#pending ?? '') + (body !== undefined && chunked ? `${body.length.toString(16)}\r\n` : '')
     this.#pending = undefined
@@ -269,6 +277,7 @@ export class FastResponse extends EventEmitter {
 
   #flushHead(): void {
     if (this.#pending !== undefined && this.socket !== null) {
+      holdWrites(this.socket)
       this.socket.write(this.#pending, 'latin1')
       this.#pending = undefined
     }
@@ -335,12 +344,14 @@ export class FastResponse extends EventEmitter {
     const socket = this.socket
     if (socket !== null && !this.destroyed) {
       const data = body !== undefined && !this.#noBody && body.length > 0 ? body : undefined
+      if (data === undefined || data.length <= HOLD_BYTES) holdWrites(socket)
       // Like #out: a small body shares the head's buffer, a large one follows it in one writev.
       const joined = data !== undefined && data.length <= COALESCE_BYTES
       const size = head.length + fields.length + (joined ? data.length : 0)
-      // A plain TCP socket with nothing queued takes a small write in full at once, and then
-      // nothing holds the buffer: the shared scratch is used, replaced only if a write stayed queued.
-      const reuse = data !== undefined && joined && size <= SCRATCH_BYTES && socket.writableLength === 0 && (socket as Socket & { encrypted?: boolean }).encrypted !== true
+      // A plain TCP socket that is not held (held-writes.ts) and has nothing queued takes a small
+      // write in full at once, and then nothing holds the buffer: the shared scratch is used,
+      // replaced only if a write stayed queued.
+      const reuse = data !== undefined && joined && size <= SCRATCH_BYTES && socket.writableCorked === 0 && socket.writableLength === 0 && (socket as Socket & { encrypted?: boolean }).encrypted !== true
       const buf = reuse ? scratch.subarray(0, size) : Buffer.allocUnsafe(size)
       head.copy(buf, 0)
       buf.write(fields, head.length, 'latin1')

@@ -7,6 +7,7 @@ import { connect, type Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
 import { sweepEvery } from '../../internal/timers.js'
 import { IDEMPOTENT_METHODS } from '../idempotent.js'
+import { holdWrites } from './held-writes.js'
 import { serializeRequestHead } from './upstream-request-head.js'
 import type { Headers } from './upstream-response-head.js'
 import { ResponseParser } from './upstream-response-parser.js'
@@ -142,6 +143,7 @@ class UpConn {
       const job = this.job
       if (job !== undefined) {
         this.#setTimeout(job.headersTimeoutMs)
+        holdWrites(this.socket)
         this.socket.write(job.head, 'latin1')
       }
     })
@@ -179,6 +181,7 @@ class UpConn {
     this.idleSince = 0
     if (this.connected) {
       this.#setTimeout(job.headersTimeoutMs)
+      holdWrites(this.socket)
       this.socket.write(job.head, 'latin1')
     }
   }
