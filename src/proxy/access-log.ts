@@ -1,5 +1,6 @@
 // JSON access log: one line per request, written in batches (one write per event-loop turn).
 import type { Writable } from 'node:stream'
+import { accessLogLine } from './access-log-line.js'
 import type { AccessLogRecord } from './plugin-api.js'
 
 export class AccessLog {
@@ -12,7 +13,7 @@ export class AccessLog {
   }
 
   write(record: AccessLogRecord): void {
-    this.#buffer.push(JSON.stringify(record))
+    this.#buffer.push(accessLogLine(record))
     if (!this.#scheduled) {
       this.#scheduled = true
       setImmediate(() => this.flush())

@@ -44,15 +44,27 @@ const PORT = /^\d{0,5}$/
 const authorities = new Map<string, Readonly<Authority> | null>()
 const AUTHORITY_MEMO_SIZE = 256
 
+/**
+ * The last value looked up and its verdict. Admission and the request check both ask about each
+ * request's Host, and a keep-alive connection sends the same one every time: a string compare
+ * instead of hashing a fresh header string for the Map.
+ */
+let lastRaw: string | undefined
+let lastAuthority: Readonly<Authority> | null = null
+
 /** Parses a Host / :authority value; undefined when it is not a valid `host[:port]`. */
 export function parseAuthority(raw: string): Readonly<Authority> | undefined {
+  if (raw === lastRaw) return lastAuthority ?? undefined
   if (raw.length > 255) return parseAuthorityOnce(raw)
   let a = authorities.get(raw)
   if (a === undefined) {
     a = parseAuthorityOnce(raw) ?? null
     if (authorities.size >= AUTHORITY_MEMO_SIZE) authorities.clear()
-    authorities.set(raw, a === null ? null : Object.freeze(a))
+    a = a === null ? null : Object.freeze(a)
+    authorities.set(raw, a)
   }
+  lastRaw = raw
+  lastAuthority = a
   return a ?? undefined
 }
 

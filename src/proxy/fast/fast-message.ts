@@ -125,6 +125,20 @@ class HeadBuilder {
 
 const builder = new HeadBuilder()
 
+/** Whether writeHead's `headers` name the field `lower` (lower case), in any case: no Set per head. */
+function namesField(headers: Record<string, HeaderValue> | readonly HeaderValue[], lower: string): boolean {
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) if (sameName(String(headers[i]), lower)) return true
+    return false
+  }
+  for (const name in headers as Record<string, HeaderValue>) if (sameName(name, lower)) return true
+  return false
+}
+
+function sameName(name: string, lower: string): boolean {
+  return name === lower || (name.length === lower.length && name.toLowerCase() === lower)
+}
+
 export class FastResponse extends EventEmitter {
   statusCode = 200
   statusMessage = ''
@@ -182,23 +196,16 @@ export class FastResponse extends EventEmitter {
     this.statusMessage = reason ?? STATUS_CODES[status] ?? 'unknown'
     const b = builder
     b.start(`HTTP/1.1 ${status} ${this.statusMessage}\r\n`, this.#closeAfter)
-    let given: Set<string> | undefined
     if (headers !== undefined) {
       if (Array.isArray(headers)) {
-        for (let i = 0; i + 1 < headers.length; i += 2) {
-          const name = String(headers[i])
-          if (this.#set !== undefined) (given ??= new Set()).add(name.toLowerCase())
-          b.add(name, headers[i + 1] as HeaderValue)
-        }
+        for (let i = 0; i + 1 < headers.length; i += 2) b.add(String(headers[i]), headers[i + 1] as HeaderValue)
       } else {
         const obj = headers as Record<string, HeaderValue>
-        for (const name in obj) {
-          if (this.#set !== undefined) (given ??= new Set()).add(name.toLowerCase())
-          b.add(name, obj[name])
-        }
+        for (const name in obj) b.add(name, obj[name])
       }
     }
-    if (this.#set !== undefined) for (const [lower, [name, value]] of this.#set) if (given?.has(lower) !== true) b.add(name, value)
+    // Fields set with setHeader follow, unless writeHead's own headers named them (any case).
+    if (this.#set !== undefined) for (const [lower, [name, value]] of this.#set) if (headers === undefined || !namesField(headers, lower)) b.add(name, value)
     let out = b.out
     const length = b.length
     const close = b.close

@@ -43,24 +43,39 @@ export function rateKey(rule: RateLimitRule, input: RateLimitInput): string {
   }
 }
 
-/** RateLimit-Policy of a spec; the same string for every request of a rule. */
-const policies = new WeakMap<RateSpec, string>()
-function policyOf(spec: RateSpec): string {
-  let p = policies.get(spec)
-  if (p === undefined) {
+/** The texts of a spec that are the same for every request of a rule. */
+interface SpecText {
+  /** RateLimit-Policy. */
+  policy: string
+  /** RateLimit-Limit of the decision whose limit was `limit`. */
+  limit: number
+  limitText: string
+}
+const specTexts = new WeakMap<RateSpec, SpecText>()
+/** The last spec asked about: one rule per config is the usual case, so no WeakMap lookup per request. */
+let lastSpec: RateSpec | undefined
+let lastText: SpecText | undefined
+
+function specText(spec: RateSpec): SpecText {
+  if (spec === lastSpec) return lastText as SpecText
+  let t = specTexts.get(spec)
+  if (t === undefined) {
     const windowSec = spec.ratePerSec > 0 ? Math.max(1, Math.ceil(spec.burst / spec.ratePerSec)) : 0
-    p = `${spec.burst};w=${windowSec}`
-    policies.set(spec, p)
+    t = { policy: `${spec.burst};w=${windowSec}`, limit: spec.burst, limitText: String(spec.burst) }
+    specTexts.set(spec, t)
   }
-  return p
+  lastSpec = spec
+  lastText = t
+  return t
 }
 
 export function rateHeaders(d: RateDecision, spec: RateSpec): Record<string, string> {
+  const t = specText(spec)
   const h: Record<string, string> = {
-    'ratelimit-limit': String(d.limit),
+    'ratelimit-limit': d.limit === t.limit ? t.limitText : String(d.limit),
     'ratelimit-remaining': String(d.remaining),
     'ratelimit-reset': String(Math.ceil(d.resetMs / 1000)),
-    'ratelimit-policy': policyOf(spec),
+    'ratelimit-policy': t.policy,
   }
   if (!d.allowed) h['retry-after'] = String(Number.isFinite(d.retryAfterMs) ? Math.max(1, Math.ceil(d.retryAfterMs / 1000)) : 3600)
   return h
@@ -79,11 +94,30 @@ export class RateLimiter {
   readonly #rules: readonly RateLimitRule[]
   readonly #store: RateStore
   readonly #sync: SyncRateStore | undefined
+  /**
+   * Per rule keyed by client address: the last address and its key. A keep-alive connection's
+   * requests come from one address, and the same key string (its hash already computed) finds
+   * the bucket without building a new string per request.
+   */
+  readonly #lastIp: (string | undefined)[]
+  readonly #lastKey: string[]
 
   constructor(rules: readonly RateLimitRule[], store: RateStore) {
     this.#rules = rules
     this.#store = store
     this.#sync = isSync(store) ? store : undefined
+    this.#lastIp = rules.map(() => undefined)
+    this.#lastKey = rules.map(() => '')
+  }
+
+  /** rateKey(), remembering the last key of each rule keyed by client address. */
+  #key(i: number, rule: RateLimitRule, input: RateLimitInput): string {
+    if (rule.key !== 'ip') return rateKey(rule, input)
+    if (this.#lastIp[i] === input.clientIp) return this.#lastKey[i] as string
+    const key = rateKey(rule, input)
+    this.#lastIp[i] = input.clientIp
+    this.#lastKey[i] = key
+    return key
   }
 
   /** checkSync() may be used: the store decides without I/O (no promise per request). */
@@ -96,8 +130,10 @@ export class RateLimiter {
     const store = this.#sync
     if (store === undefined) throw new TypeError('Cannot check rate limits synchronously: the store is asynchronous; use check()')
     let tightest: RateLimitVerdict | undefined
-    for (const rule of this.#rules) {
-      const key = rateKey(rule, input)
+    const rules = this.#rules
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as RateLimitRule
+      const key = this.#key(i, rule, input)
       const d = store.takeSync(key, rule.spec)
       const v = verdict(d, rule, key)
       if (!d.allowed) return v
@@ -117,8 +153,10 @@ export class RateLimiter {
    */
   async check(input: RateLimitInput): Promise<RateLimitVerdict | undefined> {
     let tightest: RateLimitVerdict | undefined
-    for (const rule of this.#rules) {
-      const key = rateKey(rule, input)
+    const rules = this.#rules
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as RateLimitRule
+      const key = this.#key(i, rule, input)
       const d = await this.#store.take(key, rule.spec)
       const v = verdict(d, rule, key)
       if (!d.allowed) return v

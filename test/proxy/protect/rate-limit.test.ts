@@ -159,3 +159,36 @@ test('RateLimiter: keys by ip, header and route; first refusal wins', async () =
   assert.equal(routeOut?.allowed, false)
   assert.equal(routeOut?.rule, 'per-route')
 })
+
+test('rate limiter: the remembered key of an ip rule never carries one address over to another', () => {
+  const store = new MemoryRateStore()
+  const rule = { name: 'ip', spec: { ratePerSec: 0.001, burst: 2 }, key: 'ip' as const }
+  const route = { name: 'rt', spec: { ratePerSec: 0.001, burst: 100 }, key: 'route' as const }
+  const limiter = new RateLimiter([rule, route], store)
+  const seen: string[] = []
+  const order = ['10.0.0.1', '10.0.0.2', '10.0.0.1', '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.2']
+  for (const ip of order) {
+    const v = limiter.checkSync({ clientIp: ip, routeId: 'r', headers: {} })
+    seen.push(`${ip}:${v?.allowed}:${v?.key}`)
+  }
+  // Two requests per address, then refused: each address has its own bucket and its own key.
+  assert.deepEqual(seen, [
+    '10.0.0.1:true:ip:ip:10.0.0.1',
+    '10.0.0.2:true:ip:ip:10.0.0.2',
+    '10.0.0.1:true:ip:ip:10.0.0.1',
+    '10.0.0.1:false:ip:ip:10.0.0.1',
+    '10.0.0.2:true:ip:ip:10.0.0.2',
+    '10.0.0.3:true:ip:ip:10.0.0.3',
+    '10.0.0.2:false:ip:ip:10.0.0.2',
+  ])
+  assert.equal(store.size, 4)
+})
+
+test('rate headers: RateLimit-Limit is the decision limit, also when it differs from the spec burst', () => {
+  const spec = { ratePerSec: 1, burst: 5 }
+  const d = { allowed: true, limit: 5, remaining: 4, resetMs: 1000, retryAfterMs: 0, degraded: false }
+  assert.equal(rateHeaders(d, spec)['ratelimit-limit'], '5')
+  assert.equal(rateHeaders({ ...d, limit: 7 }, spec)['ratelimit-limit'], '7')
+  assert.equal(rateHeaders(d, { ratePerSec: 2, burst: 9 })['ratelimit-policy'], '9;w=5')
+  assert.equal(rateHeaders(d, spec)['ratelimit-policy'], '5;w=5')
+})

@@ -1,0 +1,112 @@
+// accessLogLine must give exactly JSON.stringify(record) (or throw where it throws) for every
+// record: the core's own shape with odd strings and numbers, plugin-added fields of any type,
+// reordered, deleted or integer-like keys, toJSON. And a real proxied request with a hostile path
+// and user agent logs the bytes JSON.stringify gives for the record its onLog hook saw.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { PassThrough } from 'node:stream'
+import fc from 'fast-check'
+import { request } from 'undici'
+import { accessLogLine } from '../../src/proxy/access-log-line.js'
+import type { AccessLogRecord, ProxyPlugin } from '../../src/proxy/index.js'
+import { backend, rawExchange, startProxy, waitFor } from './_helpers.js'
+
+function core(): Record<string, unknown> {
+  return {
+    time: '2026-01-02T03:04:05.678Z', remote_addr: '127.0.0.1', remote_user: '-', request: 'GET /a?b=c HTTP/1.1', method: 'GET', host: 'example.com',
+    path: '/a?b=c', protocol: 'HTTP/1.1', status: 200, body_bytes_sent: 12, http_referer: '-', http_user_agent: 'curl/8.0', request_id: 'id-1',
+    route: 'default', pool: 'app', upstream_addr: '127.0.0.1:8080', upstream_status: 200, upstream_time: 0.000123, request_time: 0.001234, attempts: 1,
+  }
+}
+
+function same(record: object, what: string): void {
+  let expected: string | Error
+  try {
+    expected = JSON.stringify(record)
+  } catch (err) {
+    expected = err as Error
+  }
+  if (expected instanceof Error) {
+    assert.throws(() => accessLogLine(record), { name: expected.name }, what)
+    return
+  }
+  assert.equal(accessLogLine(record), expected, what)
+}
+
+const ODD_STRINGS = ['', '"', '\\', 'a"b\\c', '\n\r\t\b\f', '\u0000\u001f\u007f', '\ud800', '\udfff', 'x\ud83d', '\ud83d\ude00', 'é ü 中文', '\u2028\u2029', '</script>', '%22%5C', '{"a":1}']
+const ODD_NUMBERS = [0, -0, 1.5, -1, 1e21, 1e-7, 123456789.123, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MAX_SAFE_INTEGER, 5e-324]
+
+test('access-log line: the core record, each field in turn given odd strings and numbers', () => {
+  same(core(), 'plain core record')
+  for (const k of Object.keys(core())) {
+    for (const v of [...ODD_STRINGS, ...ODD_NUMBERS, undefined, null, true, false, { a: 1 }, [1, 'x'], () => 1, Symbol('s')]) {
+      const r = core()
+      r[k] = v
+      same(r, `${k} = ${String(typeof v === 'symbol' ? 'symbol' : v)}`)
+    }
+  }
+})
+
+test('access-log line: plugin fields, missing, reordered and integer-like keys, toJSON, bigint', () => {
+  const withExtra = { ...core(), limit: 'allowed', cache: 'HIT', error: 'ERR_X', geo: { region: 'eu', n: [1, 2] }, n: null, u: undefined, f: () => 1, nan: Number.NaN }
+  same(withExtra, 'plugin fields of every kind')
+  const missing = core()
+  delete missing['status']
+  same(missing, 'a core key deleted')
+  same({ path: '/x', ...core() }, 'keys reordered')
+  same({ ...core(), 7: 'seven', '01': 'x', 'a"b': 1, 'k\n': 2, '\ud800': 3 }, 'integer-like and odd keys')
+  same({ ...core(), toJSON: () => ({ replaced: true }) }, 'toJSON on the record')
+  same(Object.defineProperty(core(), 'toJSON', { value: () => 'hidden', enumerable: false }), 'a non-enumerable toJSON')
+  same(Object.assign(Object.create({ toJSON: () => ({ from: 'prototype' }) }) as object, core()), 'toJSON on the prototype')
+  same({ ...core(), d: new Date(0) }, 'a Date (toJSON) in a plugin field')
+  same({ ...core(), big: 1n }, 'bigint throws')
+  same({ ...core(), s: Object('boxed') as object }, 'a boxed string')
+  same({}, 'empty record')
+  same({ a: undefined }, 'only undefined')
+  same(Object.assign(Object.create({ inherited: 'x' }) as object, core()), 'inherited enumerable fields are not logged')
+})
+
+test('access-log line: property, any values in the core shape and after it', () => {
+  const value = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.string(),
+    fc.constantFrom(...ODD_STRINGS),
+    fc.double(),
+    fc.integer(),
+    fc.boolean(),
+    fc.constantFrom(null, undefined),
+    fc.anything({ maxDepth: 2 }),
+  )
+  fc.assert(
+    fc.property(fc.dictionary(fc.constantFrom(...Object.keys(core())), value), fc.dictionary(fc.string(), value, { maxKeys: 5 }), (overrides, extra) => {
+      same({ ...core(), ...overrides, ...extra }, 'generated record')
+    }),
+    { numRuns: 2000 },
+  )
+})
+
+test('access-log line: a proxied request with a hostile path and user agent logs JSON.stringify of its record', async (t) => {
+  const b = await backend(t, 'b')
+  const out = new PassThrough()
+  let text = ''
+  out.on('data', (c: Buffer) => (text += c.toString('utf8')))
+  const seen: AccessLogRecord[] = []
+  const plugin: ProxyPlugin = {
+    name: 'log-fields',
+    create: () => ({
+      onLog(_ctx, rec) {
+        rec['plugin_note'] = 'say "hi"\\\u0001'
+        rec['plugin_obj'] = { nested: ['ü', 1] }
+        seen.push(rec)
+      },
+    }),
+  }
+  const { url, port } = await startProxy(t, { listeners: [{ port: 0, address: '127.0.0.1' }], pools: { app: { servers: [b.url] } }, accessLog: { enabled: true } }, { plugins: [plugin], accessLogStream: out })
+  await (await request(`${url}/plain`, { headers: { 'user-agent': 'ua "quoted" \\ back é' } })).body.text()
+  // Bytes 0x80-0xff in a header value (obs-text) reach the log as latin1 characters.
+  await rawExchange(port, Buffer.from('GET /p%22ath/?q="x"\\ HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: \xe9\xff "odd"\r\nConnection: close\r\n\r\n', 'latin1'))
+  await waitFor(() => text.split('\n').length > 2, 5000, `two access-log lines in ${text}`)
+  const lines = text.split('\n').filter((l) => l !== '')
+  assert.equal(lines.length, 2)
+  assert.deepEqual(lines, seen.map((r) => JSON.stringify(r)))
+})
