@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events'
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
-import { holdWrites } from './held-writes.js'
+import { holdWrites, releaseWrites } from './held-writes.js'
 
 export class FastRequest extends EventEmitter {
   readonly method: string
@@ -257,6 +257,7 @@ export class FastResponse extends EventEmitter {
   #out(socket: Socket, data: Buffer | undefined, last: boolean, cb?: () => void): boolean {
     const body = data !== undefined && data.length > 0 && !this.#noBody ? data : undefined
     if (body === undefined || body.length <= HOLD_BYTES) holdWrites(socket)
+    else releaseWrites(socket)
     const chunked = this.#chunked
     const pre = (this.#pending ?? '') + (body !== undefined && chunked ? `${body.length.toString(16)}\r\n` : '')
     this.#pending = undefined
@@ -352,6 +353,7 @@ export class FastResponse extends EventEmitter {
     if (socket !== null && !this.destroyed) {
       const data = body !== undefined && !this.#noBody && body.length > 0 ? body : undefined
       if (data === undefined || data.length <= HOLD_BYTES) holdWrites(socket)
+      else releaseWrites(socket)
       // Like #out: a small body shares the head's buffer, a large one follows it in one writev.
       const joined = data !== undefined && data.length <= COALESCE_BYTES
       const size = head.length + fields.length + (joined ? data.length : 0)

@@ -36,3 +36,12 @@ export function holdWrites(socket: Socket): void {
     setImmediate(release)
   }
 }
+
+/**
+ * Sends what `socket` holds now, before a large write: held, a write past the socket's high-water
+ * mark reports backpressure and pauses the upstream until the turn ends. Called outside any
+ * cork/uncork pair of the caller's, where a corked socket can only be held by holdWrites.
+ */
+export function releaseWrites(socket: Socket): void {
+  if (socket.writableCorked !== 0) socket.uncork()
+}

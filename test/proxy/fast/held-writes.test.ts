@@ -97,3 +97,21 @@ test('a fast-path response is held until the turn ends and arrives whole', async
   await until(() => received().endsWith('\r\n\r\nok'), 'the whole answer')
   assert.match(received(), /^HTTP\/1\.1 200 OK\r\ncontent-type: text\/plain\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok$/)
 })
+
+test('a large fast-path write first sends what the socket holds (no backpressure from holding)', async (t) => {
+  const { ours, received } = await pair(t)
+  const owner: ResponseOwner = { responseDone: () => {}, keepAliveHeader: 'connection: keep-alive\r\n\r\n' }
+  holdWrites(ours)
+  ours.write('earlier answer|')
+  const res = new FastResponse(ours, 'GET', false, owner)
+  res.sendDate = false
+  res.writeHead(200, { 'content-length': String(64 * 1024) })
+  const ok = res.write(Buffer.alloc(64 * 1024, 'z'))
+  assert.equal(ours.writableCorked, 0, 'released before the large write')
+  assert.equal(ok, !ours.writableNeedDrain)
+  res.end()
+  // Everything: the earlier bytes, the head (up to its blank line) and the 64 KiB body.
+  await until(() => received().indexOf('\r\n\r\n') > 0 && received().length === received().indexOf('\r\n\r\n') + 4 + 64 * 1024, 'everything')
+  assert.ok(received().startsWith('earlier answer|HTTP/1.1 200 OK\r\n'))
+  assert.ok(received().endsWith('z'.repeat(100)))
+})
