@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events'
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
-import { holdWrites, releaseWrites } from './held-writes.js'
+import { holdForWrite, holdWrites } from './held-writes.js'
 
 export class FastRequest extends EventEmitter {
   readonly method: string
@@ -52,12 +52,6 @@ export function isValidField(name: string, value: string): boolean {
 
 /** Largest body piece copied into one buffer with its head and framing (one write per piece). */
 const COALESCE_BYTES = 16 * 1024
-/**
- * Writes up to this size are held to the end of the turn (held-writes.ts); a larger one goes out
- * at once, as a held write past the socket's 16 KiB high-water mark would report backpressure
- * and pause the upstream until the turn ends.
- */
-const HOLD_BYTES = 8 * 1024
 /** sendPrepared's shared write buffer (see there); a head with a coalesced body fits. */
 const SCRATCH_BYTES = 64 * 1024
 let scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES)
@@ -256,8 +250,7 @@ export class FastResponse extends EventEmitter {
    */
   #out(socket: Socket, data: Buffer | undefined, last: boolean, cb?: () => void): boolean {
     const body = data !== undefined && data.length > 0 && !this.#noBody ? data : undefined
-    if (body === undefined || body.length <= HOLD_BYTES) holdWrites(socket)
-    else releaseWrites(socket)
+    holdForWrite(socket, body === undefined ? 0 : body.length)
     const chunked = this.#chunked
     const pre = (this.#pending ?? '') + (body !== undefined && chunked ? `${body.length.toString(16)}\r\n` : '')
     this.#pending = undefined
@@ -352,8 +345,7 @@ export class FastResponse extends EventEmitter {
     const socket = this.socket
     if (socket !== null && !this.destroyed) {
       const data = body !== undefined && !this.#noBody && body.length > 0 ? body : undefined
-      if (data === undefined || data.length <= HOLD_BYTES) holdWrites(socket)
-      else releaseWrites(socket)
+      holdForWrite(socket, data === undefined ? 0 : data.length)
       // Like #out: a small body shares the head's buffer, a large one follows it in one writev.
       const joined = data !== undefined && data.length <= COALESCE_BYTES
       const size = head.length + fields.length + (joined ? data.length : 0)

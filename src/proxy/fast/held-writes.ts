@@ -38,10 +38,18 @@ export function holdWrites(socket: Socket): void {
 }
 
 /**
- * Sends what `socket` holds now, before a large write: held, a write past the socket's high-water
- * mark reports backpressure and pauses the upstream until the turn ends. Called outside any
- * cork/uncork pair of the caller's, where a corked socket can only be held by holdWrites.
+ * Writes up to this size are held to the end of the turn; a larger one goes out at once, as a
+ * held write past the socket's 16 KiB high-water mark would report backpressure and pause the
+ * upstream until the turn ends.
  */
-export function releaseWrites(socket: Socket): void {
-  if (socket.writableCorked !== 0) socket.uncork()
+export const HOLD_BYTES = 8 * 1024
+
+/**
+ * Before a write of `bytes` (body bytes besides a small head): holds the socket for a small one;
+ * for a large one first sends what the socket holds. Called outside any cork/uncork pair of the
+ * caller's, where a corked socket can only be held by holdWrites.
+ */
+export function holdForWrite(socket: Socket, bytes: number): void {
+  if (bytes <= HOLD_BYTES) holdWrites(socket)
+  else if (socket.writableCorked !== 0) socket.uncork()
 }
