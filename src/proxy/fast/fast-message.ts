@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events'
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
+import { isFieldValue, isToken } from './field-chars.js'
 import { holdForWrite, holdWrites } from './held-writes.js'
 
 export class FastRequest extends EventEmitter {
@@ -41,13 +42,10 @@ export interface ResponseOwner {
   keepAliveHeader: string
 }
 
-// RFC 9110 token and field-value (node refuses the same characters with ERR_INVALID_CHAR).
-const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const BAD_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/
 
 /** Whether writeHead would take this field as is (a head prepared ahead of time checks with this). */
 export function isValidField(name: string, value: string): boolean {
-  return TOKEN_RE.test(name) && !BAD_VALUE_RE.test(value)
+  return isToken(name) && isFieldValue(value)
 }
 
 /** Largest body piece copied into one buffer with its head and framing (one write per piece). */
@@ -94,17 +92,17 @@ class HeadBuilder {
 
   add(name: string, value: HeaderValue): void {
     if (value === undefined) return
-    if (!TOKEN_RE.test(name)) throw invalid('header name', name)
+    if (!isToken(name)) throw invalid('header name', name)
     const lower = name.length === 14 || name.length === 10 || name.length === 4 || name.length === 17 ? name.toLowerCase() : ''
     if (typeof value === 'object') {
       for (const v of value) {
-        if (BAD_VALUE_RE.test(v)) throw invalid('header content', name)
+        if (!isFieldValue(v)) throw invalid('header content', name)
         this.out += `${name}: ${v}\r\n`
       }
       return
     }
     const v = typeof value === 'number' ? String(value) : value
-    if (BAD_VALUE_RE.test(v)) throw invalid('header content', name)
+    if (!isFieldValue(v)) throw invalid('header content', name)
     if (lower === 'content-length') {
       this.length = v
       return
@@ -185,7 +183,7 @@ export class FastResponse extends EventEmitter {
     const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined
     const headers = typeof reasonOrHeaders === 'string' ? maybeHeaders : reasonOrHeaders
     if (!Number.isInteger(status) || status < 100 || status > 999) throw Object.assign(new RangeError(`Invalid status code: ${status}`), { code: 'ERR_HTTP_INVALID_STATUS_CODE' })
-    if (reason !== undefined && BAD_VALUE_RE.test(reason)) throw invalid('statusMessage', reason)
+    if (reason !== undefined && !isFieldValue(reason)) throw invalid('statusMessage', reason)
     this.statusCode = status
     this.statusMessage = reason ?? STATUS_CODES[status] ?? 'unknown'
     const b = builder
@@ -289,7 +287,7 @@ export class FastResponse extends EventEmitter {
       const v = trailers[name]
       if (v === undefined) continue
       for (const x of typeof v === 'object' ? v : [String(v)]) {
-        if (!TOKEN_RE.test(name) || BAD_VALUE_RE.test(x)) throw invalid('trailer', name)
+        if (!isToken(name) || !isFieldValue(x)) throw invalid('trailer', name)
         this.#trailers += `${name}: ${x}\r\n`
       }
     }

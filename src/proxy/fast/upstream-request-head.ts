@@ -2,12 +2,10 @@
 // options, or undefined when the request needs undici's own rules (framing and connection headers,
 // a body, names or values it must not write verbatim), so undici sends that request instead.
 
-export const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-export const BAD_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/
-const PATH_RE = /^[\x21-\x7e]+$/
+import { isFieldValue, isToken, isVisibleAscii } from './field-chars.js'
 
 export function serializeRequestHead(method: string, path: string, headers: Record<string, string | string[] | undefined> | undefined, hostHeader: string): string | undefined {
-  if (!PATH_RE.test(path) || !TOKEN_RE.test(method)) return undefined
+  if (!isVisibleAscii(path) || !isToken(method)) return undefined
   let s = `${method} ${path} HTTP/1.1\r\n`
   let host = false
   let cl = false
@@ -15,7 +13,7 @@ export function serializeRequestHead(method: string, path: string, headers: Reco
     for (const name in headers) {
       const v = headers[name]
       if (v === undefined) continue
-      if (!TOKEN_RE.test(name)) return undefined
+      if (!isToken(name)) return undefined
       const lower = name.toLowerCase()
       switch (lower) {
         case 'host':
@@ -34,11 +32,11 @@ export function serializeRequestHead(method: string, path: string, headers: Reco
           return undefined
       }
       if (typeof v === 'string') {
-        if (BAD_VALUE_RE.test(v)) return undefined
+        if (!isFieldValue(v)) return undefined
         s += `${name}: ${v}\r\n`
       } else {
         for (const x of v) {
-          if (BAD_VALUE_RE.test(x)) return undefined
+          if (!isFieldValue(x)) return undefined
           s += `${name}: ${x}\r\n`
         }
       }

@@ -2,7 +2,7 @@
 // (Content-Length, chunked with extensions and trailers, or close-delimited) and hands body bytes
 // to the connection as they arrive. It owns no socket and no timer; what it finds goes to its sink.
 import { addHeader, ResponseHead, type Headers } from './upstream-response-head.js'
-import { BAD_VALUE_RE, TOKEN_RE } from './upstream-request-head.js'
+import { isFieldValue, isToken } from './field-chars.js'
 
 const MAX_HEAD_BYTES = 64 * 1024
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1')
@@ -197,7 +197,7 @@ export class ResponseParser<J extends { readonly paused: boolean }> {
             const colon = content.indexOf(':')
             const name = colon > 0 ? content.slice(0, colon) : ''
             const value = content.slice(colon + 1).trim()
-            if (!TOKEN_RE.test(name) || BAD_VALUE_RE.test(value)) return conn.protocol('bad trailer')
+            if (!isToken(name) || !isFieldValue(value)) return conn.protocol('bad trailer')
             addHeader(this.#trailers, name.toLowerCase(), value)
           }
           break

@@ -1,0 +1,43 @@
+// Character checks of HTTP/1.1 heads (RFC 9110 5.1 token, 5.5 field-value), as loops over a table
+// instead of regular expressions: the fast path checks every name and value of every head it reads
+// or writes, most of them under 20 characters, where a RegExp call's fixed cost is most of the work.
+// Each function answers exactly what the regular expression it replaced answered (see the tests).
+
+/** tchar of RFC 9110 5.6.2: `^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$`. */
+const TCHAR = new Uint8Array(128)
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1
+
+/** A non-empty token (a method or field name). */
+export function isToken(s: string): boolean {
+  const n = s.length
+  if (n === 0) return false
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 128 || TCHAR[c] !== 1) return false
+  }
+  return true
+}
+
+/**
+ * A field value that may be written as is: HTAB, visible ASCII, SP and obs-text (0x80-0xff); no
+ * other control character, DEL, or character above 0xff (node refuses the same with ERR_INVALID_CHAR).
+ * The complement of `/[^\t\x20-\x7e\x80-\xff]/`.
+ */
+export function isFieldValue(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x20 ? c !== 0x09 : c === 0x7f || c > 0xff) return false
+  }
+  return true
+}
+
+/** A non-empty request target of visible ASCII only: `^[\x21-\x7e]+$`. */
+export function isVisibleAscii(s: string): boolean {
+  const n = s.length
+  if (n === 0) return false
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x21 || c > 0x7e) return false
+  }
+  return true
+}

@@ -1,0 +1,80 @@
+// The fast path's character checks (field-chars.ts) and the upstream status-line parser answer
+// exactly what the regular expressions they replaced answered: differential, over generated
+// strings that mix the characters at every class boundary with arbitrary UTF-16.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { isFieldValue, isToken, isVisibleAscii } from '../../../src/proxy/fast/field-chars.js'
+import { ResponseHead, type Headers } from '../../../src/proxy/fast/upstream-response-head.js'
+
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const BAD_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/
+const PATH_RE = /^[\x21-\x7e]+$/
+const STATUS_RE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/
+
+// Characters at and around every boundary the checks draw.
+const EDGES = [0x00, 0x08, 0x09, 0x0a, 0x0d, 0x1f, 0x20, 0x21, 0x22, 0x2c, 0x2f, 0x30, 0x39, 0x3a, 0x40, 0x41, 0x5a, 0x5b, 0x5c, 0x5e, 0x60, 0x7b, 0x7c, 0x7e, 0x7f, 0x80, 0xff, 0x100, 0xd800, 0xfffd]
+const edgeChar = fc.constantFrom(...EDGES.map((c) => String.fromCharCode(c)))
+const tokenChar = fc.constantFrom(...'!#$%&\'*+-.^_`|~09AZaz'.split(''))
+const mixed = fc.array(fc.oneof(edgeChar, tokenChar, fc.string({ unit: 'binary', maxLength: 1 })), { maxLength: 24 }).map((a) => a.join(''))
+
+test('isToken, isFieldValue and isVisibleAscii agree with the regular expressions they replaced', () => {
+  fc.assert(
+    fc.property(mixed, (s) => {
+      assert.equal(isToken(s), TOKEN_RE.test(s), JSON.stringify(s))
+      assert.equal(isFieldValue(s), !BAD_VALUE_RE.test(s), JSON.stringify(s))
+      assert.equal(isVisibleAscii(s), PATH_RE.test(s), JSON.stringify(s))
+    }),
+    { numRuns: 20000 },
+  )
+  // Every single character, to leave no class boundary to chance.
+  for (let c = 0; c < 0x10000; c++) {
+    const s = String.fromCharCode(c)
+    assert.equal(isToken(s), TOKEN_RE.test(s), `U+${c.toString(16)}`)
+    assert.equal(isFieldValue(s), !BAD_VALUE_RE.test(s), `U+${c.toString(16)}`)
+    assert.equal(isVisibleAscii(s), PATH_RE.test(s), `U+${c.toString(16)}`)
+  }
+  assert.equal(isToken(''), false)
+  assert.equal(isVisibleAscii(''), false)
+  assert.equal(isFieldValue(''), true)
+})
+
+test('the upstream status line: same verdict, status, version and reason as the regular expression', () => {
+  const statusLine = fc.tuple(
+    fc.constantFrom('HTTP/1.', 'HTTP/1', 'HTTP/2.', 'http/1.', 'HTTP/1.1', ''),
+    fc.constantFrom('0', '1', '2', 'x', ''),
+    fc.constantFrom(' ', '  ', '', '\t'),
+    fc.oneof(fc.integer({ min: 0, max: 1200 }).map(String), fc.constantFrom('20', '2000', '1x0', '099', '600')),
+    fc.oneof(fc.constant(''), fc.constantFrom(' OK', ' ', ' Not Found', 'OK', ' O\rK', ' a\nb', ' \u00ff', ' OK '), mixed.map((r) => ` ${r}`)),
+  ).map((p) => p.join(''))
+  fc.assert(
+    fc.property(statusLine, fc.boolean(), (line, withFields) => {
+      const text = withFields ? `${line}\r\nContent-Length: 0` : line
+      const head = new ResponseHead()
+      const headers: Headers = {}
+      const err = head.parse(text, headers)
+      const m = STATUS_RE.exec(line)
+      if (m === null) {
+        assert.equal(err, 'bad status line', JSON.stringify(line))
+        return
+      }
+      assert.equal(err, undefined, JSON.stringify(line))
+      assert.equal(head.status, Number(m[2]))
+      assert.equal(head.http10, m[1] === '0')
+      assert.equal(head.reason, m[3] ?? '')
+      if (withFields) assert.equal(head.contentLength, '0')
+    }),
+    { numRuns: 20000 },
+  )
+})
+
+test('upstream header fields: known names in their usual spellings and any other spelling land under the same lower-case key', () => {
+  const head = new ResponseHead()
+  const headers: Headers = {}
+  const err = head.parse('HTTP/1.1 200 OK\r\nServer: a\r\nCONTENT-TYPE: b\r\nEtag: "c"\r\nX-Odd_Name: d\r\nset-cookie: e\r\nSet-Cookie: f\r\nContent-Length: 2', headers)
+  assert.equal(err, undefined)
+  assert.deepEqual(headers, { server: 'a', 'content-type': 'b', etag: '"c"', 'x-odd_name': 'd', 'set-cookie': ['e', 'f'], 'content-length': '2' })
+  assert.equal(new ResponseHead().parse('HTTP/1.1 200 OK\r\nSer ver: a', {}), 'bad header name')
+  assert.equal(new ResponseHead().parse('HTTP/1.1 200 OK\r\nServer: a\u0000', {}), 'bad header value')
+  assert.equal(new ResponseHead().parse('HTTP/1.1 200 OK\r\nServer: \u0100', {}), 'bad header value')
+})
