@@ -1,30 +1,70 @@
-// JSON access log: one line per request, written in batches (one write per event-loop turn).
+// JSON access log: one line per request, encoded straight into a byte buffer and written in
+// batches (one write per event-loop turn, or sooner when the buffer fills).
 import type { Writable } from 'node:stream'
-import { accessLogLine } from './access-log-line.js'
+import { accessLogLine, encodeAccessLogLine } from './access-log-line.js'
 import type { AccessLogRecord } from './plugin-api.js'
 
+/**
+ * Where the lines go. A sink that `copies` is done with the bytes when write() returns (a file
+ * written synchronously), so the log reuses its buffer; any other Writable gets a copy.
+ */
+export interface AccessLogSink {
+  readonly copies: true
+  write(bytes: Uint8Array): void
+}
+
+const BUFFER_BYTES = 64 * 1024
+
 export class AccessLog {
-  readonly #out: Writable
-  #buffer: string[] = []
+  readonly #out: Writable | AccessLogSink
+  readonly #reuse: boolean
+  #buf = Buffer.allocUnsafeSlow(BUFFER_BYTES)
+  #used = 0
   #scheduled = false
 
-  constructor(out: Writable) {
+  constructor(out: Writable | AccessLogSink) {
     this.#out = out
+    this.#reuse = (out as Partial<AccessLogSink>).copies === true
   }
 
   write(record: AccessLogRecord): void {
-    this.#buffer.push(accessLogLine(record))
+    const buf = this.#buf
+    let end = encodeAccessLogLine(record, buf, this.#used)
+    if (end > buf.length - 1 && this.#used > 0) {
+      // The line did not fit behind the others: send those, then encode it again at the start.
+      this.flush()
+      end = encodeAccessLogLine(record, buf, 0)
+    }
+    if (end >= 0 && end < buf.length) {
+      buf[end] = 0x0a
+      this.#used = end + 1
+    } else {
+      // The exact generic path (escapes, non-ASCII, other shapes), or a line as long as the buffer.
+      const bytes = Buffer.from(`${accessLogLine(record)}\n`, 'utf8')
+      if (this.#used + bytes.length > buf.length) this.flush()
+      if (bytes.length > buf.length) this.#send(bytes)
+      else {
+        bytes.copy(buf, this.#used)
+        this.#used += bytes.length
+      }
+    }
     if (!this.#scheduled) {
       this.#scheduled = true
-      setImmediate(() => this.flush())
+      setImmediate(() => {
+        this.#scheduled = false
+        this.flush()
+      })
     }
   }
 
   flush(): void {
-    this.#scheduled = false
-    if (this.#buffer.length === 0) return
-    const text = `${this.#buffer.join('\n')}\n`
-    this.#buffer = []
-    this.#out.write(text)
+    if (this.#used === 0) return
+    const bytes = this.#buf.subarray(0, this.#used)
+    this.#used = 0
+    this.#send(this.#reuse ? bytes : Buffer.from(bytes))
+  }
+
+  #send(bytes: Uint8Array): void {
+    this.#out.write(bytes)
   }
 }

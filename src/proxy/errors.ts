@@ -23,6 +23,8 @@ export const ProxyErrorCodes = {
   METHOD_NOT_ALLOWED: 'ERR_PROXY_METHOD_NOT_ALLOWED',
   UPGRADE_REFUSED: 'ERR_PROXY_UPGRADE_REFUSED',
   UPSTREAM_STATUS: 'ERR_PROXY_UPSTREAM_STATUS',
+  /** The access-log file cannot be opened (start or reload fails), or a write to it failed (logged). */
+  ACCESS_LOG: 'ERR_PROXY_ACCESS_LOG',
 } as const
 
 export type ProxyErrorCode = (typeof ProxyErrorCodes)[keyof typeof ProxyErrorCodes]

@@ -5,7 +5,8 @@ import type { Socket } from 'node:net'
 import { sendJson, startAdminServer, type AdminServer } from '../internal/admin-server.js'
 import { silentLogger, type Logger } from '../internal/logger.js'
 import { createMetricsRegistry, type Registry } from '../internal/metrics.js'
-import { AccessLog } from './access-log.js'
+import { AccessLog, type AccessLogSink } from './access-log.js'
+import { AccessLogFile } from './access-log-file.js'
 import { DEFAULTS, type ProxyConfig } from './config.js'
 import { ProxyError, ProxyErrorCodes } from './errors.js'
 import { Generation, listenerKey, listenerName } from './generation.js'
@@ -53,6 +54,8 @@ export class ProxyServer {
   #admin: AdminServer | undefined
   #ownAdmin = false
   #accessLog: AccessLog | undefined
+  /** The file `accessLog.path` names, while the log writes to it. */
+  #accessLogFile: AccessLogFile | undefined
   #reloading: Promise<void> = Promise.resolve()
   readonly #deps: CoreDeps
 
@@ -117,8 +120,8 @@ export class ProxyServer {
     if (this.#admin !== undefined) this.#registerAdmin(this.#admin)
     const gen = await Generation.build(config, { logger: this.logger, registry: this.registry, admin: this.#admin, plugins: this.#plugins, previous: undefined })
     this.#gen = gen
-    this.#setAccessLog(config)
     try {
+      this.#setAccessLog(this.#accessLogSink(config))
       await this.#syncListeners(gen)
     } catch (err) {
       await this.close()
@@ -138,14 +141,18 @@ export class ProxyServer {
       } catch (err) {
         throw new ProxyError(ProxyErrorCodes.RELOAD_FAILED, `Cannot reload: ${(err as Error).message}`, { cause: err })
       }
+      let sink: Writable | AccessLogSink | undefined
       try {
+        // Opened before anything changes: a path that cannot be opened refuses the reload.
+        sink = this.#accessLogSink(config)
         await this.#syncListeners(gen)
       } catch (err) {
+        if (sink instanceof AccessLogFile && sink !== this.#accessLogFile) sink.close()
         void gen.retire(old)
         throw new ProxyError(ProxyErrorCodes.RELOAD_FAILED, `Cannot reload: ${(err as Error).message}`, { cause: err })
       }
       this.#gen = gen
-      this.#setAccessLog(config)
+      this.#setAccessLog(sink)
       gen.startHealthChecks(this.logger)
       void old.retire(gen)
       this.logger.info({ generation: gen.id }, 'proxy config reloaded')
@@ -155,9 +162,33 @@ export class ProxyServer {
     return p
   }
 
-  #setAccessLog(config: ProxyConfig): void {
+  /**
+   * Where `config`'s access log goes: the stream the embedder gave, stdout, stderr, or the file at
+   * `accessLog.path`, opened anew on every start and reload, so a reload (SIGHUP) after a log
+   * rotation writes to the new file (logrotate's `postrotate kill -HUP`). Throws ACCESS_LOG when
+   * the file cannot be opened; undefined when the log is off.
+   */
+  #accessLogSink(config: ProxyConfig): Writable | AccessLogSink | undefined {
+    if (!config.accessLog.enabled) return undefined
+    const given = this.#options.accessLogStream
+    if (given !== undefined) return given
+    const path = config.accessLog.path
+    if (path === 'stdout') return process.stdout
+    if (path === 'stderr') return process.stderr
+    try {
+      return new AccessLogFile(path, (err, lostBytes) => {
+        this.logger.error({ err, path, lostBytes, code: ProxyErrorCodes.ACCESS_LOG }, 'access log write failed: these lines are lost, requests are still served')
+      })
+    } catch (err) {
+      throw new ProxyError(ProxyErrorCodes.ACCESS_LOG, `Cannot open the access log ${JSON.stringify(path)}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  #setAccessLog(sink: Writable | AccessLogSink | undefined): void {
     this.#accessLog?.flush()
-    this.#accessLog = config.accessLog.enabled ? new AccessLog(this.#options.accessLogStream ?? process.stdout) : undefined
+    this.#accessLog = sink === undefined ? undefined : new AccessLog(sink)
+    if (this.#accessLogFile !== undefined && this.#accessLogFile !== sink) this.#accessLogFile.close()
+    this.#accessLogFile = sink instanceof AccessLogFile ? sink : undefined
   }
 
   #callbacks(): ListenerCallbacks {
@@ -273,6 +304,8 @@ export class ProxyServer {
     this.upgrades.destroyAll()
     await this.#gen?.retire(undefined)
     this.#accessLog?.flush()
+    this.#accessLogFile?.close()
+    this.#accessLogFile = undefined
     if (this.#ownAdmin) await this.#admin?.close()
   }
 }

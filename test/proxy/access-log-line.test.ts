@@ -7,7 +7,8 @@ import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
 import fc from 'fast-check'
 import { request } from 'undici'
-import { accessLogLine } from '../../src/proxy/access-log-line.js'
+import { AccessLog, type AccessLogSink } from '../../src/proxy/access-log.js'
+import { accessLogLine, encodeAccessLogLine } from '../../src/proxy/access-log-line.js'
 import type { AccessLogRecord, ProxyPlugin } from '../../src/proxy/index.js'
 import { backend, rawExchange, startProxy, waitFor } from './_helpers.js'
 
@@ -28,9 +29,17 @@ function same(record: object, what: string): void {
   }
   if (expected instanceof Error) {
     assert.throws(() => accessLogLine(record), { name: expected.name }, what)
+    assert.equal(encodeAccessLogLine(record, Buffer.alloc(4096), 0), -1, what)
     return
   }
   assert.equal(accessLogLine(record), expected, what)
+  // The byte encoder writes the same UTF-8, or declines (-1) and leaves the line to accessLogLine.
+  const buf = Buffer.alloc(expected.length * 3 + 64, 0xee)
+  const end = encodeAccessLogLine(record, buf, 7)
+  if (end !== -1) {
+    assert.equal(buf.toString('utf8', 7, end), expected, `${what} (bytes)`)
+    assert.equal(buf[6], 0xee, `${what}: nothing written before pos`)
+  }
 }
 
 const ODD_STRINGS = ['', '"', '\\', 'a"b\\c', '\n\r\t\b\f', '\u0000\u001f\u007f', '\ud800', '\udfff', 'x\ud83d', '\ud83d\ude00', 'é ü 中文', '\u2028\u2029', '</script>', '%22%5C', '{"a":1}']
@@ -109,4 +118,48 @@ test('access-log line: a proxied request with a hostile path and user agent logs
   const lines = text.split('\n').filter((l) => l !== '')
   assert.equal(lines.length, 2)
   assert.deepEqual(lines, seen.map((r) => JSON.stringify(r)))
+})
+
+test('access-log bytes: the core shape with ASCII values and primitive plugin fields is encoded, not declined', () => {
+  const buf = Buffer.alloc(4096)
+  for (const r of [core(), { ...core(), limit: 'allowed', n: null, ok: true, no: false, x: -1.5e-7, big: 2 ** 40, u: undefined }]) {
+    const end = encodeAccessLogLine(r, buf, 0)
+    assert.ok(end > 0, 'encoded')
+    assert.equal(buf.toString('utf8', 0, end), JSON.stringify(r))
+  }
+  // Integers the encoder writes digit by digit (0..2^32-1), and the first ones it leaves to String().
+  for (const n of [0, 1, 7, 9, 10, 70, 99, 100, 707, 4096, 65535, 1234567, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -7, 7.5]) {
+    const r = { ...core(), body_bytes_sent: n, attempts: n + 7 }
+    const end = encodeAccessLogLine(r, buf, 0)
+    assert.equal(buf.toString('utf8', 0, end), JSON.stringify(r), String(n))
+  }
+  for (let n = 0; n < 20000; n += 7) same({ ...core(), status: n }, `status ${n}`)
+  // A line that runs past the buffer's end says so (end > length) and writes nothing out of bounds.
+  const small = Buffer.alloc(100)
+  assert.ok(encodeAccessLogLine(core(), small, 10) > small.length)
+})
+
+test('access-log batches: lines in order across buffer refills, lines longer than the buffer, declined records, one write a turn', async () => {
+  const writes: Buffer[] = []
+  // A sink that copies (like the file) and a plain Writable-like one that keeps what it is given.
+  for (const copies of [true, false]) {
+    writes.length = 0
+    const sink = copies
+      ? ({ copies: true, write: (b: Uint8Array) => void writes.push(Buffer.from(b)) } satisfies AccessLogSink)
+      : ({ write: (b: Uint8Array) => (writes.push(b as Buffer), true) } as unknown as AccessLogSink)
+    const log = new AccessLog(sink)
+    const expected: string[] = []
+    for (let i = 0; i < 400; i++) {
+      const r: Record<string, unknown> = { ...core(), path: `/p/${i}/${'x'.repeat(i % 7 === 0 ? 400 : 3)}` }
+      if (i % 50 === 3) r['ua_note'] = 'é "quoted"' // declined by the byte encoder
+      if (i === 200) r['huge'] = 'h'.repeat(70 * 1024) // longer than the 64 KiB buffer
+      log.write(r as never)
+      expected.push(JSON.stringify(r))
+    }
+    await new Promise((r) => setImmediate(r))
+    // Read after every write: a sink that keeps its chunks sees none overwritten by later lines.
+    const text = Buffer.concat(writes).toString('utf8')
+    assert.deepEqual(text.split('\n'), [...expected, ''], `copies=${copies}`)
+    assert.ok(writes.length >= 2 && writes.length < 10, `${writes.length} writes for 400 lines`)
+  }
 })

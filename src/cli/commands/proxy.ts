@@ -1,10 +1,8 @@
 // `switchyard proxy --config proxy.yaml [--workers N]`: maps flags and the config file to a
 // ProxyServer; reloads on SIGHUP and on file changes; with --workers, a node:cluster primary.
 import cluster from 'node:cluster'
-import { createWriteStream } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
-import type { Writable } from 'node:stream'
 import type { Command } from '../command-table.js'
 import { UsageError } from '../../internal/errors.js'
 import { createLogger, type Logger } from '../../internal/logger.js'
@@ -76,13 +74,6 @@ function parseFlags(argv: string[]): Flags {
   return { config: values.config, workers, semiSpaceMb: semi, semiSpaceExplicit: values['semi-space-mb'] !== undefined, check: values.check === true, watch: values['no-watch'] !== true, logLevel: level as Flags['logLevel'] }
 }
 
-function accessLogStream(config: ProxyConfig): Writable {
-  const p = config.accessLog.path
-  if (p === 'stdout') return process.stdout
-  if (p === 'stderr') return process.stderr
-  return createWriteStream(p, { flags: 'a' })
-}
-
 function watchedFiles(file: string, config: ProxyConfig): string[] {
   return [file, ...config.listeners.flatMap((l) => l.tls.certs.flatMap((c) => [c.cert, c.key]))]
 }
@@ -100,7 +91,6 @@ async function runProxy(flags: Flags, logger: Logger, isWorker: boolean): Promis
     config: effective as ProxyConfig,
     logger,
     plugins: [...builtinPlugins, accessCountersPlugin(counters)],
-    accessLogStream: accessLogStream(config),
     ...(isWorker ? { onServerDrain: (pool: string, server: string, drained: boolean) => process.send?.({ type: 'sy-proxy-drain', pool, server, drained }) } : {}),
   })
   await proxy.start()
