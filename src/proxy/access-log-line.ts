@@ -105,53 +105,98 @@ function genericLine(record: object, keys: readonly string[]): string {
 
 // ---- Straight into bytes ----------------------------------------------------------------------
 // encodeAccessLogLine writes the same text as UTF-8 into a buffer in one pass: every string is
-// checked and copied byte by byte, integers are written digit by digit, and no line string, cons
-// string or join exists (a third of the edge proxy's access-log cost in a profile). It handles the
-// common case only: the core shape, plugin fields of primitive types, and strings of ASCII that
-// JSON writes as is; for anything else it answers -1 and the caller encodes accessLogLine(record).
+// checked and copied byte by byte, numbers are written digit by digit, and no line string, cons
+// string or join exists. It handles the common case only: the core shape, plugin fields of
+// primitive types, and strings of ASCII that JSON writes as is; for anything else it answers -1
+// and the caller encodes accessLogLine(record). Each core field is read by its own name (one
+// monomorphic load each, where a loop over the names was a megamorphic keyed load per field).
 
-/** The constant text before each core field's value, as bytes: `{"time":"`, `","remote_addr":"`, ... */
-const CORE_QUOTED = new Set<string>(['time', 'remote_addr', 'remote_user', 'request', 'method', 'host', 'path', 'protocol', 'http_referer', 'http_user_agent', 'request_id', 'route', 'pool', 'upstream_addr'])
-const PREFIX: Uint8Array[] = []
-{
-  let prevQuoted = false
-  for (let i = 0; i < CORE.length; i++) {
-    const k = CORE[i] as string
-    const quoted = CORE_QUOTED.has(k)
-    const text = `${i === 0 ? '{' : prevQuoted ? '",' : ','}"${k}":${quoted ? '"' : ''}`
-    PREFIX.push(Buffer.from(text, 'latin1'))
-    prevQuoted = quoted
-  }
+const bytes = (s: string): Buffer => Buffer.from(s, 'latin1')
+const P_TIME = bytes('{"time":"')
+const P_REMOTE_ADDR = bytes('","remote_addr":"')
+const P_REMOTE_USER = bytes('","remote_user":"')
+const P_REQUEST = bytes('","request":"')
+const P_METHOD = bytes('","method":"')
+const P_HOST = bytes('","host":"')
+const P_PATH = bytes('","path":"')
+const P_PROTOCOL = bytes('","protocol":"')
+const P_STATUS = bytes('","status":')
+const P_BODY_BYTES = bytes(',"body_bytes_sent":')
+const P_REFERER = bytes(',"http_referer":"')
+const P_USER_AGENT = bytes('","http_user_agent":"')
+const P_REQUEST_ID = bytes('","request_id":"')
+const P_ROUTE = bytes('","route":"')
+const P_POOL = bytes('","pool":"')
+const P_UPSTREAM_ADDR = bytes('","upstream_addr":"')
+const P_UPSTREAM_STATUS = bytes('","upstream_status":')
+const P_UPSTREAM_TIME = bytes(',"upstream_time":')
+const P_REQUEST_TIME = bytes(',"request_time":')
+const P_ATTEMPTS = bytes(',"attempts":')
+const NULL_BYTES = bytes('null')
+const TRUE_BYTES = bytes('true')
+const FALSE_BYTES = bytes('false')
+const QUOTE = bytes('"')
+
+function putBytes(buf: Uint8Array, pos: number, b: Uint8Array): number {
+  for (let i = 0; i < b.length; i++) buf[pos + i] = b[i] as number
+  return pos + b.length
 }
-const LAST_QUOTED = CORE_QUOTED.has(CORE[CORE.length - 1] as string)
 
-function putBytes(buf: Uint8Array, pos: number, bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i++) buf[pos + i] = bytes[i] as number
-  return pos + bytes.length
-}
-
-/** Copies `s` when JSON writes it unescaped and UTF-8 is one byte a character; -1 otherwise. */
-function putPlain(buf: Uint8Array, pos: number, s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
+/** `prefix` then `v` when it is a string JSON writes unescaped and UTF-8 writes one byte a character; -1 otherwise (or when `pos` is). */
+function putString(buf: Uint8Array, pos: number, prefix: Uint8Array, v: unknown): number {
+  if (pos < 0 || typeof v !== 'string') return -1
+  const p = putBytes(buf, pos, prefix)
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i)
     if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7f) return -1
-    buf[pos + i] = c
+    buf[p + i] = c
   }
-  return pos + s.length
+  return p + v.length
 }
 
-/** A finite number as JSON writes it (String(v); digit by digit for integers 0..2^32-1). */
+/** `prefix` then `v` when it is a finite number; -1 otherwise (or when `pos` is). */
+function putNumberField(buf: Uint8Array, pos: number, prefix: Uint8Array, v: unknown): number {
+  if (pos < 0 || typeof v !== 'number' || !Number.isFinite(v)) return -1
+  return putNumber(buf, putBytes(buf, pos, prefix), v)
+}
+
+function putUint(buf: Uint8Array, pos: number, v: number): number {
+  let digits = 1
+  for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++
+  let x = v
+  for (let i = pos + digits - 1; i >= pos; i--) {
+    const q = Math.floor(x / 10)
+    buf[i] = 0x30 + x - q * 10
+    x = q
+  }
+  return pos + digits
+}
+
+/** A finite number exactly as JSON (String()) writes it. */
 function putNumber(buf: Uint8Array, pos: number, v: number): number {
-  if (v >>> 0 === v) {
-    let digits = 1
-    for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++
-    let x = v
-    for (let i = pos + digits - 1; i >= pos; i--) {
-      const q = Math.floor(x / 10)
-      buf[i] = 0x30 + x - q * 10
-      x = q
+  if (v >>> 0 === v) return putUint(buf, pos, v)
+  // Durations the core rounds to microseconds (0 < v < 4294 s): the decimal of whole microseconds,
+  // trailing zeros dropped, is the shortest text that reads back as v, which is what String() writes.
+  if (v > 0 && v < 4294) {
+    const us = Math.round(v * 1e6)
+    if (us / 1e6 === v && us >= 1) {
+      const whole = Math.floor(us / 1e6)
+      let frac = us - whole * 1e6
+      let p = putUint(buf, pos, whole)
+      if (frac === 0) return p
+      buf[p++] = 0x2e
+      let digits = 6
+      while (frac % 10 === 0) {
+        frac /= 10
+        digits--
+      }
+      for (let i = p + digits - 1; i >= p; i--) {
+        const q = Math.floor(frac / 10)
+        buf[i] = 0x30 + frac - q * 10
+        frac = q
+      }
+      return p + digits
     }
-    return pos + digits
   }
   // Digits, '.', '-', '+' and 'e' only: every character is one byte.
   const s = `${v}`
@@ -168,43 +213,47 @@ export function encodeAccessLogLine(record: object, buf: Uint8Array, pos: number
   if ((record as { toJSON?: unknown }).toJSON !== undefined) return -1
   const keys = Object.keys(record)
   if (keys.length < CORE.length) return -1
+  for (let i = 0; i < CORE.length; i++) if (keys[i] !== CORE[i]) return -1
+  const r = record as Record<(typeof CORE)[number], unknown>
+  let p = putString(buf, pos, P_TIME, r.time)
+  p = putString(buf, p, P_REMOTE_ADDR, r.remote_addr)
+  p = putString(buf, p, P_REMOTE_USER, r.remote_user)
+  p = putString(buf, p, P_REQUEST, r.request)
+  p = putString(buf, p, P_METHOD, r.method)
+  p = putString(buf, p, P_HOST, r.host)
+  p = putString(buf, p, P_PATH, r.path)
+  p = putString(buf, p, P_PROTOCOL, r.protocol)
+  p = putNumberField(buf, p, P_STATUS, r.status)
+  p = putNumberField(buf, p, P_BODY_BYTES, r.body_bytes_sent)
+  p = putString(buf, p, P_REFERER, r.http_referer)
+  p = putString(buf, p, P_USER_AGENT, r.http_user_agent)
+  p = putString(buf, p, P_REQUEST_ID, r.request_id)
+  p = putString(buf, p, P_ROUTE, r.route)
+  p = putString(buf, p, P_POOL, r.pool)
+  p = putString(buf, p, P_UPSTREAM_ADDR, r.upstream_addr)
+  p = putNumberField(buf, p, P_UPSTREAM_STATUS, r.upstream_status)
+  p = putNumberField(buf, p, P_UPSTREAM_TIME, r.upstream_time)
+  p = putNumberField(buf, p, P_REQUEST_TIME, r.request_time)
+  p = putNumberField(buf, p, P_ATTEMPTS, r.attempts)
+  if (p < 0) return -1
   const rec = record as Record<string, unknown>
-  let p = pos
-  for (let i = 0; i < CORE.length; i++) {
-    const k = CORE[i] as string
-    if (keys[i] !== k) return -1
-    p = putBytes(buf, p, PREFIX[i] as Uint8Array)
-    const v = rec[k]
-    if (typeof v === 'string') {
-      if (!CORE_QUOTED.has(k)) return -1
-      p = putPlain(buf, p, v)
-    } else if (typeof v === 'number') {
-      if (CORE_QUOTED.has(k) || !Number.isFinite(v)) return -1
-      p = putNumber(buf, p, v)
-    } else return -1
-    if (p < 0) return -1
-  }
-  if (LAST_QUOTED) buf[p++] = 0x22
   for (let i = CORE.length; i < keys.length; i++) {
     const k = keys[i] as string
     const v = rec[k]
     if (v === undefined) continue
     buf[p++] = 0x2c
-    buf[p++] = 0x22
-    p = putPlain(buf, p, k)
+    p = putString(buf, p, QUOTE, k)
     if (p < 0) return -1
     buf[p++] = 0x22
     buf[p++] = 0x3a
     switch (typeof v) {
       case 'string':
-        buf[p++] = 0x22
-        p = putPlain(buf, p, v)
+        p = putString(buf, p, QUOTE, v)
         if (p < 0) return -1
         buf[p++] = 0x22
         break
       case 'number':
-        if (Number.isFinite(v)) p = putNumber(buf, p, v)
-        else p = putBytes(buf, p, NULL_BYTES)
+        p = Number.isFinite(v) ? putNumber(buf, p, v) : putBytes(buf, p, NULL_BYTES)
         break
       case 'boolean':
         p = putBytes(buf, p, v ? TRUE_BYTES : FALSE_BYTES)
@@ -217,7 +266,3 @@ export function encodeAccessLogLine(record: object, buf: Uint8Array, pos: number
   buf[p++] = 0x7d
   return p
 }
-
-const NULL_BYTES = Buffer.from('null', 'latin1')
-const TRUE_BYTES = Buffer.from('true', 'latin1')
-const FALSE_BYTES = Buffer.from('false', 'latin1')

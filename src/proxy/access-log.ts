@@ -1,5 +1,6 @@
 // JSON access log: one line per request, encoded straight into a byte buffer and written in
-// batches (one write per event-loop turn, or sooner when the buffer fills).
+// batches: at most FLUSH_MS after a batch's first line, or as soon as the buffer fills (as nginx's
+// `access_log ... buffer= flush=`). Under load a write carries tens of KiB, not a turn's few lines.
 import type { Writable } from 'node:stream'
 import { accessLogLine, encodeAccessLogLine } from './access-log-line.js'
 import type { AccessLogRecord } from './plugin-api.js'
@@ -14,6 +15,8 @@ export interface AccessLogSink {
 }
 
 const BUFFER_BYTES = 64 * 1024
+/** How long a line may wait in the buffer. */
+const FLUSH_MS = 10
 
 export class AccessLog {
   readonly #out: Writable | AccessLogSink
@@ -50,10 +53,10 @@ export class AccessLog {
     }
     if (!this.#scheduled) {
       this.#scheduled = true
-      setImmediate(() => {
+      setTimeout(() => {
         this.#scheduled = false
         this.flush()
-      })
+      }, FLUSH_MS)
     }
   }
 
