@@ -1,7 +1,7 @@
 // bench/proxy: wrk through switchyard proxy, nginx, HAProxy, http-proxy and @fastify/http-proxy to
 // one nginx `return 200` origin; one worker/process each, keep-alive; small body, 100 KiB body, TLS.
 // Then `--workers 2` scaling. Usage: npm run bench -- proxy [--rounds 3] [--duration 5] [--connections 64]
-// [--only <workload name prefix: small, 100, tls>,...] [--contenders <name part>,...; "relay-floor" adds the Node byte-relay floor] [--skip-scaling]
+// [--only <workload name prefix: small, 100, tls>,...] [--contenders <name part>,...; "relay-floor" adds the Node byte-relay floor, "http-floor" the least-HTTP-work floor] [--skip-scaling]
 // [--node-args="<node flags for ours only>"] (with "=": the value starts with a dash) [--bare]
 // Edge features are on by default on both sides (issue #20: what a real edge runs): one per-IP
 // rate rule that never refuses, an access log line per request to a file, and for ours the
@@ -246,8 +246,12 @@ const only = values.only?.split(',')
 const selected = only === undefined ? named : named.filter((w) => only.some((o) => w.name === o || w.name.startsWith(`${o} `)))
 // Quick A/B runs: only the contenders whose name contains one of the parts (ours always first).
 const pick = values.contenders?.split(',')
-// The byte-relay floor (peers/relay-floor.mjs) runs only when asked for by name.
-const relayFloor = pick?.includes('relay-floor') === true ? [nodePeer('node relay-floor', 'relay-floor.mjs')] : []
+// The floors (peers/relay-floor.mjs: bytes relayed unparsed; peers/http-floor.mjs: the least HTTP
+// work, message ends only) run only when asked for by name.
+const relayFloor = [
+  ...(pick?.includes('relay-floor') === true ? [nodePeer('node relay-floor', 'relay-floor.mjs')] : []),
+  ...(pick?.includes('http-floor') === true ? [nodePeer('node http-floor', 'http-floor.mjs')] : []),
+]
 const chosen = <T extends { name: string }>(cs: T[]): T[] => (pick === undefined ? cs : cs.filter((c, i) => i === 0 || pick.some((p) => c.name.includes(p))))
 
 try {

@@ -142,12 +142,14 @@ const DEFAULT_POLICY = { keep: new Set(['host', 'content-length', 'cookie', 'aut
 
 /** Response headers from undici's parsed object, minus hop-by-hop ones; mutates and returns it. */
 export function downstreamResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = headers['connection'] === undefined ? [] : connectionTokens(headers['connection'])
+  const connection = headers['connection']
+  // `Connection: keep-alive` or `close` (nearly every answer) names only hop-by-hop fields itself.
+  const named = connection === undefined || connection === 'keep-alive' || connection === 'close' || connection === 'Keep-Alive' || connection === 'Close' ? undefined : connectionTokens(connection)
   for (let i = 0; i < HOP_BY_HOP_LIST.length; i++) {
     const name = HOP_BY_HOP_LIST[i] as string
     if (headers[name] !== undefined) delete headers[name]
   }
-  for (const name of named) delete headers[name]
+  if (named !== undefined) for (const name of named) delete headers[name]
   return headers as OutgoingHttpHeaders
 }
 

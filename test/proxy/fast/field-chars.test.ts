@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { isFieldValue, isToken, isVisibleAscii } from '../../../src/proxy/fast/field-chars.js'
 import { ResponseHead, type Headers } from '../../../src/proxy/fast/upstream-response-head.js'
+import { findHeadEnd } from '../../../src/proxy/fast/upstream-response-parser.js'
 
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const BAD_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/
@@ -77,4 +78,15 @@ test('upstream header fields: known names in their usual spellings and any other
   assert.equal(new ResponseHead().parse('HTTP/1.1 200 OK\r\nSer ver: a', {}), 'bad header name')
   assert.equal(new ResponseHead().parse('HTTP/1.1 200 OK\r\nServer: a\u0000', {}), 'bad header value')
   assert.equal(new ResponseHead().parse('HTTP/1.1 200 OK\r\nServer: \u0100', {}), 'bad header value')
+})
+
+test('findHeadEnd finds the first CRLFCRLF at or after `from`, as Buffer#indexOf does', () => {
+  const END = Buffer.from('\r\n\r\n')
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(0x0d, 0x0a, 0x41), { maxLength: 40 }), fc.nat(45), (bytes, from) => {
+      const buf = Buffer.from(bytes)
+      assert.equal(findHeadEnd(buf, from), buf.indexOf(END, from), `${JSON.stringify(buf.toString('latin1'))} from ${from}`)
+    }),
+    { numRuns: 20000 },
+  )
 })
