@@ -112,26 +112,15 @@ function genericLine(record: object, keys: readonly string[]): string {
 // monomorphic load each, where a loop over the names was a megamorphic keyed load per field).
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1')
-const P_TIME = bytes('{"time":"')
-const P_REMOTE_ADDR = bytes('","remote_addr":"')
-const P_REMOTE_USER = bytes('","remote_user":"')
-const P_REQUEST = bytes('","request":"')
-const P_METHOD = bytes('","method":"')
-const P_HOST = bytes('","host":"')
-const P_PATH = bytes('","path":"')
-const P_PROTOCOL = bytes('","protocol":"')
-const P_STATUS = bytes('","status":')
-const P_BODY_BYTES = bytes(',"body_bytes_sent":')
-const P_REFERER = bytes(',"http_referer":"')
-const P_USER_AGENT = bytes('","http_user_agent":"')
-const P_REQUEST_ID = bytes('","request_id":"')
-const P_ROUTE = bytes('","route":"')
-const P_POOL = bytes('","pool":"')
-const P_UPSTREAM_ADDR = bytes('","upstream_addr":"')
-const P_UPSTREAM_STATUS = bytes('","upstream_status":')
-const P_UPSTREAM_TIME = bytes(',"upstream_time":')
-const P_REQUEST_TIME = bytes(',"request_time":')
-const P_ATTEMPTS = bytes(',"attempts":')
+/** The core fields JSON writes as strings (the rest are numbers). */
+const QUOTED = new Set<string>(['time', 'remote_addr', 'remote_user', 'request', 'method', 'host', 'path', 'protocol', 'http_referer', 'http_user_agent', 'request_id', 'route', 'pool', 'upstream_addr'])
+/** The text before each core field's value, ending the previous value: `{"time":"`, `","remote_addr":"`, ..., `,"attempts":`. */
+const [
+  P_TIME, P_REMOTE_ADDR, P_REMOTE_USER, P_REQUEST, P_METHOD, P_HOST, P_PATH, P_PROTOCOL, P_STATUS, P_BODY_BYTES,
+  P_REFERER, P_USER_AGENT, P_REQUEST_ID, P_ROUTE, P_POOL, P_UPSTREAM_ADDR, P_UPSTREAM_STATUS, P_UPSTREAM_TIME, P_REQUEST_TIME, P_ATTEMPTS,
+] = CORE.map((k, i) => bytes(`${i === 0 ? '{' : QUOTED.has(CORE[i - 1] as string) ? '",' : ','}"${k}":${QUOTED.has(k) ? '"' : ''}`)) as [
+  Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer,
+]
 const NULL_BYTES = bytes('null')
 const TRUE_BYTES = bytes('true')
 const FALSE_BYTES = bytes('false')

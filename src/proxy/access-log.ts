@@ -45,7 +45,7 @@ export class AccessLog {
       // The exact generic path (escapes, non-ASCII, other shapes), or a line as long as the buffer.
       const bytes = Buffer.from(`${accessLogLine(record)}\n`, 'utf8')
       if (this.#used + bytes.length > buf.length) this.flush()
-      if (bytes.length > buf.length) this.#send(bytes)
+      if (bytes.length > buf.length) this.#out.write(bytes)
       else {
         bytes.copy(buf, this.#used)
         this.#used += bytes.length
@@ -64,10 +64,6 @@ export class AccessLog {
     if (this.#used === 0) return
     const bytes = this.#buf.subarray(0, this.#used)
     this.#used = 0
-    this.#send(this.#reuse ? bytes : Buffer.from(bytes))
-  }
-
-  #send(bytes: Uint8Array): void {
-    this.#out.write(bytes)
+    this.#out.write(this.#reuse ? bytes : Buffer.from(bytes))
   }
 }

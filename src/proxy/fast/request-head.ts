@@ -2,6 +2,7 @@
 // understands (known method, origin-form target, exactly HTTP/1.1, token header names, printable
 // ASCII values, one Host, no body framing other than `Content-Length: 0`, no Upgrade/Expect/TE,
 // no repeated field); everything else is DECLINED and node:http parses it instead. Pure: no I/O.
+import { findHeadEnd, isTokenRange, knownNames } from './field-chars.js'
 
 /** Result kinds of parseRequestHead. */
 export const HeadResult = { PARTIAL: 0, DECLINE: 1 } as const
@@ -20,10 +21,6 @@ export interface FastHead {
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'])
 
-// tchar of RFC 9110 5.6.2, as a lookup table.
-const TCHAR = new Uint8Array(128)
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1
-
 /** Fields whose presence means "not the simple case": node:http handles these requests. */
 const DECLINE_FIELDS = new Set(['transfer-encoding', 'upgrade', 'expect', 'http2-settings', 'te'])
 
@@ -34,24 +31,9 @@ export interface HeadLimits {
   maxHeaders: number
 }
 
-// Common field names as they are usually spelled, mapped to their lower-case form: a constant
-// (internalised) key is a cheap property store, a fresh toLowerCase() string is not.
-const KNOWN_NAMES = new Map<string, string>()
-for (const n of ['host', 'user-agent', 'accept', 'accept-encoding', 'accept-language', 'connection', 'cookie', 'referer', 'cache-control', 'pragma', 'content-type', 'content-length', 'authorization', 'origin', 'if-none-match', 'if-modified-since', 'range', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'upgrade', 'sec-fetch-mode', 'sec-fetch-site', 'sec-fetch-dest', 'dnt', 'te', 'expect', 'transfer-encoding']) {
-  KNOWN_NAMES.set(n, n)
-  KNOWN_NAMES.set(n.replace(/(^|-)[a-z]/g, (c) => c.toUpperCase()), n)
-  KNOWN_NAMES.set(n.toUpperCase(), n)
-}
-
-/** Index of the CR of the CRLFCRLF that ends a head, searched from `from`; -1 when there is none yet. */
-function findBlank(buf: Buffer, from: number): number {
-  // A byte loop: a head is short, and Buffer#indexOf with a string needle costs a native call and an encoding.
-  for (let i = from + 3; i < buf.length; i++) {
-    if (buf[i] !== 0x0a) continue
-    if (buf[i - 1] === 0x0d && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) return i - 3
-  }
-  return -1
-}
+// Common request field names in their usual spellings (and upper case), see knownNames.
+const REQUEST_NAMES = ['host', 'user-agent', 'accept', 'accept-encoding', 'accept-language', 'connection', 'cookie', 'referer', 'cache-control', 'pragma', 'content-type', 'content-length', 'authorization', 'origin', 'if-none-match', 'if-modified-since', 'range', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'upgrade', 'sec-fetch-mode', 'sec-fetch-site', 'sec-fetch-dest', 'dnt', 'te', 'expect', 'transfer-encoding']
+const KNOWN_NAMES = knownNames(REQUEST_NAMES, REQUEST_NAMES.map((n) => n.toUpperCase()))
 
 function isPrintableValue(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -67,7 +49,7 @@ function isPrintableValue(s: string): boolean {
  * the blank line may start (bytes before it were searched already).
  */
 export function parseRequestHead(buf: Buffer, start: number, limits: HeadLimits, scanFrom = start): FastHead | (typeof HeadResult)[keyof typeof HeadResult] {
-  const blank = findBlank(buf, scanFrom > start ? scanFrom : start)
+  const blank = findHeadEnd(buf, scanFrom > start ? scanFrom : start)
   if (blank < 0) {
     // Leading empty lines before a request line are legal (RFC 9112 2.2) but rare: node's job.
     if (buf.length - start > limits.maxHeaderBytes || buf[start] === 0x0d || buf[start] === 0x0a) return HeadResult.DECLINE
@@ -101,10 +83,7 @@ export function parseRequestHead(buf: Buffer, start: number, limits: HeadLimits,
     if (eol < 0) return HeadResult.DECLINE
     const colon = text.indexOf(':', pos)
     if (colon <= pos || colon > eol) return HeadResult.DECLINE
-    for (let i = pos; i < colon; i++) {
-      const c = text.charCodeAt(i)
-      if (c >= 128 || TCHAR[c] !== 1) return HeadResult.DECLINE
-    }
+    if (!isTokenRange(text, pos, colon)) return HeadResult.DECLINE
     if (++count > limits.maxHeaders) return HeadResult.DECLINE
     const name = text.slice(pos, colon)
     // Bare LF (or CR) inside a line would be a line break to some parsers: refuse. OWS trimming

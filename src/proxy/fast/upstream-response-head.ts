@@ -1,18 +1,14 @@
 // The strict parser for an upstream response head (status line and header fields, CRLF-separated,
 // without the final blank line). One instance per connection is refilled for every response, so
 // parsing allocates no result object (the caller passes the headers object in).
-import { isFieldValue, isToken } from './field-chars.js'
+import { isFieldValue, isToken, knownNames } from './field-chars.js'
 import { hasToken, trimOws } from './request-head.js'
 
-// Field names origins usually send, as they usually spell them, mapped to their lower-case form:
-// a known name needs no token check and no toLowerCase() string, and the lower-case key is an
-// internalised constant (a cheap property store).
-const KNOWN_NAMES = new Map<string, string>()
-for (const n of ['server', 'date', 'content-type', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'last-modified', 'etag', 'accept-ranges', 'cache-control', 'expires', 'vary', 'age', 'location', 'set-cookie', 'content-encoding', 'content-language', 'content-range', 'content-disposition', 'x-content-type-options', 'x-frame-options', 'strict-transport-security', 'access-control-allow-origin', 'pragma', 'x-powered-by', 'x-request-id', 'via']) {
-  KNOWN_NAMES.set(n, n)
-  KNOWN_NAMES.set(n.replace(/(^|-)[a-z]/g, (c) => c.toUpperCase()), n)
-  if (n === 'etag') KNOWN_NAMES.set('ETag', n)
-}
+// Field names origins usually send, in their usual spellings (see knownNames).
+const KNOWN_NAMES = knownNames(
+  ['server', 'date', 'content-type', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'last-modified', 'etag', 'accept-ranges', 'cache-control', 'expires', 'vary', 'age', 'location', 'set-cookie', 'content-encoding', 'content-language', 'content-range', 'content-disposition', 'x-content-type-options', 'x-frame-options', 'strict-transport-security', 'access-control-allow-origin', 'pragma', 'x-powered-by', 'x-request-id', 'via'],
+  ['ETag'],
+)
 
 /** `0`-`9` as a number, or -1. */
 function digit(text: string, i: number): number {

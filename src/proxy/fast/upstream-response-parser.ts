@@ -2,21 +2,9 @@
 // (Content-Length, chunked with extensions and trailers, or close-delimited) and hands body bytes
 // to the connection as they arrive. It owns no socket and no timer; what it finds goes to its sink.
 import { addHeader, ResponseHead, type Headers } from './upstream-response-head.js'
-import { isFieldValue, isToken } from './field-chars.js'
+import { findHeadEnd, isFieldValue, isToken } from './field-chars.js'
 
 const MAX_HEAD_BYTES = 64 * 1024
-
-/**
- * Index of the CRLFCRLF that ends a head, from `from`; -1 when there is none. A byte loop: a head
- * is a few hundred bytes, and Buffer#indexOf costs a native call from its JavaScript wrapper.
- */
-export function findHeadEnd(buf: Buffer, from: number): number {
-  for (let i = from + 3; i < buf.length; i++) {
-    if (buf[i] !== 0x0a) continue
-    if (buf[i - 1] === 0x0d && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) return i - 3
-  }
-  return -1
-}
 const MAX_CHUNK_LINE = 4096
 
 const State = { HEAD: 0, BODY: 1, CHUNK_SIZE: 2, CHUNK_DATA: 3, CHUNK_CRLF: 4, TRAILERS: 5, UNTIL_CLOSE: 6 } as const

@@ -4,9 +4,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { isFieldValue, isToken, isVisibleAscii } from '../../../src/proxy/fast/field-chars.js'
+import { findHeadEnd, isFieldValue, isToken, isVisibleAscii } from '../../../src/proxy/fast/field-chars.js'
 import { ResponseHead, type Headers } from '../../../src/proxy/fast/upstream-response-head.js'
-import { findHeadEnd } from '../../../src/proxy/fast/upstream-response-parser.js'
 
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const BAD_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/
