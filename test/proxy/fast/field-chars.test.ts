@@ -89,3 +89,68 @@ test('findHeadEnd finds the first CRLFCRLF at or after `from`, as Buffer#indexOf
     { numRuns: 20000 },
   )
 })
+
+// The parser as it was before field-chars.ts and the known names (regular expressions, toLowerCase
+// per name), kept here as the reference the current one must agree with on every head.
+function referenceParse(text: string): { err: string | undefined; headers: Headers; close: boolean; cl: string | undefined; te: string | undefined } {
+  const headers: Headers = {}
+  const fail = (err: string) => ({ err, headers, close: false, cl: undefined, te: undefined })
+  const eol = text.indexOf('\r\n')
+  if (STATUS_RE.exec(eol < 0 ? text : text.slice(0, eol)) === null) return fail('bad status line')
+  let close = false
+  let cl: string | undefined
+  let te: string | undefined
+  let pos = eol < 0 ? text.length : eol + 2
+  while (pos < text.length) {
+    let next = text.indexOf('\r\n', pos)
+    if (next < 0) next = text.length
+    const colon = text.indexOf(':', pos)
+    if (colon <= pos || colon > next) return fail('bad header line')
+    const name = text.slice(pos, colon)
+    if (!TOKEN_RE.test(name)) return fail('bad header name')
+    const value = text.slice(colon + 1, next).replace(/^[ \t]+|[ \t]+$/g, '')
+    pos = next + 2
+    if (BAD_VALUE_RE.test(value)) return fail('bad header value')
+    const lower = name.toLowerCase()
+    if (lower === 'content-length') {
+      if (!/^\d{1,15}$/.test(value) || (cl !== undefined && cl !== value)) return fail('bad content-length')
+      cl = value
+      if (headers[lower] !== undefined) continue
+    } else if (lower === 'transfer-encoding') {
+      if (te !== undefined) return fail('repeated transfer-encoding')
+      te = value.toLowerCase()
+    } else if (lower === 'connection') {
+      if (value.toLowerCase().split(',').some((t) => t.trim() === 'close')) close = true
+    }
+    const prev = headers[lower]
+    headers[lower] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+  }
+  return { err: undefined, headers, close, cl, te }
+}
+
+test('upstream header fields: the parser accepts, refuses and fills exactly what the regular-expression parser did', () => {
+  const piece = fc.oneof(
+    fc.constantFrom('Server', 'content-length', 'Content-Length', 'Connection', 'transfer-encoding', 'X-A', 'ETag', 'set-cookie', 'Ser ver', ''),
+    fc.constantFrom(':', ': ', ':\t', ' ', '\t', '\r\n', '\r', '\n', '0', '12', 'close', 'keep-alive, Close', 'chunked', '\u0000', '\u007f', '\u00e9', '\u0100', 'a:b'),
+    mixed,
+  )
+  const head = fc.array(piece, { maxLength: 16 }).map((parts) => `HTTP/1.1 200 OK\r\n${parts.join('')}`)
+  const wellFormed = fc
+    .array(fc.tuple(fc.constantFrom('Server', 'Content-Length', 'Connection', 'X-Y', 'Set-Cookie', 'Date'), fc.constantFrom(' a', '  b  ', '\t5\t', '', ' close', ' 5', ' x y ')), { maxLength: 6 })
+    .map((fields) => `HTTP/1.1 200 OK${fields.map(([n, v]) => `\r\n${n}:${v}`).join('')}`)
+  fc.assert(
+    fc.property(fc.oneof(head, wellFormed), (text) => {
+      const ref = referenceParse(text)
+      const h = new ResponseHead()
+      const headers: Headers = {}
+      const err = h.parse(text, headers)
+      assert.equal(err === undefined, ref.err === undefined, `${JSON.stringify(text)}: ${err} vs ${ref.err}`)
+      if (err !== undefined) return
+      assert.deepEqual(headers, ref.headers, JSON.stringify(text))
+      assert.equal(h.close, ref.close)
+      assert.equal(h.contentLength, ref.cl)
+      assert.equal(h.transferEncoding, ref.te)
+    }),
+    { numRuns: 30000 },
+  )
+})
