@@ -26,6 +26,13 @@ const READ_AHEAD_BYTES = 256 * 1024
 /** Lingering close (nginx's lingering_timeout / lingering_time): quiet for this long, or this long in all. */
 const LINGER_IDLE_MS = 5_000
 const LINGER_MAX_MS = 30_000
+/**
+ * After the client half-closes, how long what it sent before may still be answered. A FIN says
+ * "no more requests", not "no answer wanted" (`printf ... | nc`, scripted clients), but a client
+ * that closed its socket for good sends the same FIN, and its upstream requests are waste: they
+ * are cancelled at this deadline (nginx cancels at once, HAProxy without abortonclose never).
+ */
+const HALF_CLOSE_ANSWER_MS = 1_000
 
 /**
  * Ends our side and reads (discarding) what the client still sends until it closes too, at most
@@ -67,15 +74,24 @@ export class FastConnection implements ResponseOwner {
   headSince: number
   /** ms timestamp: idle between requests since then (0: busy or reading a head). */
   idleSince = 0
+  /** Set when the client half-closed with work left: cancels what is still unanswered (HALF_CLOSE_ANSWER_MS). */
+  #halfCloseTimer: NodeJS.Timeout | undefined = undefined
   readonly #onData = (chunk: Buffer): void => this.#data(chunk)
-  // The client half-closed: like node:http (httpAllowHalfOpen false), what is in flight is aborted
-  // (its upstream request cancelled) and the connection ends.
+  // The client half-closed: the requests it sent completely are answered, one at a time as ever,
+  // for HALF_CLOSE_ANSWER_MS; then what is still in flight is aborted (its upstream request
+  // cancelled) and the connection ends. A truncated head or nothing left: it ends now.
   readonly #onEnd = (): void => {
     this.#ended = true
-    if (this.#busy !== undefined) {
-      this.#closed()
-      this.socket.destroy()
-    } else this.#end()
+    if (this.#busy === undefined) this.#drive()
+    if (this.#gone) return
+    this.#halfCloseTimer = setTimeout(this.#halfCloseExpired, HALF_CLOSE_ANSWER_MS)
+    this.#halfCloseTimer.unref()
+  }
+  readonly #halfCloseExpired = (): void => {
+    this.#halfCloseTimer = undefined
+    if (this.#gone) return
+    this.#closed()
+    this.socket.destroy()
   }
   readonly #onClose = (): void => this.#closed()
   readonly #onError = (): void => {}
@@ -240,6 +256,10 @@ export class FastConnection implements ResponseOwner {
 
   #detach(): void {
     this.#gone = true
+    if (this.#halfCloseTimer !== undefined) {
+      clearTimeout(this.#halfCloseTimer)
+      this.#halfCloseTimer = undefined
+    }
     this.#registry.delete(this)
     this.socket.off('data', this.#onData)
     this.socket.off('end', this.#onEnd)
