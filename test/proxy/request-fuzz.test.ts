@@ -120,6 +120,7 @@ test('fuzz: random HTTP/1.1 and h2 requests through every builtin plugin get one
     return session
   }
   let statuses = 0
+  const H2_RUNS = 240
   // Most streams must be well-formed enough for nghttp2 to hand them to the proxy (it resets a
   // stream with an empty :path, a response pseudo-header or bytes outside its sets itself, before
   // any proxy code runs), so four in five draw each pseudo-header from shapes it accepts, with the
@@ -171,11 +172,14 @@ test('fuzz: random HTTP/1.1 and h2 requests through every builtin plugin get one
       })
       assert.match(outcome, /^(status \d{3} \(1\)|reset|closed)$/)
     }),
-    { numRuns: 120 },
+    { numRuns: H2_RUNS },
   )
-  t.diagnostic(`h2: ${statuses} of 120 streams got a status`)
+  t.diagnostic(`h2: ${statuses} of ${H2_RUNS} streams got a status`)
   // Without this the h2 half could pass while nghttp2 refuses every stream before the proxy sees it.
-  assert.ok(statuses >= 40, `only ${statuses} of 120 h2 streams reached an answer: the h2 runs tested little`)
+  // On Node 24 about 42% get a status (39-60 of 120, 98-100 of 240). At 240 runs the floor of 60
+  // is some six standard deviations below the usual count; at 120 runs a floor of 40 failed a CI
+  // run that got 39.
+  assert.ok(statuses >= 60, `only ${statuses} of ${H2_RUNS} h2 streams reached an answer: the h2 runs tested little`)
   ;(session as ClientHttp2Session | undefined)?.close()
   await waitFor(() => proxy.generation.inflight === 0, 5000, `in-flight back to 0 (is ${proxy.generation.inflight})`)
   for (const p of proxy.generation.pools.values()) for (const s of p.servers) assert.equal(s.active, 0, `${p.name}/${s.id} upstream slots`)
